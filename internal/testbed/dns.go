@@ -1,0 +1,430 @@
+// Package testbed is the in-process world the tests run against: a DNS
+// server on loopback that answers like a recursive resolver from zones
+// written as zone-file text, and a test CA. Nothing in it leaves 127.0.0.1.
+package testbed
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Query is one question the DNS server received.
+type Query struct {
+	Name  string // lower case, fully qualified
+	Type  uint16
+	Net   string // "udp" or "tcp"
+	DO    bool   // the DO bit was set
+	Class uint16
+}
+
+func (q Query) String() string {
+	return fmt.Sprintf("%s %s/%s", dns.TypeToString[q.Type], q.Name, q.Net)
+}
+
+// Behaviour changes how the server answers the names it is set for.
+type Behaviour int
+
+// Behaviours for particular names.
+const (
+	// Normal answers from the zone data.
+	Normal Behaviour = iota
+	// ServFail answers SERVFAIL, as a resolver does when validation or the
+	// authoritative servers fail.
+	ServFail
+	// Drop never answers (a resolver that hangs or a lost packet).
+	Drop
+	// Refused answers REFUSED.
+	Refused
+	// TruncateUDP sets TC over UDP (with no records), so the client has to
+	// come back over TCP, where the full answer is given.
+	TruncateUDP
+)
+
+// DNSServer is an authoritative-data server that answers recursive queries on
+// 127.0.0.1 over UDP and TCP on the same port. It follows CNAMEs within its
+// data as a recursive resolver would, answers NXDOMAIN for names it does not
+// hold and NODATA for names that exist without the type asked (including
+// empty non-terminals), and sets the AD bit for names marked secure, so it
+// can stand in for a validating resolver.
+type DNSServer struct {
+	// Addr is "127.0.0.1:port" for UDP and TCP.
+	Addr string
+
+	servers []*dns.Server
+
+	mu         sync.RWMutex
+	records    map[string]map[uint16][]dns.RR
+	names      map[string]bool // owners and their ancestors (empty non-terminals)
+	secure     []string        // zone apexes whose answers carry AD
+	behaviours map[string]Behaviour
+	delay      time.Duration
+	noChase    bool
+	queries    []Query
+}
+
+// NewDNSServer starts a server holding the given zones (zone-file text, each
+// with its own $ORIGIN). Close stops it.
+func NewDNSServer(zones ...string) (*DNSServer, error) {
+	s := &DNSServer{
+		records:    map[string]map[uint16][]dns.RR{},
+		names:      map[string]bool{},
+		behaviours: map[string]Behaviour{},
+	}
+	for _, z := range zones {
+		if err := s.AddZone(z); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// StartDNS starts a server for a test and stops it when the test ends.
+func StartDNS(tb testing.TB, zones ...string) *DNSServer {
+	tb.Helper()
+	s, err := NewDNSServer(zones...)
+	if err != nil {
+		tb.Fatalf("testbed DNS: %v", err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+func (s *DNSServer) listen() error {
+	var lastErr error
+	// The TCP port must equal the UDP port; another process may hold it, so
+	// try a few UDP ports.
+	for try := 0; try < 20; try++ {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err != nil {
+			pc.Close()
+			lastErr = err
+			continue
+		}
+		s.Addr = pc.LocalAddr().String()
+		handler := dns.HandlerFunc(s.serve)
+		s.servers = []*dns.Server{
+			{PacketConn: pc, Handler: handler},
+			{Listener: ln, Handler: handler},
+		}
+		for _, srv := range s.servers {
+			started := make(chan struct{})
+			srv.NotifyStartedFunc = func() { close(started) }
+			errc := make(chan error, 1)
+			go func() { errc <- srv.ActivateAndServe() }()
+			select {
+			case <-started:
+			case err := <-errc:
+				s.Close()
+				return fmt.Errorf("start DNS server: %w", err)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("no UDP port whose TCP twin is free: %w", lastErr)
+}
+
+// Close stops the server.
+func (s *DNSServer) Close() {
+	for _, srv := range s.servers {
+		_ = srv.Shutdown()
+	}
+}
+
+// AddZone parses zone-file text and adds its records. Records of a name and
+// type already present are added to, not replaced.
+func (s *DNSServer) AddZone(text string) error {
+	zp := dns.NewZoneParser(strings.NewReader(text), "", "")
+	var rrs []dns.RR
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		rrs = append(rrs, rr)
+	}
+	if err := zp.Err(); err != nil {
+		return fmt.Errorf("zone: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rr := range rrs {
+		s.addLocked(rr)
+	}
+	return nil
+}
+
+// Add adds records given one per string in zone-file syntax with fully
+// qualified owners ("mx1.example.test. 300 IN A 192.0.2.1").
+func (s *DNSServer) Add(records ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, text := range records {
+		rr, err := dns.NewRR(text)
+		if err != nil {
+			return fmt.Errorf("record %q: %w", text, err)
+		}
+		if rr == nil {
+			return fmt.Errorf("record %q: empty", text)
+		}
+		s.addLocked(rr)
+	}
+	return nil
+}
+
+func (s *DNSServer) addLocked(rr dns.RR) {
+	name := strings.ToLower(rr.Header().Name)
+	rr.Header().Name = name
+	if s.records[name] == nil {
+		s.records[name] = map[uint16][]dns.RR{}
+	}
+	t := rr.Header().Rrtype
+	s.records[name][t] = append(s.records[name][t], rr)
+	for n := name; n != "."; {
+		s.names[n] = true
+		i := strings.IndexByte(n, '.')
+		n = n[i+1:]
+		if n == "" {
+			break
+		}
+	}
+}
+
+// Remove deletes every record of the type at the name.
+func (s *DNSServer) Remove(name string, qtype uint16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.records[dns.CanonicalName(name)], qtype)
+}
+
+// SetSecure marks the zones (and everything below them) whose answers carry
+// the AD bit, as a validating resolver sets it for signed zones.
+func (s *DNSServer) SetSecure(apexes ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range apexes {
+		s.secure = append(s.secure, dns.CanonicalName(a))
+	}
+}
+
+// SetBehaviour makes the server answer questions for name (any type) the
+// given way.
+func (s *DNSServer) SetBehaviour(name string, b Behaviour) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.behaviours[dns.CanonicalName(name)] = b
+}
+
+// SetDelay delays every answer, to simulate network round-trip time.
+func (s *DNSServer) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// SetChaseCNAMEs(false) makes the server answer an alias with the CNAME
+// record alone, as an authoritative server for only that zone would, so the
+// client has to follow the chain itself.
+func (s *DNSServer) SetChaseCNAMEs(chase bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noChase = !chase
+}
+
+// Queries returns the questions received so far.
+func (s *DNSServer) Queries() []Query {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return append([]Query(nil), s.queries...)
+}
+
+// ResetQueries forgets the questions received.
+func (s *DNSServer) ResetQueries() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queries = nil
+}
+
+// Duplicates returns the questions (over the same transport) received more
+// than once, with their counts.
+func (s *DNSServer) Duplicates() map[string]int {
+	counts := map[string]int{}
+	for _, q := range s.Queries() {
+		counts[q.String()]++
+	}
+	for k, n := range counts {
+		if n < 2 {
+			delete(counts, k)
+		}
+	}
+	return counts
+}
+
+func (s *DNSServer) serve(w dns.ResponseWriter, req *dns.Msg) {
+	network := "udp"
+	if _, ok := w.RemoteAddr().(*net.TCPAddr); ok {
+		network = "tcp"
+	}
+	if len(req.Question) != 1 {
+		resp := new(dns.Msg)
+		resp.SetRcode(req, dns.RcodeFormatError)
+		_ = w.WriteMsg(resp)
+		return
+	}
+	q := req.Question[0]
+	name := strings.ToLower(q.Name)
+	opt := req.IsEdns0()
+
+	s.mu.Lock()
+	s.queries = append(s.queries, Query{Name: name, Type: q.Qtype, Class: q.Qclass, Net: network, DO: opt != nil && opt.Do()})
+	behaviour := s.behaviours[name]
+	delay := s.delay
+	s.mu.Unlock()
+
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	resp := new(dns.Msg)
+	resp.SetReply(req)
+	resp.RecursionAvailable = true
+	switch behaviour {
+	case Drop:
+		return
+	case ServFail:
+		resp.Rcode = dns.RcodeServerFailure
+		_ = w.WriteMsg(resp)
+		return
+	case Refused:
+		resp.Rcode = dns.RcodeRefused
+		_ = w.WriteMsg(resp)
+		return
+	}
+	if q.Qclass != dns.ClassINET {
+		resp.Rcode = dns.RcodeRefused
+		_ = w.WriteMsg(resp)
+		return
+	}
+	s.answer(resp, name, q.Qtype, req.AuthenticatedData || opt != nil && opt.Do())
+	if opt != nil {
+		resp.SetEdns0(opt.UDPSize(), opt.Do())
+	}
+	if network == "udp" {
+		size := dns.MinMsgSize
+		if opt != nil && int(opt.UDPSize()) > size {
+			size = int(opt.UDPSize())
+		}
+		if behaviour == TruncateUDP {
+			resp.Answer, resp.Ns, resp.Extra = nil, nil, nil
+			resp.Truncated = true
+		} else {
+			resp.Truncate(size)
+		}
+	}
+	_ = w.WriteMsg(resp)
+}
+
+// answer fills resp from the data, following CNAMEs as a recursive resolver
+// does.
+func (s *DNSServer) answer(resp *dns.Msg, name string, qtype uint16, wantAD bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	secure := true
+	current := name
+	for hops := 0; hops < 16; hops++ {
+		secure = secure && s.isSecure(current)
+		if rrs := s.records[current][qtype]; len(rrs) > 0 {
+			resp.Answer = append(resp.Answer, copyRRs(rrs)...)
+			break
+		}
+		cnames := s.records[current][dns.TypeCNAME]
+		if qtype == dns.TypeCNAME || len(cnames) == 0 {
+			if !s.names[current] {
+				resp.Rcode = dns.RcodeNameError
+			}
+			break
+		}
+		resp.Answer = append(resp.Answer, copyRRs(cnames[:1])...)
+		if s.noChase {
+			break
+		}
+		current = strings.ToLower(cnames[0].(*dns.CNAME).Target)
+	}
+	resp.AuthenticatedData = wantAD && secure
+}
+
+func (s *DNSServer) isSecure(name string) bool {
+	for _, apex := range s.secure {
+		if dns.IsSubDomain(apex, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func copyRRs(rrs []dns.RR) []dns.RR {
+	out := make([]dns.RR, len(rrs))
+	for i, rr := range rrs {
+		out[i] = dns.Copy(rr)
+	}
+	return out
+}
+
+// SilentResolver is a UDP and TCP endpoint on loopback that accepts queries and
+// never answers: a resolver that has gone away without refusing.
+type SilentResolver struct {
+	Addr string
+	pc   net.PacketConn
+	ln   net.Listener
+	done chan struct{}
+}
+
+// StartSilentResolver starts one for a test.
+func StartSilentResolver(tb testing.TB) *SilentResolver {
+	tb.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	if err != nil {
+		pc.Close()
+		tb.Fatal(err)
+	}
+	s := &SilentResolver{Addr: pc.LocalAddr().String(), pc: pc, ln: ln, done: make(chan struct{})}
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c) // held open, never read
+		}
+	}()
+	tb.Cleanup(func() {
+		pc.Close()
+		ln.Close()
+	})
+	return s
+}

@@ -1,0 +1,252 @@
+// Package dnsclient is the DNS client every probe resolves through: the
+// module's resolvers (or /etc/resolv.conf), EDNS0 with the DO bit so a
+// validating resolver reports the AD bit, TCP when an answer is truncated,
+// a per-query timeout and retries, CNAME chains followed with a bound, and a
+// request-scoped cache that sends each distinct question at most once.
+package dnsclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultTimeout   = 2 * time.Second
+	DefaultAttempts  = 3
+	DefaultUDPSize   = 1232 // DNS flag day 2020: no IP fragmentation
+	DefaultMaxCNAMEs = 8
+	resolvConfPath   = "/etc/resolv.conf"
+)
+
+// Config says where and how to send queries.
+type Config struct {
+	// Servers are resolver addresses (IP or IP:port); empty means the
+	// nameservers of /etc/resolv.conf.
+	Servers []string
+	// Timeout bounds one attempt (one server, UDP then TCP if truncated).
+	Timeout time.Duration
+	// Attempts is how many attempts a question gets, rotating over Servers.
+	Attempts int
+	// UDPSize is the EDNS0 buffer size advertised.
+	UDPSize uint16
+	// MaxCNAMEs bounds the CNAME chain followed for one question.
+	MaxCNAMEs int
+	// ResolvConf overrides /etc/resolv.conf (tests).
+	ResolvConf string
+}
+
+// Client sends queries. It is safe for concurrent use and lives as long as
+// the module it belongs to; each probe request takes its own Resolver.
+type Client struct {
+	servers   []string
+	serverErr error // why there are no servers, when there are none
+	timeout   time.Duration
+	attempts  int
+	udpSize   uint16
+	maxCNAMEs int
+	udp, tcp  *dns.Client
+}
+
+// New makes a client. Server addresses must be IP literals with an optional
+// port; a missing /etc/resolv.conf is not an error here but of every lookup,
+// so a module with a broken resolver still loads and reports probe errors.
+func New(cfg Config) (*Client, error) {
+	c := &Client{
+		timeout:   cfg.Timeout,
+		attempts:  cfg.Attempts,
+		udpSize:   cfg.UDPSize,
+		maxCNAMEs: cfg.MaxCNAMEs,
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.attempts <= 0 {
+		c.attempts = DefaultAttempts
+	}
+	if c.udpSize < dns.MinMsgSize {
+		c.udpSize = DefaultUDPSize
+	}
+	if c.maxCNAMEs <= 0 {
+		c.maxCNAMEs = DefaultMaxCNAMEs
+	}
+	for _, s := range cfg.Servers {
+		addr, err := ServerAddress(s)
+		if err != nil {
+			return nil, err
+		}
+		c.servers = append(c.servers, addr)
+	}
+	if len(c.servers) == 0 {
+		path := cfg.ResolvConf
+		if path == "" {
+			path = resolvConfPath
+		}
+		rc, err := dns.ClientConfigFromFile(path)
+		switch {
+		case err != nil:
+			c.serverErr = fmt.Errorf("no resolvers configured and %w", err)
+		case len(rc.Servers) == 0:
+			c.serverErr = fmt.Errorf("no resolvers configured and %s lists no nameserver", path)
+		}
+		if err == nil {
+			for _, s := range rc.Servers {
+				if addr, err := ServerAddress(net.JoinHostPort(s, rc.Port)); err == nil {
+					c.servers = append(c.servers, addr)
+				}
+			}
+		}
+	}
+	// The dns.Client timeouts are a backstop: every exchange also carries a
+	// context deadline, and the earlier of the two applies.
+	c.udp = &dns.Client{Net: "udp", UDPSize: c.udpSize, Timeout: c.timeout}
+	c.tcp = &dns.Client{Net: "tcp", Timeout: c.timeout}
+	return c, nil
+}
+
+// ServerAddress validates a resolver address ("192.0.2.53", "[2001:db8::53]:5353")
+// and returns it as ip:port.
+func ServerAddress(s string) (string, error) {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return net.JoinHostPort(ip.String(), "53"), nil
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", fmt.Errorf("resolver %q: want an IP address with an optional port, such as 127.0.0.1:53", s)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return "", fmt.Errorf("resolver %q: %q is not an IP address (resolvers are given by address, never by name)", s, host)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 {
+		return "", fmt.Errorf("resolver %q: invalid port %q", s, port)
+	}
+	return net.JoinHostPort(ip.String(), port), nil
+}
+
+// Servers returns the resolver addresses in use.
+func (c *Client) Servers() []string { return append([]string(nil), c.servers...) }
+
+// Error is a question that got no usable answer: every attempt timed out,
+// failed on the network, or was answered with an rcode other than NOERROR and
+// NXDOMAIN.
+type Error struct {
+	Name   string
+	Type   uint16
+	Rcode  int // the last rcode received, or -1 when no answer arrived
+	Server string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	q := dns.TypeToString[e.Type] + " " + strings.TrimSuffix(e.Name, ".")
+	if e.Rcode >= 0 {
+		return fmt.Sprintf("dns %s: %s from %s", q, dns.RcodeToString[e.Rcode], e.Server)
+	}
+	if e.Server == "" {
+		return fmt.Sprintf("dns %s: %v", q, e.Err)
+	}
+	return fmt.Sprintf("dns %s: %v (last tried %s)", q, e.Err, e.Server)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Timeout reports whether the question ran out of time.
+func (e *Error) Timeout() bool {
+	var ne net.Error
+	return errors.Is(e.Err, context.DeadlineExceeded) || errors.As(e.Err, &ne) && ne.Timeout()
+}
+
+var errMismatch = errors.New("answer does not match the question")
+
+// exchange asks the servers one question, rotating over them, and returns
+// the first answer with a NOERROR or NXDOMAIN rcode. sent is called for every
+// message put on the wire.
+func (c *Client) exchange(ctx context.Context, name string, qtype uint16, sent func()) (*dns.Msg, string, error) {
+	qerr := &Error{Name: name, Type: qtype, Rcode: -1}
+	if len(c.servers) == 0 {
+		qerr.Err = c.serverErr
+		return nil, "", qerr
+	}
+	q := new(dns.Msg)
+	q.SetQuestion(name, qtype)
+	q.RecursionDesired = true
+	// RFC 6840 §5.7: ask for the AD bit explicitly; the DO bit makes
+	// validating resolvers include signatures and set AD on secure answers.
+	q.AuthenticatedData = true
+	q.SetEdns0(c.udpSize, true)
+
+	for attempt := 0; attempt < c.attempts; attempt++ {
+		if err := ctx.Err(); err != nil {
+			if qerr.Err == nil {
+				qerr.Err = err
+			}
+			return nil, "", qerr
+		}
+		server := c.servers[attempt%len(c.servers)]
+		qerr.Server = server
+		r, err := c.exchangeOne(ctx, q, server, sent)
+		if err != nil {
+			qerr.Err, qerr.Rcode = err, -1
+			continue
+		}
+		if r.Rcode != dns.RcodeSuccess && r.Rcode != dns.RcodeNameError {
+			qerr.Err, qerr.Rcode = fmt.Errorf("rcode %s", dns.RcodeToString[r.Rcode]), r.Rcode
+			continue
+		}
+		return r, server, nil
+	}
+	return nil, "", qerr
+}
+
+// exchangeOne is one attempt at one server: UDP, then TCP if truncated.
+func (c *Client) exchangeOne(ctx context.Context, q *dns.Msg, server string, sent func()) (*dns.Msg, error) {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	r, err := exchangeOver(actx, c.udp, q, server, sent)
+	if err == nil && r.Truncated {
+		r, err = exchangeOver(actx, c.tcp, q, server, sent)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if actx.Err() != nil {
+			return nil, fmt.Errorf("no answer within %s", c.timeout)
+		}
+		return nil, err
+	}
+	if len(r.Question) != 1 || !strings.EqualFold(r.Question[0].Name, q.Question[0].Name) ||
+		r.Question[0].Qtype != q.Question[0].Qtype || r.Question[0].Qclass != dns.ClassINET {
+		return nil, errMismatch
+	}
+	if r.Truncated {
+		return nil, errors.New("answer truncated over TCP")
+	}
+	return r, nil
+}
+
+// exchangeOver sends q over one fresh connection. The connection is closed
+// when ctx ends, so a cancelled request does not wait for the read deadline.
+func exchangeOver(ctx context.Context, dc *dns.Client, q *dns.Msg, server string, sent func()) (*dns.Msg, error) {
+	conn, err := dc.DialContext(ctx, server)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	q.Id = dns.Id()
+	sent()
+	r, _, err := dc.ExchangeWithConnContext(ctx, q, conn)
+	return r, err
+}

@@ -1,0 +1,255 @@
+package dnsclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/miekg/dns"
+)
+
+// Resolver answers questions for one probe request. Each distinct question
+// (name, type) goes on the wire at most once per Resolver, however many
+// probes ask it concurrently; answers and errors are kept until the Resolver
+// is dropped. Only a question abandoned because its asker's context ended is
+// forgotten, so a later asker tries again.
+type Resolver struct {
+	client *Client
+
+	mu    sync.Mutex
+	calls map[question]*call
+
+	queries atomic.Int64
+	hits    atomic.Int64
+	misses  atomic.Int64
+}
+
+type question struct {
+	name  string
+	qtype uint16
+}
+
+type call struct {
+	done   chan struct{}
+	msg    *dns.Msg
+	server string
+	err    error
+}
+
+// NewResolver returns a request-scoped resolver with an empty cache.
+func (c *Client) NewResolver() *Resolver {
+	return &Resolver{client: c, calls: map[question]*call{}}
+}
+
+// Stats counts a resolver's work.
+type Stats struct {
+	Queries     int64 // messages sent on the wire (a truncated answer retried over TCP is two)
+	CacheHits   int64 // questions answered from the request cache
+	CacheMisses int64 // questions that had to be asked
+}
+
+// Stats returns the counts so far.
+func (r *Resolver) Stats() Stats {
+	return Stats{Queries: r.queries.Load(), CacheHits: r.hits.Load(), CacheMisses: r.misses.Load()}
+}
+
+// Servers returns the resolver addresses in use.
+func (r *Resolver) Servers() []string { return r.client.Servers() }
+
+// Answer is the outcome of a question that got a NOERROR or NXDOMAIN answer.
+// Its records are shared with the cache: read them, never modify them.
+type Answer struct {
+	// Name and Type are the question as asked (Name fully qualified).
+	Name string
+	Type uint16
+	// Rcode is dns.RcodeSuccess or dns.RcodeNameError, for the end of the
+	// CNAME chain.
+	Rcode int
+	// CNAMEs is the chain of alias targets followed from Name, in order.
+	CNAMEs []string
+	// Records are the answer records of Type at the end of the chain.
+	Records []dns.RR
+	// Authenticated is the AD bit: every message on the way was validated
+	// by the resolver.
+	Authenticated bool
+	// Server is the resolver that answered (the last one for a chain).
+	Server string
+}
+
+// NXDomain reports whether the name does not exist.
+func (a *Answer) NXDomain() bool { return a.Rcode == dns.RcodeNameError }
+
+// Empty reports whether there are no records of the type asked (NXDOMAIN or
+// NODATA): what RFC 7208 calls a void lookup.
+func (a *Answer) Empty() bool { return len(a.Records) == 0 }
+
+// Owner is the name the records belong to: the question name, or the end of
+// its CNAME chain.
+func (a *Answer) Owner() string {
+	if n := len(a.CNAMEs); n > 0 {
+		return a.CNAMEs[n-1]
+	}
+	return a.Name
+}
+
+// Lookup asks one question and follows CNAMEs: first within the answer the
+// resolver gave, then with further questions if the resolver stopped at an
+// alias, up to the client's bound. An rcode other than NOERROR or NXDOMAIN,
+// a timeout, or a CNAME loop is an error (*Error for the first two).
+func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answer, error) {
+	fqdn := dns.CanonicalName(name)
+	ans := &Answer{Name: fqdn, Type: qtype, Authenticated: true}
+	seen := map[string]bool{fqdn: true}
+	current := fqdn
+	for {
+		asked := current
+		msg, server, err := r.ask(ctx, asked, qtype)
+		if err != nil {
+			return nil, err
+		}
+		ans.Server = server
+		ans.Rcode = msg.Rcode
+		ans.Authenticated = ans.Authenticated && msg.AuthenticatedData
+		// Walk the aliases the resolver already followed in this answer.
+		for qtype != dns.TypeCNAME {
+			target, ok := cnameOf(msg, current)
+			if !ok {
+				break
+			}
+			if seen[target] {
+				return nil, fmt.Errorf("dns %s %s: CNAME loop at %s", dns.TypeToString[qtype], strings.TrimSuffix(fqdn, "."), strings.TrimSuffix(target, "."))
+			}
+			if len(ans.CNAMEs) >= r.client.maxCNAMEs {
+				return nil, fmt.Errorf("dns %s %s: CNAME chain longer than %d", dns.TypeToString[qtype], strings.TrimSuffix(fqdn, "."), r.client.maxCNAMEs)
+			}
+			seen[target] = true
+			ans.CNAMEs = append(ans.CNAMEs, target)
+			current = target
+		}
+		ans.Records = ans.Records[:0]
+		for _, rr := range msg.Answer {
+			h := rr.Header()
+			if h.Rrtype == qtype && h.Class == dns.ClassINET && strings.EqualFold(h.Name, current) {
+				ans.Records = append(ans.Records, rr)
+			}
+		}
+		// A resolver that stops at an alias (or an authoritative server
+		// answering for one zone) leaves the rest of the chain to us.
+		if len(ans.Records) > 0 || msg.Rcode != dns.RcodeSuccess || current == asked {
+			return ans, nil
+		}
+	}
+}
+
+func cnameOf(msg *dns.Msg, owner string) (string, bool) {
+	for _, rr := range msg.Answer {
+		if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, owner) {
+			return dns.CanonicalName(c.Target), true
+		}
+	}
+	return "", false
+}
+
+// ask returns the cached message for a question, asking it if needed.
+func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	q := question{name: name, qtype: qtype}
+	for {
+		r.mu.Lock()
+		c, ok := r.calls[q]
+		if !ok {
+			c = &call{done: make(chan struct{})}
+			r.calls[q] = c
+			r.mu.Unlock()
+			r.misses.Add(1)
+			c.msg, c.server, c.err = r.client.exchange(ctx, name, qtype, func() { r.queries.Add(1) })
+			if c.err != nil && ctx.Err() != nil {
+				// Abandoned, not answered: let the next asker try again.
+				r.mu.Lock()
+				delete(r.calls, q)
+				r.mu.Unlock()
+			}
+			close(c.done)
+			return c.msg, c.server, c.err
+		}
+		r.mu.Unlock()
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return nil, "", &Error{Name: name, Type: qtype, Rcode: -1, Err: ctx.Err()}
+		}
+		if abandoned(c.err) && ctx.Err() == nil {
+			continue // the other asker gave up; we still have time
+		}
+		r.hits.Add(1)
+		return c.msg, c.server, c.err
+	}
+}
+
+func abandoned(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// Addrs returns the addresses of an A or AAAA answer.
+func (a *Answer) Addrs() []netip.Addr {
+	var out []netip.Addr
+	for _, rr := range a.Records {
+		switch v := rr.(type) {
+		case *dns.A:
+			if ip, ok := netip.AddrFromSlice(v.A.To4()); ok {
+				out = append(out, ip)
+			}
+		case *dns.AAAA:
+			if ip, ok := netip.AddrFromSlice(v.AAAA.To16()); ok {
+				out = append(out, ip)
+			}
+		}
+	}
+	return out
+}
+
+// TXT returns each TXT record as one string, its character-strings joined
+// without separators (RFC 7208 §3.3, RFC 6376 §3.6.2.2).
+func (a *Answer) TXT() []string {
+	var out []string
+	for _, rr := range a.Records {
+		if t, ok := rr.(*dns.TXT); ok {
+			out = append(out, strings.Join(t.Txt, ""))
+		}
+	}
+	return out
+}
+
+// Names returns the target names of PTR, NS or CNAME records, fully
+// qualified and in lower case.
+func (a *Answer) Names() []string {
+	var out []string
+	for _, rr := range a.Records {
+		switch v := rr.(type) {
+		case *dns.PTR:
+			out = append(out, dns.CanonicalName(v.Ptr))
+		case *dns.NS:
+			out = append(out, dns.CanonicalName(v.Ns))
+		case *dns.CNAME:
+			out = append(out, dns.CanonicalName(v.Target))
+		}
+	}
+	return out
+}
+
+// ReverseName returns the in-addr.arpa or ip6.arpa name of an address.
+func ReverseName(ip netip.Addr) string {
+	name, err := dns.ReverseAddr(ip.Unmap().String())
+	if err != nil {
+		// ReverseAddr only fails on text that is not an address, and
+		// netip.Addr.String always is one.
+		return ""
+	}
+	return name
+}
+
+// TypeName returns the mnemonic of a record type ("AAAA").
+func TypeName(t uint16) string { return dns.TypeToString[t] }

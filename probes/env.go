@@ -1,0 +1,105 @@
+package probes
+
+import (
+	"context"
+	"crypto/x509"
+	"net"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+)
+
+// Probe is one unit of checks (mx, spf, dkim, ...). Run must return when ctx
+// is done, with whatever it found until then; it never panics on anything a
+// remote server sends.
+type Probe interface {
+	// Name is the probe's label value (mail_probe_error{probe="mx"}).
+	Name() string
+	Run(ctx context.Context, req *Request, env *Env) *Result
+}
+
+// Describer is implemented by probes to declare every check and metric they
+// can produce, for the catalogue and for pre-declaring metric families.
+type Describer interface {
+	CheckSpecs() []CheckSpec
+	MetricSpecs() []*MetricSpec
+}
+
+// Request is what a probe is asked to look at.
+type Request struct {
+	Target Target
+	// Params are the extra query parameters of the probe request
+	// (dkim_selector=, outbound_ip=, ...); each probe reads its own.
+	Params url.Values
+}
+
+// Dialer opens network connections. *net.Dialer satisfies it; tests and the
+// collector may substitute one that pins connections to loopback.
+type Dialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// Env is what a probe may use to reach the world. One Env serves one probe
+// request and is shared by all probes of that request, so their DNS answers
+// and shared sub-results are computed once.
+type Env struct {
+	// DNS resolves through the module's resolvers, with a cache that lives
+	// as long as the request.
+	DNS *dnsclient.Resolver
+	// Dialer opens SMTP and HTTPS connections.
+	Dialer Dialer
+	// RootCAs verifies certificates; nil means the system roots.
+	RootCAs *x509.CertPool
+	// Now is the clock.
+	Now func() time.Time
+	// Logger logs for this request (debug output collects it).
+	Logger log.Logger
+	// Shared computes request-wide sub-results once (MX discovery, SMTP
+	// conversations) for every probe that asks.
+	Shared *Memo
+}
+
+// Memo computes each keyed value once per request, however many probes ask
+// for it at the same time, and remembers it (errors included).
+type Memo struct {
+	mu      sync.Mutex
+	entries map[string]*memoEntry
+}
+
+type memoEntry struct {
+	done  chan struct{}
+	value any
+	err   error
+}
+
+// NewMemo returns an empty memo.
+func NewMemo() *Memo { return &Memo{entries: map[string]*memoEntry{}} }
+
+// Do returns the value for key, computing it with fn on first use. A caller
+// whose ctx ends while another caller computes gets ctx's error; the
+// computation itself goes on for the others.
+func (m *Memo) Do(ctx context.Context, key string, fn func() (any, error)) (any, error) {
+	m.mu.Lock()
+	e, ok := m.entries[key]
+	if !ok {
+		e = &memoEntry{done: make(chan struct{})}
+		m.entries[key] = e
+		m.mu.Unlock()
+		func() {
+			defer close(e.done)
+			e.value, e.err = fn()
+		}()
+		return e.value, e.err
+	}
+	m.mu.Unlock()
+	select {
+	case <-e.done:
+		return e.value, e.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

@@ -1,0 +1,187 @@
+// Package mailhosts finds the mail servers of a target: the MX hosts of a
+// domain (or the one host or IP named) and their addresses. Every probe that
+// looks at mail servers starts here; the set is computed once per probe
+// request and shared.
+package mailhosts
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/miekg/dns"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+)
+
+// Set is the mail servers of a target.
+type Set struct {
+	Target probes.Target
+	// MX is the MX answer for a domain target (nil for host and IP targets).
+	MX *dnsclient.Answer
+	// NullMX is true when the domain publishes "0 ." (RFC 7505): it
+	// receives no mail.
+	NullMX bool
+	// Hosts are the MX hosts in preference order (then by name), or the
+	// one host of a host target. Null MX records are not hosts.
+	Hosts []*Host
+	// IPs lists the address of an IP target.
+	IPs []netip.Addr
+	// Omitted counts MX hosts beyond MaxHosts that were not looked at.
+	Omitted int
+}
+
+// MaxHosts bounds how many MX hosts (the most preferred) are resolved and
+// probed: a domain publishing hundreds of MX records must not turn one
+// probe into thousands of queries and connections.
+const MaxHosts = 16
+
+// Host is one mail host and what its name resolves to.
+type Host struct {
+	Name       string // lower case, without the trailing dot
+	Preference uint16
+	// IPLiteral is true when the MX target is an address written as a name
+	// ("192.0.2.1."), which RFC 5321 does not allow.
+	IPLiteral bool
+	A, AAAA   *dnsclient.Answer
+	// Err is why A or AAAA could not be resolved (SERVFAIL, timeout).
+	Err error
+}
+
+// Addrs returns the host's IPv4 then IPv6 addresses.
+func (h *Host) Addrs() []netip.Addr {
+	var out []netip.Addr
+	if h.A != nil {
+		out = append(out, h.A.Addrs()...)
+	}
+	if h.AAAA != nil {
+		out = append(out, h.AAAA.Addrs()...)
+	}
+	return out
+}
+
+// CNAMEs returns the alias chain of the host name, if it is an alias.
+func (h *Host) CNAMEs() []string {
+	for _, a := range []*dnsclient.Answer{h.A, h.AAAA} {
+		if a != nil && len(a.CNAMEs) > 0 {
+			return a.CNAMEs
+		}
+	}
+	return nil
+}
+
+// Discover returns the mail servers of the request's target, computing them
+// once per request. The error is set when the MX question itself could not
+// be answered; per-host resolution errors are in Host.Err.
+func Discover(ctx context.Context, req *probes.Request, env *probes.Env) (*Set, error) {
+	v, err := env.Shared.Do(ctx, "mailhosts:"+req.Target.String(), func() (any, error) {
+		return discover(ctx, req.Target, env.DNS)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Set), nil
+}
+
+func discover(ctx context.Context, t probes.Target, r *dnsclient.Resolver) (*Set, error) {
+	set := &Set{Target: t}
+	switch t.Kind {
+	case probes.KindIP:
+		set.IPs = []netip.Addr{t.IP}
+		return set, nil
+	case probes.KindHost:
+		set.Hosts = []*Host{{Name: t.Name}}
+	default:
+		ans, err := r.Lookup(ctx, t.Name, dns.TypeMX)
+		if err != nil {
+			return nil, fmt.Errorf("MX of %s: %w", t.Name, err)
+		}
+		set.MX = ans
+		seen := map[string]bool{}
+		for _, rr := range ans.Records {
+			mx := rr.(*dns.MX)
+			name := strings.TrimSuffix(strings.ToLower(mx.Mx), ".")
+			if name == "" {
+				set.NullMX = true
+				continue
+			}
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			_, literalErr := netip.ParseAddr(name)
+			set.Hosts = append(set.Hosts, &Host{Name: name, Preference: mx.Preference, IPLiteral: literalErr == nil})
+		}
+		sort.SliceStable(set.Hosts, func(i, j int) bool {
+			if set.Hosts[i].Preference != set.Hosts[j].Preference {
+				return set.Hosts[i].Preference < set.Hosts[j].Preference
+			}
+			return set.Hosts[i].Name < set.Hosts[j].Name
+		})
+		if len(set.Hosts) > MaxHosts {
+			set.Omitted = len(set.Hosts) - MaxHosts
+			set.Hosts = set.Hosts[:MaxHosts]
+		}
+	}
+	resolveHosts(ctx, r, set.Hosts)
+	return set, nil
+}
+
+// resolveHosts asks A and AAAA of every host at once: the answers do not
+// depend on each other, so the whole set costs one round trip.
+func resolveHosts(ctx context.Context, r *dnsclient.Resolver, hosts []*Host) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, h := range hosts {
+		if h.IPLiteral {
+			continue
+		}
+		for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ans, err := r.Lookup(ctx, h.Name, qtype)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					if h.Err == nil {
+						h.Err = err
+					}
+					return
+				}
+				if qtype == dns.TypeA {
+					h.A = ans
+				} else {
+					h.AAAA = ans
+				}
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+// AllIPs returns every address of the set (hosts' addresses, or the IP of an
+// IP target), without duplicates, in a stable order.
+func (s *Set) AllIPs() []netip.Addr {
+	seen := map[netip.Addr]bool{}
+	var out []netip.Addr
+	add := func(ip netip.Addr) {
+		if !seen[ip] {
+			seen[ip] = true
+			out = append(out, ip)
+		}
+	}
+	for _, ip := range s.IPs {
+		add(ip)
+	}
+	for _, h := range s.Hosts {
+		for _, ip := range h.Addrs() {
+			add(ip)
+		}
+	}
+	return out
+}

@@ -1,0 +1,290 @@
+// Package probes holds what every probe shares: the target, the environment a
+// probe runs in, and the result model (checks and measurements) that the
+// collector turns into metrics and reports. Probes know nothing of Prometheus
+// or HTTP; they describe their measurements with MetricSpec and leave the
+// exposition to the collector.
+package probes
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Level is how much a check matters to receivers, as CHECKS.md defines it.
+type Level string
+
+// The levels. LevelInfo marks facts that are reported but never scored
+// (a null MX, a revoked DKIM key, the health of a blocklist).
+const (
+	LevelMust   Level = "must"
+	LevelShould Level = "should"
+	LevelMay    Level = "may"
+	LevelInfo   Level = "info"
+)
+
+// Weight is the share a check of this level has in the score.
+func (l Level) Weight() float64 {
+	switch l {
+	case LevelMust:
+		return 3
+	case LevelShould:
+		return 2
+	case LevelMay:
+		return 1
+	}
+	return 0
+}
+
+// Valid reports whether l is one of the defined levels.
+func (l Level) Valid() bool {
+	switch l {
+	case LevelMust, LevelShould, LevelMay, LevelInfo:
+		return true
+	}
+	return false
+}
+
+// Status is the outcome of one check.
+type Status int
+
+// The outcomes. StatusError means the check could not be decided (a timeout,
+// a SERVFAIL): "we don't know" is not "it's broken", so it is neither a pass
+// nor a fail and it marks the probe as erroring.
+const (
+	StatusSkip Status = iota
+	StatusPass
+	StatusFail
+	StatusError
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusPass:
+		return "pass"
+	case StatusFail:
+		return "fail"
+	case StatusError:
+		return "error"
+	}
+	return "skip"
+}
+
+// MarshalText renders the status by name in JSON reports.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// CheckSpec declares a check a probe can produce: its stable id (the metric's
+// check label), its default level and what passing means.
+type CheckSpec struct {
+	ID      string
+	Level   Level
+	Passing string // one line: what passes, as in CHECKS.md
+}
+
+// Check is the outcome of one CheckSpec for one probe run.
+type Check struct {
+	ID     string `json:"id"`
+	Level  Level  `json:"level"`
+	Status Status `json:"status"`
+	// Reason is one line saying why the check has its status.
+	Reason string `json:"reason"`
+	// Remediation says what to publish or change; set for failures.
+	Remediation string `json:"remediation,omitempty"`
+	// Evidence lists what the probe saw (records, addresses) that the reason
+	// rests on.
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+// MetricSpec describes a measurement family. The collector registers one
+// gauge per spec; probes declare their specs up front so the catalogue in the
+// README can be tested against the code.
+type MetricSpec struct {
+	Name   string
+	Help   string
+	Labels []string
+}
+
+// Measurement is one sample of a MetricSpec.
+type Measurement struct {
+	Spec        *MetricSpec `json:"-"`
+	LabelValues []string    `json:"labels,omitempty"`
+	Value       float64     `json:"value"`
+}
+
+// Name is the metric family name of the sample.
+func (m Measurement) Name() string { return m.Spec.Name }
+
+// Result is what one probe run produced. It is safe for concurrent use while
+// the probe runs, so a probe may record from several goroutines.
+type Result struct {
+	Probe string
+
+	mu           sync.Mutex
+	checks       []Check
+	measurements []Measurement
+	errors       []string
+	notes        []string
+}
+
+// NewResult starts an empty result for the named probe.
+func NewResult(probe string) *Result { return &Result{Probe: probe} }
+
+// Add records a check outcome. A check id recorded twice keeps the worse
+// outcome (error over fail over pass over skip) and merges the evidence, so
+// per-host sub-results can be folded into one check.
+func (r *Result) Add(c Check) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.checks {
+		if r.checks[i].ID != c.ID {
+			continue
+		}
+		old := &r.checks[i]
+		if severity(c.Status) > severity(old.Status) {
+			old.Status, old.Reason, old.Remediation = c.Status, c.Reason, c.Remediation
+		}
+		old.Evidence = append(old.Evidence, c.Evidence...)
+		return
+	}
+	r.checks = append(r.checks, c)
+}
+
+func severity(s Status) int {
+	switch s {
+	case StatusPass:
+		return 1
+	case StatusFail:
+		return 2
+	case StatusError:
+		return 3
+	}
+	return 0
+}
+
+// Pass records a passing check.
+func (r *Result) Pass(spec CheckSpec, reason string, evidence ...string) {
+	r.Add(Check{ID: spec.ID, Level: spec.Level, Status: StatusPass, Reason: reason, Evidence: evidence})
+}
+
+// Fail records a failing check with what to do about it.
+func (r *Result) Fail(spec CheckSpec, reason, remediation string, evidence ...string) {
+	r.Add(Check{ID: spec.ID, Level: spec.Level, Status: StatusFail, Reason: reason, Remediation: remediation, Evidence: evidence})
+}
+
+// Skip records that a check does not apply.
+func (r *Result) Skip(spec CheckSpec, reason string) {
+	r.Add(Check{ID: spec.ID, Level: spec.Level, Status: StatusSkip, Reason: reason})
+}
+
+// Undecided records that a check could not be decided and why; it also
+// records the error against the probe.
+func (r *Result) Undecided(spec CheckSpec, err error) {
+	r.Add(Check{ID: spec.ID, Level: spec.Level, Status: StatusError, Reason: err.Error()})
+	r.Error(err)
+}
+
+// Measure records one sample. The number of label values must match the spec.
+func (r *Result) Measure(spec *MetricSpec, value float64, labelValues ...string) {
+	if len(labelValues) != len(spec.Labels) {
+		// A programming error in a probe; keep the probe running and make it
+		// visible in the report instead of panicking on a scrape.
+		r.Error(fmt.Errorf("internal: metric %s wants %d labels, got %d", spec.Name, len(spec.Labels), len(labelValues)))
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.measurements = append(r.measurements, Measurement{Spec: spec, LabelValues: labelValues, Value: value})
+}
+
+// Error records why the probe could not finish part of its work. The same
+// message is kept once.
+func (r *Result) Error(err error) {
+	if err == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	msg := err.Error()
+	for _, e := range r.errors {
+		if e == msg {
+			return
+		}
+	}
+	r.errors = append(r.errors, msg)
+}
+
+// Note adds a line to the report: context that belongs to no single check.
+func (r *Result) Note(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+}
+
+// Checks returns the checks in a stable order (by id).
+func (r *Result) Checks() []Check {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := append([]Check(nil), r.checks...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Check returns the check with the given id, if recorded.
+func (r *Result) Check(id string) (Check, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.checks {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// Measurements returns the samples in the order they were recorded.
+func (r *Result) Measurements() []Measurement {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Measurement(nil), r.measurements...)
+}
+
+// Errors returns why the probe could not finish, if it could not.
+func (r *Result) Errors() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.errors...)
+}
+
+// Notes returns the report lines.
+func (r *Result) Notes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.notes...)
+}
+
+// Failed reports whether the probe could not finish.
+func (r *Result) Failed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.errors) > 0
+}
+
+// Quote renders a DNS string for evidence lines: quoted, with control
+// characters escaped, and cut at a length a terminal line can hold.
+func Quote(s string) string {
+	const max = 300
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// JoinNames lists names for a reason line, shortening long lists.
+func JoinNames(names []string) string {
+	const max = 8
+	if len(names) <= max {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
+}
