@@ -71,35 +71,59 @@ type Memo struct {
 }
 
 type memoEntry struct {
-	done  chan struct{}
-	value any
-	err   error
+	done      chan struct{}
+	value     any
+	err       error
+	abandoned bool // the computing caller's ctx ended; the entry is gone
 }
 
 // NewMemo returns an empty memo.
 func NewMemo() *Memo { return &Memo{entries: map[string]*memoEntry{}} }
 
-// Do returns the value for key, computing it with fn on first use. A caller
-// whose ctx ends while another caller computes gets ctx's error; the
-// computation itself goes on for the others.
+// Do returns the value for key, computing it with fn on first use; fn runs
+// under the first caller's ctx. A caller whose ctx ends while another
+// computes gets its ctx's error. A computation abandoned because the first
+// caller's ctx ended is forgotten, so a caller with time left computes again.
 func (m *Memo) Do(ctx context.Context, key string, fn func() (any, error)) (any, error) {
-	m.mu.Lock()
-	e, ok := m.entries[key]
-	if !ok {
-		e = &memoEntry{done: make(chan struct{})}
-		m.entries[key] = e
+	for {
+		m.mu.Lock()
+		e, ok := m.entries[key]
+		if !ok {
+			e = &memoEntry{done: make(chan struct{})}
+			m.entries[key] = e
+			m.mu.Unlock()
+			func() {
+				defer close(e.done)
+				e.value, e.err = fn()
+			}()
+			if e.err != nil && contextOver(ctx) {
+				e.abandoned = true
+				m.mu.Lock()
+				delete(m.entries, key)
+				m.mu.Unlock()
+			}
+			return e.value, e.err
+		}
 		m.mu.Unlock()
-		func() {
-			defer close(e.done)
-			e.value, e.err = fn()
-		}()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if e.abandoned && ctx.Err() == nil {
+			continue
+		}
 		return e.value, e.err
 	}
-	m.mu.Unlock()
-	select {
-	case <-e.done:
-		return e.value, e.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
+}
+
+// contextOver reports whether ctx has ended or its deadline has passed: a
+// network read that timed out at the context's deadline can return before
+// the context's own timer marks it done.
+func contextOver(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
 	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -148,9 +149,21 @@ func NormalizeName(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("empty name")
 	}
+	if !utf8.ValidString(s) {
+		return "", errors.New("not valid UTF-8")
+	}
 	for _, label := range strings.Split(s, ".") {
 		if len(label) > maxLabelLength {
 			return "", fmt.Errorf("label %q is %d characters long; DNS allows at most %d", shorten(label), len(label), maxLabelLength)
+		}
+	}
+	if isASCII(s) {
+		// Judge plain names by the DNS rules first: clearer messages than
+		// the IDNA library's.
+		for _, label := range strings.Split(strings.ToLower(s), ".") {
+			if err := checkLabel(label); err != nil {
+				return "", err
+			}
 		}
 	}
 	ascii, err := idna.Lookup.ToASCII(s)
@@ -192,6 +205,15 @@ func checkLabel(label string) error {
 		}
 	}
 	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func isAllDigits(s string) bool {

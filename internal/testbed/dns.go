@@ -66,6 +66,43 @@ type DNSServer struct {
 	delay      time.Duration
 	noChase    bool
 	queries    []Query
+	lockstep   *lockstep
+}
+
+// lockstep holds answers back until the client has asked everything it can
+// ask without them, then releases them together: one round. The number of
+// rounds is the length of the client's longest chain of dependent
+// questions, counted without looking at a clock's readings.
+type lockstep struct {
+	quiet  time.Duration
+	mu     sync.Mutex
+	gate   chan struct{}
+	timer  *time.Timer
+	rounds int
+}
+
+func (l *lockstep) join() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.gate == nil {
+		l.gate = make(chan struct{})
+	}
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	l.timer = time.AfterFunc(l.quiet, l.release)
+	return l.gate
+}
+
+func (l *lockstep) release() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.gate == nil {
+		return // a timer that lost the race with an earlier release
+	}
+	close(l.gate)
+	l.gate = nil
+	l.rounds++
 }
 
 // NewDNSServer starts a server holding the given zones (zone-file text, each
@@ -239,6 +276,34 @@ func (s *DNSServer) SetChaseCNAMEs(chase bool) {
 	s.noChase = !chase
 }
 
+// SetLockstep makes the server answer in rounds: questions are held until no
+// new one has arrived for quiet, then all are answered at once. Rounds tells
+// how many rounds a client needed. quiet only has to exceed the time the
+// client takes to send its next questions after an answer (microseconds);
+// 0 turns lockstep off.
+func (s *DNSServer) SetLockstep(quiet time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if quiet <= 0 {
+		s.lockstep = nil
+		return
+	}
+	s.lockstep = &lockstep{quiet: quiet}
+}
+
+// Rounds returns how many lockstep rounds the server has answered.
+func (s *DNSServer) Rounds() int {
+	s.mu.RLock()
+	l := s.lockstep
+	s.mu.RUnlock()
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rounds
+}
+
 // Queries returns the questions received so far.
 func (s *DNSServer) Queries() []Query {
 	s.mu.RLock()
@@ -287,8 +352,12 @@ func (s *DNSServer) serve(w dns.ResponseWriter, req *dns.Msg) {
 	s.queries = append(s.queries, Query{Name: name, Type: q.Qtype, Class: q.Qclass, Net: network, DO: opt != nil && opt.Do()})
 	behaviour := s.behaviours[name]
 	delay := s.delay
+	lockstep := s.lockstep
 	s.mu.Unlock()
 
+	if lockstep != nil {
+		<-lockstep.join()
+	}
 	if delay > 0 {
 		time.Sleep(delay)
 	}

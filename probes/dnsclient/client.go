@@ -120,6 +120,9 @@ func ServerAddress(s string) (string, error) {
 	}
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
+		if s != "" && !strings.Contains(s, ":") {
+			return "", fmt.Errorf("resolver %q is not an IP address (resolvers are given by address, never by name)", s)
+		}
 		return "", fmt.Errorf("resolver %q: want an IP address with an optional port, such as 127.0.0.1:53", s)
 	}
 	ip, err := netip.ParseAddr(host)
@@ -186,9 +189,12 @@ func (c *Client) exchange(ctx context.Context, name string, qtype uint16, sent f
 	q.SetEdns0(c.udpSize, true)
 
 	for attempt := 0; attempt < c.attempts; attempt++ {
-		if err := ctx.Err(); err != nil {
+		if contextOver(ctx) {
 			if qerr.Err == nil {
-				qerr.Err = err
+				qerr.Err = context.DeadlineExceeded
+				if ctx.Err() != nil {
+					qerr.Err = ctx.Err()
+				}
 			}
 			return nil, "", qerr
 		}
@@ -217,10 +223,13 @@ func (c *Client) exchangeOne(ctx context.Context, q *dns.Msg, server string, sen
 		r, err = exchangeOver(actx, c.tcp, q, server, sent)
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if contextOver(ctx) {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, context.DeadlineExceeded
 		}
-		if actx.Err() != nil {
+		if contextOver(actx) {
 			return nil, fmt.Errorf("no answer within %s", c.timeout)
 		}
 		return nil, err

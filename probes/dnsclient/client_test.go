@@ -197,7 +197,7 @@ func TestSilentResolverEndsAtDeadline(t *testing.T) {
 	if !errors.As(err, &qe) || !qe.Timeout() {
 		t.Fatalf("err = %v, want a timeout *Error", err)
 	}
-	if ctx.Err() == nil {
+	if dl, _ := ctx.Deadline(); time.Now().Before(dl) {
 		t.Error("lookup returned before the deadline without an answer")
 	}
 }

@@ -2,12 +2,12 @@ package dnsclient
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -38,6 +38,9 @@ type call struct {
 	msg    *dns.Msg
 	server string
 	err    error
+	// abandoned: the asker's context ended before an answer came. The call
+	// is out of the cache by the time done closes.
+	abandoned bool
 }
 
 // NewResolver returns a request-scoped resolver with an empty cache.
@@ -166,8 +169,9 @@ func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg
 			r.mu.Unlock()
 			r.misses.Add(1)
 			c.msg, c.server, c.err = r.client.exchange(ctx, name, qtype, func() { r.queries.Add(1) })
-			if c.err != nil && ctx.Err() != nil {
+			if c.err != nil && contextOver(ctx) {
 				// Abandoned, not answered: let the next asker try again.
+				c.abandoned = true
 				r.mu.Lock()
 				delete(r.calls, q)
 				r.mu.Unlock()
@@ -181,16 +185,12 @@ func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg
 		case <-ctx.Done():
 			return nil, "", &Error{Name: name, Type: qtype, Rcode: -1, Err: ctx.Err()}
 		}
-		if abandoned(c.err) && ctx.Err() == nil {
+		if c.abandoned && ctx.Err() == nil {
 			continue // the other asker gave up; we still have time
 		}
 		r.hits.Add(1)
 		return c.msg, c.server, c.err
 	}
-}
-
-func abandoned(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // Addrs returns the addresses of an A or AAAA answer.
@@ -253,3 +253,14 @@ func ReverseName(ip netip.Addr) string {
 
 // TypeName returns the mnemonic of a record type ("AAAA").
 func TypeName(t uint16) string { return dns.TypeToString[t] }
+
+// contextOver reports whether ctx has ended or its deadline has passed: a
+// network read that timed out at the context's deadline can return before
+// the context's own timer marks it done.
+func contextOver(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}

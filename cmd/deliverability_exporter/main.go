@@ -1,0 +1,191 @@
+// Command deliverability_exporter is a blackbox-style Prometheus exporter
+// that checks whether mail domains are set up the way receiving providers
+// require: /probe?module=mail&target=example.com.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
+)
+
+const (
+	programName    = "deliverability_exporter"
+	defaultAddress = ":10075"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// flags are the command line.
+type flags struct {
+	configFile    string
+	configCheck   bool
+	timeoutOffset time.Duration
+	logLevel      string
+	logFormat     string
+	web           *web.FlagConfig
+}
+
+func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
+	app := kingpin.New(programName, "Checks mail domains against what receiving providers require, for Prometheus: /probe?module=mail&target=example.com.")
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	f := &flags{}
+	app.Flag("config.file", "Configuration file. Without it the built-in default (identical to config.example.yml) is used.").
+		PlaceHolder("FILE").StringVar(&f.configFile)
+	app.Flag("config.check", "Check the configuration file and exit (0 valid, 1 invalid).").BoolVar(&f.configCheck)
+	app.Flag("timeout-offset", "Time taken off the scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) so the answer arrives in time.").
+		Default("0.5s").DurationVar(&f.timeoutOffset)
+	app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").
+		Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
+	app.Flag("log.format", "Output format of log messages: logfmt or json.").
+		Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
+	f.web = kingpinflag.AddFlags(app, defaultAddress)
+	app.Version(version.Print(programName))
+	app.HelpFlag.Short('h')
+
+	exited := false
+	app.Terminate(func(int) { exited = true })
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return nil, 2, true
+	}
+	if exited { // --help or --version
+		return nil, 0, true
+	}
+	return f, 0, false
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	f, code, done := parseFlags(args, stdout, stderr)
+	if done {
+		return code
+	}
+	logger, baseLogger := newLogger(stderr, f.logLevel, f.logFormat)
+
+	if f.configCheck {
+		path := f.configFile
+		if path == "" {
+			fmt.Fprintln(stderr, "--config.check needs --config.file")
+			return 2
+		}
+		if _, err := collector.LoadConfig(path); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: valid\n", path)
+		return 0
+	}
+
+	level.Info(logger).Log("msg", "Starting "+programName, "version", version.Info())
+	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector(programName),
+	)
+	store, err := collector.NewStore(f.configFile, logger, registry)
+	if err != nil {
+		level.Error(logger).Log("msg", "Cannot load the configuration", "err", err)
+		return 1
+	}
+	selfMetrics := collector.NewSelfMetrics(registry)
+
+	mux := http.NewServeMux()
+	mux.Handle("/probe", &collector.ProbeHandler{
+		Config:        store.Current,
+		Logger:        logger,
+		TimeoutOffset: f.timeoutOffset,
+		Metrics:       selfMetrics,
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{
+		ErrorLog:          stdLogger{logger},
+		ErrorHandling:     promhttp.ContinueOnError,
+		EnableOpenMetrics: true,
+	}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "reload with POST", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := store.Reload(); err != nil {
+			http.Error(w, "reload failed, the previous configuration stays in force: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "configuration reloaded")
+	})
+	mux.Handle("/", landingPage(store))
+
+	server := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, os.Interrupt)
+	defer signal.Stop(signals)
+	serveErr := make(chan error, 1)
+	go func() {
+		serveErr <- web.ListenAndServe(server, f.web, slogFor(baseLogger, f.logLevel))
+	}()
+	for {
+		select {
+		case err := <-serveErr:
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				level.Error(logger).Log("msg", "HTTP server failed", "err", err)
+				return 1
+			}
+			return 0
+		case sig := <-signals:
+			if sig == syscall.SIGHUP {
+				if err := store.Reload(); err == nil {
+					level.Info(logger).Log("msg", "Reloaded configuration on SIGHUP")
+				}
+				continue
+			}
+			level.Info(logger).Log("msg", "Shutting down", "signal", sig.String())
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := server.Shutdown(ctx)
+			cancel()
+			if err != nil {
+				level.Error(logger).Log("msg", "Shutdown", "err", err)
+				return 1
+			}
+			return 0
+		}
+	}
+}
+
+// stdLogger adapts the go-kit logger to promhttp's error log.
+type stdLogger struct{ l log.Logger }
+
+func (s stdLogger) Println(v ...any) {
+	level.Error(s.l).Log("msg", fmt.Sprint(v...))
+}

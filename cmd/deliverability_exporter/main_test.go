@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
+)
+
+// binary is the exporter built once for the tests in this file, which run it
+// as users do: a process with flags, listening on loopback.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "deliverability_exporter-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "deliverability_exporter")
+	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		// -race needs cgo; fall back to a plain build.
+		build = exec.Command("go", "build", "-o", binary, ".")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building the exporter:", err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type exporter struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	base   string
+	stderr *lockedBuffer
+	exited chan error
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func startExporter(t *testing.T, args ...string) *exporter {
+	t.Helper()
+	addr := freePort(t)
+	cmd := exec.Command(binary, append([]string{"--web.listen-address=" + addr}, args...)...)
+	e := &exporter{t: t, cmd: cmd, base: "http://" + addr, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	cmd.Stderr = e.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { e.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-e.exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("exporter log:\n%s", e.stderr.String())
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(e.base + "/-/healthy")
+		if err == nil {
+			resp.Body.Close()
+			return e
+		}
+		select {
+		case err := <-e.exited:
+			t.Fatalf("exporter exited at start: %v\n%s", err, e.stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("exporter did not come up:\n%s", e.stderr.String())
+	return nil
+}
+
+func (e *exporter) get(path string) (int, string) {
+	e.t.Helper()
+	resp, err := http.Get(e.base + path)
+	if err != nil {
+		e.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func (e *exporter) post(path string) (int, string) {
+	e.t.Helper()
+	resp, err := http.Post(e.base+path, "text/plain", nil)
+	if err != nil {
+		e.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func writeConfig(t *testing.T, path, resolver string) {
+	t.Helper()
+	cfg := fmt.Sprintf("modules:\n  mail:\n    timeout: 10s\n    resolvers: [%q]\n    mx: {}\n  quick:\n    timeout: 3s\n    resolvers: [%q]\n    mx: {srv_services: [submissions]}\n", resolver, resolver)
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExporterEndToEnd(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	configPath := filepath.Join(t.TempDir(), "config.yml")
+	writeConfig(t, configPath, world.Addr)
+	e := startExporter(t, "--config.file="+configPath, "--log.level=debug")
+
+	code, body := e.get("/probe?module=mail&target=example.test")
+	if code != 200 || !strings.Contains(body, "probe_success 1") || !strings.Contains(body, `mail_check_success{check="ptr.fcrdns",level="must"} 1`) {
+		t.Errorf("probe example.test: %d\n%s", code, body)
+	}
+
+	code, body = e.get("/probe?module=mail&target=broken.test&debug=true")
+	for _, want := range []string{"FAIL", "mx.hostname", "fix: ", "probe_success 0"} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("debug report lacks %q (%d):\n%s", want, code, body)
+		}
+	}
+
+	for query, want := range map[string]string{
+		"/probe?target=":                                      "empty",
+		"/probe?target=http%3A%2F%2Fx":                        "URLs",
+		"/probe?module=nope&target=a.test":                    "unknown module",
+		"/probe?target=" + strings.Repeat("x", 300) + ".test": "characters long",
+	} {
+		code, body := e.get(query)
+		if code != 400 || !strings.Contains(body, want) {
+			t.Errorf("GET %s: %d %q, want 400 with %q", query, code, body, want)
+		}
+	}
+
+	code, body = e.get("/")
+	if code != 200 || !strings.Contains(body, "quick") || !strings.Contains(body, `action="probe"`) {
+		t.Errorf("landing page: %d\n%s", code, body)
+	}
+	if code, _ := e.get("/nonexistent"); code != 404 {
+		t.Errorf("unknown path: %d", code)
+	}
+
+	code, body = e.get("/metrics")
+	for _, want := range []string{
+		"deliverability_exporter_build_info{",
+		"deliverability_exporter_config_last_reload_successful 1",
+		"deliverability_exporter_config_last_reload_success_timestamp_seconds",
+		`deliverability_exporter_probe_requests_rejected_total{reason="unknown_module"} 1`,
+		"deliverability_exporter_dns_queries_total",
+		"deliverability_exporter_probes_in_flight 0",
+		"go_goroutines",
+		"process_resident_memory_bytes",
+	} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "mail_check_success") {
+		t.Error("/metrics carries probe results; they belong to /probe only")
+	}
+
+	// Reload: GET is refused; a broken file keeps the old config; SIGHUP
+	// picks up a fixed one.
+	if code, _ := e.get("/-/reload"); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /-/reload: %d", code)
+	}
+	if err := os.WriteFile(configPath, []byte("modules:\n  mail:\n    timeout: -5s\n    mx: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, body = e.post("/-/reload")
+	if code != 500 || !strings.Contains(body, "timeout must be positive") {
+		t.Errorf("reload of a broken file: %d %q", code, body)
+	}
+	if _, body := e.get("/metrics"); !strings.Contains(body, "deliverability_exporter_config_last_reload_successful 0") {
+		t.Error("failed reload not visible in the reload metric")
+	}
+	if code, _ := e.get("/probe?module=quick&target=example.test"); code != 200 {
+		t.Errorf("the old config is no longer in force after a failed reload: %d", code)
+	}
+	if err := os.WriteFile(configPath, []byte(fmt.Sprintf("modules:\n  renamed:\n    resolvers: [%q]\n    mx: {}\n", world.Addr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		code, _ := e.get("/probe?module=renamed&target=example.test")
+		return code == 200
+	})
+	if code, _ := e.get("/probe?module=quick&target=example.test"); code != 400 {
+		t.Errorf("module of the old config still answers after SIGHUP: %d", code)
+	}
+}
+
+func TestExporterBuiltInDefault(t *testing.T) {
+	e := startExporter(t)
+	code, body := e.get("/")
+	if code != 200 || !strings.Contains(body, "built-in default") || !strings.Contains(body, "<td>mail</td>") {
+		t.Errorf("landing page without --config.file: %d\n%s", code, body)
+	}
+}
+
+func TestExporterBasicAuth(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webConfig := filepath.Join(t.TempDir(), "web.yml")
+	if err := os.WriteFile(webConfig, []byte("basic_auth_users:\n  prometheus: "+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := startExporter(t, "--web.config.file="+webConfig)
+	resp, err := http.Get(e.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("without credentials: %d, want 401", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.base+"/metrics", nil)
+	req.SetBasicAuth("prometheus", "s3cret")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("with credentials: %d", resp.StatusCode)
+	}
+	// exporter-toolkit logs through the go-kit logger (one stack).
+	waitFor(t, func() bool { return strings.Contains(e.stderr.String(), "TLS is disabled") })
+}
+
+func TestCommandLine(t *testing.T) {
+	good := filepath.Join(t.TempDir(), "good.yml")
+	if err := os.WriteFile(good, []byte("modules:\n  mail:\n    mx: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yml")
+	if err := os.WriteFile(bad, []byte("modules:\n  mail:\n    mx: {}\n    smtp_typo: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--version"}, 0, "deliverability_exporter, version"},
+		{[]string{"--help"}, 0, "--config.file"},
+		{[]string{"--no-such-flag"}, 2, "unknown long flag"},
+		{[]string{"--log.format=xml"}, 2, "enum value must be one of"},
+		{[]string{"--config.check", "--config.file=" + good}, 0, "valid"},
+		{[]string{"--config.check", "--config.file=" + bad}, 1, "line 4: field smtp_typo not found"},
+		{[]string{"--config.file=" + bad}, 1, "smtp_typo"},
+		{[]string{"--config.file=/nonexistent.yml"}, 1, "no such file"},
+	} {
+		cmd := exec.Command(binary, tc.args...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.code || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%v: exit %d, output:\n%s\nwant exit %d and %q", tc.args, code, out.String(), tc.code, tc.want)
+		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("condition not met within 10s")
+}
+
+// lockedBuffer collects the exporter's stderr while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

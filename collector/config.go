@@ -1,0 +1,363 @@
+package collector
+
+import (
+	"bytes"
+	"crypto/x509"
+	_ "embed" // the built-in default config
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mx"
+)
+
+// DefaultConfigYAML is the configuration used without --config.file. It is a
+// copy of config.example.yml at the repository root; a test keeps the two
+// identical.
+//
+//go:embed default_config.yml
+var DefaultConfigYAML []byte
+
+// DefaultModuleName is the module used when a probe request names none.
+const DefaultModuleName = "mail"
+
+// Config is the exporter's configuration file.
+type Config struct {
+	Modules map[string]*Module `yaml:"modules"`
+}
+
+// Module is a named set of probe configurations with the resources they
+// share: the resolvers, the timeout and the CA bundle. A probe runs when its
+// block is present.
+type Module struct {
+	// Timeout caps a probe request; the scrape timeout header can only
+	// shorten it.
+	Timeout time.Duration `yaml:"timeout"`
+	// Resolvers are IP[:port] addresses; empty means /etc/resolv.conf.
+	Resolvers []string `yaml:"resolvers"`
+	// DNSQueryTimeout bounds one attempt of one DNS question.
+	DNSQueryTimeout time.Duration `yaml:"dns_query_timeout"`
+	// DNSAttempts is how many attempts a DNS question gets.
+	DNSAttempts int `yaml:"dns_attempts"`
+	// CAFile adds a PEM bundle to the system roots for SMTP and MTA-STS
+	// certificates.
+	CAFile string `yaml:"ca_file"`
+
+	MX *mx.Config `yaml:"mx"`
+
+	// Set when the config is loaded.
+	name    string
+	line    int
+	dns     *dnsclient.Client
+	rootCAs *x509.CertPool
+	probes  []probes.Probe
+}
+
+// DefaultModule holds the values a module gets for keys it leaves out.
+var DefaultModule = Module{
+	Timeout:         30 * time.Second,
+	DNSQueryTimeout: dnsclient.DefaultTimeout,
+	DNSAttempts:     dnsclient.DefaultAttempts,
+}
+
+// probeBlocks lists the probe keys of a module, in the order probes run and
+// are reported, with how to enable a block given as a bare key ("mx:").
+var probeBlocks = []struct {
+	key      string
+	present  func(*Module) bool
+	enable   func(*Module)
+	build    func(*Module) probes.Probe
+	describe func() probes.Describer
+}{
+	{
+		key:      "mx",
+		present:  func(m *Module) bool { return m.MX != nil },
+		enable:   func(m *Module) { c := mx.DefaultConfig(); m.MX = &c },
+		build:    func(m *Module) probes.Probe { return mx.New(*m.MX) },
+		describe: func() probes.Describer { return mx.New(mx.DefaultConfig()) },
+	},
+}
+
+// Catalogue lists every check and every metric family a probe request can
+// produce, for documentation and for the test that keeps the README true.
+func Catalogue() (checks []probes.CheckSpec, metrics []*probes.MetricSpec) {
+	metrics = append(metrics, FrameMetricSpecs...)
+	for _, b := range probeBlocks {
+		d := b.describe()
+		checks = append(checks, d.CheckSpecs()...)
+		metrics = append(metrics, d.MetricSpecs()...)
+	}
+	return checks, metrics
+}
+
+type rawModule Module
+
+// UnmarshalYAML implements yaml.Unmarshaler: defaults first, then the file's
+// values. A probe key given with no value ("mx:") enables the probe with its
+// defaults, as "mx: {}" does.
+func (m *Module) UnmarshalYAML(unmarshal func(any) error) error {
+	var keys map[string]any
+	if err := unmarshal(&keys); err != nil {
+		return err
+	}
+	*m = DefaultModule
+	if err := unmarshal((*rawModule)(m)); err != nil {
+		return err
+	}
+	for _, b := range probeBlocks {
+		if v, ok := keys[b.key]; ok && v == nil && !b.present(m) {
+			b.enable(m)
+		}
+	}
+	return nil
+}
+
+// Name is the module's name in the config.
+func (m *Module) Name() string { return m.name }
+
+// ProbeNames lists the probes the module runs.
+func (m *Module) ProbeNames() []string {
+	var out []string
+	for _, p := range m.probes {
+		out = append(out, p.Name())
+	}
+	return out
+}
+
+// Probes returns the module's probes in run order.
+func (m *Module) Probes() []probes.Probe { return m.probes }
+
+// ResolverAddresses returns the resolvers the module's DNS client uses.
+func (m *Module) ResolverAddresses() []string { return m.dns.Servers() }
+
+var moduleNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// validate checks the values decoding could not and builds the module's
+// DNS client, CA pool and probes.
+func (m *Module) compile() error {
+	switch {
+	case m.Timeout <= 0:
+		return fmt.Errorf("timeout must be positive, got %s", m.Timeout)
+	case m.Timeout > 10*time.Minute:
+		return fmt.Errorf("timeout %s is longer than 10m; no scrape waits that long", m.Timeout)
+	case m.DNSQueryTimeout <= 0:
+		return fmt.Errorf("dns_query_timeout must be positive, got %s", m.DNSQueryTimeout)
+	case m.DNSQueryTimeout > m.Timeout:
+		return fmt.Errorf("dns_query_timeout %s is longer than the module timeout %s", m.DNSQueryTimeout, m.Timeout)
+	case m.DNSAttempts < 1 || m.DNSAttempts > 10:
+		return fmt.Errorf("dns_attempts must be between 1 and 10, got %d", m.DNSAttempts)
+	}
+	client, err := dnsclient.New(dnsclient.Config{
+		Servers:  m.Resolvers,
+		Timeout:  m.DNSQueryTimeout,
+		Attempts: m.DNSAttempts,
+	})
+	if err != nil {
+		return fmt.Errorf("resolvers: %w", err)
+	}
+	m.dns = client
+	if m.CAFile != "" {
+		pool, err := loadCAFile(m.CAFile)
+		if err != nil {
+			return err
+		}
+		m.rootCAs = pool
+	}
+	m.probes = nil
+	for _, b := range probeBlocks {
+		if b.present(m) {
+			m.probes = append(m.probes, b.build(m))
+		}
+	}
+	if len(m.probes) == 0 {
+		return fmt.Errorf("no probes: add at least one probe block, such as \"mx: {}\"")
+	}
+	return nil
+}
+
+// loadCAFile returns the system roots plus the certificates of a PEM file.
+func loadCAFile(path string) (*x509.CertPool, error) {
+	data, err := readBounded(path, maxCAFileBytes)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("ca_file %s: no PEM certificates found", path)
+	}
+	return pool, nil
+}
+
+// Size bounds for files the config names: a mistake such as /dev/zero must
+// end in an error, not in memory exhaustion.
+const (
+	maxConfigBytes = 4 << 20
+	maxCAFileBytes = 16 << 20
+)
+
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d MiB", path, limit>>20)
+	}
+	return data, nil
+}
+
+// LoadConfig reads and parses a config file.
+func LoadConfig(path string) (*Config, error) {
+	data, err := readBounded(path, maxConfigBytes)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig parses config YAML strictly (unknown keys are errors naming
+// their line), applies defaults and validates every module.
+func ParseConfig(data []byte) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, cleanYAMLError(err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, errors.New("the file is empty; it needs a modules: section")
+	}
+	var cfg Config
+	if err := decodeStrict(data, &cfg); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, cleanYAMLError(err)
+		}
+		// A probe block rejected its values; say which module.
+		return nil, attributeModuleError(doc.Content[0], err)
+	}
+	if len(cfg.Modules) == 0 {
+		return nil, errors.New("no modules defined; add at least one under modules:")
+	}
+	lines := moduleLines(doc.Content[0])
+	for _, name := range cfg.ModuleNames() {
+		m := cfg.Modules[name]
+		if m == nil {
+			return nil, fmt.Errorf("line %d: module %q is empty; give it at least one probe block", lines[name], name)
+		}
+		m.name, m.line = name, lines[name]
+		if !moduleNameRE.MatchString(name) {
+			return nil, fmt.Errorf("line %d: module name %q: use letters, digits, '_', '-' and '.' (at most 64)", m.line, name)
+		}
+		if err := m.compile(); err != nil {
+			return nil, fmt.Errorf("line %d: module %q: %w", m.line, name, err)
+		}
+	}
+	return &cfg, nil
+}
+
+func decodeStrict(data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	return dec.Decode(v)
+}
+
+// ModuleNames returns the module names in sorted order.
+func (c *Config) ModuleNames() []string {
+	names := make([]string, 0, len(c.Modules))
+	for n := range c.Modules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Module returns a module by name.
+func (c *Config) Module(name string) (*Module, bool) {
+	m, ok := c.Modules[name]
+	return m, ok && m != nil
+}
+
+// moduleLines maps module names to the line they start on.
+func moduleLines(root *yaml.Node) map[string]int {
+	lines := map[string]int{}
+	modules := mappingValue(root, "modules")
+	if modules == nil || modules.Kind != yaml.MappingNode {
+		return lines
+	}
+	for i := 0; i+1 < len(modules.Content); i += 2 {
+		lines[modules.Content[i].Value] = modules.Content[i].Line
+	}
+	return lines
+}
+
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// attributeModuleError finds which module a validation error came from by
+// decoding the modules one at a time.
+func attributeModuleError(root *yaml.Node, err error) error {
+	modules := mappingValue(root, "modules")
+	if modules == nil || modules.Kind != yaml.MappingNode {
+		return err
+	}
+	for i := 0; i+1 < len(modules.Content); i += 2 {
+		text, merr := yaml.Marshal(modules.Content[i+1])
+		if merr != nil {
+			continue
+		}
+		var m Module
+		if derr := decodeStrict(text, &m); derr != nil {
+			return fmt.Errorf("line %d: module %q: %w", modules.Content[i].Line, modules.Content[i].Value, derr)
+		}
+	}
+	return err
+}
+
+var rawTypeRE = regexp.MustCompile(`in type (\w+)\.raw(\w+)`)
+
+// cleanYAMLError rewrites yaml.v3's messages for people: the alias types
+// that keep decoding strict are named for what they configure ("field typo
+// not found in the mx settings").
+func cleanYAMLError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+	msg = rawTypeRE.ReplaceAllStringFunc(msg, func(s string) string {
+		sub := rawTypeRE.FindStringSubmatch(s)
+		what := sub[1] // a probe package: its block
+		if what == "collector" {
+			what = strings.ToLower(sub[2])
+		}
+		return "in the " + what + " settings"
+	})
+	msg = strings.ReplaceAll(msg, "in type collector.Config", "at the top level (only modules: is allowed there)")
+	return errors.New(msg)
+}

@@ -1,0 +1,223 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+)
+
+// ScrapeTimeoutHeader is the header Prometheus sends with its scrape timeout.
+const ScrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
+
+// SelfMetrics are the exporter's own metrics, served on /metrics.
+type SelfMetrics struct {
+	ProbesInFlight   prometheus.Gauge
+	ProbesTotal      *prometheus.CounterVec
+	RequestsRejected *prometheus.CounterVec
+	DNSQueries       prometheus.Counter
+	DNSCacheHits     prometheus.Counter
+	DNSCacheMisses   prometheus.Counter
+}
+
+// Rejection reasons (label values of the rejected counter).
+const (
+	RejectBadTarget     = "bad_target"
+	RejectUnknownModule = "unknown_module"
+	RejectBadTimeout    = "bad_timeout"
+)
+
+// NewSelfMetrics creates the exporter's own metrics and registers them.
+func NewSelfMetrics(reg prometheus.Registerer) *SelfMetrics {
+	m := &SelfMetrics{
+		ProbesInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "deliverability_exporter_probes_in_flight",
+			Help: "Probe requests being answered right now.",
+		}),
+		ProbesTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deliverability_exporter_probes_total",
+			Help: "Probe requests answered, by module and outcome (success: probe_success was 1).",
+		}, []string{"module", "outcome"}),
+		RequestsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deliverability_exporter_probe_requests_rejected_total",
+			Help: "Probe requests refused before probing, by reason.",
+		}, []string{"reason"}),
+		DNSQueries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "deliverability_exporter_dns_queries_total",
+			Help: "DNS messages sent by probes.",
+		}),
+		DNSCacheHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "deliverability_exporter_dns_cache_hits_total",
+			Help: "DNS questions answered from a probe request's cache.",
+		}),
+		DNSCacheMisses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "deliverability_exporter_dns_cache_misses_total",
+			Help: "DNS questions that had to be sent to a resolver.",
+		}),
+	}
+	for _, reason := range []string{RejectBadTarget, RejectUnknownModule, RejectBadTimeout} {
+		m.RequestsRejected.WithLabelValues(reason)
+	}
+	reg.MustRegister(m.ProbesInFlight, m.ProbesTotal, m.RequestsRejected, m.DNSQueries, m.DNSCacheHits, m.DNSCacheMisses)
+	return m
+}
+
+// ProbeHandler serves /probe.
+type ProbeHandler struct {
+	// Config returns the config in force.
+	Config func() *Config
+	Logger log.Logger
+	// TimeoutOffset is taken off the scrape timeout so the answer arrives
+	// before Prometheus gives up.
+	TimeoutOffset time.Duration
+	Metrics       *SelfMetrics
+}
+
+// ServeHTTP implements http.Handler: /probe?module=M&target=T[&debug=true].
+func (h *ProbeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	params := r.URL.Query()
+	moduleName := params.Get("module")
+	if moduleName == "" {
+		moduleName = DefaultModuleName
+	}
+	cfg := h.Config()
+	module, ok := cfg.Module(moduleName)
+	if !ok {
+		h.reject(w, RejectUnknownModule, fmt.Sprintf("unknown module %q; this exporter has: %s", moduleName, strings.Join(cfg.ModuleNames(), ", ")))
+		return
+	}
+	if len(params["target"]) > 1 {
+		h.reject(w, RejectBadTarget, "give exactly one target parameter")
+		return
+	}
+	target, err := probes.ParseTarget(params.Get("target"))
+	if err != nil {
+		h.reject(w, RejectBadTarget, err.Error())
+		return
+	}
+	timeout, err := probeTimeout(r, module.Timeout, h.TimeoutOffset)
+	if err != nil {
+		h.reject(w, RejectBadTimeout, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+
+	debug := params.Get("debug") == "true"
+	logs := &logBuffer{}
+	logger := log.With(h.Logger, "module", moduleName, "target", target.String())
+	probeLogger := logger
+	if debug {
+		probeLogger = teeLogger{logs, logger}
+	}
+
+	if h.Metrics != nil {
+		h.Metrics.ProbesInFlight.Inc()
+		defer h.Metrics.ProbesInFlight.Dec()
+	}
+	delete(params, "module")
+	delete(params, "target")
+	delete(params, "debug")
+	report := module.Run(ctx, target, params, probeLogger)
+	h.account(moduleName, report)
+	level.Debug(logger).Log("msg", "Probe done", "success", report.Success(), "duration_seconds", report.Duration.Seconds())
+
+	reg, regErr := report.Registry()
+	if regErr != nil {
+		level.Error(logger).Log("msg", "Report has duplicate samples", "err", regErr)
+	}
+	if debug {
+		var buf bytes.Buffer
+		if err := report.WriteDebug(&buf, reg, logs.String()); err != nil {
+			http.Error(w, "rendering the report: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write(buf.Bytes())
+		return
+	}
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+}
+
+func (h *ProbeHandler) reject(w http.ResponseWriter, reason, msg string) {
+	if h.Metrics != nil {
+		h.Metrics.RequestsRejected.WithLabelValues(reason).Inc()
+	}
+	level.Debug(h.Logger).Log("msg", "Probe request rejected", "reason", reason, "err", msg)
+	http.Error(w, msg, http.StatusBadRequest)
+}
+
+func (h *ProbeHandler) account(module string, r *Report) {
+	if h.Metrics == nil {
+		return
+	}
+	outcome := "failure"
+	if r.Success() {
+		outcome = "success"
+	}
+	h.Metrics.ProbesTotal.WithLabelValues(module, outcome).Inc()
+	h.Metrics.DNSQueries.Add(float64(r.DNS.Queries))
+	h.Metrics.DNSCacheHits.Add(float64(r.DNS.CacheHits))
+	h.Metrics.DNSCacheMisses.Add(float64(r.DNS.CacheMisses))
+}
+
+// probeTimeout is the scrape timeout minus the offset, capped by the module
+// timeout; without the header it is the module timeout.
+func probeTimeout(r *http.Request, moduleTimeout, offset time.Duration) (time.Duration, error) {
+	v := r.Header.Get(ScrapeTimeoutHeader)
+	if v == "" {
+		return moduleTimeout, nil
+	}
+	secs, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || secs <= 0 {
+		return 0, fmt.Errorf("header %s: %q is not a positive number of seconds", ScrapeTimeoutHeader, v)
+	}
+	if secs > 24*3600 {
+		return moduleTimeout, nil // and no overflow converting it
+	}
+	scrape := time.Duration(secs * float64(time.Second))
+	if scrape-offset > 0 {
+		// When the offset would leave nothing, use the whole scrape
+		// timeout rather than refusing to probe.
+		scrape -= offset
+	}
+	return min(scrape, moduleTimeout), nil
+}
+
+// logBuffer collects a probe's log lines for debug output.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Log(keyvals ...any) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return log.NewLogfmtLogger(&b.buf).Log(keyvals...)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// teeLogger writes to both loggers.
+type teeLogger struct{ a, b log.Logger }
+
+func (t teeLogger) Log(keyvals ...any) error {
+	_ = t.a.Log(keyvals...)
+	return t.b.Log(keyvals...)
+}

@@ -1,0 +1,438 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+)
+
+func worldConfig(t *testing.T, resolver string, extra string) *Config {
+	t.Helper()
+	cfg, err := ParseConfig([]byte(fmt.Sprintf(`
+modules:
+  mail:
+    timeout: 5s
+    resolvers: [%q]
+    dns_query_timeout: 500ms
+    dns_attempts: 2
+    mx: {}
+%s`, resolver, extra)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+type probeResponse struct {
+	code    int
+	body    string
+	metrics map[string]*dto.MetricFamily
+}
+
+func probe(t *testing.T, h http.Handler, query string, header http.Header) probeResponse {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/probe?"+query, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	res := probeResponse{code: rec.Code, body: rec.Body.String()}
+	if rec.Code == http.StatusOK && !strings.Contains(query, "debug=true") {
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		mfs, err := p.TextToMetricFamilies(strings.NewReader(res.body))
+		if err != nil {
+			t.Fatalf("exposition does not parse: %v\n%s", err, res.body)
+		}
+		res.metrics = mfs
+	}
+	return res
+}
+
+// value returns the sample of a family with the given labels; ok is false
+// when there is none.
+func (p probeResponse) value(name string, labels ...string) (float64, bool) {
+	mf := p.metrics[name]
+	if mf == nil {
+		return 0, false
+	}
+	want := map[string]string{}
+	for i := 0; i+1 < len(labels); i += 2 {
+		want[labels[i]] = labels[i+1]
+	}
+next:
+	for _, m := range mf.GetMetric() {
+		got := map[string]string{}
+		for _, lp := range m.GetLabel() {
+			got[lp.GetName()] = lp.GetValue()
+		}
+		for k, v := range want {
+			if got[k] != v {
+				continue next
+			}
+		}
+		return m.GetGauge().GetValue(), true
+	}
+	return 0, false
+}
+
+func (p probeResponse) mustValue(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	v, ok := p.value(name, labels...)
+	if !ok {
+		t.Fatalf("no sample %s%v in:\n%s", name, labels, p.body)
+	}
+	return v
+}
+
+func newHandler(cfg *Config) (*ProbeHandler, *SelfMetrics) {
+	m := NewSelfMetrics(prometheus.NewRegistry())
+	return &ProbeHandler{Config: func() *Config { return cfg }, Logger: log.NewNopLogger(), TimeoutOffset: 500 * time.Millisecond, Metrics: m}, m
+}
+
+func TestProbeHealthyDomain(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	h, self := newHandler(worldConfig(t, world.Addr, ""))
+	res := probe(t, h, "module=mail&target=example.test", nil)
+	if res.code != http.StatusOK {
+		t.Fatalf("status %d: %s", res.code, res.body)
+	}
+	if v := res.mustValue(t, "probe_success"); v != 1 {
+		t.Errorf("probe_success = %v\n%s", v, res.body)
+	}
+	if v := res.mustValue(t, "mail_probe_error", "probe", "mx"); v != 0 {
+		t.Errorf("mail_probe_error = %v", v)
+	}
+	for _, check := range []string{"mx.present", "mx.resolves", "ptr.present", "ptr.fcrdns"} {
+		if v := res.mustValue(t, "mail_check_success", "check", check, "level", "must"); v != 1 {
+			t.Errorf("%s = %v", check, v)
+		}
+	}
+	if _, ok := res.value("mail_check_success", "check", "mx.null"); ok {
+		t.Error("mx.null does not apply to example.test but has a sample")
+	}
+	if v := res.mustValue(t, "mail_score"); v != 100 {
+		t.Errorf("mail_score = %v", v)
+	}
+	if v := res.mustValue(t, "mail_mx_hosts"); v != 2 {
+		t.Errorf("mail_mx_hosts = %v", v)
+	}
+
+	// Each distinct question went on the wire once, and the counter says
+	// exactly how many went.
+	if d := world.Duplicates(); len(d) > 0 {
+		t.Errorf("questions asked more than once: %v", d)
+	}
+	sent := len(world.Queries())
+	if v := res.mustValue(t, "mail_dns_queries"); int(v) != sent {
+		t.Errorf("mail_dns_queries = %v, server saw %d", v, sent)
+	}
+	if got := testutil.ToFloat64(self.DNSQueries); int(got) != sent {
+		t.Errorf("self-metric DNS queries = %v, want %d", got, sent)
+	}
+	if got := testutil.ToFloat64(self.ProbesTotal.WithLabelValues("mail", "success")); got != 1 {
+		t.Errorf("probes_total{success} = %v", got)
+	}
+	if got := testutil.ToFloat64(self.ProbesInFlight); got != 0 {
+		t.Errorf("probes in flight after the probe = %v", got)
+	}
+}
+
+func TestProbeMetricsLint(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	cfg := worldConfig(t, world.Addr, "")
+	m, _ := cfg.Module("mail")
+	for _, target := range []string{"example.test", "broken.test", "nullmx.test"} {
+		tgt, _ := probes.ParseTarget(target)
+		report := m.Run(context.Background(), tgt, nil, nil)
+		reg, err := report.Registry()
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		problems, err := promlint.NewWithMetricFamilies(mustGather(t, reg)).Lint()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Errorf("%s: promlint: %s: %s", target, p.Metric, p.Text)
+		}
+	}
+}
+
+func mustGather(t *testing.T, reg *prometheus.Registry) []*dto.MetricFamily {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
+}
+
+func TestProbeBrokenDomainReport(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	h, _ := newHandler(worldConfig(t, world.Addr, ""))
+	res := probe(t, h, "target=broken.test", nil) // module defaults to mail
+	if res.code != http.StatusOK {
+		t.Fatalf("status %d: %s", res.code, res.body)
+	}
+	if v := res.mustValue(t, "probe_success"); v != 0 {
+		t.Error("probe_success = 1 for a domain failing must checks")
+	}
+	if v := res.mustValue(t, "mail_probe_error", "probe", "mx"); v != 0 {
+		t.Error("failing checks reported as a probe error")
+	}
+	for _, check := range []string{"mx.hostname", "mx.resolves", "ptr.present", "ptr.fcrdns"} {
+		if v := res.mustValue(t, "mail_check_success", "check", check); v != 0 {
+			t.Errorf("%s = %v, want 0", check, v)
+		}
+	}
+	if v := res.mustValue(t, "mail_score"); v <= 0 || v >= 100 {
+		t.Errorf("mail_score = %v, want strictly between 0 and 100", v)
+	}
+
+	debug := probe(t, h, "target=broken.test&debug=true", nil)
+	if debug.code != http.StatusOK {
+		t.Fatalf("debug status %d", debug.code)
+	}
+	for _, want := range []string{
+		"Mail deliverability report for broken.test",
+		"FAIL: must checks failed",
+		"FAIL   must    mx.hostname",
+		"fix: ",
+		"== Metrics that a scrape would have returned",
+		"probe_success 0",
+	} {
+		if !strings.Contains(debug.body, want) {
+			t.Errorf("debug output lacks %q:\n%s", want, debug.body)
+		}
+	}
+	// Failures come before passes.
+	if strings.Index(debug.body, "FAIL ") > strings.Index(debug.body, "PASS ") {
+		t.Errorf("a pass is listed before the failures:\n%s", debug.body)
+	}
+}
+
+func TestProbeServFailIsAnErrorNotAFailure(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	world.SetBehaviour("example.test", testbed.ServFail)
+	h, _ := newHandler(worldConfig(t, world.Addr, ""))
+	res := probe(t, h, "target=example.test", nil)
+	if v := res.mustValue(t, "mail_probe_error", "probe", "mx"); v != 1 {
+		t.Errorf("mail_probe_error = %v, want 1", v)
+	}
+	if v := res.mustValue(t, "probe_success"); v != 0 {
+		t.Error("probe_success = 1 although the probe could not finish")
+	}
+	if _, ok := res.value("mail_check_success", "check", "mx.present"); ok {
+		t.Error("mx.present has a sample although it could not be decided")
+	}
+}
+
+func TestProbeSilentResolverEndsAtDeadline(t *testing.T) {
+	silent := testbed.StartSilentResolver(t)
+	h, _ := newHandler(worldConfig(t, silent.Addr, ""))
+	done := make(chan probeResponse, 1)
+	go func() {
+		// Prometheus allows 1.5s; minus the 0.5s offset the probe has 1s.
+		done <- probe(t, h, "target=example.test", http.Header{ScrapeTimeoutHeader: {"1.5"}})
+	}()
+	select {
+	case res := <-done:
+		if res.code != http.StatusOK {
+			t.Fatalf("status %d", res.code)
+		}
+		if v := res.mustValue(t, "mail_probe_error", "probe", "mx"); v != 1 {
+			t.Errorf("mail_probe_error = %v", v)
+		}
+		if v := res.mustValue(t, "probe_duration_seconds"); v > 5 {
+			t.Errorf("probe took %vs, past the module timeout", v)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the probe did not end at its deadline")
+	}
+}
+
+func TestProbeBadRequests(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	h, self := newHandler(worldConfig(t, world.Addr, ""))
+	for _, tc := range []struct {
+		query  string
+		header http.Header
+		reason string
+		want   string
+	}{
+		{"target=", nil, RejectBadTarget, "empty"},
+		{"", nil, RejectBadTarget, "empty"},
+		{"target=" + url.QueryEscape("http://x"), nil, RejectBadTarget, "URLs"},
+		{"target=" + strings.Repeat("a", 300) + ".test", nil, RejectBadTarget, "characters long"},
+		{"target=a.test&target=b.test", nil, RejectBadTarget, "exactly one"},
+		{"module=nope&target=example.test", nil, RejectUnknownModule, `unknown module "nope"`},
+		{"target=example.test", http.Header{ScrapeTimeoutHeader: {"soon"}}, RejectBadTimeout, "positive number"},
+		{"target=example.test", http.Header{ScrapeTimeoutHeader: {"-3"}}, RejectBadTimeout, "positive number"},
+	} {
+		before := testutil.ToFloat64(self.RequestsRejected.WithLabelValues(tc.reason))
+		res := probe(t, h, tc.query, tc.header)
+		if res.code != http.StatusBadRequest {
+			t.Errorf("%q: status %d, want 400", tc.query, res.code)
+			continue
+		}
+		body := strings.TrimSpace(res.body)
+		if !strings.Contains(body, tc.want) || strings.Contains(body, "\n") {
+			t.Errorf("%q: body %q, want one line containing %q", tc.query, body, tc.want)
+		}
+		if got := testutil.ToFloat64(self.RequestsRejected.WithLabelValues(tc.reason)); got != before+1 {
+			t.Errorf("%q: rejected{%s} went from %v to %v", tc.query, tc.reason, before, got)
+		}
+	}
+	if n := len(world.Queries()); n != 0 {
+		t.Errorf("rejected requests sent %d DNS queries", n)
+	}
+}
+
+func TestProbeTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		module time.Duration
+		want   time.Duration
+	}{
+		{"", 30 * time.Second, 30 * time.Second},
+		{"10", 30 * time.Second, 9500 * time.Millisecond},
+		{"60", 30 * time.Second, 30 * time.Second},
+		{"0.4", 30 * time.Second, 400 * time.Millisecond}, // the offset would leave nothing
+		{"30.2", 30 * time.Second, 29700 * time.Millisecond},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/probe", nil)
+		if tc.header != "" {
+			r.Header.Set(ScrapeTimeoutHeader, tc.header)
+		}
+		got, err := probeTimeout(r, tc.module, 500*time.Millisecond)
+		if err != nil || got != tc.want {
+			t.Errorf("header %q, module %s: %s, %v; want %s", tc.header, tc.module, got, err, tc.want)
+		}
+	}
+}
+
+type panicProbe struct{}
+
+func (panicProbe) Name() string { return "boom" }
+func (panicProbe) Run(context.Context, *probes.Request, *probes.Env) *probes.Result {
+	var m map[string]int
+	m["x"]++ // a nil map write: the kind of bug a hostile answer could trigger
+	return nil
+}
+
+type stuckProbe struct{ release chan struct{} }
+
+func (stuckProbe) Name() string { return "stuck" }
+func (s stuckProbe) Run(context.Context, *probes.Request, *probes.Env) *probes.Result {
+	<-s.release // ignores its context: a bug the collector must survive
+	return probes.NewResult("stuck")
+}
+
+func TestRunSurvivesBrokenProbes(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	cfg := worldConfig(t, world.Addr, "")
+	m, _ := cfg.Module("mail")
+	stuck := stuckProbe{release: make(chan struct{})}
+	defer close(stuck.release)
+	m.probes = append(m.probes, panicProbe{}, stuck)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	tgt, _ := probes.ParseTarget("example.test")
+	report := m.Run(ctx, tgt, nil, nil)
+
+	byName := map[string]ProbeRun{}
+	var names []string
+	for _, p := range report.Probes {
+		byName[p.Name] = p
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	if strings.Join(names, ",") != "boom,mx,stuck" {
+		t.Fatalf("probes reported: %v", names)
+	}
+	if errs := byName["boom"].Result.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "failed internally") {
+		t.Errorf("panicking probe: %v", errs)
+	}
+	if errs := byName["stuck"].Result.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "did not finish") {
+		t.Errorf("stuck probe: %v", errs)
+	}
+	if byName["mx"].Result.Failed() {
+		t.Errorf("the healthy probe was dragged down: %v", byName["mx"].Result.Errors())
+	}
+	if report.Success() {
+		t.Error("probe_success would be 1 with two broken probes")
+	}
+}
+
+func TestStoreReloadKeepsOldConfigOnError(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/config.yml"
+	write := func(s string) {
+		t.Helper()
+		if err := writeFile(path, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("modules:\n  first:\n    mx: {}\n")
+	reg := prometheus.NewRegistry()
+	store, err := NewStore(path, log.NewNopLogger(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := func() float64 {
+		for _, mf := range mustGather(t, reg) {
+			if mf.GetName() == "deliverability_exporter_config_last_reload_successful" {
+				return mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("no reload metric")
+		return -1
+	}
+	if ok() != 1 {
+		t.Error("reload metric not 1 after a good load")
+	}
+
+	write("modules:\n  second:\n    timeout: -1s\n    mx: {}\n")
+	if err := store.Reload(); err == nil || !strings.Contains(err.Error(), "timeout must be positive") {
+		t.Errorf("reload err = %v", err)
+	}
+	if _, ok := store.Current().Module("first"); !ok {
+		t.Error("a failed reload replaced the config in force")
+	}
+	if ok() != 0 {
+		t.Error("reload metric not 0 after a failed reload")
+	}
+
+	write("modules:\n  second:\n    mx: {}\n")
+	if err := store.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := store.Current().Module("second"); !ok {
+		t.Error("a good reload did not take effect")
+	}
+	if ok() != 1 {
+		t.Error("reload metric not 1 after recovering")
+	}
+}
+
+func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }

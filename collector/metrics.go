@@ -1,0 +1,150 @@
+package collector
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+)
+
+// The metrics every probe request answers with, whatever its probes.
+var (
+	ProbeSuccessSpec = &probes.MetricSpec{
+		Name: "probe_success",
+		Help: "Whether every enabled probe completed and every must check passed (1) or not (0).",
+	}
+	ProbeDurationSpec = &probes.MetricSpec{
+		Name: "probe_duration_seconds",
+		Help: "How long the probe request took, in seconds.",
+	}
+	ProbeRunDurationSpec = &probes.MetricSpec{
+		Name:   "mail_probe_duration_seconds",
+		Help:   "How long each probe took, in seconds.",
+		Labels: []string{"probe"},
+	}
+	ProbeErrorSpec = &probes.MetricSpec{
+		Name:   "mail_probe_error",
+		Help:   "Whether the probe could not finish (1: timeout, SERVFAIL, refused connection), so some of its checks are undecided.",
+		Labels: []string{"probe"},
+	}
+	CheckSuccessSpec = &probes.MetricSpec{
+		Name:   "mail_check_success",
+		Help:   "Whether a check passed (1) or failed (0); absent when the check does not apply or could not be decided.",
+		Labels: []string{"check", "level"},
+	}
+	ScoreSpec = &probes.MetricSpec{
+		Name: "mail_score",
+		Help: "Weighted share of passing checks among those that apply, 0 to 100 (must 3, should 2, may 1).",
+	}
+	DNSQueriesSpec = &probes.MetricSpec{
+		Name: "mail_dns_queries",
+		Help: "How many DNS messages the probe request sent.",
+	}
+)
+
+// FrameMetricSpecs are the metric families the collector itself emits.
+var FrameMetricSpecs = []*probes.MetricSpec{
+	ProbeSuccessSpec, ProbeDurationSpec, ProbeRunDurationSpec, ProbeErrorSpec,
+	CheckSuccessSpec, ScoreSpec, DNSQueriesSpec,
+}
+
+// samples flattens a report into the samples of its metrics.
+func (r *Report) samples() []probes.Measurement {
+	var out []probes.Measurement
+	add := func(spec *probes.MetricSpec, v float64, labels ...string) {
+		out = append(out, probes.Measurement{Spec: spec, Value: v, LabelValues: labels})
+	}
+	add(ProbeSuccessSpec, boolValue(r.Success()))
+	add(ProbeDurationSpec, r.Duration.Seconds())
+	if score, ok := r.Score(); ok {
+		add(ScoreSpec, score)
+	}
+	add(DNSQueriesSpec, float64(r.DNS.Queries))
+	for _, p := range r.Probes {
+		add(ProbeRunDurationSpec, p.Duration.Seconds(), p.Name)
+		add(ProbeErrorSpec, boolValue(p.Result.Failed()), p.Name)
+		for _, c := range p.Result.Checks() {
+			switch c.Status {
+			case probes.StatusPass:
+				add(CheckSuccessSpec, 1, c.ID, string(c.Level))
+			case probes.StatusFail:
+				add(CheckSuccessSpec, 0, c.ID, string(c.Level))
+			}
+		}
+		out = append(out, p.Result.Measurements()...)
+	}
+	return out
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Registry returns a fresh registry holding the report's metrics. A sample
+// whose name and labels repeat an earlier one is dropped (and reported in
+// the returned error) rather than failing the whole scrape.
+func (r *Report) Registry() (*prometheus.Registry, error) {
+	reg := prometheus.NewRegistry()
+	c, err := newReportCollector(r.samples())
+	reg.MustRegister(c)
+	return reg, err
+}
+
+type reportCollector struct {
+	descs   map[*probes.MetricSpec]*prometheus.Desc
+	samples []probes.Measurement
+}
+
+func newReportCollector(samples []probes.Measurement) (*reportCollector, error) {
+	c := &reportCollector{descs: map[*probes.MetricSpec]*prometheus.Desc{}}
+	byName := map[string]*probes.MetricSpec{}
+	seen := map[string]bool{}
+	var dropped []string
+	for _, s := range samples {
+		if other, ok := byName[s.Spec.Name]; ok && other != s.Spec {
+			dropped = append(dropped, s.Spec.Name+" (declared twice)")
+			continue
+		}
+		byName[s.Spec.Name] = s.Spec
+		key := s.Spec.Name + "\xff" + strings.Join(s.LabelValues, "\xff")
+		if seen[key] {
+			dropped = append(dropped, fmt.Sprintf("%s%v", s.Spec.Name, s.LabelValues))
+			continue
+		}
+		seen[key] = true
+		if _, ok := c.descs[s.Spec]; !ok {
+			c.descs[s.Spec] = prometheus.NewDesc(s.Spec.Name, s.Spec.Help, s.Spec.Labels, nil)
+		}
+		c.samples = append(c.samples, s)
+	}
+	if len(dropped) > 0 {
+		sort.Strings(dropped)
+		return c, fmt.Errorf("duplicate samples dropped: %s", strings.Join(dropped, ", "))
+	}
+	return c, nil
+}
+
+// Describe implements prometheus.Collector.
+func (c *reportCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *reportCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.samples {
+		m, err := prometheus.NewConstMetric(c.descs[s.Spec], prometheus.GaugeValue, s.Value, s.LabelValues...)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(c.descs[s.Spec], err)
+			continue
+		}
+		ch <- m
+	}
+}

@@ -1,0 +1,86 @@
+package testbed
+
+import "testing"
+
+// The example world: mail domains under the reserved .test TLD with
+// addresses from the documentation ranges (RFC 5737, RFC 3849), written as
+// their operators would publish them.
+//
+//   - example.test: healthy. Two MX hosts with IPv4 and IPv6, PTRs that
+//     resolve back, role labels, CAA, RFC 6186 SRV records, DNSSEC-signed.
+//   - broken.test: an MX that is an IP literal, one that is a CNAME, one
+//     without addresses, one whose address has no PTR, one whose PTR does
+//     not resolve back and looks generic; not signed; no CAA, no SRV.
+//   - nullmx.test: receives no mail (RFC 7505).
+//   - nomx.test: publishes no MX (only an A record, which RFC 5321's
+//     implicit MX would use and receivers frown upon).
+//   - v6only.test: one MX host with only an IPv6 address.
+const ExampleZones = `
+$ORIGIN example.test.
+$TTL 3600
+@            IN SOA   ns1 hostmaster 2026112101 7200 3600 1209600 3600
+@            IN NS    ns1
+ns1          IN A     192.0.2.53
+@            IN MX    10 mx1
+@            IN MX    20 mx2
+@            IN TXT   "v=spf1 mx -all"
+@            IN CAA   0 issue "letsencrypt.org"
+mx1          IN A     192.0.2.10
+mx1          IN AAAA  2001:db8::10
+mx2          IN A     192.0.2.20
+mx2          IN AAAA  2001:db8::20
+_submission._tcp  IN SRV 0 1 587 mx1
+_submissions._tcp IN SRV 0 1 465 mx1
+_imap._tcp   IN SRV   0 0 0 .
+_imaps._tcp  IN SRV   0 1 993 mx1
+_pop3._tcp   IN SRV   0 0 0 .
+_pop3s._tcp  IN SRV   0 0 0 .
+
+$ORIGIN broken.test.
+@            IN MX    10 192.0.2.30.
+@            IN MX    20 alias
+@            IN MX    30 noaddr
+@            IN MX    40 noptr
+@            IN MX    50 generic
+alias        IN CNAME mx1.example.test.
+noptr        IN A     198.51.100.7
+generic      IN A     198.51.100.77
+
+$ORIGIN nullmx.test.
+@            IN MX    0 .
+@            IN TXT   "v=spf1 -all"
+@            IN CAA   0 issue ";"
+
+$ORIGIN nomx.test.
+@            IN A     192.0.2.80
+
+$ORIGIN v6only.test.
+@            IN MX    10 mx
+mx           IN AAAA  2001:db8::60
+
+$ORIGIN 2.0.192.in-addr.arpa.
+10           IN PTR   mx1.example.test.
+20           IN PTR   mx2.example.test.
+
+$ORIGIN 100.51.198.in-addr.arpa.
+77           IN PTR   198-51-100-77.dyn.isp.test.
+
+$ORIGIN 8.b.d.0.1.0.0.2.ip6.arpa.
+0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN PTR mx1.example.test.
+0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN PTR mx2.example.test.
+0.6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN PTR mx.v6only.test.
+`
+
+// StartExampleWorld starts a DNS server holding ExampleZones, with
+// example.test and its reverse zones marked as DNSSEC-validated.
+func StartExampleWorld(tb testing.TB) *DNSServer {
+	tb.Helper()
+	s := StartDNS(tb, ExampleZones)
+	MarkExampleSecure(s)
+	return s
+}
+
+// MarkExampleSecure sets the AD bit for the signed zones of ExampleZones.
+func MarkExampleSecure(s *DNSServer) {
+	s.SetSecure("example.test", "2.0.192.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa")
+}

@@ -1,0 +1,275 @@
+package mx
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
+)
+
+// measureDomain records the MX set of a domain.
+func (r *run) measureDomain(set *mailhosts.Set) {
+	r.res.Measure(metricHosts, float64(len(set.Hosts)+set.Omitted))
+	r.res.Measure(metricNull, boolValue(set.NullMX))
+	for _, h := range set.Hosts {
+		r.res.Measure(metricHostInfo, 1, h.Name, strconv.Itoa(int(h.Preference)))
+	}
+	if set.Omitted > 0 {
+		r.res.Note("%s publishes %s beyond the %d most preferred, which were the only ones checked",
+			r.target.Name, plural(set.Omitted, "more MX host", "more MX hosts"), mailhosts.MaxHosts)
+	}
+}
+
+// recordPresent checks that the domain publishes MX records at all: without
+// them senders fall back to the domain's own A/AAAA records (RFC 5321 §5.1),
+// which receivers' guidelines do not accept as a mail set-up.
+func (r *run) recordPresent(set *mailhosts.Set) {
+	domain := r.target.Name
+	if len(set.MX.Records) == 0 {
+		r.res.Fail(checkPresent,
+			domain+" publishes no MX records; senders would fall back to its A/AAAA records (RFC 5321 §5.1)",
+			"publish "+zoneLine(domain, "MX", "10 mail."+fqdn(domain))+" naming your mail server, or "+
+				zoneLine(domain, "MX", "0 .")+" if the domain receives no mail (RFC 7505)",
+			"MX "+domain+": no records (NODATA) from "+set.MX.Server)
+		return
+	}
+	reason := domain + " publishes " + plural(len(set.MX.Records), "MX record", "MX records")
+	if set.NullMX && len(set.Hosts) == 0 {
+		reason = domain + " publishes a null MX: it states that it receives no mail"
+	}
+	r.res.Pass(checkPresent, reason, mxEvidence(set.MX)...)
+}
+
+// recordNull recognises a null MX (RFC 7505): "0 ." alone says the domain
+// receives no mail; beside other MX records it is an error (§3).
+func (r *run) recordNull(set *mailhosts.Set) {
+	domain := r.target.Name
+	nulls := nullRecords(set.MX)
+	if len(nulls) == 0 {
+		r.res.Skip(checkNull, domain+" publishes no null MX")
+		return
+	}
+	evidence := mxEvidence(set.MX)
+	if others := len(set.Hosts) + set.Omitted; others > 0 {
+		r.res.Fail(checkNull,
+			fmt.Sprintf("%s publishes a null MX beside %s; RFC 7505 §3 forbids mixing them", domain, plural(others, "other MX record", "other MX records")),
+			"if "+domain+" receives mail, remove "+zoneLine(domain, "MX", fmt.Sprintf("%d .", nulls[0].Preference))+
+				"; if it does not, remove the other MX records",
+			evidence...)
+		return
+	}
+	if pref := nulls[0].Preference; pref != 0 {
+		r.res.Fail(checkNull,
+			fmt.Sprintf("%s publishes a null MX with preference %d; RFC 7505 §3 defines it as \"0 .\"", domain, pref),
+			"publish "+zoneLine(domain, "MX", "0 .")+" instead of "+zoneLine(domain, "MX", fmt.Sprintf("%d .", pref)),
+			evidence...)
+		return
+	}
+	r.res.Pass(checkNull, domain+" receives no mail: it publishes a null MX (RFC 7505); its SPF record should end in -all",
+		evidence...)
+}
+
+// recordHostname checks that every MX target is a host name with address
+// records of its own: not an address written as a name (the exchange is a
+// host's domain name, RFC 1035 §3.3.9; "192.0.2.1." is looked up as a name
+// and resolves nowhere) and not an alias (RFC 2181 §10.3).
+func (r *run) recordHostname(set *mailhosts.Set) {
+	domain := r.target.Name
+	var v verdict
+	for _, h := range set.Hosts {
+		switch cnames := h.CNAMEs(); {
+		case h.IPLiteral:
+			v.see(h.Name + " is an IP address literal")
+			v.fail(fmt.Sprintf("MX target %s is an IP address, not a host name", probes.Quote(h.Name)), literalFix(domain, h))
+		case len(cnames) > 0:
+			canonical := cnames[len(cnames)-1]
+			v.see(cnameEvidence(fqdn(h.Name), cnames)...)
+			v.fail(fmt.Sprintf("MX target %s is an alias (CNAME to %s); RFC 2181 §10.3 forbids it",
+				probes.Quote(h.Name), probes.Quote(bare(canonical))),
+				"change the MX to the canonical name: "+zoneLine(domain, "MX", fmt.Sprintf("%d %s", h.Preference, canonical)))
+		case h.A == nil && h.AAAA == nil:
+			v.unknown(hostErr(h))
+		default:
+			v.see(h.Name + " is a host name, not an alias")
+		}
+	}
+	v.record(r.res, checkHostname, "every MX target is a host name, not an IP literal and not an alias")
+}
+
+// recordHosts checks the addresses of the hosts (mx.resolves, mx.ipv6),
+// their DNSSEC status and records their address counts.
+func (r *run) recordHosts(set *mailhosts.Set) {
+	r.measureAddresses(set.Hosts)
+	r.recordResolves(set.Hosts)
+	r.recordIPv6(set.Hosts)
+	r.recordDNSSECHosts(set.Hosts)
+}
+
+func (r *run) measureAddresses(hosts []*mailhosts.Host) {
+	for _, h := range hosts {
+		if h.A != nil {
+			r.res.Measure(metricHostAddresses, float64(len(h.A.Addrs())), h.Name, "ipv4")
+		}
+		if h.AAAA != nil {
+			r.res.Measure(metricHostAddresses, float64(len(h.AAAA.Addrs())), h.Name, "ipv6")
+		}
+	}
+}
+
+// recordResolves checks that every host has an address to deliver to.
+func (r *run) recordResolves(hosts []*mailhosts.Host) {
+	var v verdict
+	for _, h := range hosts {
+		addrs := addressEvidence(h)
+		switch {
+		case h.IPLiteral:
+			v.see(h.Name + " is an IP address literal, not a name with A/AAAA records")
+			v.fail(fmt.Sprintf("MX target %s is an IP literal, not a name with A/AAAA records", probes.Quote(h.Name)),
+				literalFix(r.target.Name, h))
+		case len(addrs) > 0:
+			v.see(addrs...)
+		case h.Err != nil:
+			v.unknown(hostErr(h))
+		default:
+			problem, line := "has no A or AAAA record", h.Name+": no A or AAAA record"
+			if h.A != nil && h.A.NXDomain() || h.AAAA != nil && h.AAAA.NXDomain() {
+				problem, line = "does not exist (NXDOMAIN)", h.Name+": NXDOMAIN"
+			}
+			v.see(line)
+			v.fail(fmt.Sprintf("host %s %s", probes.Quote(h.Name), problem), r.unresolvedFix(h))
+		}
+	}
+	v.record(r.res, checkResolves, "every mail host has A and/or AAAA records")
+}
+
+// literalFix says how to replace an MX target written as an address: give
+// the address a name and point the MX at the name.
+func literalFix(domain string, h *mailhosts.Host) string {
+	return fmt.Sprintf("publish %s and change the MX to %s",
+		zoneLine("mail."+domain, addressType(h.Name), h.Name),
+		zoneLine(domain, "MX", fmt.Sprintf("%d mail.%s", h.Preference, fqdn(domain))))
+}
+
+// unresolvedFix says what record a host without addresses needs.
+func (r *run) unresolvedFix(h *mailhosts.Host) string {
+	fix := "publish " + zoneLine(h.Name, "A", "<its IPv4 address>") + " (and AAAA for IPv6)"
+	if r.target.Kind == probes.KindDomain {
+		fix += ", or remove " + zoneLine(r.target.Name, "MX", fmt.Sprintf("%d %s", h.Preference, fqdn(h.Name)))
+	}
+	return fix
+}
+
+// recordIPv6 checks that IPv6-only senders can deliver: one host with AAAA
+// is enough.
+func (r *run) recordIPv6(hosts []*mailhosts.Host) {
+	var v verdict
+	for _, h := range hosts {
+		if h.AAAA != nil && len(h.AAAA.Addrs()) > 0 {
+			for _, ip := range h.AAAA.Addrs() {
+				v.see(fqdn(h.Name) + " AAAA " + ip.String())
+			}
+		} else if h.AAAA == nil && !h.IPLiteral {
+			v.unknown(hostErr(h))
+		}
+	}
+	if len(v.evidence) > 0 {
+		// Any address is enough; errors on other hosts change nothing.
+		r.res.Pass(checkIPv6, fmt.Sprintf("%d of %d mail hosts have IPv6 addresses", countIPv6(hosts), len(hosts)),
+			v.evidence...)
+		return
+	}
+	if len(v.errs) == 0 {
+		example := hosts[0].Name
+		if hosts[0].IPLiteral {
+			example = "mail." + r.target.Name
+		}
+		v.fail("no mail host has an AAAA record, so IPv6-only senders cannot deliver",
+			"publish an AAAA record for at least one mail host, e.g. "+zoneLine(example, "AAAA", "<its IPv6 address>"))
+	}
+	v.record(r.res, checkIPv6, "")
+}
+
+func countIPv6(hosts []*mailhosts.Host) int {
+	n := 0
+	for _, h := range hosts {
+		if h.AAAA != nil && len(h.AAAA.Addrs()) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// nullRecords returns the MX records with the root as target.
+func nullRecords(ans *dnsclient.Answer) []*dns.MX {
+	var out []*dns.MX
+	for _, rr := range ans.Records {
+		if mx, ok := rr.(*dns.MX); ok && mx.Mx == "." {
+			out = append(out, mx)
+		}
+	}
+	return out
+}
+
+// mxEvidence renders an MX answer: the alias chain, then the records.
+func mxEvidence(ans *dnsclient.Answer) []string {
+	lines := cnameEvidence(ans.Name, ans.CNAMEs)
+	for _, rr := range ans.Records {
+		if mx, ok := rr.(*dns.MX); ok {
+			lines = append(lines, fmt.Sprintf("%s MX %d %s", ans.Owner(), mx.Preference, mx.Mx))
+		}
+	}
+	return lines
+}
+
+// cnameEvidence renders an alias chain as CNAME records.
+func cnameEvidence(name string, chain []string) []string {
+	var lines []string
+	for _, target := range chain {
+		lines = append(lines, name+" CNAME "+target)
+		name = target
+	}
+	return lines
+}
+
+// addressEvidence renders the address records of a host.
+func addressEvidence(h *mailhosts.Host) []string {
+	var lines []string
+	for _, ans := range []*dnsclient.Answer{h.A, h.AAAA} {
+		if ans == nil {
+			continue
+		}
+		for _, ip := range ans.Addrs() {
+			lines = append(lines, fmt.Sprintf("%s %s %s", fqdn(h.Name), dnsclient.TypeName(ans.Type), ip))
+		}
+	}
+	return lines
+}
+
+// addressType is the record type that holds a literal address.
+func addressType(literal string) string {
+	if strings.Contains(literal, ":") {
+		return "AAAA"
+	}
+	return "A"
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// hostErr is why a host's addresses are not (all) known, worded the same
+// for every check so the probe records it once.
+func hostErr(h *mailhosts.Host) error {
+	if h.Err == nil {
+		return fmt.Errorf("addresses of %s: not resolved", h.Name)
+	}
+	return fmt.Errorf("addresses of %s: %w", h.Name, h.Err)
+}

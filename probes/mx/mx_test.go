@@ -1,0 +1,914 @@
+package mx_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mx"
+)
+
+// zeros20 pads an ip6.arpa name below 2001:db8::/32 to the last two bytes.
+const zeros20 = "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0"
+
+// world holds one domain per situation, written as its operator would
+// publish it, with addresses from the documentation ranges (RFC 5737,
+// RFC 3849) and their reverse zones.
+const world = `
+$ORIGIN healthy.test.
+$TTL 3600
+@                 IN SOA  ns1 hostmaster 2026010101 7200 3600 1209600 3600
+@                 IN NS   ns1
+ns1               IN A    192.0.2.53
+@                 IN MX   10 mx1
+@                 IN MX   20 mx2
+@                 IN TXT  "v=spf1 mx -all"
+@                 IN CAA  0 issue "letsencrypt.org"
+@                 IN CAA  0 iodef "mailto:security@healthy.test"
+mx1               IN A    192.0.2.10
+mx1               IN AAAA 2001:db8::10
+mx2               IN A    192.0.2.20
+mx2               IN AAAA 2001:db8::20
+_submission._tcp  IN SRV  0 1 587 mx1
+_submissions._tcp IN SRV  0 1 465 mx1
+_imap._tcp        IN SRV  0 1 143 mx1
+_imaps._tcp       IN SRV  0 1 993 mx1
+_pop3._tcp        IN SRV  0 0 0 .
+_pop3s._tcp       IN SRV  0 0 0 .
+shop              IN MX   10 mx1
+
+$ORIGIN nomx.test.
+@                 IN A    192.0.2.80
+
+$ORIGIN nullmx.test.
+@                 IN MX   0 .
+@                 IN TXT  "v=spf1 -all"
+@                 IN CAA  0 issue ";"
+
+$ORIGIN nullpref.test.
+@                 IN MX   10 .
+
+$ORIGIN mixednull.test.
+@                 IN MX   0 .
+@                 IN MX   10 mx1.healthy.test.
+
+$ORIGIN literal.test.
+@                 IN MX   10 192.0.2.30.
+
+$ORIGIN cname.test.
+@                 IN MX   10 alias
+alias             IN CNAME mx1.healthy.test.
+
+$ORIGIN noaddr.test.
+@                 IN MX   10 mx
+@                 IN MX   20 ghost
+mx                IN TXT  "no addresses here"
+
+$ORIGIN noptr.test.
+@                 IN MX   10 mx
+mx                IN A    198.51.100.7
+
+$ORIGIN notback.test.
+@                 IN MX   10 mx
+mx                IN A    198.51.100.8
+
+$ORIGIN elsewhere.test.
+mail              IN A    198.51.100.99
+
+$ORIGIN generic.test.
+@                 IN MX   10 mx
+mx                IN A    198.51.100.77
+
+$ORIGIN isp.test.
+198-51-100-77.dyn IN A    198.51.100.77
+
+$ORIGIN v6only.test.
+@                 IN MX   10 mx
+mx                IN AAAA 2001:db8::60
+
+$ORIGIN ptrfail.test.
+@                 IN MX   10 mx
+@                 IN CAA  0 issue "letsencrypt.org"
+mx                IN A    198.51.100.50
+mx                IN AAAA 2001:db8::50
+_submission._tcp  IN SRV  0 1 587 mx
+_submissions._tcp IN SRV  0 0 0 .
+_imap._tcp        IN SRV  0 0 0 .
+_imaps._tcp       IN SRV  0 1 993 mx
+_pop3._tcp        IN SRV  0 0 0 .
+_pop3s._tcp       IN SRV  0 0 0 .
+
+$ORIGIN servfail.test.
+@                 IN MX   10 mx1.healthy.test.
+_submission._tcp  IN SRV  0 0 0 .
+_submissions._tcp IN SRV  0 0 0 .
+_imap._tcp        IN SRV  0 0 0 .
+_imaps._tcp       IN SRV  0 0 0 .
+_pop3._tcp        IN SRV  0 0 0 .
+_pop3s._tcp       IN SRV  0 0 0 .
+
+$ORIGIN hostfail.test.
+@                 IN MX   10 mx1.healthy.test.
+@                 IN MX   20 mx
+
+$ORIGIN classless.test.
+@                 IN MX   10 mx
+mx                IN A    198.51.100.9
+
+$ORIGIN twoptr.test.
+@                 IN MX   10 mx
+mx                IN A    198.51.100.40
+mail              IN A    198.51.100.40
+
+$ORIGIN fiveptr.test.
+@                 IN MX   10 mx
+mx                IN A    198.51.100.41
+mail              IN A    198.51.100.41
+
+$ORIGIN many.test.
+@                 IN MX   10 h01
+@                 IN MX   10 h02
+@                 IN MX   10 h03
+@                 IN MX   10 h04
+@                 IN MX   10 h05
+@                 IN MX   10 h06
+@                 IN MX   10 h07
+@                 IN MX   10 h08
+@                 IN MX   10 h09
+@                 IN MX   10 h10
+@                 IN MX   10 h11
+@                 IN MX   10 h12
+@                 IN MX   10 h13
+@                 IN MX   10 h14
+@                 IN MX   10 h15
+@                 IN MX   10 h16
+@                 IN MX   20 h17
+
+$ORIGIN 2.0.192.in-addr.arpa.
+10                IN PTR  mx1.healthy.test.
+20                IN PTR  mx2.healthy.test.
+
+$ORIGIN 100.51.198.in-addr.arpa.
+8                 IN PTR  mail.elsewhere.test.
+50                IN PTR  mx.ptrfail.test.
+77                IN PTR  198-51-100-77.dyn.isp.test.
+40                IN PTR  a-198-51-100-40.pool.isp.test.
+40                IN PTR  mail.twoptr.test.
+41                IN PTR  a.isp.test.
+41                IN PTR  b.isp.test.
+41                IN PTR  c.isp.test.
+41                IN PTR  d.isp.test.
+41                IN PTR  mail.fiveptr.test.
+; RFC 2317: the owner of a /26 gets the reverse names through aliases.
+9                 IN CNAME 9.0-63.100.51.198.in-addr.arpa.
+9.0-63            IN PTR  mx.classless.test.
+
+$ORIGIN 8.b.d.0.1.0.0.2.ip6.arpa.
+0.1.0.0.` + zeros20 + ` IN PTR mx1.healthy.test.
+0.2.0.0.` + zeros20 + ` IN PTR mx2.healthy.test.
+0.5.0.0.` + zeros20 + ` IN PTR mx.ptrfail.test.
+0.6.0.0.` + zeros20 + ` IN PTR mx.v6only.test.
+`
+
+// The statuses, short for the tables.
+const (
+	pass      = probes.StatusPass
+	fail      = probes.StatusFail
+	skip      = probes.StatusSkip
+	undecided = probes.StatusError
+)
+
+var checkIDs = []string{
+	"mx.present", "mx.null", "mx.hostname", "mx.resolves", "mx.ipv6",
+	"ptr.present", "ptr.fcrdns", "ptr.not_generic", "ptr.role_label",
+	"dnssec.domain", "dnssec.mx", "caa.present", "srv.client",
+}
+
+// statuses expects every check to have status def except those overridden
+// ("mx.null", skip, ...).
+func statuses(def probes.Status, overrides ...any) map[string]probes.Status {
+	out := map[string]probes.Status{}
+	for _, id := range checkIDs {
+		out[id] = def
+	}
+	for i := 0; i+1 < len(overrides); i += 2 {
+		out[overrides[i].(string)] = overrides[i+1].(probes.Status)
+	}
+	return out
+}
+
+// metric is one expected sample: name, label values in spec order, value.
+type metric struct {
+	name   string
+	labels []string
+	value  float64
+}
+
+func m(name string, value float64, labels ...string) metric {
+	return metric{name: name, labels: labels, value: value}
+}
+
+// findMeasurement returns the value of the sample with the name and labels.
+func findMeasurement(res *probes.Result, name string, labels ...string) (float64, bool) {
+	for _, s := range res.Measurements() {
+		if s.Name() == name && slices.Equal(s.LabelValues, labels) {
+			return s.Value, true
+		}
+	}
+	return 0, false
+}
+
+type probeCase struct {
+	name   string
+	target string
+	setup  func(*testbed.DNSServer)
+	checks map[string]probes.Status
+	// reasons, remediations and evidence hold substrings expected in the
+	// check's text (evidence: in any line).
+	reasons      map[string]string
+	remediations map[string]string
+	evidence     map[string]string
+	metrics      []metric
+	absent       []metric // samples that must not be recorded (value ignored)
+	wantErrors   string   // substring of a probe error; "" means no errors
+}
+
+func secure(zones ...string) func(*testbed.DNSServer) {
+	return func(s *testbed.DNSServer) { s.SetSecure(zones...) }
+}
+
+func TestProbe(t *testing.T) {
+	for _, tc := range []probeCase{
+		{
+			name:   "healthy domain",
+			target: "healthy.test",
+			setup:  secure("healthy.test"),
+			checks: statuses(pass, "mx.null", skip),
+			reasons: map[string]string{
+				"mx.present":  "2 MX records",
+				"caa.present": "healthy.test publishes 2 CAA records",
+				"srv.client":  "not offered: pop3, pop3s",
+			},
+			evidence: map[string]string{
+				"mx.present":     "healthy.test. MX 10 mx1.healthy.test.",
+				"mx.resolves":    "mx2.healthy.test. AAAA 2001:db8::20",
+				"ptr.fcrdns":     "192.0.2.10 PTR mx1.healthy.test (resolves back)",
+				"ptr.role_label": `2001:db8::20 PTR mx2.healthy.test (role label "mx")`,
+				"caa.present":    `healthy.test. CAA 0 issue "letsencrypt.org"`,
+				"srv.client":     "_pop3._tcp.healthy.test. SRV 0 0 0 . (not offered)",
+				"dnssec.domain":  "AD bit set by 127.0.0.1:",
+			},
+			metrics: []metric{
+				m("mail_mx_hosts", 2),
+				m("mail_mx_null", 0),
+				m("mail_mx_host_info", 1, "mx1.healthy.test", "10"),
+				m("mail_mx_host_info", 1, "mx2.healthy.test", "20"),
+				m("mail_mx_host_addresses", 1, "mx1.healthy.test", "ipv4"),
+				m("mail_mx_host_addresses", 1, "mx2.healthy.test", "ipv6"),
+				m("mail_ptr_info", 1, "mx1.healthy.test", "192.0.2.10", "mx1.healthy.test"),
+				m("mail_ptr_info", 1, "mx2.healthy.test", "2001:db8::20", "mx2.healthy.test"),
+				m("mail_ptr_forward_confirmed", 1, "mx1.healthy.test", "2001:db8::10"),
+				m("mail_ptr_forward_confirmed", 1, "mx2.healthy.test", "192.0.2.20"),
+				m("mail_dnssec_authenticated", 1, "healthy.test"),
+				m("mail_dnssec_authenticated", 1, "mx1.healthy.test"),
+				m("mail_dnssec_authenticated", 1, "mx2.healthy.test"),
+				m("mail_srv_records", 1, "submission"),
+				m("mail_srv_records", 1, "pop3"),
+			},
+		},
+		{
+			name:   "no MX",
+			target: "nomx.test",
+			checks: statuses(skip, "mx.present", fail, "dnssec.domain", fail, "caa.present", fail, "srv.client", fail),
+			reasons: map[string]string{
+				"mx.present":  "nomx.test publishes no MX records",
+				"srv.client":  "no SRV record for submission, submissions, imap, imaps, pop3, pop3s",
+				"caa.present": "neither nomx.test nor its parents publish CAA",
+			},
+			remediations: map[string]string{
+				"mx.present":  `publish "nomx.test. IN MX 10 mail.nomx.test."`,
+				"srv.client":  `"_imaps._tcp.nomx.test. IN SRV 0 1 993 mail.nomx.test."`,
+				"caa.present": `nomx.test. IN CAA 0 issue`,
+			},
+			metrics: []metric{m("mail_mx_hosts", 0), m("mail_mx_null", 0), m("mail_srv_records", 0, "imap"),
+				m("mail_dnssec_authenticated", 0, "nomx.test")},
+		},
+		{
+			name:    "domain does not exist",
+			target:  "absent.test",
+			checks:  statuses(skip, "mx.present", fail),
+			reasons: map[string]string{"mx.present": "absent.test does not exist (NXDOMAIN)", "caa.present": "does not exist"},
+			absent:  []metric{m("mail_mx_hosts", 0), m("mail_mx_null", 0)},
+		},
+		{
+			name:   "null MX alone",
+			target: "nullmx.test",
+			setup:  secure("nullmx.test"),
+			checks: statuses(skip, "mx.present", pass, "mx.null", pass, "dnssec.domain", pass, "caa.present", pass),
+			reasons: map[string]string{
+				"mx.null":     "receives no mail",
+				"mx.resolves": "null MX",
+				"srv.client":  "receives no mail",
+			},
+			evidence: map[string]string{"mx.null": "nullmx.test. MX 0 ."},
+			metrics:  []metric{m("mail_mx_hosts", 0), m("mail_mx_null", 1)},
+		},
+		{
+			name:    "null MX with a preference other than 0",
+			target:  "nullpref.test",
+			checks:  statuses(skip, "mx.present", pass, "mx.null", fail, "dnssec.domain", fail, "caa.present", fail),
+			reasons: map[string]string{"mx.null": "preference 10"},
+			remediations: map[string]string{
+				"mx.null": `publish "nullpref.test. IN MX 0 ."`,
+			},
+		},
+		{
+			name:   "null MX mixed with other MX records",
+			target: "mixednull.test",
+			setup:  secure("healthy.test", "mixednull.test"),
+			checks: statuses(pass, "mx.null", fail, "caa.present", fail, "srv.client", fail),
+			reasons: map[string]string{
+				"mx.null": "RFC 7505 §3",
+			},
+			remediations: map[string]string{"mx.null": `remove "mixednull.test. IN MX 0 ."`},
+			metrics:      []metric{m("mail_mx_hosts", 1), m("mail_mx_null", 1)},
+		},
+		{
+			name:   "MX pointing at an IP literal",
+			target: "literal.test",
+			checks: statuses(skip, "mx.present", pass, "mx.hostname", fail, "mx.resolves", fail, "mx.ipv6", fail,
+				"dnssec.domain", fail, "caa.present", fail, "srv.client", fail),
+			reasons: map[string]string{
+				"mx.hostname": `"192.0.2.30" is an IP address`,
+				"ptr.present": "no mail host has an address",
+				"dnssec.mx":   "no MX target is a host name",
+			},
+			remediations: map[string]string{
+				"mx.hostname": `publish "mail.literal.test. IN A 192.0.2.30" and change the MX to "literal.test. IN MX 10 mail.literal.test."`,
+			},
+		},
+		{
+			name:   "MX that is a CNAME",
+			target: "cname.test",
+			setup:  secure("healthy.test", "cname.test"),
+			checks: statuses(pass, "mx.null", skip, "mx.hostname", fail, "caa.present", fail, "srv.client", fail),
+			reasons: map[string]string{
+				"mx.hostname": `"alias.cname.test" is an alias (CNAME to "mx1.healthy.test")`,
+			},
+			remediations: map[string]string{
+				"mx.hostname": `"cname.test. IN MX 10 mx1.healthy.test."`,
+			},
+			evidence: map[string]string{"mx.hostname": "alias.cname.test. CNAME mx1.healthy.test."},
+		},
+		{
+			name:   "MX hosts without addresses",
+			target: "noaddr.test",
+			checks: statuses(skip, "mx.present", pass, "mx.hostname", pass, "mx.resolves", fail, "mx.ipv6", fail,
+				"dnssec.domain", fail, "dnssec.mx", fail, "caa.present", fail, "srv.client", fail),
+			reasons: map[string]string{
+				"mx.resolves": `host "mx.noaddr.test" has no A or AAAA record; host "ghost.noaddr.test" does not exist (NXDOMAIN)`,
+				"ptr.present": "no mail host has an address",
+			},
+			remediations: map[string]string{
+				"mx.resolves": `publish "ghost.noaddr.test. IN A <its IPv4 address>" (and AAAA for IPv6), or remove "noaddr.test. IN MX 20 ghost.noaddr.test."`,
+			},
+			metrics: []metric{m("mail_mx_host_addresses", 0, "mx.noaddr.test", "ipv4"), m("mail_mx_host_addresses", 0, "ghost.noaddr.test", "ipv6")},
+		},
+		{
+			name:   "MX address without PTR",
+			target: "noptr.test",
+			checks: statuses(fail, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+				"ptr.not_generic", skip, "ptr.role_label", skip),
+			reasons: map[string]string{"ptr.present": "198.51.100.7 has no PTR record"},
+			remediations: map[string]string{
+				"ptr.present": `publish "7.100.51.198.in-addr.arpa. IN PTR mx.noptr.test."`,
+			},
+			evidence: map[string]string{"ptr.present": "198.51.100.7 no PTR (NXDOMAIN at 7.100.51.198.in-addr.arpa.)"},
+			metrics:  []metric{m("mail_ptr_forward_confirmed", 0, "mx.noptr.test", "198.51.100.7")},
+			absent:   []metric{m("mail_ptr_info", 0, "mx.noptr.test", "198.51.100.7", "")},
+		},
+		{
+			name:   "PTR that does not resolve back",
+			target: "notback.test",
+			checks: statuses(fail, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+				"ptr.present", pass, "ptr.not_generic", pass, "ptr.role_label", pass),
+			reasons: map[string]string{"ptr.fcrdns": `PTR "mail.elsewhere.test" of 198.51.100.8 does not resolve back to it`},
+			remediations: map[string]string{
+				"ptr.fcrdns": `publish "mail.elsewhere.test. IN A 198.51.100.8" if that name is yours, or have the PTR changed to "8.100.51.198.in-addr.arpa. IN PTR mx.notback.test."`,
+			},
+			evidence: map[string]string{"ptr.fcrdns": "198.51.100.8 PTR mail.elsewhere.test (resolves to 198.51.100.99, not back)"},
+			metrics: []metric{
+				m("mail_ptr_forward_confirmed", 0, "mx.notback.test", "198.51.100.8"),
+				m("mail_ptr_info", 1, "mx.notback.test", "198.51.100.8", "mail.elsewhere.test"),
+			},
+		},
+		{
+			name:   "generic-looking PTR",
+			target: "generic.test",
+			checks: statuses(fail, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+				"ptr.present", pass, "ptr.fcrdns", pass),
+			reasons: map[string]string{
+				"ptr.not_generic": `PTR "198-51-100-77.dyn.isp.test" of 198.51.100.77 looks auto-assigned: it embeds the address`,
+				"ptr.role_label":  "has no role label",
+			},
+			remediations: map[string]string{
+				"ptr.not_generic": `"77.100.51.198.in-addr.arpa. IN PTR mx.generic.test."`,
+				"ptr.role_label":  `"77.100.51.198.in-addr.arpa. IN PTR mx.generic.test.", published with "mx.generic.test. IN A 198.51.100.77"`,
+			},
+			metrics: []metric{m("mail_ptr_forward_confirmed", 1, "mx.generic.test", "198.51.100.77")},
+		},
+		{
+			name:   "IPv6-only MX",
+			target: "v6only.test",
+			setup:  secure("v6only.test"),
+			checks: statuses(pass, "mx.null", skip, "caa.present", fail, "srv.client", fail),
+			evidence: map[string]string{
+				"mx.ipv6":    "mx.v6only.test. AAAA 2001:db8::60",
+				"ptr.fcrdns": "2001:db8::60 PTR mx.v6only.test (resolves back)",
+			},
+			metrics: []metric{
+				m("mail_mx_host_addresses", 0, "mx.v6only.test", "ipv4"),
+				m("mail_mx_host_addresses", 1, "mx.v6only.test", "ipv6"),
+				m("mail_ptr_info", 1, "mx.v6only.test", "2001:db8::60", "mx.v6only.test"),
+				m("mail_ptr_forward_confirmed", 1, "mx.v6only.test", "2001:db8::60"),
+			},
+		},
+		{
+			name:   "DNSSEC not validated",
+			target: "healthy.test",
+			checks: statuses(pass, "mx.null", skip, "dnssec.domain", fail, "dnssec.mx", fail),
+			reasons: map[string]string{
+				"dnssec.domain": "did not set the AD bit",
+				"dnssec.mx":     `answers for "mx1.healthy.test", "mx2.healthy.test" are not validated (no AD bit from resolver 127.0.0.1:`,
+			},
+			remediations: map[string]string{"dnssec.domain": "sign healthy.test with DNSSEC"},
+			evidence:     map[string]string{"dnssec.domain": "MX healthy.test: no AD bit from 127.0.0.1:"},
+			metrics: []metric{
+				m("mail_dnssec_authenticated", 0, "healthy.test"),
+				m("mail_dnssec_authenticated", 0, "mx2.healthy.test"),
+			},
+		},
+		{
+			name:   "CAA found at the parent",
+			target: "shop.healthy.test",
+			setup:  secure("healthy.test"),
+			checks: statuses(pass, "mx.null", skip, "srv.client", fail),
+			reasons: map[string]string{
+				"caa.present": "shop.healthy.test publishes no CAA; its parent healthy.test does (2 records)",
+			},
+			evidence: map[string]string{"caa.present": "shop.healthy.test. no CAA records"},
+		},
+		{
+			name:   "SERVFAIL on the MX lookup",
+			target: "servfail.test",
+			setup: func(s *testbed.DNSServer) {
+				s.SetBehaviour("servfail.test", testbed.ServFail)
+			},
+			checks:     statuses(undecided, "srv.client", pass),
+			reasons:    map[string]string{"mx.present": "SERVFAIL"},
+			absent:     []metric{m("mail_mx_hosts", 0), m("mail_mx_null", 0), m("mail_dnssec_authenticated", 0, "servfail.test")},
+			wantErrors: "MX of servfail.test: dns MX servfail.test: SERVFAIL",
+		},
+		{
+			name:   "SERVFAIL on a PTR lookup",
+			target: "ptrfail.test",
+			setup: func(s *testbed.DNSServer) {
+				s.SetSecure("ptrfail.test")
+				s.SetBehaviour("50.100.51.198.in-addr.arpa", testbed.ServFail)
+			},
+			checks: statuses(pass, "mx.null", skip,
+				"ptr.present", undecided, "ptr.fcrdns", undecided, "ptr.not_generic", undecided, "ptr.role_label", undecided),
+			reasons:    map[string]string{"ptr.present": "PTR of 198.51.100.50"},
+			metrics:    []metric{m("mail_ptr_forward_confirmed", 1, "mx.ptrfail.test", "2001:db8::50")},
+			absent:     []metric{m("mail_ptr_forward_confirmed", 0, "mx.ptrfail.test", "198.51.100.50")},
+			wantErrors: "PTR of 198.51.100.50: dns PTR 50.100.51.198.in-addr.arpa: SERVFAIL",
+		},
+		{
+			name:   "SERVFAIL on one MX host's addresses",
+			target: "hostfail.test",
+			setup: func(s *testbed.DNSServer) {
+				s.SetSecure("healthy.test", "hostfail.test")
+				s.SetBehaviour("mx.hostfail.test", testbed.ServFail)
+			},
+			// The other host has IPv6, so mx.ipv6 is decided; everything
+			// that needs the failed host's addresses is not.
+			checks: statuses(undecided, "mx.present", pass, "mx.null", skip, "mx.ipv6", pass,
+				"dnssec.domain", pass, "caa.present", fail, "srv.client", fail),
+			wantErrors: "addresses of mx.hostfail.test: dns",
+		},
+		{
+			name:   "reverse DNS delegated through RFC 2317 aliases",
+			target: "classless.test",
+			checks: statuses(pass, "mx.null", skip, "mx.ipv6", fail, "dnssec.domain", fail, "dnssec.mx", fail,
+				"caa.present", fail, "srv.client", fail),
+			evidence: map[string]string{"ptr.fcrdns": "198.51.100.9 PTR mx.classless.test (resolves back)"},
+			metrics:  []metric{m("mail_ptr_info", 1, "mx.classless.test", "198.51.100.9", "mx.classless.test")},
+		},
+		{
+			// The first name in sorted order is generic and does not resolve;
+			// the name that resolves back is the one receivers use.
+			name:   "two PTR names, the second forward-confirmed",
+			target: "twoptr.test",
+			checks: statuses(pass, "mx.null", skip, "mx.ipv6", fail, "dnssec.domain", fail, "dnssec.mx", fail,
+				"caa.present", fail, "srv.client", fail),
+			evidence: map[string]string{
+				"ptr.fcrdns":      "198.51.100.40 PTR a-198-51-100-40.pool.isp.test (does not exist)",
+				"ptr.not_generic": "198.51.100.40 PTR mail.twoptr.test (not generic)",
+			},
+			metrics: []metric{
+				m("mail_ptr_info", 1, "mx.twoptr.test", "198.51.100.40", "a-198-51-100-40.pool.isp.test"),
+				m("mail_ptr_info", 1, "mx.twoptr.test", "198.51.100.40", "mail.twoptr.test"),
+				m("mail_ptr_forward_confirmed", 1, "mx.twoptr.test", "198.51.100.40"),
+			},
+		},
+		{
+			name:   "more PTR names than are checked",
+			target: "fiveptr.test",
+			checks: statuses(fail, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+				"ptr.present", pass, "ptr.not_generic", pass),
+			evidence: map[string]string{
+				"ptr.fcrdns": "198.51.100.41 PTR mail.fiveptr.test (not checked: only the first 4 names are)",
+			},
+			metrics: []metric{
+				m("mail_ptr_info", 1, "mx.fiveptr.test", "198.51.100.41", "d.isp.test"),
+				m("mail_ptr_forward_confirmed", 0, "mx.fiveptr.test", "198.51.100.41"),
+			},
+			absent: []metric{m("mail_ptr_info", 1, "mx.fiveptr.test", "198.51.100.41", "mail.fiveptr.test")},
+		},
+		{
+			name:   "more MX hosts than are checked",
+			target: "many.test",
+			checks: statuses(skip, "mx.present", pass, "mx.hostname", pass, "mx.resolves", fail, "mx.ipv6", fail,
+				"dnssec.domain", fail, "dnssec.mx", fail, "caa.present", fail, "srv.client", fail),
+			metrics: []metric{m("mail_mx_hosts", 17), m("mail_mx_host_info", 1, "h16.many.test", "10")},
+			absent:  []metric{m("mail_mx_host_info", 1, "h17.many.test", "20")},
+		},
+		{
+			name:   "host target",
+			target: "mx1.healthy.test:25",
+			setup:  secure("healthy.test"),
+			checks: statuses(pass, "mx.present", skip, "mx.null", skip, "mx.hostname", skip, "dnssec.domain", skip, "srv.client", skip),
+			reasons: map[string]string{
+				"mx.present":  "the target is one host (mx1.healthy.test:25)",
+				"caa.present": "its parent healthy.test does",
+			},
+			metrics: []metric{
+				m("mail_mx_hosts", 1),
+				m("mail_mx_host_addresses", 1, "mx1.healthy.test", "ipv4"),
+				m("mail_ptr_forward_confirmed", 1, "mx1.healthy.test", "192.0.2.10"),
+				m("mail_dnssec_authenticated", 1, "mx1.healthy.test"),
+			},
+			absent: []metric{m("mail_mx_null", 0), m("mail_mx_host_info", 0, "mx1.healthy.test", "0")},
+		},
+		{
+			name:   "IP target",
+			target: "192.0.2.10",
+			checks: statuses(skip, "ptr.present", pass, "ptr.fcrdns", pass, "ptr.not_generic", pass, "ptr.role_label", pass),
+			reasons: map[string]string{
+				"mx.present": "the target is an IP address",
+			},
+			metrics: []metric{
+				m("mail_ptr_info", 1, "", "192.0.2.10", "mx1.healthy.test"),
+				m("mail_ptr_forward_confirmed", 1, "", "192.0.2.10"),
+			},
+			absent: []metric{m("mail_mx_hosts", 0)},
+		},
+		{
+			name:   "IP target with a generic PTR",
+			target: "198.51.100.77",
+			checks: statuses(skip, "ptr.present", pass, "ptr.fcrdns", pass, "ptr.not_generic", fail, "ptr.role_label", fail),
+			remediations: map[string]string{
+				"ptr.not_generic": `"77.100.51.198.in-addr.arpa. IN PTR mail.<your domain>."`,
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := testbed.StartDNS(t, world)
+			if tc.setup != nil {
+				tc.setup(srv)
+			}
+			res, _ := runProbe(t, srv.Addr, tc.target, mx.DefaultConfig(), 10*time.Second)
+			checkInvariants(t, res)
+			assertChecks(t, res, tc)
+			assertMetrics(t, res, tc.metrics, tc.absent)
+			assertErrors(t, res, tc.wantErrors)
+		})
+	}
+}
+
+// runProbe runs the probe once against the resolver at addr.
+func runProbe(t *testing.T, addr, target string, cfg mx.Config, timeout time.Duration) (*probes.Result, *dnsclient.Resolver) {
+	t.Helper()
+	tgt, err := probes.ParseTarget(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := dnsclient.New(dnsclient.Config{Servers: []string{addr}, Timeout: time.Second, Attempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolver := client.NewResolver()
+	env := &probes.Env{DNS: resolver, Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	res := mx.New(cfg).Run(ctx, &probes.Request{Target: tgt}, env)
+	if res == nil {
+		t.Fatal("Run returned nil")
+	}
+	return res, resolver
+}
+
+// checkInvariants holds for every run: each check recorded with its
+// declared level, one-line reasons, a remediation for every failure,
+// errors for every undecided check, and only declared metrics.
+func checkInvariants(t *testing.T, res *probes.Result) {
+	t.Helper()
+	p := mx.New(mx.DefaultConfig())
+	levels := map[string]probes.Level{}
+	for _, spec := range p.CheckSpecs() {
+		levels[spec.ID] = spec.Level
+	}
+	checks := res.Checks()
+	if len(checks) != len(checkIDs) {
+		t.Errorf("%d checks recorded, want %d", len(checks), len(checkIDs))
+	}
+	for _, c := range checks {
+		if want, ok := levels[c.ID]; !ok || c.Level != want {
+			t.Errorf("%s: level %q, declared %q (declared: %v)", c.ID, c.Level, want, ok)
+		}
+		if c.Reason == "" || strings.ContainsAny(c.Reason, "\r\n") {
+			t.Errorf("%s: reason %q is not one line", c.ID, c.Reason)
+		}
+		if c.Status == probes.StatusFail && c.Remediation == "" {
+			t.Errorf("%s failed without a remediation: %s", c.ID, c.Reason)
+		}
+		if c.Status == probes.StatusError && len(res.Errors()) == 0 {
+			t.Errorf("%s is undecided but the probe recorded no error", c.ID)
+		}
+	}
+	declared := map[string]int{}
+	for _, spec := range p.MetricSpecs() {
+		declared[spec.Name] = len(spec.Labels)
+	}
+	seen := map[string]bool{}
+	for _, s := range res.Measurements() {
+		n, ok := declared[s.Name()]
+		if !ok || n != len(s.LabelValues) {
+			t.Errorf("measurement %s%q is not declared with %d labels", s.Name(), s.LabelValues, len(s.LabelValues))
+		}
+		key := s.Name() + strings.Join(s.LabelValues, "\x00")
+		if seen[key] {
+			t.Errorf("measurement %s%q recorded twice", s.Name(), s.LabelValues)
+		}
+		seen[key] = true
+		for _, v := range s.LabelValues {
+			if strings.HasSuffix(v, ".") {
+				t.Errorf("measurement %s%q has a label with a trailing dot", s.Name(), s.LabelValues)
+			}
+		}
+	}
+	for _, e := range res.Errors() {
+		if strings.Contains(e, "internal:") {
+			t.Errorf("probe error: %s", e)
+		}
+	}
+}
+
+func assertChecks(t *testing.T, res *probes.Result, tc probeCase) {
+	t.Helper()
+	for id, want := range tc.checks {
+		c, ok := res.Check(id)
+		if !ok {
+			t.Errorf("%s not recorded", id)
+			continue
+		}
+		if c.Status != want {
+			t.Errorf("%s = %s (%s), want %s", id, c.Status, c.Reason, want)
+		}
+	}
+	for id, want := range tc.reasons {
+		if c, _ := res.Check(id); !strings.Contains(c.Reason, want) {
+			t.Errorf("%s reason %q, want it to contain %q", id, c.Reason, want)
+		}
+	}
+	for id, want := range tc.remediations {
+		if c, _ := res.Check(id); !strings.Contains(c.Remediation, want) {
+			t.Errorf("%s remediation %q, want it to contain %q", id, c.Remediation, want)
+		}
+	}
+	for id, want := range tc.evidence {
+		c, _ := res.Check(id)
+		if !slices.ContainsFunc(c.Evidence, func(line string) bool { return strings.Contains(line, want) }) {
+			t.Errorf("%s evidence %q, want a line containing %q", id, c.Evidence, want)
+		}
+	}
+}
+
+func assertMetrics(t *testing.T, res *probes.Result, want, absent []metric) {
+	t.Helper()
+	for _, w := range want {
+		got, ok := findMeasurement(res, w.name, w.labels...)
+		if !ok {
+			t.Errorf("%s%q not recorded; have %v", w.name, w.labels, describe(res))
+			continue
+		}
+		if got != w.value {
+			t.Errorf("%s%q = %v, want %v", w.name, w.labels, got, w.value)
+		}
+	}
+	for _, a := range absent {
+		if _, ok := findMeasurement(res, a.name, a.labels...); ok {
+			t.Errorf("%s%q recorded, want it absent", a.name, a.labels)
+		}
+	}
+}
+
+func assertErrors(t *testing.T, res *probes.Result, want string) {
+	t.Helper()
+	errs := res.Errors()
+	if want == "" {
+		if len(errs) > 0 {
+			t.Errorf("probe errors %q, want none", errs)
+		}
+		return
+	}
+	if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, want) }) {
+		t.Errorf("probe errors %q, want one containing %q", errs, want)
+	}
+}
+
+func describe(res *probes.Result) []string {
+	var out []string
+	for _, s := range res.Measurements() {
+		out = append(out, s.Name()+"{"+strings.Join(s.LabelValues, ",")+"}")
+	}
+	return out
+}
+
+func TestErrorsNeverFailAChecks(t *testing.T) {
+	// Every check of a domain whose MX lookup fails is undecided or comes
+	// from lookups of its own; none fails because of the error.
+	srv := testbed.StartDNS(t, world)
+	srv.SetBehaviour("servfail.test", testbed.ServFail)
+	res, _ := runProbe(t, srv.Addr, "servfail.test", mx.DefaultConfig(), 10*time.Second)
+	for _, c := range res.Checks() {
+		if c.Status == probes.StatusFail {
+			t.Errorf("%s failed: %s", c.ID, c.Reason)
+		}
+	}
+	if !res.Failed() {
+		t.Error("the probe recorded no error")
+	}
+}
+
+func TestSilentResolverEndsAtDeadline(t *testing.T) {
+	silent := testbed.StartSilentResolver(t)
+	tgt, _ := probes.ParseTarget("healthy.test")
+	// One attempt could outlast the deadline many times over.
+	client, err := dnsclient.New(dnsclient.Config{Servers: []string{silent.Addr}, Timeout: 10 * time.Second, Attempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	const deadline = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	start := time.Now()
+	res := mx.New(mx.DefaultConfig()).Run(ctx, &probes.Request{Target: tgt}, env)
+	elapsed := time.Since(start)
+	if elapsed > deadline+2*time.Second {
+		t.Errorf("Run took %s after a %s deadline", elapsed, deadline)
+	}
+	if !res.Failed() {
+		t.Error("no probe error recorded after the resolver never answered")
+	}
+	if c, _ := res.Check("mx.present"); c.Status != probes.StatusError {
+		t.Errorf("mx.present = %s, want undecided", c.Status)
+	}
+	for _, c := range res.Checks() {
+		if c.Status == probes.StatusFail || c.Status == probes.StatusPass {
+			t.Errorf("%s = %s without a single answer", c.ID, c.Status)
+		}
+	}
+}
+
+func TestEachQuestionAskedOnce(t *testing.T) {
+	srv := testbed.StartDNS(t, world)
+	srv.SetSecure("healthy.test")
+	res, resolver := runProbe(t, srv.Addr, "healthy.test", mx.DefaultConfig(), 10*time.Second)
+	if c, _ := res.Check("ptr.fcrdns"); c.Status != probes.StatusPass {
+		t.Fatalf("ptr.fcrdns = %s (%s); the run is not the healthy one this test needs", c.Status, c.Reason)
+	}
+	if d := srv.Duplicates(); len(d) > 0 {
+		t.Errorf("questions asked more than once: %v", d)
+	}
+	distinct := map[string]bool{}
+	for _, q := range srv.Queries() {
+		distinct[q.String()] = true
+	}
+	st := resolver.Stats()
+	if st.Queries != int64(len(distinct)) {
+		t.Errorf("%d queries sent for %d distinct questions", st.Queries, len(distinct))
+	}
+	// MX; A and AAAA of two hosts; PTR of four addresses; CAA of the domain
+	// and the TLD; six SRV names. The PTR names are the MX hosts, whose
+	// addresses mailhosts already has: confirming them costs nothing.
+	if want := 1 + 4 + 4 + 2 + 6; len(distinct) != want {
+		t.Errorf("%d distinct questions, want %d: %v", len(distinct), want, srv.Queries())
+	}
+	if st.CacheHits != 0 {
+		t.Errorf("%d questions were asked of the resolver twice; each should be asked once", st.CacheHits)
+	}
+}
+
+func TestSRVServicesFromConfig(t *testing.T) {
+	srv := testbed.StartDNS(t, world)
+	res, _ := runProbe(t, srv.Addr, "healthy.test", mx.Config{SRVServices: []string{"imaps", "jmap"}}, 10*time.Second)
+	c, _ := res.Check("srv.client")
+	if c.Status != probes.StatusFail || !strings.Contains(c.Reason, "jmap") || strings.Contains(c.Reason, "imaps") {
+		t.Errorf("srv.client = %s (%s), want a failure naming jmap only", c.Status, c.Reason)
+	}
+	if !strings.Contains(c.Remediation, `"_jmap._tcp.healthy.test. IN SRV 0 1 <port> mx1.healthy.test."`) {
+		t.Errorf("remediation %q", c.Remediation)
+	}
+	if _, ok := findMeasurement(res, "mail_srv_records", "submission"); ok {
+		t.Error("an unconfigured service was measured")
+	}
+	if v, ok := findMeasurement(res, "mail_srv_records", "jmap"); !ok || v != 0 {
+		t.Errorf("mail_srv_records{jmap} = %v, %v; want 0", v, ok)
+	}
+
+	off, _ := runProbe(t, srv.Addr, "healthy.test", mx.Config{}, 10*time.Second)
+	if c, _ := off.Check("srv.client"); c.Status != probes.StatusSkip {
+		t.Errorf("srv.client with no services = %s, want skipped", c.Status)
+	}
+}
+
+func TestDescriber(t *testing.T) {
+	p := mx.New(mx.DefaultConfig())
+	if p.Name() != "mx" {
+		t.Errorf("Name() = %q", p.Name())
+	}
+	var ids []string
+	for _, spec := range p.CheckSpecs() {
+		ids = append(ids, spec.ID)
+		if !spec.Level.Valid() || spec.Passing == "" {
+			t.Errorf("%s: level %q, passing %q", spec.ID, spec.Level, spec.Passing)
+		}
+	}
+	if !slices.Equal(ids, checkIDs) {
+		t.Errorf("CheckSpecs ids = %q, want %q", ids, checkIDs)
+	}
+	wantLevels := map[string]probes.Level{"mx.present": probes.LevelMust, "mx.null": probes.LevelInfo,
+		"ptr.not_generic": probes.LevelShould, "ptr.role_label": probes.LevelMay, "dnssec.mx": probes.LevelShould}
+	for _, spec := range p.CheckSpecs() {
+		if want, ok := wantLevels[spec.ID]; ok && spec.Level != want {
+			t.Errorf("%s level %q, want %q", spec.ID, spec.Level, want)
+		}
+	}
+	var names []string
+	for _, spec := range p.MetricSpecs() {
+		names = append(names, spec.Name)
+		if !strings.HasSuffix(spec.Help, ".") || strings.Contains(spec.Help, "\n") {
+			t.Errorf("%s: HELP %q is not a short sentence", spec.Name, spec.Help)
+		}
+	}
+	want := []string{"mail_mx_hosts", "mail_mx_null", "mail_mx_host_info", "mail_mx_host_addresses",
+		"mail_ptr_info", "mail_ptr_forward_confirmed", "mail_dnssec_authenticated", "mail_srv_records"}
+	if !slices.Equal(names, want) {
+		t.Errorf("MetricSpecs = %q, want %q", names, want)
+	}
+}
+
+func TestLookupsFollowTheDependencyChain(t *testing.T) {
+	// The dependency chain of a healthy domain is MX -> A/AAAA -> PTR: the
+	// CAA climb and the SRV lookups run beside it, and the PTR names are
+	// confirmed from answers already received. Asking the 17 questions
+	// one after another would take 17 rounds.
+	srv := testbed.StartDNS(t, world)
+	srv.SetSecure("healthy.test")
+	srv.SetLockstep(50 * time.Millisecond)
+	res, _ := runProbe(t, srv.Addr, "healthy.test", mx.DefaultConfig(), 30*time.Second)
+	if c, _ := res.Check("ptr.fcrdns"); c.Status != probes.StatusPass {
+		t.Fatalf("ptr.fcrdns = %s (%s)", c.Status, c.Reason)
+	}
+	if rounds := srv.Rounds(); rounds != 3 {
+		t.Errorf("the probe needed %d rounds of DNS questions; the dependency chain is 3", rounds)
+	}
+}
+
+func TestNoteForOmittedHosts(t *testing.T) {
+	srv := testbed.StartDNS(t, world)
+	res, _ := runProbe(t, srv.Addr, "many.test", mx.DefaultConfig(), 10*time.Second)
+	notes := strings.Join(res.Notes(), "\n")
+	if !strings.Contains(notes, "many.test publishes 1 more MX host beyond the 16 most preferred") {
+		t.Errorf("notes %q, want one about the omitted host", notes)
+	}
+}

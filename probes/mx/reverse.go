@@ -1,0 +1,445 @@
+package mx
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+
+	"github.com/miekg/dns"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
+)
+
+// maxPTRNames bounds the PTR names of one address that are forward-checked
+// and exported: an address normally has one, and a reverse zone publishing
+// hundreds must not turn into hundreds of lookups and metric series.
+const maxPTRNames = 4
+
+// reverse is what the reverse DNS of one address showed.
+type reverse struct {
+	ip     netip.Addr
+	answer *dnsclient.Answer // the PTR answer; nil when err is set
+	err    error
+	// names are the PTR names, lower case without the trailing dot, sorted
+	// and without duplicates.
+	names []string
+	// forward holds the forward lookups of the first maxPTRNames names.
+	forward []forward
+}
+
+// forward is the A (for IPv4) or AAAA (for IPv6) answer of one PTR name.
+type forward struct {
+	name   string
+	answer *dnsclient.Answer
+	err    error
+}
+
+func (f forward) confirms(ip netip.Addr) bool {
+	return f.answer != nil && slices.Contains(f.answer.Addrs(), ip)
+}
+
+// confirmed returns the first PTR name that resolves back to the address
+// (forward-confirmed reverse DNS), or "".
+func (rv *reverse) confirmed() string {
+	for _, f := range rv.forward {
+		if f.confirms(rv.ip) {
+			return f.name
+		}
+	}
+	return ""
+}
+
+// forwardErr returns the first forward lookup that got no answer.
+func (rv *reverse) forwardErr() error {
+	for _, f := range rv.forward {
+		if f.err != nil {
+			return f.err
+		}
+	}
+	return nil
+}
+
+// judged is the name the heuristics look at: the forward-confirmed one,
+// which receivers trust, else the first.
+func (rv *reverse) judged() string {
+	if name := rv.confirmed(); name != "" {
+		return name
+	}
+	return rv.names[0]
+}
+
+// question keys answers already received.
+type question struct {
+	name  string // fully qualified, lower case
+	qtype uint16
+}
+
+// lookupReverses asks the PTR of every address of the set at once, and
+// then, per address, the forward lookups of its PTR names at once.
+func lookupReverses(ctx context.Context, r *dnsclient.Resolver, set *mailhosts.Set) map[netip.Addr]*reverse {
+	known := knownAnswers(set)
+	out := map[netip.Addr]*reverse{}
+	var wg sync.WaitGroup
+	for _, ip := range set.AllIPs() {
+		rv := &reverse{ip: ip}
+		out[ip] = rv
+		wg.Go(func() { rv.resolve(ctx, r, known) })
+	}
+	wg.Wait()
+	return out
+}
+
+// knownAnswers are the A and AAAA answers of the mail hosts, so a PTR name
+// that is an MX host (the healthy case) is confirmed from what mailhosts
+// already asked.
+func knownAnswers(set *mailhosts.Set) map[question]*dnsclient.Answer {
+	known := map[question]*dnsclient.Answer{}
+	for _, h := range set.Hosts {
+		for _, ans := range []*dnsclient.Answer{h.A, h.AAAA} {
+			if ans != nil {
+				known[question{dns.CanonicalName(h.Name), ans.Type}] = ans
+			}
+		}
+	}
+	return known
+}
+
+func (rv *reverse) resolve(ctx context.Context, r *dnsclient.Resolver, known map[question]*dnsclient.Answer) {
+	ans, err := r.Lookup(ctx, dnsclient.ReverseName(rv.ip), dns.TypePTR)
+	if err != nil {
+		rv.err = fmt.Errorf("PTR of %s: %w", rv.ip, err)
+		return
+	}
+	rv.answer = ans
+	rv.names = ptrNames(ans)
+	qtype := dns.TypeAAAA
+	if rv.ip.Unmap().Is4() {
+		qtype = dns.TypeA
+	}
+	rv.forward = make([]forward, min(len(rv.names), maxPTRNames))
+	var wg sync.WaitGroup
+	for i := range rv.forward {
+		name := rv.names[i]
+		wg.Go(func() { rv.forward[i] = lookupForward(ctx, r, known, name, qtype, rv.ip) })
+	}
+	wg.Wait()
+}
+
+func lookupForward(ctx context.Context, r *dnsclient.Resolver, known map[question]*dnsclient.Answer, name string, qtype uint16, ip netip.Addr) forward {
+	if ans, ok := known[question{dns.CanonicalName(name), qtype}]; ok {
+		return forward{name: name, answer: ans}
+	}
+	ans, err := r.Lookup(ctx, name, qtype)
+	if err != nil {
+		err = fmt.Errorf("%s of %s (PTR of %s): %w", dnsclient.TypeName(qtype), name, ip, err)
+	}
+	return forward{name: name, answer: ans, err: err}
+}
+
+// ptrNames returns the PTR names of an answer, sorted and deduplicated.
+func ptrNames(ans *dnsclient.Answer) []string {
+	var names []string
+	for _, n := range ans.Names() {
+		if b := bare(n); b != "" {
+			names = append(names, b)
+		} else {
+			names = append(names, n) // a PTR to the root stays "."
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// ptrSubject is one address to judge, with the mail host it belongs to.
+type ptrSubject struct {
+	ip   netip.Addr
+	host string // the first mail host with this address; "" for an IP target
+	rev  *reverse
+}
+
+// recordReverses records the ptr.* checks and measurements.
+func (r *run) recordReverses(set *mailhosts.Set, revs map[netip.Addr]*reverse) {
+	subjects := ptrSubjects(set, revs)
+	// A host whose addresses could not be resolved hides addresses these
+	// checks would have judged: they cannot pass until it answers.
+	hostErrs := hostErrors(set)
+	if len(subjects) == 0 && len(hostErrs) == 0 {
+		r.skip("no mail host has an address to look up", checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
+		return
+	}
+	r.measureReverses(set, revs)
+	r.recordPTRPresent(subjects, hostErrs)
+	r.recordFCrDNS(subjects, hostErrs)
+	r.recordNotGeneric(subjects, hostErrs)
+	r.recordRoleLabel(subjects, hostErrs)
+}
+
+func ptrSubjects(set *mailhosts.Set, revs map[netip.Addr]*reverse) []ptrSubject {
+	var out []ptrSubject
+	seen := map[netip.Addr]bool{}
+	add := func(host string, ip netip.Addr) {
+		if !seen[ip] && revs[ip] != nil {
+			seen[ip] = true
+			out = append(out, ptrSubject{ip: ip, host: host, rev: revs[ip]})
+		}
+	}
+	for _, ip := range set.IPs {
+		add("", ip)
+	}
+	for _, h := range set.Hosts {
+		for _, ip := range h.Addrs() {
+			add(h.Name, ip)
+		}
+	}
+	return out
+}
+
+func hostErrors(set *mailhosts.Set) []error {
+	var errs []error
+	for _, h := range set.Hosts {
+		if h.Err != nil {
+			errs = append(errs, hostErr(h))
+		}
+	}
+	return errs
+}
+
+// measureReverses records the PTR names and forward confirmation of every
+// (host, address) pair.
+func (r *run) measureReverses(set *mailhosts.Set, revs map[netip.Addr]*reverse) {
+	type pair struct {
+		host string
+		ip   netip.Addr
+	}
+	seen := map[pair]bool{}
+	measure := func(host string, ip netip.Addr) {
+		rv := revs[ip]
+		if rv == nil || rv.err != nil || seen[pair{host, ip}] {
+			return
+		}
+		seen[pair{host, ip}] = true
+		for _, f := range rv.forward {
+			r.res.Measure(metricPTRInfo, 1, host, ip.String(), f.name)
+		}
+		switch {
+		case rv.confirmed() != "":
+			r.res.Measure(metricPTRConfirmed, 1, host, ip.String())
+		case rv.forwardErr() == nil:
+			r.res.Measure(metricPTRConfirmed, 0, host, ip.String())
+		}
+	}
+	for _, ip := range set.IPs {
+		measure("", ip)
+	}
+	for _, h := range set.Hosts {
+		for _, ip := range h.Addrs() {
+			measure(h.Name, ip)
+		}
+	}
+}
+
+// recordPTRPresent: receivers refuse or junk mail from addresses without
+// reverse DNS (Gmail's and Microsoft's sender guidelines).
+func (r *run) recordPTRPresent(subjects []ptrSubject, hostErrs []error) {
+	var v verdict
+	for _, s := range subjects {
+		switch {
+		case s.rev.err != nil:
+			v.unknown(s.rev.err)
+		case len(s.rev.names) == 0:
+			v.see(fmt.Sprintf("%s no PTR (%s at %s)", s.ip, emptyKind(s.rev.answer), s.rev.answer.Name))
+			v.fail(fmt.Sprintf("%s has no PTR record", s.ip), "ask whoever runs "+s.ip.String()+
+				" (your hosting provider or ISP) to publish "+ptrLine(s.ip, r.suggestedName(s, false)))
+		default:
+			for _, name := range s.rev.names {
+				v.see(fmt.Sprintf("%s PTR %s", s.ip, name))
+			}
+		}
+	}
+	for _, err := range hostErrs {
+		v.unknown(err)
+	}
+	v.record(r.res, checkPTRPresent, "every mail server address has a PTR record ("+plural(len(subjects), "address", "addresses")+")")
+}
+
+// recordFCrDNS: a PTR name only counts when it resolves back to the
+// address (forward-confirmed reverse DNS, RFC 8601 §3's iprev).
+func (r *run) recordFCrDNS(subjects []ptrSubject, hostErrs []error) {
+	var v verdict
+	for _, s := range subjects {
+		switch {
+		case s.rev.err != nil:
+			v.unknown(s.rev.err)
+		case len(s.rev.names) == 0:
+			v.see(fmt.Sprintf("%s no PTR to confirm", s.ip))
+			v.fail(fmt.Sprintf("%s has no PTR name to confirm", s.ip), "ask whoever runs "+s.ip.String()+
+				" to publish "+ptrLine(s.ip, r.suggestedName(s, false))+" and keep that name resolving to it")
+		default:
+			v.see(forwardEvidence(s.rev)...)
+			if s.rev.confirmed() != "" {
+				continue
+			}
+			if err := s.rev.forwardErr(); err != nil {
+				v.unknown(err)
+				continue
+			}
+			v.fail(fmt.Sprintf("PTR %s of %s does not resolve back to it", probes.Quote(s.rev.names[0]), s.ip),
+				r.fcrdnsFix(s))
+		}
+	}
+	for _, err := range hostErrs {
+		v.unknown(err)
+	}
+	v.record(r.res, checkFCrDNS, "the PTR name of every mail server address resolves back to it")
+}
+
+// recordNotGeneric: names an access provider generates for its address
+// pools look like end-user machines to receivers' filters.
+func (r *run) recordNotGeneric(subjects []ptrSubject, hostErrs []error) {
+	var v verdict
+	for _, s := range subjects {
+		switch {
+		case s.rev.err != nil:
+			v.unknown(s.rev.err)
+		case len(s.rev.names) == 0:
+			// ptr.present reports it; nothing to judge.
+		default:
+			name := s.rev.judged()
+			why := genericReason(name, s.ip)
+			if why == "" {
+				v.see(fmt.Sprintf("%s PTR %s (not generic)", s.ip, name))
+				continue
+			}
+			v.see(fmt.Sprintf("%s PTR %s: %s", s.ip, name, why))
+			suggested := r.suggestedName(s, false)
+			v.fail(fmt.Sprintf("PTR %s of %s looks auto-assigned: it %s", probes.Quote(name), s.ip, why),
+				"have the PTR of "+s.ip.String()+" set to a name of your own, e.g. "+ptrLine(s.ip, suggested)+
+					", published with "+zoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
+		}
+	}
+	r.recordJudgement(&v, checkNotGeneric, hostErrs, "no PTR name looks auto-assigned")
+}
+
+// recordRoleLabel: a role label tells receivers' filters the host is
+// meant to send mail.
+func (r *run) recordRoleLabel(subjects []ptrSubject, hostErrs []error) {
+	var v verdict
+	for _, s := range subjects {
+		switch {
+		case s.rev.err != nil:
+			v.unknown(s.rev.err)
+		case len(s.rev.names) == 0:
+		default:
+			name := s.rev.judged()
+			if role := roleLabel(name); role != "" {
+				v.see(fmt.Sprintf("%s PTR %s (role label %q)", s.ip, name, role))
+				continue
+			}
+			v.see(fmt.Sprintf("%s PTR %s (no role label)", s.ip, name))
+			suggested := r.suggestedName(s, true)
+			v.fail(fmt.Sprintf("PTR %s of %s has no role label such as mail, mx or smtp", probes.Quote(name), s.ip),
+				"set the PTR of "+s.ip.String()+" to a name with a role label, e.g. "+ptrLine(s.ip, suggested)+
+					", published with "+zoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
+		}
+	}
+	r.recordJudgement(&v, checkRoleLabel, hostErrs, "every PTR name has a role label")
+}
+
+// recordJudgement records a check on PTR names, skipped when there was no
+// name to judge.
+func (r *run) recordJudgement(v *verdict, spec probes.CheckSpec, hostErrs []error, passReason string) {
+	for _, err := range hostErrs {
+		v.unknown(err)
+	}
+	if !v.decided() && len(v.errs) == 0 {
+		r.res.Skip(spec, "no address has a PTR name to judge")
+		return
+	}
+	v.record(r.res, spec, passReason)
+}
+
+// forwardEvidence renders what each PTR name of an address resolves to.
+func forwardEvidence(rv *reverse) []string {
+	var lines []string
+	for i, name := range rv.names {
+		if i >= len(rv.forward) {
+			lines = append(lines, fmt.Sprintf("%s PTR %s (not checked: only the first %d names are)", rv.ip, name, maxPTRNames))
+			continue
+		}
+		f := rv.forward[i]
+		var what string
+		switch {
+		case f.err != nil:
+			what = "lookup failed"
+		case f.confirms(rv.ip):
+			what = "resolves back"
+		case f.answer.NXDomain():
+			what = "does not exist"
+		case len(f.answer.Addrs()) == 0:
+			what = "no " + dnsclient.TypeName(f.answer.Type) + " record"
+		default:
+			what = "resolves to " + joinAddrs(f.answer.Addrs()) + ", not back"
+		}
+		lines = append(lines, fmt.Sprintf("%s PTR %s (%s)", rv.ip, name, what))
+	}
+	return lines
+}
+
+// fcrdnsFix offers both ways to confirm a PTR name: make the name resolve
+// to the address, or point the PTR at a name that already does.
+func (r *run) fcrdnsFix(s ptrSubject) string {
+	name := s.rev.names[0]
+	fix := "publish " + zoneLine(name, addressRecordType(s.ip), s.ip.String()) + " if that name is yours"
+	if s.host != "" {
+		return fix + ", or have the PTR changed to " + ptrLine(s.ip, s.host)
+	}
+	return fix + ", or have the PTR changed to a name of yours that resolves to " + s.ip.String()
+}
+
+// suggestedName is the PTR name a remediation proposes: the mail host the
+// address belongs to, unless that name would fail the heuristics itself.
+func (r *run) suggestedName(s ptrSubject, needRole bool) string {
+	name := s.host
+	if name == "" || genericReason(name, s.ip) != "" || needRole && roleLabel(name) == "" {
+		switch {
+		case r.target.Kind == probes.KindDomain:
+			return "mail." + r.target.Name
+		case r.target.Kind == probes.KindHost:
+			return "mail." + registrable(r.target.Name)
+		default:
+			return "mail.<your domain>"
+		}
+	}
+	return name
+}
+
+// ptrLine renders the PTR record that names ip.
+func ptrLine(ip netip.Addr, name string) string {
+	return fmt.Sprintf("%q", dnsclient.ReverseName(ip)+" IN PTR "+fqdn(name))
+}
+
+func addressRecordType(ip netip.Addr) string {
+	if ip.Unmap().Is4() {
+		return "A"
+	}
+	return "AAAA"
+}
+
+func emptyKind(ans *dnsclient.Answer) string {
+	if ans.NXDomain() {
+		return "NXDOMAIN"
+	}
+	return "no records"
+}
+
+func joinAddrs(addrs []netip.Addr) string {
+	var s []string
+	for _, a := range addrs {
+		s = append(s, a.String())
+	}
+	return probes.JoinNames(s)
+}

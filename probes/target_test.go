@@ -1,0 +1,169 @@
+package probes
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func TestParseTarget(t *testing.T) {
+	for _, tc := range []struct {
+		in         string
+		kind       TargetKind
+		name, ip   string
+		port       int
+		str        string
+		errContain string
+	}{
+		{in: "example.com", kind: KindDomain, name: "example.com", port: 25, str: "example.com"},
+		{in: " Example.COM. ", kind: KindDomain, name: "example.com", port: 25, str: "example.com"},
+		{in: "mx1.example.com:25", kind: KindHost, name: "mx1.example.com", port: 25, str: "mx1.example.com:25"},
+		{in: "mx1.example.com:2525", kind: KindHost, name: "mx1.example.com", port: 2525, str: "mx1.example.com:2525"},
+		{in: "bücher.example", kind: KindDomain, name: "xn--bcher-kva.example", port: 25},
+		{in: "192.0.2.1", kind: KindIP, ip: "192.0.2.1", port: 25, str: "192.0.2.1"},
+		{in: "192.0.2.1:587", kind: KindIP, ip: "192.0.2.1", port: 587, str: "192.0.2.1:587"},
+		{in: "2001:db8::1", kind: KindIP, ip: "2001:db8::1", port: 25, str: "2001:db8::1"},
+		{in: "[2001:db8::1]:25", kind: KindIP, ip: "2001:db8::1", port: 25},
+		{in: "::ffff:192.0.2.1", kind: KindIP, ip: "192.0.2.1", port: 25},
+		{in: "", errContain: "empty"},
+		{in: "   ", errContain: "empty"},
+		{in: "http://x", errContain: "URLs"},
+		{in: "example.com/path", errContain: "not a domain"},
+		{in: "postmaster@example.com", errContain: "e-mail"},
+		{in: strings.Repeat("a", 300) + ".com", errContain: "characters long"},
+		{in: strings.Repeat("a", 64) + ".com", errContain: "at most 63"},
+		{in: strings.Repeat("abcdefghi.", 26) + "com", errContain: "at most 253"},
+		{in: "localhost", errContain: "single label"},
+		{in: "a..b", errContain: "empty label"},
+		{in: "-a.example", errContain: "hyphen"},
+		{in: "_dmarc.example.com", errContain: "letters, digits and hyphens"},
+		{in: "1.2.3", errContain: "numeric"},
+		{in: "999.1.1.1", errContain: "numeric"},
+		{in: "example.com:0", errContain: "invalid port"},
+		{in: "example.com:70000", errContain: "invalid port"},
+		{in: "example.com:smtp", errContain: "invalid port"},
+		{in: "fe80::1%eth0", errContain: "zones are not supported"},
+	} {
+		got, err := ParseTarget(tc.in)
+		if tc.errContain != "" {
+			if err == nil {
+				t.Errorf("ParseTarget(%q) = %+v, want an error containing %q", tc.in, got, tc.errContain)
+			} else if !strings.Contains(err.Error(), tc.errContain) {
+				t.Errorf("ParseTarget(%q) error %q, want it to contain %q", tc.in, err, tc.errContain)
+			} else if strings.Contains(err.Error(), "\n") {
+				t.Errorf("ParseTarget(%q) error spans lines: %q", tc.in, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseTarget(%q): %v", tc.in, err)
+			continue
+		}
+		if got.Kind != tc.kind || got.Name != tc.name || got.Port != tc.port || (tc.ip != "" && got.IP.String() != tc.ip) {
+			t.Errorf("ParseTarget(%q) = %+v", tc.in, got)
+		}
+		if tc.str != "" && got.String() != tc.str {
+			t.Errorf("ParseTarget(%q).String() = %q, want %q", tc.in, got.String(), tc.str)
+		}
+	}
+}
+
+// FuzzParseTarget: never panics; what it accepts round-trips through String
+// and is a name DNS can carry.
+func FuzzParseTarget(f *testing.F) {
+	for _, s := range []string{"example.com", "mx1.example.com:25", "[2001:db8::1]:25", "192.0.2.1", "bücher.example", "a..b", "x:y:z", "[::1", "1.2.3", "xn--bcher-kva.example"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tgt, err := ParseTarget(s)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error for %q: %q", s, err)
+			}
+			return
+		}
+		if tgt.Kind != KindIP {
+			if len(tgt.Name) > maxNameLength || !utf8.ValidString(tgt.Name) {
+				t.Fatalf("accepted name %q", tgt.Name)
+			}
+			for _, l := range strings.Split(tgt.Name, ".") {
+				if checkLabel(l) != nil {
+					t.Fatalf("accepted label %q in %q", l, tgt.Name)
+				}
+			}
+		}
+		again, err := ParseTarget(tgt.String())
+		if err != nil || again != tgt {
+			t.Fatalf("%q parsed to %+v, whose String %q parses to %+v, %v", s, tgt, tgt.String(), again, err)
+		}
+	})
+}
+
+func TestMemoComputesOnce(t *testing.T) {
+	m := NewMemo()
+	var calls atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := m.Do(context.Background(), "k", func() (any, error) {
+				calls.Add(1)
+				time.Sleep(10 * time.Millisecond)
+				return 42, nil
+			})
+			if err != nil || v.(int) != 42 {
+				t.Errorf("got %v, %v", v, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if calls.Load() != 1 {
+		t.Errorf("computed %d times, want once", calls.Load())
+	}
+	boom := errors.New("boom")
+	if _, err := m.Do(context.Background(), "e", func() (any, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := m.Do(context.Background(), "e", func() (any, error) { return 1, nil }); !errors.Is(err, boom) {
+		t.Errorf("a remembered error was recomputed: %v", err)
+	}
+}
+
+func TestMemoWaiterLeavesAtItsDeadline(t *testing.T) {
+	m := NewMemo()
+	release := make(chan struct{})
+	go m.Do(context.Background(), "slow", func() (any, error) { <-release; return 1, nil })
+	time.Sleep(10 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := m.Do(ctx, "slow", func() (any, error) { return 2, nil }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want the waiter's deadline", err)
+	}
+	close(release)
+}
+
+func TestResultKeepsWorstOutcome(t *testing.T) {
+	r := NewResult("x")
+	spec := CheckSpec{ID: "x.y", Level: LevelMust}
+	r.Pass(spec, "first host fine", "a")
+	r.Fail(spec, "second host broken", "fix it", "b")
+	r.Pass(spec, "third host fine", "c")
+	c, ok := r.Check("x.y")
+	if !ok || c.Status != StatusFail || c.Reason != "second host broken" || len(c.Evidence) != 3 {
+		t.Errorf("merged check = %+v", c)
+	}
+	r.Undecided(CheckSpec{ID: "x.z", Level: LevelShould}, errors.New("SERVFAIL"))
+	if !r.Failed() || len(r.Errors()) != 1 {
+		t.Errorf("undecided check did not record the probe error: %v", r.Errors())
+	}
+	r.Measure(&MetricSpec{Name: "m", Labels: []string{"a"}}, 1)
+	if len(r.Measurements()) != 0 || len(r.Errors()) != 2 {
+		t.Errorf("a sample with the wrong label count must be refused and reported")
+	}
+}
