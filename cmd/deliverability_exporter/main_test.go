@@ -332,3 +332,30 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestDockerfile checks what can be checked without a Docker engine: the
+// image exposes the default port, builds this command statically, and
+// copies files that exist.
+func TestDockerfile(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := string(data)
+	_, port, _ := net.SplitHostPort(defaultAddress)
+	for _, want := range []string{
+		"EXPOSE " + port,
+		"CGO_ENABLED=0",
+		"./cmd/" + programName,
+		"USER nonroot",
+		"COPY config.example.yml /etc/" + programName + "/config.yml",
+		`CMD ["--config.file=/etc/` + programName + `/config.yml"]`,
+	} {
+		if !strings.Contains(df, want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join("..", "..", "config.example.yml")); err != nil {
+		t.Error(err)
+	}
+}
