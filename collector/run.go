@@ -6,7 +6,6 @@ package collector
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"runtime/debug"
 	"sync"
@@ -113,7 +112,7 @@ func (m *Module) Run(ctx context.Context, target probes.Target, params url.Value
 	}
 	env := &probes.Env{
 		DNS:     m.dns.NewResolver(),
-		Dialer:  &net.Dialer{},
+		Dialer:  &probes.AddressDialer{},
 		RootCAs: m.rootCAs,
 		Now:     time.Now,
 		Logger:  logger,

@@ -3,7 +3,9 @@ package probes
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"sync"
 	"time"
@@ -41,6 +43,25 @@ type Request struct {
 // collector may substitute one that pins connections to loopback.
 type Dialer interface {
 	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// AddressDialer dials IP addresses only. A host name is refused: every name
+// a probe connects to must be resolved through the module's resolvers
+// (Env.DNS), never around them by the system resolver.
+type AddressDialer struct {
+	Dialer net.Dialer
+}
+
+// DialContext implements Dialer.
+func (d *AddressDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", address, err)
+	}
+	if _, err := netip.ParseAddr(host); err != nil {
+		return nil, fmt.Errorf("dial %s: %q is not an IP address; resolve names through the module's resolvers first", address, host)
+	}
+	return d.Dialer.DialContext(ctx, network, address)
 }
 
 // Env is what a probe may use to reach the world. One Env serves one probe

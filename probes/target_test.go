@@ -3,6 +3,7 @@ package probes
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -165,5 +166,23 @@ func TestResultKeepsWorstOutcome(t *testing.T) {
 	r.Measure(&MetricSpec{Name: "m", Labels: []string{"a"}}, 1)
 	if len(r.Measurements()) != 0 || len(r.Errors()) != 2 {
 		t.Errorf("a sample with the wrong label count must be refused and reported")
+	}
+}
+
+func TestAddressDialerRefusesNames(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	d := &AddressDialer{}
+	conn, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("dialing an address: %v", err)
+	}
+	conn.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	if _, err := d.DialContext(context.Background(), "tcp", net.JoinHostPort("localhost", port)); err == nil || !strings.Contains(err.Error(), "not an IP address") {
+		t.Errorf("dialing a name: err = %v, want a refusal", err)
 	}
 }

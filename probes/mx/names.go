@@ -23,7 +23,10 @@ var genericWords = map[string]bool{
 	"vdsl": true, "xdsl": true, "cable": true, "pool": true, "dhcp": true,
 	"dial": true, "dialup": true, "ppp": true, "cust": true, "customer": true,
 	"client": true, "broadband": true, "residential": true, "res": true,
-	"user": true, "host": true, "ip": true, "unassigned": true,
+	"ip": true, "unassigned": true,
+	// "host" and "user" are left out: small operators name real servers
+	// host1 or user-facing hosts, and address-derived names are caught by
+	// the embedded-address rule anyway.
 }
 
 // roleWords are labels that say a host is a mail server.

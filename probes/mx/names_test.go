@@ -18,6 +18,7 @@ func TestGenericReason(t *testing.T) {
 		{"smtp-out2.mail.example.test", "198.51.100.7", ""},
 		{"liverpool.example.test", "192.0.2.10", ""}, // "pool" only as a word of its own
 		{"hostmaster.example.test", "192.0.2.10", ""},
+		{"host1.example.test", "192.0.2.10", ""},
 		{"mx.example.test", "2001:db8::25", ""},
 		{"mail-1.example.test", "2001:db8::1", ""}, // one group "1" is not the address
 		{"example.test", "192.0.2.10", ""},         // no host part at all
