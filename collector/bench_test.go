@@ -23,7 +23,7 @@ func BenchmarkProbeHealthyDomain(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		report := m.Run(context.Background(), target, nil, nil)
+		report := m.Run(context.Background(), &probes.Request{Target: target}, nil)
 		if !report.Success() {
 			b.Fatal("healthy domain failed")
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"regexp"
 	"sort"
@@ -51,6 +52,9 @@ type Module struct {
 	// CAFile adds a PEM bundle to the system roots for SMTP and MTA-STS
 	// certificates.
 	CAFile string `yaml:"ca_file"`
+	// OutboundIPs are addresses the domains send mail from besides their
+	// MX addresses (SPF authorisation, blocklists).
+	OutboundIPs []string `yaml:"outbound_ips"`
 
 	MX *mx.Config `yaml:"mx"`
 
@@ -136,6 +140,31 @@ func (m *Module) ProbeNames() []string {
 // Probes returns the module's probes in run order.
 func (m *Module) Probes() []probes.Probe { return m.probes }
 
+// NewRequest builds what the module's probes are asked: the target, the
+// outbound IPs (the module's and the outbound_ip= parameters) and the other
+// parameters, which each probe that reads parameters validates. The error
+// says in one line what is wrong with the parameters.
+func (m *Module) NewRequest(target probes.Target, params url.Values) (*probes.Request, error) {
+	ips, err := probes.ParseOutboundIPs(append(append([]string(nil), m.OutboundIPs...), params["outbound_ip"]...))
+	if err != nil {
+		return nil, err
+	}
+	rest := url.Values{}
+	for k, v := range params {
+		if k != "outbound_ip" {
+			rest[k] = v
+		}
+	}
+	for _, p := range m.probes {
+		if v, ok := p.(probes.ParamValidator); ok {
+			if err := v.ValidateParams(rest); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &probes.Request{Target: target, OutboundIPs: ips, Params: rest}, nil
+}
+
 // ResolverAddresses returns the resolvers the module's DNS client uses.
 func (m *Module) ResolverAddresses() []string { return m.dns.Servers() }
 
@@ -165,6 +194,9 @@ func (m *Module) compile() error {
 		return fmt.Errorf("resolvers: %w", err)
 	}
 	m.dns = client
+	if _, err := probes.ParseOutboundIPs(m.OutboundIPs); err != nil {
+		return fmt.Errorf("outbound_ips: %w", err)
+	}
 	if m.CAFile != "" {
 		pool, err := loadCAFile(m.CAFile)
 		if err != nil {

@@ -37,6 +37,7 @@ const (
 	RejectBadTarget     = "bad_target"
 	RejectUnknownModule = "unknown_module"
 	RejectBadTimeout    = "bad_timeout"
+	RejectBadParameter  = "bad_parameter"
 )
 
 // NewSelfMetrics creates the exporter's own metrics and registers them.
@@ -67,7 +68,7 @@ func NewSelfMetrics(reg prometheus.Registerer) *SelfMetrics {
 			Help: "DNS questions that had to be sent to a resolver.",
 		}),
 	}
-	for _, reason := range []string{RejectBadTarget, RejectUnknownModule, RejectBadTimeout} {
+	for _, reason := range []string{RejectBadTarget, RejectUnknownModule, RejectBadTimeout, RejectBadParameter} {
 		m.RequestsRejected.WithLabelValues(reason)
 	}
 	reg.MustRegister(m.ProbesInFlight, m.ProbesTotal, m.RequestsRejected, m.DNSQueries, m.DNSCacheHits, m.DNSCacheMisses)
@@ -107,6 +108,15 @@ func (h *ProbeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, RejectBadTarget, err.Error())
 		return
 	}
+	delete(params, "module")
+	delete(params, "target")
+	debug := params.Get("debug") == "true"
+	delete(params, "debug")
+	req, err := module.NewRequest(target, params)
+	if err != nil {
+		h.reject(w, RejectBadParameter, err.Error())
+		return
+	}
 	timeout, err := probeTimeout(r, module.Timeout, h.TimeoutOffset)
 	if err != nil {
 		h.reject(w, RejectBadTimeout, err.Error())
@@ -115,7 +125,6 @@ func (h *ProbeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 
-	debug := params.Get("debug") == "true"
 	logs := &logBuffer{}
 	logger := log.With(h.Logger, "module", moduleName, "target", target.String())
 	probeLogger := logger
@@ -127,10 +136,7 @@ func (h *ProbeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Metrics.ProbesInFlight.Inc()
 		defer h.Metrics.ProbesInFlight.Dec()
 	}
-	delete(params, "module")
-	delete(params, "target")
-	delete(params, "debug")
-	report := module.Run(ctx, target, params, probeLogger)
+	report := module.Run(ctx, req, probeLogger)
 	h.account(moduleName, report)
 	level.Debug(logger).Log("msg", "Probe done", "success", report.Success(), "duration_seconds", report.Duration.Seconds())
 

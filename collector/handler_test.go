@@ -162,7 +162,7 @@ func TestProbeMetricsLint(t *testing.T) {
 	m, _ := cfg.Module("mail")
 	for _, target := range []string{"example.test", "broken.test", "nullmx.test"} {
 		tgt, _ := probes.ParseTarget(target)
-		report := m.Run(context.Background(), tgt, nil, nil)
+		report := m.Run(context.Background(), &probes.Request{Target: tgt}, nil)
 		reg, err := report.Registry()
 		if err != nil {
 			t.Fatalf("%s: %v", target, err)
@@ -358,7 +358,7 @@ func TestRunSurvivesBrokenProbes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	tgt, _ := probes.ParseTarget("example.test")
-	report := m.Run(ctx, tgt, nil, nil)
+	report := m.Run(ctx, &probes.Request{Target: tgt}, nil)
 
 	byName := map[string]ProbeRun{}
 	var names []string
@@ -436,3 +436,37 @@ func TestStoreReloadKeepsOldConfigOnError(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }
+
+func TestOutboundIPs(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	cfg := worldConfig(t, world.Addr, "")
+	m, _ := cfg.Module("mail")
+	m.OutboundIPs = []string{"192.0.2.99", "2001:db8::99"}
+	tgt, _ := probes.ParseTarget("example.test")
+	req, err := m.NewRequest(tgt, url.Values{"outbound_ip": {"198.51.100.1", "192.0.2.99", "::ffff:198.51.100.2"}, "other": {"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ip := range req.OutboundIPs {
+		got = append(got, ip.String())
+	}
+	if strings.Join(got, " ") != "192.0.2.99 2001:db8::99 198.51.100.1 198.51.100.2" {
+		t.Errorf("outbound IPs = %v", got)
+	}
+	if _, ok := req.Params["outbound_ip"]; ok || req.Params.Get("other") != "x" {
+		t.Errorf("params = %v", req.Params)
+	}
+
+	h, self := newHandler(cfg)
+	res := probe(t, h, "target=example.test&outbound_ip=mail.example.test", nil)
+	if res.code != http.StatusBadRequest || !strings.Contains(res.body, `outbound IP "mail.example.test"`) {
+		t.Errorf("bad outbound_ip: %d %q", res.code, res.body)
+	}
+	if got := testutil.ToFloat64(self.RequestsRejected.WithLabelValues(RejectBadParameter)); got != 1 {
+		t.Errorf("rejected{bad_parameter} = %v", got)
+	}
+	if _, err := ParseConfig([]byte("modules:\n  mail:\n    outbound_ips: [192.0.2.1, nope]\n    mx: {}\n")); err == nil || !strings.Contains(err.Error(), "outbound_ips") {
+		t.Errorf("config with a bad outbound IP: %v", err)
+	}
+}

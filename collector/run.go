@@ -6,7 +6,6 @@ package collector
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -96,14 +95,14 @@ func (r *Report) FailedMust() []string {
 // ctx, sharing one request-scoped DNS cache, and returns when all have
 // finished or, at the latest, shortly after ctx ends. A probe that panics or
 // does not finish is reported as a probe error, never as a crash.
-func (m *Module) Run(ctx context.Context, target probes.Target, params url.Values, logger log.Logger) *Report {
+func (m *Module) Run(ctx context.Context, req *probes.Request, logger log.Logger) *Report {
 	if logger == nil {
 		logger = log.NewNopLogger()
 	}
 	start := time.Now()
 	report := &Report{
 		Module:    m.name,
-		Target:    target,
+		Target:    req.Target,
 		Start:     start,
 		Resolvers: m.dns.Servers(),
 	}
@@ -118,7 +117,6 @@ func (m *Module) Run(ctx context.Context, target probes.Target, params url.Value
 		Logger:  logger,
 		Shared:  probes.NewMemo(),
 	}
-	req := &probes.Request{Target: target, Params: params}
 
 	runs := make([]ProbeRun, len(m.probes))
 	done := make([]chan struct{}, len(m.probes))

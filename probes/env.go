@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,9 +35,41 @@ type Describer interface {
 // Request is what a probe is asked to look at.
 type Request struct {
 	Target Target
-	// Params are the extra query parameters of the probe request
-	// (dkim_selector=, outbound_ip=, ...); each probe reads its own.
+	// OutboundIPs are the addresses the domain sends mail from, beyond its
+	// MX addresses: the module's outbound_ips and the request's repeatable
+	// outbound_ip= parameters, validated and without duplicates.
+	OutboundIPs []netip.Addr
+	// Params are the other query parameters of the probe request
+	// (dkim_selector=, ...); each probe reads its own and, by implementing
+	// ParamValidator, gets a bad value refused with a 400 before anything
+	// runs.
 	Params url.Values
+}
+
+// ParamValidator is implemented by probes that read query parameters.
+type ParamValidator interface {
+	// ValidateParams says in one line what is wrong with the parameters
+	// the probe reads; it ignores the others.
+	ValidateParams(url.Values) error
+}
+
+// ParseOutboundIPs parses outbound_ip= values (and the module's
+// outbound_ips): IPv4 or IPv6 addresses, duplicates dropped.
+func ParseOutboundIPs(values []string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	seen := map[netip.Addr]bool{}
+	for _, v := range values {
+		ip, err := netip.ParseAddr(strings.TrimSpace(v))
+		if err != nil || ip.Zone() != "" {
+			return nil, fmt.Errorf("outbound IP %q is not an IPv4 or IPv6 address", v)
+		}
+		ip = ip.Unmap()
+		if !seen[ip] {
+			seen[ip] = true
+			out = append(out, ip)
+		}
+	}
+	return out, nil
 }
 
 // Dialer opens network connections. *net.Dialer satisfies it; tests and the
