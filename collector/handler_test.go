@@ -470,3 +470,16 @@ func TestOutboundIPs(t *testing.T) {
 		t.Errorf("config with a bad outbound IP: %v", err)
 	}
 }
+
+func TestReportRendersDetails(t *testing.T) {
+	res := probes.NewResult("spf")
+	res.AddDetail("SPF include tree (lookups):", "example.test  3", "  include:_spf.example.test  2")
+	r := &Report{Module: "mail", Probes: []ProbeRun{{Name: "spf", Result: res}}}
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "  SPF include tree (lookups):\n    example.test  3\n      include:_spf.example.test  2\n") {
+		t.Errorf("details not rendered with their indentation:\n%s", b.String())
+	}
+}

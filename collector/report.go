@@ -78,6 +78,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, n := range p.Result.Notes() {
 			ew.printf("  note: %s\n", n)
 		}
+		for _, d := range p.Result.Details() {
+			ew.printf("  %s\n", d.Title)
+			for _, line := range d.Lines {
+				ew.printf("    %s\n", line)
+			}
+		}
 	}
 	return ew.err
 }

@@ -125,6 +125,14 @@ type Result struct {
 	measurements []Measurement
 	errors       []string
 	notes        []string
+	details      []Detail
+}
+
+// Detail is a block of preformatted lines for the report, such as an SPF
+// include tree with the lookups each branch costs.
+type Detail struct {
+	Title string   `json:"title"`
+	Lines []string `json:"lines"`
 }
 
 // NewResult starts an empty result for the named probe.
@@ -219,6 +227,21 @@ func (r *Result) Note(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+}
+
+// AddDetail adds a titled block of lines to the report. Lines keep their
+// leading spaces (indentation shows structure).
+func (r *Result) AddDetail(title string, lines ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.details = append(r.details, Detail{Title: title, Lines: lines})
+}
+
+// Details returns the report blocks in the order they were added.
+func (r *Result) Details() []Detail {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Detail(nil), r.details...)
 }
 
 // Checks returns the checks in a stable order (by id).

@@ -418,6 +418,11 @@ func (s *DNSServer) answer(resp *dns.Msg, name string, qtype uint16, wantAD bool
 			if !s.names[current] {
 				resp.Rcode = dns.RcodeNameError
 			}
+			// RFC 2308: a negative answer carries the zone's SOA, whose
+			// TTL and MINIMUM say how long to cache it.
+			if soa := s.enclosingSOA(current); soa != nil {
+				resp.Ns = append(resp.Ns, dns.Copy(soa))
+			}
 			break
 		}
 		resp.Answer = append(resp.Answer, copyRRs(cnames[:1])...)
@@ -427,6 +432,21 @@ func (s *DNSServer) answer(resp *dns.Msg, name string, qtype uint16, wantAD bool
 		current = strings.ToLower(cnames[0].(*dns.CNAME).Target)
 	}
 	resp.AuthenticatedData = wantAD && secure
+}
+
+// enclosingSOA returns the SOA of the closest zone apex at or above name
+// that has one in the data.
+func (s *DNSServer) enclosingSOA(name string) dns.RR {
+	for n := name; ; {
+		if soas := s.records[n][dns.TypeSOA]; len(soas) > 0 {
+			return soas[0]
+		}
+		i := strings.IndexByte(n, '.')
+		if i < 0 || i == len(n)-1 {
+			return nil
+		}
+		n = n[i+1:]
+	}
 }
 
 func (s *DNSServer) isSecure(name string) bool {

@@ -20,12 +20,13 @@ import (
 const zone = `
 $ORIGIN example.test.
 $TTL 300
+@        IN SOA  ns1 hostmaster 1 7200 3600 1209600 60
+alias2   900 IN CNAME mx1
 @        IN MX   10 mx1
 @        IN TXT  "v=spf1 " "mx -all"
 mx1      IN A    192.0.2.10
 mx1      IN AAAA 2001:db8::10
 alias    IN CNAME alias2
-alias2   IN CNAME mx1
 loop1    IN CNAME loop2
 loop2    IN CNAME loop1
 deep.sub IN A    192.0.2.99
@@ -324,4 +325,27 @@ func mustAddr(t *testing.T, s string) netip.Addr {
 		t.Fatal(err)
 	}
 	return ip
+}
+
+func TestAnswerTTL(t *testing.T) {
+	srv := testbed.StartDNS(t, zone)
+	r := newClient(t, srv.Addr).NewResolver()
+	for _, tc := range []struct {
+		name  string
+		qtype uint16
+		want  uint32
+	}{
+		{"mx1.example.test", dns.TypeA, 300},
+		{"alias.example.test", dns.TypeA, 300}, // min of 300 (alias), 900 (alias2), 300 (A)
+		{"nope.example.test", dns.TypeA, 60},   // NXDOMAIN: min(SOA TTL 300, MINIMUM 60)
+		{"mx1.example.test", dns.TypeTXT, 60},  // NODATA: the same
+	} {
+		ans, err := r.Lookup(context.Background(), tc.name, tc.qtype)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ans.TTL != tc.want {
+			t.Errorf("%s %s: TTL %d, want %d", dns.TypeToString[tc.qtype], tc.name, ans.TTL, tc.want)
+		}
+	}
 }

@@ -81,6 +81,11 @@ type Answer struct {
 	Authenticated bool
 	// Server is the resolver that answered (the last one for a chain).
 	Server string
+	// TTL is how long the answer may be cached, in seconds: the smallest
+	// TTL of the records and aliases used, or for a negative answer the
+	// SOA's negative-caching TTL (RFC 2308 §5); 0 when the answer gave
+	// none.
+	TTL uint32
 }
 
 // NXDomain reports whether the name does not exist.
@@ -106,6 +111,7 @@ func (a *Answer) Owner() string {
 func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answer, error) {
 	fqdn := dns.CanonicalName(name)
 	ans := &Answer{Name: fqdn, Type: qtype, Authenticated: true}
+	ttl := newMinTTL()
 	seen := map[string]bool{fqdn: true}
 	current := fqdn
 	for {
@@ -131,6 +137,7 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answ
 			}
 			seen[target] = true
 			ans.CNAMEs = append(ans.CNAMEs, target)
+			ttl.see(cnameTTL(msg, current))
 			current = target
 		}
 		ans.Records = ans.Records[:0]
@@ -138,14 +145,58 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answ
 			h := rr.Header()
 			if h.Rrtype == qtype && h.Class == dns.ClassINET && strings.EqualFold(h.Name, current) {
 				ans.Records = append(ans.Records, rr)
+				ttl.see(h.Ttl)
 			}
 		}
 		// A resolver that stops at an alias (or an authoritative server
 		// answering for one zone) leaves the rest of the chain to us.
 		if len(ans.Records) > 0 || msg.Rcode != dns.RcodeSuccess || current == asked {
+			if len(ans.Records) == 0 {
+				ttl.see(negativeTTL(msg))
+			}
+			ans.TTL = ttl.value()
 			return ans, nil
 		}
 	}
+}
+
+// minTTL tracks the smallest TTL seen; none seen is 0.
+type minTTL struct {
+	v    uint32
+	seen bool
+}
+
+func newMinTTL() *minTTL { return &minTTL{} }
+
+func (m *minTTL) see(ttl uint32) {
+	if !m.seen || ttl < m.v {
+		m.v, m.seen = ttl, true
+	}
+}
+
+func (m *minTTL) value() uint32 { return m.v }
+
+// cnameTTL is the TTL of the CNAME at owner (the alias was followed, so it
+// is there).
+func cnameTTL(msg *dns.Msg, owner string) uint32 {
+	for _, rr := range msg.Answer {
+		if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, owner) {
+			return c.Hdr.Ttl
+		}
+	}
+	return 0
+}
+
+// negativeTTL is how long a negative answer may be cached: the smaller of
+// the SOA record's TTL and its MINIMUM field (RFC 2308 §5); 0 without an
+// SOA in the authority section.
+func negativeTTL(msg *dns.Msg) uint32 {
+	for _, rr := range msg.Ns {
+		if soa, ok := rr.(*dns.SOA); ok {
+			return min(soa.Hdr.Ttl, soa.Minttl)
+		}
+	}
+	return 0
 }
 
 func cnameOf(msg *dns.Msg, owner string) (string, bool) {
