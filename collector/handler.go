@@ -84,69 +84,25 @@ type ProbeHandler struct {
 	// before Prometheus gives up.
 	TimeoutOffset time.Duration
 	Metrics       *SelfMetrics
+	// History remembers recent reports for the web page (nil: none).
+	History *History
 }
 
 // ServeHTTP implements http.Handler: /probe?module=M&target=T[&debug=true].
 func (h *ProbeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	params := r.URL.Query()
-	moduleName := params.Get("module")
-	if moduleName == "" {
-		moduleName = DefaultModuleName
-	}
-	cfg := h.Config()
-	module, ok := cfg.Module(moduleName)
+	debug := r.URL.Query().Get("debug") == "true"
+	report, logs, ok := h.run(w, r, debug)
 	if !ok {
-		h.reject(w, RejectUnknownModule, fmt.Sprintf("unknown module %q; this exporter has: %s", moduleName, strings.Join(cfg.ModuleNames(), ", ")))
 		return
 	}
-	if len(params["target"]) > 1 {
-		h.reject(w, RejectBadTarget, "give exactly one target parameter")
-		return
-	}
-	target, err := probes.ParseTarget(params.Get("target"))
-	if err != nil {
-		h.reject(w, RejectBadTarget, err.Error())
-		return
-	}
-	delete(params, "module")
-	delete(params, "target")
-	debug := params.Get("debug") == "true"
-	delete(params, "debug")
-	req, err := module.NewRequest(target, params)
-	if err != nil {
-		h.reject(w, RejectBadParameter, err.Error())
-		return
-	}
-	timeout, err := probeTimeout(r, module.Timeout, h.TimeoutOffset)
-	if err != nil {
-		h.reject(w, RejectBadTimeout, err.Error())
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-
-	logs := &logBuffer{}
-	logger := log.With(h.Logger, "module", moduleName, "target", target.String())
-	probeLogger := logger
-	if debug {
-		probeLogger = teeLogger{logs, logger}
-	}
-
-	if h.Metrics != nil {
-		h.Metrics.ProbesInFlight.Inc()
-		defer h.Metrics.ProbesInFlight.Dec()
-	}
-	report := module.Run(ctx, req, probeLogger)
-	h.account(moduleName, report)
-	level.Debug(logger).Log("msg", "Probe done", "success", report.Success(), "duration_seconds", report.Duration.Seconds())
-
+	h.History.Add(report, logs)
 	reg, regErr := report.Registry()
 	if regErr != nil {
-		level.Error(logger).Log("msg", "Report has duplicate samples", "err", regErr)
+		level.Error(h.Logger).Log("msg", "Report has duplicate samples", "target", report.Target.String(), "err", regErr)
 	}
 	if debug {
 		var buf bytes.Buffer
-		if err := report.WriteDebug(&buf, reg, logs.String()); err != nil {
+		if err := report.WriteDebug(&buf, reg, logs); err != nil {
 			http.Error(w, "rendering the report: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -155,6 +111,62 @@ func (h *ProbeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+}
+
+// run validates a probe request and runs it. A bad request is answered
+// (400) here and ok is false. With keepLogs the probe's log lines are
+// collected and returned.
+func (h *ProbeHandler) run(w http.ResponseWriter, r *http.Request, keepLogs bool) (report *Report, logs string, ok bool) {
+	params := r.URL.Query()
+	moduleName := params.Get("module")
+	if moduleName == "" {
+		moduleName = DefaultModuleName
+	}
+	cfg := h.Config()
+	module, found := cfg.Module(moduleName)
+	if !found {
+		h.reject(w, RejectUnknownModule, fmt.Sprintf("unknown module %q; this exporter has: %s", moduleName, strings.Join(cfg.ModuleNames(), ", ")))
+		return nil, "", false
+	}
+	if len(params["target"]) > 1 {
+		h.reject(w, RejectBadTarget, "give exactly one target parameter")
+		return nil, "", false
+	}
+	target, err := probes.ParseTarget(params.Get("target"))
+	if err != nil {
+		h.reject(w, RejectBadTarget, err.Error())
+		return nil, "", false
+	}
+	for _, k := range []string{"module", "target", "debug", "id"} {
+		delete(params, k)
+	}
+	req, err := module.NewRequest(target, params)
+	if err != nil {
+		h.reject(w, RejectBadParameter, err.Error())
+		return nil, "", false
+	}
+	timeout, err := probeTimeout(r, module.Timeout, h.TimeoutOffset)
+	if err != nil {
+		h.reject(w, RejectBadTimeout, err.Error())
+		return nil, "", false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+
+	buf := &logBuffer{}
+	logger := log.With(h.Logger, "module", moduleName, "target", target.String())
+	probeLogger := logger
+	if keepLogs {
+		probeLogger = teeLogger{buf, logger}
+	}
+	if h.Metrics != nil {
+		h.Metrics.ProbesInFlight.Inc()
+		defer h.Metrics.ProbesInFlight.Dec()
+	}
+	report = module.RunWith(ctx, req, RunOptions{Logger: probeLogger})
+	h.account(moduleName, report)
+	level.Debug(logger).Log("msg", "Probe done", "success", report.Success(), "duration_seconds", report.Duration.Seconds())
+	return report, buf.String(), true
 }
 
 func (h *ProbeHandler) reject(w http.ResponseWriter, reason, msg string) {

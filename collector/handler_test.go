@@ -483,3 +483,65 @@ func TestReportRendersDetails(t *testing.T) {
 		t.Errorf("details not rendered with their indentation:\n%s", b.String())
 	}
 }
+
+func TestWebUI(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	cfg := worldConfig(t, world.Addr, "")
+	h, _ := newHandler(cfg)
+	h.History = NewHistory(2)
+	ui := &WebUI{Config: func() *Config { return cfg }, ConfigSource: func() string { return "test" }, History: h.History, Probe: h}
+	get := func(handler http.HandlerFunc, path string) (int, string) {
+		rec := httptest.NewRecorder()
+		handler(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := get(ui.Landing, "/"); code != 200 || !strings.Contains(body, "No probe has run") {
+		t.Errorf("empty landing page: %d\n%s", code, body)
+	}
+	// Three probes into a history of two: the oldest is forgotten.
+	for _, target := range []string{"example.test", "nullmx.test", "broken.test"} {
+		if res := probe(t, h, "target="+target, nil); res.code != 200 {
+			t.Fatalf("%s: %d", target, res.code)
+		}
+	}
+	recent := h.History.Recent()
+	if len(recent) != 2 || recent[0].Report.Target.Name != "broken.test" || recent[1].ID != 2 {
+		t.Fatalf("history: %d entries, newest %v", len(recent), recent[0].Report.Target)
+	}
+	code, body := get(ui.Landing, "/")
+	if code != 200 || !strings.Contains(body, `<a href="report?id=3">`) || strings.Contains(body, `report?id=1"`) {
+		t.Errorf("landing page recent probes:\n%s", body)
+	}
+	if code, body := get(ui.Report, "/report?id=3"); code != 200 || !strings.Contains(body, "broken.test") || !strings.Contains(body, `class="fix"`) {
+		t.Errorf("stored report: %d", code)
+	}
+	if code, _ := get(ui.Report, "/report?id=1"); code != http.StatusNotFound {
+		t.Errorf("forgotten report: %d", code)
+	}
+	if code, _ := get(ui.Report, "/report?id=x"); code != http.StatusBadRequest {
+		t.Errorf("bad id: %d", code)
+	}
+	if code, _ := get(ui.Report, "/report"); code != http.StatusBadRequest {
+		t.Errorf("no parameters: %d", code)
+	}
+	if code, body := get(ui.Report, "/report?target=http://x"); code != http.StatusBadRequest || !strings.Contains(body, "URLs") {
+		t.Errorf("bad target through the form: %d %s", code, body)
+	}
+	code, body = get(ui.Report, "/report?target=example.test&module=mail")
+	if code != 200 || !strings.Contains(body, "report 4") || !strings.Contains(body, "PASS: every must check passed") {
+		t.Errorf("form probe: %d\n%s", code, body)
+	}
+	if code, _ := get(ui.Landing, "/elsewhere"); code != 404 {
+		t.Errorf("unknown path: %d", code)
+	}
+	// Remote text is escaped, never interpreted.
+	res := probes.NewResult("x")
+	res.Fail(probes.CheckSpec{ID: "x.y", Level: probes.LevelMust}, `<script>alert(1)</script>`, "")
+	var page strings.Builder
+	if err := (&Report{Probes: []ProbeRun{{Name: "x", Result: res}}}).WriteHTML(&page, 1, ""); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(page.String(), "<script>alert") {
+		t.Error("report HTML does not escape remote text")
+	}
+}

@@ -39,40 +39,82 @@ func SortedChecks(res *probes.Result) []probes.Check {
 	return checks
 }
 
+// TextStyle says how to render a text report.
+type TextStyle struct {
+	// Color uses ANSI colours (for a terminal that wants them).
+	Color bool
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiDim    = "\x1b[2m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+)
+
+func (s TextStyle) paint(color, text string) string {
+	if !s.Color {
+		return text
+	}
+	return color + text + ansiReset
+}
+
+var statusColor = map[probes.Status]string{
+	probes.StatusFail:  ansiRed + ansiBold,
+	probes.StatusError: ansiYellow + ansiBold,
+	probes.StatusPass:  ansiGreen,
+	probes.StatusSkip:  ansiDim,
+}
+
+// Verdict is the report's one-line conclusion.
+func (r *Report) Verdict() string {
+	if r.Success() {
+		return "PASS: every must check passed"
+	}
+	if failed := r.FailedMust(); len(failed) > 0 {
+		return "FAIL: must checks failed: " + strings.Join(failed, ", ")
+	}
+	return "INCOMPLETE: a probe could not finish, see its errors"
+}
+
 // WriteText writes the report for people: a summary, then every check of
 // every probe with its evidence and, for a failure, what to change.
-func (r *Report) WriteText(w io.Writer) error {
+func (r *Report) WriteText(w io.Writer) error { return r.WriteTextStyled(w, TextStyle{}) }
+
+// WriteTextStyled writes the text report in the given style.
+func (r *Report) WriteTextStyled(w io.Writer, st TextStyle) error {
 	ew := &errWriter{w: w}
-	verdict := "PASS: every must check passed"
+	verdict := r.Verdict()
+	verdictColor := ansiGreen + ansiBold
 	if !r.Success() {
-		if failed := r.FailedMust(); len(failed) > 0 {
-			verdict = "FAIL: must checks failed: " + strings.Join(failed, ", ")
-		} else {
-			verdict = "INCOMPLETE: a probe could not finish, see its errors"
-		}
+		verdictColor = ansiRed + ansiBold
 	}
-	ew.printf("Mail deliverability report for %s (%s)\n", r.Target, r.Target.Kind)
+	ew.printf("%s\n", st.paint(ansiBold, fmt.Sprintf("Mail deliverability report for %s (%s)", r.Target, r.Target.Kind)))
 	ew.printf("Module %s, resolvers %s, probed %s in %s\n", r.Module, strings.Join(r.Resolvers, " "),
 		r.Start.UTC().Format(time.RFC3339), r.Duration.Round(time.Millisecond))
 	if score, ok := r.Score(); ok {
-		ew.printf("Score %.0f/100. %s\n", score, verdict)
+		ew.printf("Score %.0f/100. %s\n", score, st.paint(verdictColor, verdict))
 	} else {
-		ew.printf("No check applied. %s\n", verdict)
+		ew.printf("No check applied. %s\n", st.paint(verdictColor, verdict))
 	}
 	ew.printf("DNS: %d queries sent, %d answered from the request cache\n", r.DNS.Queries, r.DNS.CacheHits)
 
 	for _, p := range r.Probes {
-		ew.printf("\n== %s (%s)\n", p.Name, p.Duration.Round(time.Millisecond))
+		ew.printf("\n%s\n", st.paint(ansiBold, fmt.Sprintf("== %s (%s)", p.Name, p.Duration.Round(time.Millisecond))))
 		for _, e := range p.Result.Errors() {
-			ew.printf("  ERROR  %s\n", e)
+			ew.printf("  %s  %s\n", st.paint(statusColor[probes.StatusError], "ERROR"), e)
 		}
 		for _, c := range SortedChecks(p.Result) {
-			ew.printf("  %-5s  %-6s  %-22s %s\n", strings.ToUpper(c.Status.String()), c.Level, c.ID, c.Reason)
+			status := fmt.Sprintf("%-5s", strings.ToUpper(c.Status.String()))
+			ew.printf("  %s  %-6s  %-22s %s\n", st.paint(statusColor[c.Status], status), c.Level, c.ID, c.Reason)
 			for _, e := range c.Evidence {
 				ew.printf("%36s- %s\n", "", e)
 			}
 			if c.Status == probes.StatusFail && c.Remediation != "" {
-				ew.printf("%36sfix: %s\n", "", c.Remediation)
+				ew.printf("%36s%s %s\n", "", st.paint(ansiCyan+ansiBold, "fix:"), c.Remediation)
 			}
 		}
 		for _, n := range p.Result.Notes() {

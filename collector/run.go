@@ -96,6 +96,20 @@ func (r *Report) FailedMust() []string {
 // finished or, at the latest, shortly after ctx ends. A probe that panics or
 // does not finish is reported as a probe error, never as a crash.
 func (m *Module) Run(ctx context.Context, req *probes.Request, logger log.Logger) *Report {
+	return m.RunWith(ctx, req, RunOptions{Logger: logger})
+}
+
+// RunOptions are the optional parts of a run.
+type RunOptions struct {
+	Logger log.Logger
+	// OnProbeDone, when set, is called as each probe finishes (from the
+	// probe's goroutine), with how many of how many have finished.
+	OnProbeDone func(probe string, done, total int)
+}
+
+// RunWith is Run with options.
+func (m *Module) RunWith(ctx context.Context, req *probes.Request, opts RunOptions) *Report {
+	logger := opts.Logger
 	if logger == nil {
 		logger = log.NewNopLogger()
 	}
@@ -120,7 +134,8 @@ func (m *Module) Run(ctx context.Context, req *probes.Request, logger log.Logger
 
 	runs := make([]ProbeRun, len(m.probes))
 	done := make([]chan struct{}, len(m.probes))
-	var mu sync.Mutex // guards runs against the late reads below
+	var mu sync.Mutex // guards runs and finished against the late reads below
+	finished := 0
 	for i, p := range m.probes {
 		done[i] = make(chan struct{})
 		go func() {
@@ -128,7 +143,12 @@ func (m *Module) Run(ctx context.Context, req *probes.Request, logger log.Logger
 			res, took := runProbe(ctx, p, req, env, logger)
 			mu.Lock()
 			runs[i] = ProbeRun{Name: p.Name(), Duration: took, Result: res}
+			finished++
+			n := finished
 			mu.Unlock()
+			if opts.OnProbeDone != nil {
+				opts.OnProbeDone(p.Name(), n, len(m.probes))
+			}
 		}()
 	}
 

@@ -55,6 +55,14 @@ func (s *Store) Current() *Config { return s.current.Load() }
 // Path is the config file, or "" for the built-in default.
 func (s *Store) Path() string { return s.path }
 
+// Source names where the config comes from, for people.
+func (s *Store) Source() string {
+	if s.path == "" {
+		return "built-in default (config.example.yml)"
+	}
+	return s.path
+}
+
 // Reload reads the config again. On failure the config in force stays.
 func (s *Store) Reload() error {
 	s.reload.Lock()

@@ -39,12 +39,15 @@ func main() {
 
 // flags are the command line.
 type flags struct {
+	command       string
 	configFile    string
 	configCheck   bool
 	timeoutOffset time.Duration
+	historyLimit  int
 	logLevel      string
 	logFormat     string
 	web           *web.FlagConfig
+	check         checkFlags
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
@@ -57,6 +60,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 	app.Flag("config.check", "Check the configuration file and exit (0 valid, 1 invalid).").BoolVar(&f.configCheck)
 	app.Flag("timeout-offset", "Time taken off the scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) so the answer arrives in time.").
 		Default("0.5s").DurationVar(&f.timeoutOffset)
+	app.Flag("history.limit", "How many recent probe reports the web page keeps.").
+		Default("100").IntVar(&f.historyLimit)
 	app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").
 		Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages: logfmt or json.").
@@ -65,14 +70,23 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 	app.Version(version.Print(programName))
 	app.HelpFlag.Short('h')
 
+	app.Command("serve", "Run the exporter (the default command).").Default()
+	addCheckCommand(app, &f.check)
+
 	exited := false
 	app.Terminate(func(int) { exited = true })
-	if _, err := app.Parse(args); err != nil {
+	cmd, err := app.Parse(args)
+	if exited { // --help or --version
+		return nil, 0, true
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
 		return nil, 2, true
 	}
-	if exited { // --help or --version
-		return nil, 0, true
+	f.command = cmd
+	if f.historyLimit < 0 {
+		fmt.Fprintf(stderr, "%s: --history.limit must not be negative\n", programName)
+		return nil, 2, true
 	}
 	return f, 0, false
 }
@@ -97,7 +111,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: valid\n", path)
 		return 0
 	}
+	if f.command == "check" {
+		return runCheck(f, logger, stdout, stderr)
+	}
+	return serve(f, logger, baseLogger)
+}
 
+func serve(f *flags, logger, baseLogger log.Logger) int {
 	level.Info(logger).Log("msg", "Starting "+programName, "version", version.Info())
 	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
 
@@ -113,14 +133,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	selfMetrics := collector.NewSelfMetrics(registry)
-
-	mux := http.NewServeMux()
-	mux.Handle("/probe", &collector.ProbeHandler{
+	history := collector.NewHistory(f.historyLimit)
+	probeHandler := &collector.ProbeHandler{
 		Config:        store.Current,
 		Logger:        logger,
 		TimeoutOffset: f.timeoutOffset,
 		Metrics:       selfMetrics,
-	})
+		History:       history,
+	}
+	ui := &collector.WebUI{
+		Config:       store.Current,
+		ConfigSource: store.Source,
+		History:      history,
+		Probe:        probeHandler,
+	}
+	if version.Version != "" { // a release build, not go run
+		ui.Version = version.Info()
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/probe", probeHandler)
+	mux.HandleFunc("/report", ui.Report)
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{
 		ErrorLog:          stdLogger{logger},
 		ErrorHandling:     promhttp.ContinueOnError,
@@ -141,7 +174,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(w, "configuration reloaded")
 	})
-	mux.Handle("/", landingPage(store))
+	mux.HandleFunc("/", ui.Landing)
 
 	server := &http.Server{
 		Handler:           mux,

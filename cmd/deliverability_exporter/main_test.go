@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -165,8 +166,13 @@ func TestExporterEndToEnd(t *testing.T) {
 	}
 
 	code, body = e.get("/")
-	if code != 200 || !strings.Contains(body, "quick") || !strings.Contains(body, `action="probe"`) {
-		t.Errorf("landing page: %d\n%s", code, body)
+	if code != 200 || !strings.Contains(body, "quick") || !strings.Contains(body, `action="report"`) ||
+		!strings.Contains(body, `href="report?id=`) {
+		t.Errorf("landing page (modules, form, recent probes): %d\n%s", code, body)
+	}
+	code, body = e.get("/report?module=quick&target=broken.test")
+	if code != 200 || !strings.Contains(body, "<h1 id=\"report-title\">Mail deliverability report for broken.test</h1>") {
+		t.Errorf("HTML report: %d\n%s", code, body)
 	}
 	if code, _ := e.get("/nonexistent"); code != 404 {
 		t.Errorf("unknown path: %d", code)
@@ -242,17 +248,19 @@ func TestExporterBasicAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := startExporter(t, "--web.config.file="+webConfig)
-	resp, err := http.Get(e.base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("without credentials: %d, want 401", resp.StatusCode)
+	for _, path := range []string{"/metrics", "/", "/report?id=1", "/probe?target=example.test"} {
+		resp, err := http.Get(e.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s without credentials: %d, want 401", path, resp.StatusCode)
+		}
 	}
 	req, _ := http.NewRequest(http.MethodGet, e.base+"/metrics", nil)
 	req.SetBasicAuth("prometheus", "s3cret")
-	resp, err = http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,5 +365,79 @@ func TestDockerfile(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join("..", "..", "config.example.yml")); err != nil {
 		t.Error(err)
+	}
+}
+
+func runBinary(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+func TestCheckCommand(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	configPath := filepath.Join(t.TempDir(), "config.yml")
+	writeConfig(t, configPath, world.Addr)
+	cfg := "--config.file=" + configPath
+
+	code, out, errOut := runBinary(t, nil, "check", cfg, "example.test")
+	if code != 0 || !strings.Contains(out, "PASS: every must check passed") || errOut != "" {
+		t.Errorf("check example.test: exit %d\n%s\nstderr: %s", code, out, errOut)
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Error("colour codes written to a pipe")
+	}
+
+	code, out, _ = runBinary(t, nil, "check", cfg, "example.test", "broken.test")
+	if code != 1 || !strings.Contains(out, "FAIL: must checks failed") || !strings.Contains(out, "fix: ") ||
+		strings.Index(out, "report for example.test") > strings.Index(out, "report for broken.test") {
+		t.Errorf("check example.test broken.test: exit %d\n%s", code, out)
+	}
+
+	code, out, _ = runBinary(t, nil, "check", cfg, "--format=json", "broken.test")
+	var doc struct {
+		SchemaVersion int  `json:"schema_version"`
+		Success       bool `json:"success"`
+		Reports       []struct {
+			FailedMust []string `json:"failed_must"`
+		} `json:"reports"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 1 || doc.SchemaVersion != 1 || doc.Success ||
+		len(doc.Reports) != 1 || len(doc.Reports[0].FailedMust) == 0 {
+		t.Errorf("check --format=json: exit %d, %v\n%s", code, err, out)
+	}
+
+	if _, out, _ := runBinary(t, nil, "check", cfg, "--color=always", "broken.test"); !strings.Contains(out, "\x1b[31m") {
+		t.Error("--color=always wrote no colour")
+	}
+	if _, out, _ := runBinary(t, []string{"NO_COLOR=1"}, "check", cfg, "broken.test"); strings.Contains(out, "\x1b[") {
+		t.Error("NO_COLOR not respected")
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check", cfg}, "required argument 'target' not provided"},
+		{[]string{"check", cfg, "http://x"}, "URLs"},
+		{[]string{"check", cfg, "--module=nope", "example.test"}, `unknown module "nope"`},
+		{[]string{"check", cfg, "--outbound-ip=mail.example.test", "example.test"}, "not an IPv4 or IPv6 address"},
+		{[]string{"check", "--config.file=/nonexistent.yml", "example.test"}, "no such file"},
+		{[]string{"check", cfg, "--format=xml", "example.test"}, "enum value"},
+	} {
+		code, _, errOut := runBinary(t, nil, tc.args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errOut, tc.want)
+		}
 	}
 }

@@ -1,0 +1,123 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// goldenReport probes a target of the example world and pins what varies
+// between runs (times, durations), so the rendering can be compared byte
+// for byte. The resolver address is replaced in the rendered output.
+func goldenReport(t *testing.T, world *testbed.DNSServer, target string) *Report {
+	t.Helper()
+	cfg := worldConfig(t, world.Addr, "")
+	m, _ := cfg.Module("mail")
+	tgt, err := probes.ParseTarget(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.Run(context.Background(), &probes.Request{Target: tgt}, nil)
+	r.Start = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	r.Duration = 42 * time.Millisecond
+	for i := range r.Probes {
+		r.Probes[i].Duration = 40 * time.Millisecond
+	}
+	return r
+}
+
+func checkGolden(t *testing.T, name string, got []byte, resolver string) {
+	t.Helper()
+	got = bytes.ReplaceAll(got, []byte(resolver), []byte("127.0.0.1:53"))
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./collector -run Golden -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run with -update after checking the change):\n--- got\n%s", name, got)
+	}
+}
+
+func TestGoldenReports(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	for _, target := range []string{"example.test", "broken.test", "nullmx.test"} {
+		t.Run(target, func(t *testing.T) {
+			r := goldenReport(t, world, target)
+			var text, js, page bytes.Buffer
+			if err := r.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, target+".txt", text.Bytes(), world.Addr)
+			if err := WriteJSON(&js, []*Report{r}); err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, target+".json", js.Bytes(), world.Addr)
+			if err := r.WriteHTML(&page, 7, ""); err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, target+".html", page.Bytes(), world.Addr)
+		})
+	}
+}
+
+// TestJSONSchema pins the documented field names: a pipeline reading the
+// JSON must not break because a Go field was renamed.
+func TestJSONSchema(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, []*Report{goldenReport(t, world, "broken.test")}); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(m map[string]any) string {
+		var ks []string
+		for k := range m {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		return strings.Join(ks, ",")
+	}
+	if got := keys(doc); got != "reports,schema_version,success" {
+		t.Errorf("document keys: %s", got)
+	}
+	report := doc["reports"].([]any)[0].(map[string]any)
+	if got := keys(report); got != "dns,duration_seconds,failed_must,module,probes,score,started_at,success,target" {
+		t.Errorf("report keys: %s", got)
+	}
+	probe := report["probes"].([]any)[0].(map[string]any)
+	if got := keys(probe); got != "checks,details,duration_seconds,errors,measurements,name,notes" {
+		t.Errorf("probe keys: %s", got)
+	}
+	check := probe["checks"].([]any)[0].(map[string]any)
+	if got := keys(check); got != "evidence,id,level,reason,remediation,status" {
+		t.Errorf("check keys: %s", got)
+	}
+	if check["status"] != "fail" || report["success"] != false {
+		t.Errorf("the first check of a failing report is %v, success %v", check["status"], report["success"])
+	}
+}

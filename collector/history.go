@@ -1,0 +1,88 @@
+package collector
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// HistoryEntry is one remembered probe request.
+type HistoryEntry struct {
+	ID     uint64
+	Time   time.Time
+	Report *Report
+	Logs   string
+}
+
+// History remembers the most recent probe requests (a ring of fixed size)
+// so the web page can list them and show their reports.
+type History struct {
+	mu      sync.Mutex
+	limit   int
+	next    uint64
+	entries []*HistoryEntry // oldest first
+}
+
+// NewHistory keeps at most limit reports; 0 keeps none.
+func NewHistory(limit int) *History {
+	if limit < 0 {
+		limit = 0
+	}
+	return &History{limit: limit, next: 1}
+}
+
+// Add remembers a report and returns its id (0 when nothing is kept).
+func (h *History) Add(r *Report, logs string) uint64 {
+	if h == nil {
+		return 0
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.limit == 0 {
+		return 0
+	}
+	e := &HistoryEntry{ID: h.next, Time: r.Start, Report: r, Logs: logs}
+	h.next++
+	if len(h.entries) >= h.limit {
+		copy(h.entries, h.entries[1:])
+		h.entries = h.entries[:len(h.entries)-1]
+	}
+	h.entries = append(h.entries, e)
+	return e.ID
+}
+
+// Get returns the entry with the id, if it is still remembered.
+func (h *History) Get(id uint64) (*HistoryEntry, bool) {
+	if h == nil {
+		return nil, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.entries {
+		if e.ID == id {
+			return e, true
+		}
+	}
+	return nil, false
+}
+
+// Recent returns the entries, newest first.
+func (h *History) Recent() []*HistoryEntry {
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*HistoryEntry, len(h.entries))
+	for i, e := range h.entries {
+		out[len(h.entries)-1-i] = e
+	}
+	return out
+}
+
+// registryFor gathers the metrics a report would have been scraped as.
+func registryFor(r *Report) *prometheus.Registry {
+	reg, _ := r.Registry()
+	return reg
+}

@@ -1,0 +1,190 @@
+package collector
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var templates = template.Must(template.New("").Funcs(template.FuncMap{
+	"upper": strings.ToUpper,
+	"seconds": func(d time.Duration) string {
+		return d.Round(time.Millisecond).String()
+	},
+	"utc": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+}).ParseFS(templateFS, "templates/*.html"))
+
+// reportView is what the report template renders.
+type reportView struct {
+	ID      uint64
+	Report  *Report
+	Verdict string
+	Success bool
+	Score   string
+	Probes  []probeView
+	Metrics string
+	Logs    string
+}
+
+type probeView struct {
+	Name     string
+	Duration time.Duration
+	Errors   []string
+	Checks   []probes.Check
+	Notes    []string
+	Details  []probes.Detail
+}
+
+func newReportView(id uint64, r *Report, logs string) reportView {
+	v := reportView{ID: id, Report: r, Verdict: r.Verdict(), Success: r.Success(), Logs: logs, Score: "no check applied"}
+	if score, ok := r.Score(); ok {
+		v.Score = fmt.Sprintf("%.0f/100", score)
+	}
+	for _, p := range r.Probes {
+		v.Probes = append(v.Probes, probeView{
+			Name:     p.Name,
+			Duration: p.Duration,
+			Errors:   p.Result.Errors(),
+			Checks:   SortedChecks(p.Result),
+			Notes:    p.Result.Notes(),
+			Details:  p.Result.Details(),
+		})
+	}
+	var metrics bytes.Buffer
+	if mfs, err := registryFor(r).Gather(); err == nil {
+		for _, mf := range mfs {
+			_, _ = expfmt.MetricFamilyToText(&metrics, mf)
+		}
+	}
+	v.Metrics = metrics.String()
+	return v
+}
+
+// WriteHTML renders a report as a page that reads without JavaScript: the
+// same content as the text report and debug=true.
+func (r *Report) WriteHTML(w io.Writer, id uint64, logs string) error {
+	return templates.ExecuteTemplate(w, "report.html", newReportView(id, r, logs))
+}
+
+// landingView is what the landing page renders.
+type landingView struct {
+	Modules      []landingModule
+	Recent       []recentView
+	ConfigSource string
+	Version      string
+}
+
+type landingModule struct {
+	Name      string
+	Probes    []string
+	Timeout   time.Duration
+	Resolvers []string
+}
+
+type recentView struct {
+	ID      uint64
+	Time    time.Time
+	Target  string
+	Module  string
+	Verdict string
+	Success bool
+	Score   string
+}
+
+// WebUI serves the landing page and the HTML reports.
+type WebUI struct {
+	Config       func() *Config
+	ConfigSource func() string
+	History      *History
+	Probe        *ProbeHandler
+	Version      string
+}
+
+// Landing serves "/": the modules, a form that runs a probe, and the most
+// recent probes with links to their reports.
+func (u *WebUI) Landing(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	cfg := u.Config()
+	v := landingView{ConfigSource: u.ConfigSource(), Version: u.Version}
+	for _, name := range cfg.ModuleNames() {
+		m, _ := cfg.Module(name)
+		v.Modules = append(v.Modules, landingModule{Name: name, Probes: m.ProbeNames(), Timeout: m.Timeout, Resolvers: m.ResolverAddresses()})
+	}
+	for _, e := range u.History.Recent() {
+		rv := recentView{ID: e.ID, Time: e.Time, Target: e.Report.Target.String(), Module: e.Report.Module,
+			Verdict: e.Report.Verdict(), Success: e.Report.Success(), Score: "–"}
+		if score, ok := e.Report.Score(); ok {
+			rv.Score = fmt.Sprintf("%.0f", score)
+		}
+		v.Recent = append(v.Recent, rv)
+	}
+	render(w, "landing.html", v)
+}
+
+// Report serves "/report": ?id=N shows a remembered report; ?target=T
+// [&module=M] runs a probe (as /probe does) and shows its report.
+func (u *WebUI) Report(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if idText := q.Get("id"); idText != "" {
+		id, err := strconv.ParseUint(idText, 10, 64)
+		if err != nil {
+			http.Error(w, "id must be a report number", http.StatusBadRequest)
+			return
+		}
+		e, ok := u.History.Get(id)
+		if !ok {
+			http.Error(w, fmt.Sprintf("report %d is no longer remembered (the exporter keeps the last --history.limit reports)", id), http.StatusNotFound)
+			return
+		}
+		var buf bytes.Buffer
+		if err := e.Report.WriteHTML(&buf, e.ID, e.Logs); err != nil {
+			http.Error(w, "rendering the report: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(buf.Bytes())
+		return
+	}
+	if !q.Has("target") {
+		http.Error(w, "give id=N for a remembered report, or target=T (and module=M) to run a probe", http.StatusBadRequest)
+		return
+	}
+	report, logs, ok := u.Probe.run(w, r, true)
+	if !ok {
+		return
+	}
+	id := u.History.Add(report, logs)
+	var buf bytes.Buffer
+	if err := report.WriteHTML(&buf, id, logs); err != nil {
+		http.Error(w, "rendering the report: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
+}
+
+func render(w http.ResponseWriter, name string, data any) {
+	var buf bytes.Buffer
+	if err := templates.ExecuteTemplate(&buf, name, data); err != nil {
+		http.Error(w, "rendering the page: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
+}
