@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -55,15 +56,25 @@ type Module struct {
 	// OutboundIPs are addresses the domains send mail from besides their
 	// MX addresses (SPF authorisation, blocklists).
 	OutboundIPs []string `yaml:"outbound_ips"`
+	// AllowedNetworks and DeniedNetworks bound where SMTP and HTTPS
+	// connections may go (CIDRs); denied wins.
+	AllowedNetworks []string `yaml:"allowed_networks"`
+	DeniedNetworks  []string `yaml:"denied_networks"`
+	// AllowedTargets, when set, is a regular expression every target
+	// (domain, host or IP as written) must match in full.
+	AllowedTargets string `yaml:"allowed_targets"`
 
 	MX *mx.Config `yaml:"mx"`
 
 	// Set when the config is loaded.
-	name    string
-	line    int
-	dns     *dnsclient.Client
-	rootCAs *x509.CertPool
-	probes  []probes.Probe
+	name           string
+	line           int
+	dns            *dnsclient.Client
+	rootCAs        *x509.CertPool
+	probes         []probes.Probe
+	allowed        []netip.Prefix
+	denied         []netip.Prefix
+	allowedTargets *regexp.Regexp
 }
 
 // DefaultModule holds the values a module gets for keys it leaves out.
@@ -197,6 +208,20 @@ func (m *Module) compile() error {
 	if _, err := probes.ParseOutboundIPs(m.OutboundIPs); err != nil {
 		return fmt.Errorf("outbound_ips: %w", err)
 	}
+	if m.allowed, err = parsePrefixes("allowed_networks", m.AllowedNetworks); err != nil {
+		return err
+	}
+	if m.denied, err = parsePrefixes("denied_networks", m.DeniedNetworks); err != nil {
+		return err
+	}
+	m.allowedTargets = nil
+	if m.AllowedTargets != "" {
+		re, err := regexp.Compile("^(?:" + m.AllowedTargets + ")$")
+		if err != nil {
+			return fmt.Errorf("allowed_targets: %w", err)
+		}
+		m.allowedTargets = re
+	}
 	if m.CAFile != "" {
 		pool, err := loadCAFile(m.CAFile)
 		if err != nil {
@@ -214,6 +239,35 @@ func (m *Module) compile() error {
 		return fmt.Errorf("no probes: add at least one probe block, such as \"mx: {}\"")
 	}
 	return nil
+}
+
+func parsePrefixes(key string, list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			ip, ipErr := netip.ParseAddr(s)
+			if ipErr != nil {
+				return nil, fmt.Errorf("%s: %q is not a network such as 10.0.0.0/8 or fd00::/8", key, s)
+			}
+			p = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// Dialer returns the connection dialer of the module's probes.
+func (m *Module) Dialer() *probes.AddressDialer {
+	return &probes.AddressDialer{Allowed: m.allowed, Denied: m.denied}
+}
+
+// PermitTarget says whether the module may probe the target (allowed_targets).
+func (m *Module) PermitTarget(t probes.Target) error {
+	if m.allowedTargets == nil || m.allowedTargets.MatchString(t.Host()) {
+		return nil
+	}
+	return fmt.Errorf("target %q is not among this module's allowed_targets", t.Host())
 }
 
 // loadCAFile returns the system roots plus the certificates of a PEM file.

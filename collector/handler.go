@@ -38,6 +38,8 @@ const (
 	RejectUnknownModule = "unknown_module"
 	RejectBadTimeout    = "bad_timeout"
 	RejectBadParameter  = "bad_parameter"
+	RejectOverload      = "overload"
+	RejectTargetDenied  = "target_not_allowed"
 )
 
 // NewSelfMetrics creates the exporter's own metrics and registers them.
@@ -68,7 +70,7 @@ func NewSelfMetrics(reg prometheus.Registerer) *SelfMetrics {
 			Help: "DNS questions that had to be sent to a resolver.",
 		}),
 	}
-	for _, reason := range []string{RejectBadTarget, RejectUnknownModule, RejectBadTimeout, RejectBadParameter} {
+	for _, reason := range []string{RejectBadTarget, RejectUnknownModule, RejectBadTimeout, RejectBadParameter, RejectOverload, RejectTargetDenied} {
 		m.RequestsRejected.WithLabelValues(reason)
 	}
 	reg.MustRegister(m.ProbesInFlight, m.ProbesTotal, m.RequestsRejected, m.DNSQueries, m.DNSCacheHits, m.DNSCacheMisses)
@@ -86,6 +88,37 @@ type ProbeHandler struct {
 	Metrics       *SelfMetrics
 	// History remembers recent reports for the web page (nil: none).
 	History *History
+	// MaxInFlight bounds the probe requests answered at once; beyond it a
+	// request gets 503 at once instead of queueing (0: no bound).
+	MaxInFlight int
+
+	initOnce sync.Once
+	slots    chan struct{}
+}
+
+// acquire takes a slot for a probe request; false means the exporter is
+// at its bound.
+func (h *ProbeHandler) acquire() bool {
+	h.initOnce.Do(func() {
+		if h.MaxInFlight > 0 {
+			h.slots = make(chan struct{}, h.MaxInFlight)
+		}
+	})
+	if h.slots == nil {
+		return true
+	}
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (h *ProbeHandler) release() {
+	if h.slots != nil {
+		<-h.slots
+	}
 }
 
 // ServeHTTP implements http.Handler: /probe?module=M&target=T[&debug=true].
@@ -137,6 +170,10 @@ func (h *ProbeHandler) run(w http.ResponseWriter, r *http.Request, keepLogs bool
 		h.reject(w, RejectBadTarget, err.Error())
 		return nil, "", false
 	}
+	if err := module.PermitTarget(target); err != nil {
+		h.reject(w, RejectTargetDenied, err.Error())
+		return nil, "", false
+	}
 	for _, k := range []string{"module", "target", "debug", "id"} {
 		delete(params, k)
 	}
@@ -150,6 +187,15 @@ func (h *ProbeHandler) run(w http.ResponseWriter, r *http.Request, keepLogs bool
 		h.reject(w, RejectBadTimeout, err.Error())
 		return nil, "", false
 	}
+	if !h.acquire() {
+		if h.Metrics != nil {
+			h.Metrics.RequestsRejected.WithLabelValues(RejectOverload).Inc()
+		}
+		level.Warn(h.Logger).Log("msg", "Probe request refused: too many in flight", "max_in_flight", h.MaxInFlight, "target", target.String())
+		http.Error(w, fmt.Sprintf("too many probes in flight (the bound is %d); retry later or raise --probe.max-in-flight", h.MaxInFlight), http.StatusServiceUnavailable)
+		return nil, "", false
+	}
+	defer h.release()
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 

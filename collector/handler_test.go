@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -544,4 +546,92 @@ func TestWebUI(t *testing.T) {
 	if strings.Contains(page.String(), "<script>alert") {
 		t.Error("report HTML does not escape remote text")
 	}
+}
+
+func TestOverloadAnswers503(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	world.SetBehaviour("slow.test", testbed.Drop)
+	cfg := worldConfig(t, world.Addr, "")
+	h, self := newHandler(cfg)
+	h.MaxInFlight = 2
+
+	// Two probes that hang until their deadline hold both slots.
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			probe(t, h, "target=slow.test", http.Header{ScrapeTimeoutHeader: {"2.5"}})
+		}()
+	}
+	waitUntil(t, func() bool { return testutil.ToFloat64(self.ProbesInFlight) == 2 })
+
+	res := probe(t, h, "target=example.test", nil)
+	if res.code != http.StatusServiceUnavailable || !strings.Contains(res.body, "too many probes in flight") {
+		t.Errorf("third probe: %d %q, want 503", res.code, res.body)
+	}
+	if got := testutil.ToFloat64(self.RequestsRejected.WithLabelValues(RejectOverload)); got != 1 {
+		t.Errorf("rejected{overload} = %v", got)
+	}
+	wg.Wait()
+	if res := probe(t, h, "target=example.test", nil); res.code != http.StatusOK {
+		t.Errorf("after the slow probes ended: %d", res.code)
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestAllowedTargetsAndNetworks(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	cfg := mustParse(t, fmt.Sprintf("modules:\n  mail:\n    resolvers: [%q]\n    allowed_targets: '(.+\\.)?example\\.test'\n    denied_networks: [10.0.0.0/8, 192.0.2.7]\n    allowed_networks: [0.0.0.0/0, '::/0']\n    mx: {}\n", world.Addr))
+	h, self := newHandler(cfg)
+	if res := probe(t, h, "target=example.test", nil); res.code != http.StatusOK {
+		t.Errorf("allowed target: %d %s", res.code, res.body)
+	}
+	if res := probe(t, h, "target=mx1.example.test:25", nil); res.code != http.StatusOK {
+		t.Errorf("allowed host target: %d %s", res.code, res.body)
+	}
+	for _, target := range []string{"broken.test", "example.test.evil.test", "192.0.2.10"} {
+		res := probe(t, h, "target="+target, nil)
+		if res.code != http.StatusBadRequest || !strings.Contains(res.body, "allowed_targets") {
+			t.Errorf("%s: %d %q, want 400", target, res.code, res.body)
+		}
+	}
+	if got := testutil.ToFloat64(self.RequestsRejected.WithLabelValues(RejectTargetDenied)); got != 3 {
+		t.Errorf("rejected{target_not_allowed} = %v", got)
+	}
+	m, _ := cfg.Module("mail")
+	d := m.Dialer()
+	if err := d.Permit(netip.MustParseAddr("10.1.2.3")); err == nil {
+		t.Error("denied network permitted")
+	}
+	if err := d.Permit(netip.MustParseAddr("192.0.2.7")); err == nil {
+		t.Error("denied single address permitted")
+	}
+	if err := d.Permit(netip.MustParseAddr("192.0.2.8")); err != nil {
+		t.Errorf("allowed address refused: %v", err)
+	}
+	for _, bad := range []string{"allowed_targets: '(unclosed'", "denied_networks: [10.0.0.0/33]", "allowed_networks: [intranet]"} {
+		if _, err := ParseConfig([]byte("modules:\n  mail:\n    " + bad + "\n    mx: {}\n")); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}
+
+func mustParse(t *testing.T, yaml string) *Config {
+	t.Helper()
+	cfg, err := ParseConfig([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -125,7 +125,7 @@ func (m *Module) RunWith(ctx context.Context, req *probes.Request, opts RunOptio
 	}
 	env := &probes.Env{
 		DNS:     m.dns.NewResolver(),
-		Dialer:  &probes.AddressDialer{},
+		Dialer:  m.Dialer(),
 		RootCAs: m.rootCAs,
 		Now:     time.Now,
 		Logger:  logger,

@@ -80,9 +80,15 @@ type Dialer interface {
 
 // AddressDialer dials IP addresses only. A host name is refused: every name
 // a probe connects to must be resolved through the module's resolvers
-// (Env.DNS), never around them by the system resolver.
+// (Env.DNS), never around them by the system resolver. Allowed and Denied
+// keep a crafted target or a malicious MX from turning the exporter against
+// hosts it should not reach (internal networks, cloud metadata services).
 type AddressDialer struct {
 	Dialer net.Dialer
+	// Allowed, when not empty, are the only networks connections may go to.
+	Allowed []netip.Prefix
+	// Denied networks are never connected to; they win over Allowed.
+	Denied []netip.Prefix
 }
 
 // DialContext implements Dialer.
@@ -91,10 +97,33 @@ func (d *AddressDialer) DialContext(ctx context.Context, network, address string
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", address, err)
 	}
-	if _, err := netip.ParseAddr(host); err != nil {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
 		return nil, fmt.Errorf("dial %s: %q is not an IP address; resolve names through the module's resolvers first", address, host)
 	}
+	if err := d.Permit(ip); err != nil {
+		return nil, fmt.Errorf("dial %s: %w", address, err)
+	}
 	return d.Dialer.DialContext(ctx, network, address)
+}
+
+// Permit says whether the dialer may connect to ip, and if not, why.
+func (d *AddressDialer) Permit(ip netip.Addr) error {
+	ip = ip.Unmap()
+	for _, p := range d.Denied {
+		if p.Contains(ip) {
+			return fmt.Errorf("%s is in %s, which the module's denied_networks exclude", ip, p)
+		}
+	}
+	if len(d.Allowed) == 0 {
+		return nil
+	}
+	for _, p := range d.Allowed {
+		if p.Contains(ip) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is outside the module's allowed_networks", ip)
 }
 
 // Env is what a probe may use to reach the world. One Env serves one probe

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -184,5 +185,31 @@ func TestAddressDialerRefusesNames(t *testing.T) {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	if _, err := d.DialContext(context.Background(), "tcp", net.JoinHostPort("localhost", port)); err == nil || !strings.Contains(err.Error(), "not an IP address") {
 		t.Errorf("dialing a name: err = %v, want a refusal", err)
+	}
+}
+
+func TestAddressDialerNetworks(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	d := &AddressDialer{Denied: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+	if _, err := d.DialContext(context.Background(), "tcp", addr); err == nil || !strings.Contains(err.Error(), "denied_networks") {
+		t.Errorf("denied network dialled: %v", err)
+	}
+	d = &AddressDialer{Allowed: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}
+	if _, err := d.DialContext(context.Background(), "tcp", addr); err == nil || !strings.Contains(err.Error(), "allowed_networks") {
+		t.Errorf("network outside the allowed ones dialled: %v", err)
+	}
+	d = &AddressDialer{Allowed: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Denied: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	conn, err := d.DialContext(context.Background(), "tcp", addr)
+	if err != nil {
+		t.Fatalf("allowed network refused: %v", err)
+	}
+	conn.Close()
+	if err := d.Permit(netip.MustParseAddr("::ffff:10.1.2.3")); err == nil {
+		t.Error("an IPv4-mapped address slipped past denied_networks")
 	}
 }

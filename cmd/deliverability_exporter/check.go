@@ -72,6 +72,10 @@ func runCheck(f *flags, logger log.Logger, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "%s: %v\n", programName, err)
 			return 2
 		}
+		if err := module.PermitTarget(target); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+			return 2
+		}
 		req, err := module.NewRequest(target, params)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", programName, err)

@@ -44,6 +44,7 @@ type flags struct {
 	configCheck   bool
 	timeoutOffset time.Duration
 	historyLimit  int
+	maxInFlight   int
 	logLevel      string
 	logFormat     string
 	web           *web.FlagConfig
@@ -62,6 +63,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 		Default("0.5s").DurationVar(&f.timeoutOffset)
 	app.Flag("history.limit", "How many recent probe reports the web page keeps.").
 		Default("100").IntVar(&f.historyLimit)
+	app.Flag("probe.max-in-flight", "Probe requests answered at once; more get 503 (0: no bound).").
+		Default("512").IntVar(&f.maxInFlight)
 	app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").
 		Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages: logfmt or json.").
@@ -84,8 +87,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 		return nil, 2, true
 	}
 	f.command = cmd
-	if f.historyLimit < 0 {
-		fmt.Fprintf(stderr, "%s: --history.limit must not be negative\n", programName)
+	if f.historyLimit < 0 || f.maxInFlight < 0 {
+		fmt.Fprintf(stderr, "%s: --history.limit and --probe.max-in-flight must not be negative\n", programName)
 		return nil, 2, true
 	}
 	return f, 0, false
@@ -140,6 +143,7 @@ func serve(f *flags, logger, baseLogger log.Logger) int {
 		TimeoutOffset: f.timeoutOffset,
 		Metrics:       selfMetrics,
 		History:       history,
+		MaxInFlight:   f.maxInFlight,
 	}
 	ui := &collector.WebUI{
 		Config:       store.Current,

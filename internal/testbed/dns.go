@@ -44,6 +44,21 @@ const (
 	// TruncateUDP sets TC over UDP (with no records), so the client has to
 	// come back over TCP, where the full answer is given.
 	TruncateUDP
+
+	// Hostile behaviours, for the tests that the client survives them.
+
+	// Garbage answers with bytes that are not a DNS message.
+	Garbage
+	// WrongID answers with another message ID (a spoofing attempt or a
+	// late answer to an earlier query).
+	WrongID
+	// WrongQuestion answers a different question than the one asked.
+	WrongQuestion
+	// WrongType answers with records of another type than asked.
+	WrongType
+	// Oversized sends the whole answer over UDP however large, ignoring
+	// the client's advertised buffer size.
+	Oversized
 )
 
 // DNSServer is an authoritative-data server that answers recursive queries on
@@ -376,6 +391,23 @@ func (s *DNSServer) serve(w dns.ResponseWriter, req *dns.Msg) {
 		_ = w.WriteMsg(resp)
 		return
 	}
+	switch behaviour {
+	case Garbage:
+		_, _ = w.Write([]byte("\x00\x01this is not a DNS message\xff\xfe"))
+		return
+	case WrongID:
+		resp.Id = req.Id + 1
+	case WrongQuestion:
+		resp.Question[0].Name = "elsewhere.invalid."
+	case WrongType:
+		rr, _ := dns.NewRR(q.Name + " 300 IN TXT \"not what you asked for\"")
+		if q.Qtype == dns.TypeTXT {
+			rr, _ = dns.NewRR(q.Name + " 300 IN A 192.0.2.66")
+		}
+		resp.Answer = []dns.RR{rr}
+		_ = w.WriteMsg(resp)
+		return
+	}
 	if q.Qclass != dns.ClassINET {
 		resp.Rcode = dns.RcodeRefused
 		_ = w.WriteMsg(resp)
@@ -390,10 +422,12 @@ func (s *DNSServer) serve(w dns.ResponseWriter, req *dns.Msg) {
 		if opt != nil && int(opt.UDPSize()) > size {
 			size = int(opt.UDPSize())
 		}
-		if behaviour == TruncateUDP {
+		switch behaviour {
+		case TruncateUDP:
 			resp.Answer, resp.Ns, resp.Extra = nil, nil, nil
 			resp.Truncated = true
-		} else {
+		case Oversized:
+		default:
 			resp.Truncate(size)
 		}
 	}
