@@ -50,6 +50,9 @@ type Module struct {
 	DNSQueryTimeout time.Duration `yaml:"dns_query_timeout"`
 	// DNSAttempts is how many attempts a DNS question gets.
 	DNSAttempts int `yaml:"dns_attempts"`
+	// DNSMaxInFlight bounds the module's DNS exchanges on the wire at once,
+	// across all its probe requests.
+	DNSMaxInFlight int `yaml:"dns_max_in_flight"`
 	// CAFile adds a PEM bundle to the system roots for SMTP and MTA-STS
 	// certificates.
 	CAFile string `yaml:"ca_file"`
@@ -82,6 +85,7 @@ var DefaultModule = Module{
 	Timeout:         30 * time.Second,
 	DNSQueryTimeout: dnsclient.DefaultTimeout,
 	DNSAttempts:     dnsclient.DefaultAttempts,
+	DNSMaxInFlight:  dnsclient.DefaultMaxInFlight,
 }
 
 // probeBlocks lists the probe keys of a module, in the order probes run and
@@ -195,11 +199,14 @@ func (m *Module) compile() error {
 		return fmt.Errorf("dns_query_timeout %s is longer than the module timeout %s", m.DNSQueryTimeout, m.Timeout)
 	case m.DNSAttempts < 1 || m.DNSAttempts > 10:
 		return fmt.Errorf("dns_attempts must be between 1 and 10, got %d", m.DNSAttempts)
+	case m.DNSMaxInFlight < 1 || m.DNSMaxInFlight > 65536:
+		return fmt.Errorf("dns_max_in_flight must be between 1 and 65536, got %d", m.DNSMaxInFlight)
 	}
 	client, err := dnsclient.New(dnsclient.Config{
-		Servers:  m.Resolvers,
-		Timeout:  m.DNSQueryTimeout,
-		Attempts: m.DNSAttempts,
+		Servers:     m.Resolvers,
+		Timeout:     m.DNSQueryTimeout,
+		Attempts:    m.DNSAttempts,
+		MaxInFlight: m.DNSMaxInFlight,
 	})
 	if err != nil {
 		return fmt.Errorf("resolvers: %w", err)

@@ -24,7 +24,11 @@ const (
 	DefaultAttempts  = 3
 	DefaultUDPSize   = 1232 // DNS flag day 2020: no IP fragmentation
 	DefaultMaxCNAMEs = 8
-	resolvConfPath   = "/etc/resolv.conf"
+	// DefaultMaxInFlight bounds the exchanges a client has on the wire at
+	// once. A burst beyond what a resolver's socket buffer holds is dropped
+	// by the kernel and costs a full retry timeout; queueing is cheaper.
+	DefaultMaxInFlight = 256
+	resolvConfPath     = "/etc/resolv.conf"
 )
 
 // Config says where and how to send queries.
@@ -40,6 +44,9 @@ type Config struct {
 	UDPSize uint16
 	// MaxCNAMEs bounds the CNAME chain followed for one question.
 	MaxCNAMEs int
+	// MaxInFlight bounds the exchanges on the wire at once, across all
+	// the client's resolvers and requests.
+	MaxInFlight int
 	// ResolvConf overrides /etc/resolv.conf (tests).
 	ResolvConf string
 }
@@ -54,6 +61,7 @@ type Client struct {
 	udpSize   uint16
 	maxCNAMEs int
 	udp, tcp  *dns.Client
+	slots     chan struct{}
 }
 
 // New makes a client. Server addresses must be IP literals with an optional
@@ -78,6 +86,11 @@ func New(cfg Config) (*Client, error) {
 	if c.maxCNAMEs <= 0 {
 		c.maxCNAMEs = DefaultMaxCNAMEs
 	}
+	maxInFlight := cfg.MaxInFlight
+	if maxInFlight <= 0 {
+		maxInFlight = DefaultMaxInFlight
+	}
+	c.slots = make(chan struct{}, maxInFlight)
 	for _, s := range cfg.Servers {
 		addr, err := ServerAddress(s)
 		if err != nil {
@@ -215,7 +228,15 @@ func (c *Client) exchange(ctx context.Context, name string, qtype uint16, sent f
 }
 
 // exchangeOne is one attempt at one server: UDP, then TCP if truncated.
+// The attempt's timeout starts when it goes on the wire, not while it waits
+// for a slot.
 func (c *Client) exchangeOne(ctx context.Context, q *dns.Msg, server string, sent func()) (*dns.Msg, error) {
+	select {
+	case c.slots <- struct{}{}:
+		defer func() { <-c.slots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	r, err := exchangeOver(actx, c.udp, q, server, sent)

@@ -349,3 +349,28 @@ func TestAnswerTTL(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxInFlightQueuesExchanges(t *testing.T) {
+	srv := testbed.StartDNS(t, zone)
+	srv.SetLockstep(30 * time.Millisecond)
+	c, err := dnsclient.New(dnsclient.Config{Servers: []string{srv.Addr}, Timeout: 2 * time.Second, Attempts: 1, MaxInFlight: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.NewResolver()
+	var wg sync.WaitGroup
+	for _, name := range []string{"a", "b", "c", "d", "e", "f"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := r.Lookup(context.Background(), name+".example.test", dns.TypeA); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	// Six independent questions, two on the wire at a time: three rounds.
+	if got := srv.Rounds(); got != 3 {
+		t.Errorf("%d rounds, want 3", got)
+	}
+}
