@@ -18,6 +18,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dkim"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dmarc"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mx"
 )
@@ -67,7 +69,9 @@ type Module struct {
 	// (domain, host or IP as written) must match in full.
 	AllowedTargets string `yaml:"allowed_targets"`
 
-	MX *mx.Config `yaml:"mx"`
+	MX    *mx.Config    `yaml:"mx"`
+	DKIM  *dkim.Config  `yaml:"dkim"`
+	DMARC *dmarc.Config `yaml:"dmarc"`
 
 	// Set when the config is loaded.
 	name           string
@@ -88,22 +92,36 @@ var DefaultModule = Module{
 	DNSMaxInFlight:  dnsclient.DefaultMaxInFlight,
 }
 
-// probeBlocks lists the probe keys of a module, in the order probes run and
-// are reported, with how to enable a block given as a bare key ("mx:").
-var probeBlocks = []struct {
+// probeBlock ties a module's probe key to its config field and probe.
+type probeBlock struct {
 	key      string
 	present  func(*Module) bool
 	enable   func(*Module)
 	build    func(*Module) probes.Probe
 	describe func() probes.Describer
-}{
-	{
-		key:      "mx",
-		present:  func(m *Module) bool { return m.MX != nil },
-		enable:   func(m *Module) { c := mx.DefaultConfig(); m.MX = &c },
-		build:    func(m *Module) probes.Probe { return mx.New(*m.MX) },
-		describe: func() probes.Describer { return mx.New(mx.DefaultConfig()) },
-	},
+}
+
+// block builds a probeBlock for a config type C whose module field is
+// reached by field, with C's defaults and C's probe constructor.
+func block[C any, P interface {
+	probes.Probe
+	probes.Describer
+}](key string, field func(*Module) **C, defaults func() C, newProbe func(C) P) probeBlock {
+	return probeBlock{
+		key:      key,
+		present:  func(m *Module) bool { return *field(m) != nil },
+		enable:   func(m *Module) { c := defaults(); *field(m) = &c },
+		build:    func(m *Module) probes.Probe { return newProbe(**field(m)) },
+		describe: func() probes.Describer { return newProbe(defaults()) },
+	}
+}
+
+// probeBlocks lists the probe keys of a module, in the order probes run and
+// are reported.
+var probeBlocks = []probeBlock{
+	block("mx", func(m *Module) **mx.Config { return &m.MX }, mx.DefaultConfig, mx.New),
+	block("dkim", func(m *Module) **dkim.Config { return &m.DKIM }, dkim.DefaultConfig, dkim.New),
+	block("dmarc", func(m *Module) **dmarc.Config { return &m.DMARC }, dmarc.DefaultConfig, dmarc.New),
 }
 
 // Catalogue lists every check and every metric family a probe request can

@@ -36,6 +36,8 @@ modules:
     dns_query_timeout: 500ms
     dns_attempts: 2
     mx: {}
+    dkim: {}
+    dmarc: {}
 %s`, resolver, extra)))
 	if err != nil {
 		t.Fatal(err)
@@ -174,9 +176,20 @@ func TestProbeMetricsLint(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range problems {
+			if _, ok := lintExceptions[p.Metric]; ok && strings.Contains(p.Text, "bits") {
+				continue
+			}
 			t.Errorf("%s: promlint: %s: %s", target, p.Metric, p.Text)
 		}
 	}
+}
+
+// lintExceptions are promlint findings the project accepts, with why.
+var lintExceptions = map[string]string{
+	// DESIGN.md fixes this name: key sizes are spoken of and compared in
+	// bits (RFC 8301 "2048 bits"), and a dashboard multiplying bytes by 8
+	// would only obscure the thresholds alerts use.
+	"mail_dkim_key_bits": "key sizes are stated in bits everywhere",
 }
 
 func mustGather(t *testing.T, reg *prometheus.Registry) []*dto.MetricFamily {
@@ -369,7 +382,7 @@ func TestRunSurvivesBrokenProbes(t *testing.T) {
 		names = append(names, p.Name)
 	}
 	sort.Strings(names)
-	if strings.Join(names, ",") != "boom,mx,stuck" {
+	if strings.Join(names, ",") != "boom,dkim,dmarc,mx,stuck" {
 		t.Fatalf("probes reported: %v", names)
 	}
 	if errs := byName["boom"].Result.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "failed internally") {
@@ -378,8 +391,10 @@ func TestRunSurvivesBrokenProbes(t *testing.T) {
 	if errs := byName["stuck"].Result.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "did not finish") {
 		t.Errorf("stuck probe: %v", errs)
 	}
-	if byName["mx"].Result.Failed() {
-		t.Errorf("the healthy probe was dragged down: %v", byName["mx"].Result.Errors())
+	for _, name := range []string{"mx", "dkim", "dmarc"} {
+		if byName[name].Result.Failed() {
+			t.Errorf("the healthy %s probe was dragged down: %v", name, byName[name].Result.Errors())
+		}
 	}
 	if report.Success() {
 		t.Error("probe_success would be 1 with two broken probes")

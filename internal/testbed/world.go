@@ -4,13 +4,19 @@ import "testing"
 
 // The example world: mail domains under the reserved .test TLD with
 // addresses from the documentation ranges (RFC 5737, RFC 3849), written as
-// their operators would publish them.
+// their operators would publish them. The DKIM keys are real published
+// keys: gmail.com's 20230601 key (RSA-2048), RFC 8463's Ed25519 test key,
+// and signalk.org's RSA-1024 key in testing mode (see
+// probes/dkim/realkeys_test.go for where each was copied from).
 //
 //   - example.test: healthy. Two MX hosts with IPv4 and IPv6, PTRs that
-//     resolve back, role labels, CAA, RFC 6186 SRV records, DNSSEC-signed.
+//     resolve back, role labels, CAA, RFC 6186 SRV records, DNSSEC-signed,
+//     DKIM RSA-2048 and Ed25519 keys, DMARC p=reject with reports.
 //   - broken.test: an MX that is an IP literal, one that is a CNAME, one
 //     without addresses, one whose address has no PTR, one whose PTR does
-//     not resolve back and looks generic; not signed; no CAA, no SRV.
+//     not resolve back and looks generic; not signed; no CAA, no SRV; a
+//     1024-bit DKIM key in testing mode; DMARC without p= (so p=none), at
+//     pct=50, reporting to a destination that does not authorise it.
 //   - nullmx.test: receives no mail (RFC 7505).
 //   - nomx.test: publishes no MX (only an A record, which RFC 5321's
 //     implicit MX would use and receivers frown upon).
@@ -35,6 +41,9 @@ _imap._tcp   IN SRV   0 0 0 .
 _imaps._tcp  IN SRV   0 1 993 mx1
 _pop3._tcp   IN SRV   0 0 0 .
 _pop3s._tcp  IN SRV   0 0 0 .
+google._domainkey IN TXT "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAntvSKT1hkqhKe0xcaZ0x+QbouDsJuBfby/S82jxsoC/SodmfmVs2D1KAH3mi1AqdMdU12h2VfETeOJkgGYq5ljd996AJ7ud2SyOLQmlhaNHH7Lx+Mdab8/zDN1SdxPARDgcM7AsRECHwQ15R20FaKUABGu4NTbR2fDKnYwiq5jQyBkL" "WP+LgGOgfUF4T4HZb2PY2bQtEP6QeqOtcW4rrsH24L7XhD+HSZb1hsitrE0VPbhJzxDwI4JF815XMnSVjZgYUXP8CxI1Y0FONlqtQYgsorZ9apoW1KPQe8brSSlRsi9sXB/tu56LmG7tEDNmrZ5XUwQYUUADBOu7t1niwXwIDAQAB"
+mail._domainkey   IN TXT "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+_dmarc       IN TXT   "v=DMARC1; p=reject; rua=mailto:dmarc-reports@example.test"
 
 $ORIGIN broken.test.
 @            IN MX    10 192.0.2.30.
@@ -45,11 +54,14 @@ $ORIGIN broken.test.
 alias        IN CNAME mx1.example.test.
 noptr        IN A     198.51.100.7
 generic      IN A     198.51.100.77
+default._domainkey IN TXT "v=DKIM1; k=rsa; t=y; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDKS3XYzFejuKKG8RtPC+SUIq2/NKN/Zbc+anRX6KBd9IwiL/HfFco/5ifYwEiTPOPrrOtcugdLplVatO/MIvYlF2DLJ8NGyTl/1iBdRp3Ft9XLbIdfslV0Jar3Tu0ZR1aGxfBwPuvna4fx5XcnxOc0wZ9+SNThfgbQr9ELIZBP3wIDAQAB"
+_dmarc       IN TXT   "v=DMARC1; pct=50; rua=mailto:dmarc@reports.example.test"
 
 $ORIGIN nullmx.test.
 @            IN MX    0 .
 @            IN TXT   "v=spf1 -all"
 @            IN CAA   0 issue ";"
+_dmarc       IN TXT   "v=DMARC1; p=reject;"
 
 $ORIGIN nomx.test.
 @            IN A     192.0.2.80

@@ -1,0 +1,354 @@
+package dkim
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
+)
+
+// recordPresent records dkim.present: every selector named by the module
+// or the request has a key record, and at least one key is not revoked.
+func (r *run) recordPresent(found []*lookup) {
+	var evidence, missing []string
+	var usable []string
+	var errs []error
+	for _, l := range r.lookups {
+		switch {
+		case l.tooLong:
+			r.res.Note("selector %s is not looked up: %s is longer than a DNS name can be", l.selector, l.name)
+		case l.err != nil:
+			errs = append(errs, l.err)
+			if l.origin.named() {
+				evidence = append(evidence, l.evidence()...)
+			}
+		case l.usable():
+			usable = append(usable, l.selector)
+			evidence = append(evidence, l.evidence()...)
+		case l.found():
+			evidence = append(evidence, l.evidence()...)
+		case l.origin.named():
+			missing = append(missing, l.selector)
+			evidence = append(evidence, l.evidence()...)
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		first := missing[0]
+		var names []string
+		for _, m := range missing {
+			names = append(names, m+"._domainkey."+r.domain)
+		}
+		r.res.Fail(checkPresent,
+			fmt.Sprintf("no key record at %s, named by %s", probes.JoinNames(names), r.originOf(first)),
+			fmt.Sprintf("publish the public key of each selector your mail is signed with, e.g. %s, or stop naming selectors you no longer sign with",
+				zoneTXT(first+"._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>")),
+			evidence...)
+		r.errors(errs)
+	case len(usable) > 0:
+		r.res.Pass(checkPresent, fmt.Sprintf("%s publishes a DKIM key at %s: %s", r.domain,
+			plural(len(usable), "selector", "selectors"), probes.JoinNames(usable)), evidence...)
+		r.errors(errs)
+	case len(errs) > 0:
+		r.res.Undecided(checkPresent, errs[0])
+		r.errors(errs[1:])
+	default:
+		r.recordNoKey(found, evidence)
+	}
+}
+
+// recordNoKey fails dkim.present for a domain without any usable key.
+func (r *run) recordNoKey(found []*lookup, evidence []string) {
+	var tried []string
+	for _, l := range r.lookups {
+		if l.selector != "*" {
+			tried = append(tried, l.selector)
+		}
+	}
+	reason := fmt.Sprintf("no DKIM key found at %s; tried %s", r.domain, probes.JoinNames(tried))
+	if len(found) > 0 {
+		var names []string
+		for _, l := range found {
+			names = append(names, l.selector)
+		}
+		reason = fmt.Sprintf("every key record found at %s is revoked (empty p=): %s", r.domain, probes.JoinNames(names))
+	}
+	fix := fmt.Sprintf("publish the public key your mail is signed with, e.g. %s (generate the pair with your MTA or provider); "+
+		"if the domain already signs with a selector not in the discovery list, pass it as %s=<selector> or list it under the module's dkim: selectors:",
+		zoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"), ParamSelector)
+	if why, ok := r.nonSending(); ok {
+		reason += "; " + r.domain + " sends no mail (" + why + "), and a domain that sends no mail needs no DKIM key"
+		fix = "nothing, as long as " + r.domain + " sends no mail; to make every signature fail explicitly, publish the revoked wildcard " +
+			zoneTXT("*._domainkey."+r.domain, "v=DKIM1; p=")
+		evidence = append(evidence, r.domain+": "+why)
+	}
+	r.res.Fail(checkPresent, reason, fix, evidence...)
+}
+
+// nonSending reports whether the domain declares it sends no mail: a null
+// MX alone (RFC 7505) and the SPF record "v=spf1 -all". It asks only when
+// no key was found, so domains with keys never pay for it; the MX answer
+// comes from mailhosts, shared with the other probes.
+func (r *run) nonSending() (string, bool) {
+	set, err := mailhosts.Discover(r.ctx, r.req, r.env)
+	if err != nil || set.MX == nil || !set.NullMX || len(set.Hosts) > 0 {
+		return "", false
+	}
+	ans, err := r.env.DNS.Lookup(r.ctx, r.domain, dns.TypeTXT)
+	if err != nil {
+		return "", false
+	}
+	var spf []string
+	for _, txt := range ans.TXT() {
+		fields := strings.Fields(strings.ToLower(txt))
+		if len(fields) > 0 && fields[0] == "v=spf1" {
+			spf = append(spf, txt)
+		}
+	}
+	if len(spf) != 1 {
+		return "", false
+	}
+	if f := strings.Fields(strings.ToLower(spf[0])); len(f) != 2 || f[1] != "-all" {
+		return "", false
+	}
+	return fmt.Sprintf("null MX and SPF %q", spf[0]), true
+}
+
+func (r *run) originOf(selector string) string {
+	for _, l := range r.lookups {
+		if l.selector == selector {
+			if l.origin == originParam {
+				return ParamSelector + "="
+			}
+			return "the module's dkim selectors"
+		}
+	}
+	return ""
+}
+
+func (r *run) errors(errs []error) {
+	for _, err := range errs {
+		r.res.Error(err)
+	}
+}
+
+// recordKeyValid records dkim.key_valid over every unrevoked key record.
+func (r *run) recordKeyValid(found []*lookup) {
+	var problems, fixes, evidence, good []string
+	for _, l := range found {
+		if !l.usable() {
+			continue
+		}
+		evidence = append(evidence, l.evidence()...)
+		if l.keyErr != nil {
+			problems = append(problems, "selector "+l.selector+": "+l.keyErr.Reason)
+			fixes = append(fixes, r.fixFor(l, l.keyErr.Fix))
+			continue
+		}
+		good = append(good, fmt.Sprintf("%s (%s)", l.selector, l.key.summary()))
+		if l.key.WhitespaceInKey {
+			evidence = append(evidence, fmt.Sprintf("%s: p= has whitespace inside it, which RFC 6376 §3.6.1 allows and verifiers remove", l.selector))
+		}
+	}
+	switch {
+	case len(problems) > 0:
+		r.res.Fail(checkKeyValid, joinPhrases(problems), joinPhrases(dedup(fixes)), evidence...)
+	case len(good) > 0:
+		r.res.Pass(checkKeyValid, plural(len(good), "key decodes", "keys decode")+": "+probes.JoinNames(good), evidence...)
+	default:
+		r.res.Skip(checkKeyValid, r.noKeyReason(found))
+	}
+}
+
+// fixFor turns a KeyError's fix into a remediation: a corrected record is
+// quoted as the zone line to publish.
+func (r *run) fixFor(l *lookup, fix string) string {
+	if l.ans != nil && len(l.ans.CNAMEs) > 0 {
+		// The record is the provider's, reached through the alias.
+		return fmt.Sprintf("%s is an alias to %s, published by your mail provider: ask it to fix the key, or point the alias at the record the provider's setup page shows now",
+			bare(l.name), bare(l.ans.Owner()))
+	}
+	switch {
+	case fix == "":
+		return "publish the key again as the key generator wrote it, e.g. " +
+			zoneTXT(l.name, "v=DKIM1; k="+orDefault(l, KeyTypeRSA)+"; p=<base64 public key>")
+	case strings.Contains(fix, "="):
+		return "publish " + zoneTXT(l.name, fix)
+	}
+	return fix
+}
+
+func orDefault(l *lookup, def string) string {
+	if t, _ := declared(l); t != "unknown" {
+		return t
+	}
+	return def
+}
+
+// noKeyReason says why a check about keys does not apply.
+func (r *run) noKeyReason(found []*lookup) string {
+	if len(found) > 0 {
+		return "every key record found is revoked or invalid"
+	}
+	return "no DKIM key record found"
+}
+
+// recordStrength records dkim.key_strength over every valid key.
+func (r *run) recordStrength(found []*lookup) {
+	var problems, evidence, good []string
+	var fix string
+	for _, l := range found {
+		if !l.valid() {
+			continue
+		}
+		line := fmt.Sprintf("%s: %s key of %d bits", l.selector, l.key.Type, l.key.Bits)
+		evidence = append(evidence, line)
+		if l.key.Type != KeyTypeRSA {
+			good = append(good, fmt.Sprintf("%s (Ed25519)", l.selector))
+			continue
+		}
+		if l.key.Bits < r.cfg.MinRSABits {
+			p := fmt.Sprintf("selector %s: RSA key of %d bits, under %d", l.selector, l.key.Bits, r.cfg.MinRSABits)
+			if l.key.Bits < 1024 {
+				p += " (RFC 8301 §3.2: verifiers must reject keys under 1024 bits)"
+			}
+			problems = append(problems, p)
+			if fix == "" {
+				fix = fmt.Sprintf("generate a %d-bit key pair, publish it under a new selector, e.g. %s, sign with it, then revoke %s with an empty p=",
+					max(r.cfg.MinRSABits, DefaultMinRSABits), zoneTXT("<new selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"), bare(l.name))
+			}
+			continue
+		}
+		good = append(good, fmt.Sprintf("%s (%d bits)", l.selector, l.key.Bits))
+	}
+	switch {
+	case len(problems) > 0:
+		r.res.Fail(checkKeyStrength, joinPhrases(problems)+"; RFC 8301 §3.2 says signers should use 2048 bits", fix, evidence...)
+	case len(good) > 0:
+		r.res.Pass(checkKeyStrength, fmt.Sprintf("every key is Ed25519 or RSA of at least %d bits: %s", r.cfg.MinRSABits, probes.JoinNames(good)), evidence...)
+	default:
+		r.res.Skip(checkKeyStrength, r.noKeyReason(found))
+	}
+}
+
+// recordRevoked records dkim.not_revoked: a revoked selector next to live
+// keys is an old selector retired properly and passes; only a domain whose
+// every key record is revoked fails (an info check, never scored).
+func (r *run) recordRevoked(found []*lookup) {
+	var revoked, live, evidence []string
+	for _, l := range found {
+		if l.revoked() {
+			revoked = append(revoked, l.selector)
+			evidence = append(evidence, l.evidence()...)
+		} else {
+			live = append(live, l.selector)
+		}
+	}
+	switch {
+	case len(found) == 0:
+		r.res.Skip(checkNotRevoked, "no DKIM key record found")
+	case len(revoked) == 0:
+		r.res.Pass(checkNotRevoked, "no key is revoked")
+	case len(live) > 0:
+		r.res.Pass(checkNotRevoked, fmt.Sprintf("%s revoked (empty p=), an old selector retired; keys remain at %s",
+			plural(len(revoked), "selector", "selectors")+" "+probes.JoinNames(revoked), probes.JoinNames(live)), evidence...)
+	default:
+		r.res.Fail(checkNotRevoked, "every key record found is revoked (empty p=): "+probes.JoinNames(revoked),
+			"if the domain sends mail, publish a current key under a new selector, e.g. "+
+				zoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"), evidence...)
+	}
+}
+
+// recordTesting records dkim.not_testing over every valid key.
+func (r *run) recordTesting(found []*lookup) {
+	var problems, fixes, evidence []string
+	n := 0
+	for _, l := range found {
+		if !l.valid() {
+			continue
+		}
+		n++
+		if !l.key.Testing() {
+			continue
+		}
+		evidence = append(evidence, l.evidence()...)
+		problems = append(problems, fmt.Sprintf("selector %s has t=%s", l.selector, oneLine(l.key.Tags.Value("t"))))
+		var flags []string
+		for _, f := range l.key.Flags {
+			if f != "y" {
+				flags = append(flags, f)
+			}
+		}
+		fixes = append(fixes, "publish "+zoneTXT(l.name, rewrite(l.key.Tags, map[string]string{"t": strings.Join(flags, ":")})))
+	}
+	switch {
+	case len(problems) > 0:
+		r.res.Fail(checkNotTesting, joinPhrases(problems)+": the domain is testing DKIM, and verifiers treat its signed mail like unsigned mail (RFC 6376 §3.6.1)",
+			"once signing works, drop y from t=: "+joinPhrases(fixes), evidence...)
+	case n > 0:
+		r.res.Pass(checkNotTesting, "no key has t=y")
+	default:
+		r.res.Skip(checkNotTesting, r.noKeyReason(found))
+	}
+}
+
+// recordHash records dkim.hash over every valid key.
+func (r *run) recordHash(found []*lookup) {
+	var problems, fixes, evidence []string
+	n := 0
+	for _, l := range found {
+		if !l.valid() {
+			continue
+		}
+		n++
+		if l.key.AllowsSHA256() {
+			continue
+		}
+		evidence = append(evidence, l.evidence()...)
+		problems = append(problems, fmt.Sprintf("selector %s has h=%s, which does not allow sha256", l.selector, oneLine(l.key.Tags.Value("h"))))
+		fixes = append(fixes, "publish "+zoneTXT(l.name, rewrite(l.key.Tags, map[string]string{"h": "sha256"}))+" and sign with rsa-sha256")
+	}
+	switch {
+	case len(problems) > 0:
+		r.res.Fail(checkHash, joinPhrases(problems)+"; RFC 8301 §3.1 forbids rsa-sha1, so verifiers reject every signature the key can make",
+			joinPhrases(fixes), evidence...)
+	case n > 0:
+		r.res.Pass(checkHash, "every key allows sha256")
+	default:
+		r.res.Skip(checkHash, r.noKeyReason(found))
+	}
+}
+
+// recordEd25519 records dkim.ed25519: an Ed25519 key beside an RSA one
+// (RFC 8463 §1 expects dual signing, because verifiers without Ed25519
+// support see only the RSA signature).
+func (r *run) recordEd25519(found []*lookup) {
+	var rsaSel, edSel []string
+	for _, l := range found {
+		if !l.valid() {
+			continue
+		}
+		if l.key.Type == KeyTypeEd25519 {
+			edSel = append(edSel, l.selector)
+		} else {
+			rsaSel = append(rsaSel, l.selector)
+		}
+	}
+	switch {
+	case len(edSel) > 0 && len(rsaSel) > 0:
+		r.res.Pass(checkEd25519, fmt.Sprintf("Ed25519 at %s beside RSA at %s", probes.JoinNames(edSel), probes.JoinNames(rsaSel)))
+	case len(edSel) > 0:
+		r.res.Fail(checkEd25519, "only Ed25519 keys ("+probes.JoinNames(edSel)+"): verifiers without RFC 8463 support see no valid signature",
+			"sign with an RSA key as well, published under its own selector, e.g. "+
+				zoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"))
+	case len(rsaSel) > 0:
+		r.res.Fail(checkEd25519, "no Ed25519 key beside the RSA key at "+probes.JoinNames(rsaSel),
+			"add an Ed25519 key under a second selector and sign with both (RFC 8463), e.g. "+
+				zoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=ed25519; p=<base64 of the 32-byte public key>"))
+	default:
+		r.res.Skip(checkEd25519, r.noKeyReason(found))
+	}
+}

@@ -1,0 +1,842 @@
+package dkim_test
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dkim"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+)
+
+// keyOf returns the real key published at owner.
+func keyOf(owner string) realKey {
+	for _, k := range realKeys {
+		if k.owner == owner {
+			return k
+		}
+	}
+	panic("no real key " + owner)
+}
+
+// pOf returns the base64 p= value of a real key.
+func pOf(owner string) string {
+	rec := joined(keyOf(owner))
+	return strings.TrimSuffix(rec[strings.Index(rec, "p=")+2:], ";")
+}
+
+// world publishes the real keys at their real names, and broken variants
+// of them at .test domains, the way their operators would (long records
+// split into strings of at most 255 bytes).
+func world() []string {
+	var real []string
+	for _, k := range realKeys {
+		real = append(real, zoneLine(k))
+	}
+	gmail := pOf("20230601._domainkey.gmail.com.")
+	rfcRSA := pOf("test._domainkey.football.example.com.")
+	zones := []string{strings.Join(real, "\n"), `
+; Microsoft 365 publishes neo.link's keys behind CNAMEs; selector2 points
+; at a key Microsoft has not published yet, as it does until the first
+; rotation.
+selector1._domainkey.neo.link. IN CNAME selector1-neo-link._domainkey.neolink.onmicrosoft.com.
+selector2._domainkey.neo.link. IN CNAME selector2-neo-link._domainkey.neolink.onmicrosoft.com.
+neolink.onmicrosoft.com. IN MX 0 neolink-onmicrosoft-com.mail.protection.outlook.com.
+
+` + wildcardAnswers(revokedWildcard) + `
+matthewgall.cf. IN TXT "v=spf1 -all"
+matthewgall.cf. IN MX 0 .
+
+; A domain that publishes no key anywhere and says it sends no mail.
+parked.test. IN MX 0 .
+parked.test. IN TXT "v=spf1 -all"
+; One that receives mail but publishes no key.
+nokey.test. IN MX 10 mx.nokey.test.
+nokey.test. IN TXT "v=spf1 mx -all"
+mx.nokey.test. IN A 192.0.2.25
+
+; Broken variants of real keys.
+google._domainkey.whitespace.test. IN TXT "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWR iGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutAC DfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3 Ip3G+2kryOTIKT+l/K4w3QIDAQAB"
+google._domainkey.edrsa.test. IN TXT "v=DKIM1; k=ed25519; p=` + rfcRSA + `"
+google._domainkey.truncated.test. IN TXT "v=DKIM1; k=rsa; p=` + gmail[:200] + `"
+google._domainkey.flags.test. IN TXT "v=DKIM1; k=rsa; t=y:s; p=` + rfcRSA + `"
+google._domainkey.sha1.test. IN TXT "v=DKIM1; k=rsa; h=sha1; p=` + rfcRSA + `"
+google._domainkey.twokeys.test. IN TXT "v=DKIM1; k=rsa; p=` + rfcRSA + `"
+google._domainkey.twokeys.test. IN TXT "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+; An old selector revoked beside the current one.
+default._domainkey.rotated.test. IN TXT "v=DKIM1; p="
+` + strings.Replace(zoneLine(keyOf("20230601._domainkey.gmail.com.")), "20230601._domainkey.gmail.com.", "dkim._domainkey.rotated.test.", 1) + `
+; Dual-signing with RSA 2048 and Ed25519.
+` + strings.Replace(zoneLine(keyOf("20230601._domainkey.gmail.com.")), "20230601._domainkey.gmail.com.", "google._domainkey.dual.test.", 1) + `
+ed._domainkey.dual.test. IN TXT "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+; A resolver failure for one discovered selector.
+` + strings.Replace(zoneLine(keyOf("20230601._domainkey.gmail.com.")), "20230601._domainkey.gmail.com.", "google._domainkey.flaky.test.", 1) + `
+flaky.test. IN MX 10 mx.flaky.test.
+`}
+	return zones
+}
+
+// wildcardAnswers spells out what a resolver answers for a wildcard record
+// at every name the probe asks (the discovery list and its wildcard
+// check), since the test DNS server has no wildcard synthesis (RFC 4592).
+func wildcardAnswers(record string) string {
+	owner, rest, _ := strings.Cut(record, " ")
+	suffix := strings.TrimPrefix(owner, "*")
+	var lines []string
+	for _, s := range append(dkim.DiscoverySelectors(), "_wildcard-check") {
+		lines = append(lines, s+suffix+" "+rest)
+	}
+	return strings.Join(lines, "\n")
+}
+
+const (
+	pass      = probes.StatusPass
+	fail      = probes.StatusFail
+	skip      = probes.StatusSkip
+	undecided = probes.StatusError
+)
+
+var checkIDs = []string{
+	"dkim.present", "dkim.key_valid", "dkim.key_strength", "dkim.not_revoked",
+	"dkim.not_testing", "dkim.hash", "dkim.ed25519",
+}
+
+func statuses(def probes.Status, overrides ...any) map[string]probes.Status {
+	out := map[string]probes.Status{}
+	for _, id := range checkIDs {
+		out[id] = def
+	}
+	for i := 0; i+1 < len(overrides); i += 2 {
+		out[overrides[i].(string)] = overrides[i+1].(probes.Status)
+	}
+	return out
+}
+
+type metric struct {
+	name   string
+	labels []string
+	value  float64
+}
+
+func m(name string, value float64, labels ...string) metric {
+	return metric{name: name, labels: labels, value: value}
+}
+
+type probeCase struct {
+	name      string
+	target    string
+	cfg       *dkim.Config
+	selectors []string // dkim_selector= values
+	setup     func(*testbed.DNSServer)
+	checks    map[string]probes.Status
+	// reasons, remediations and evidence hold substrings expected in the
+	// check's text (evidence: in any line).
+	reasons      map[string]string
+	remediations map[string]string
+	evidence     map[string]string
+	metrics      []metric
+	absent       []metric // label sets that must not be recorded
+	notes        string
+	wantErrors   string
+}
+
+func TestProbe(t *testing.T) {
+	for _, tc := range []probeCase{
+		{
+			name:      "gmail.com, selector passed as a parameter",
+			target:    "gmail.com",
+			selectors: []string{"20230601"},
+			checks:    statuses(pass, "dkim.ed25519", fail),
+			reasons: map[string]string{
+				"dkim.present":      "gmail.com publishes a DKIM key at 1 selector: 20230601",
+				"dkim.key_valid":    "20230601 (rsa, 2048 bits, SubjectPublicKeyInfo)",
+				"dkim.key_strength": "at least 2048 bits: 20230601 (2048 bits)",
+				"dkim.ed25519":      "no Ed25519 key beside the RSA key at 20230601",
+			},
+			remediations: map[string]string{"dkim.ed25519": `k=ed25519; p=<base64 of the 32-byte public key>`},
+			evidence:     map[string]string{"dkim.present": `20230601._domainkey.gmail.com. TXT "v=DKIM1; k=rsa; p=MIIBIjAN`},
+			metrics: []metric{
+				m("mail_dkim_selectors_found", 1),
+				m("mail_dkim_key_bits", 2048, "20230601", "rsa"),
+				m("mail_dkim_key_info", 1, "20230601", "rsa", ""),
+				m("mail_dkim_key_revoked", 0, "20230601"),
+			},
+			// Discovered selectors that do not exist produce no series.
+			absent: []metric{m("mail_dkim_key_info", 0, "google", "rsa", ""), m("mail_dkim_key_revoked", 0, "google")},
+		},
+		{
+			name:   "Microsoft 365 keys behind CNAMEs, found by discovery",
+			target: "neo.link",
+			checks: statuses(pass, "dkim.ed25519", fail),
+			reasons: map[string]string{
+				"dkim.present": "neo.link publishes a DKIM key at 1 selector: selector1",
+			},
+			evidence: map[string]string{
+				"dkim.present": "selector1._domainkey.neo.link. CNAME selector1-neo-link._domainkey.neolink.onmicrosoft.com.",
+			},
+			metrics: []metric{
+				m("mail_dkim_selectors_found", 1),
+				m("mail_dkim_key_bits", 2048, "selector1", "rsa"),
+			},
+			absent: []metric{m("mail_dkim_key_revoked", 0, "selector2")},
+		},
+		{
+			name:   "the RFC 8463 example domain: 1024-bit RSA beside Ed25519",
+			target: "football.example.com",
+			cfg:    &dkim.Config{Selectors: []string{"brisbane", "test"}, Discover: false, MinRSABits: 2048},
+			checks: statuses(pass, "dkim.key_strength", fail),
+			reasons: map[string]string{
+				"dkim.key_strength": "selector test: RSA key of 1024 bits, under 2048; RFC 8301 §3.2",
+				"dkim.ed25519":      "Ed25519 at brisbane beside RSA at test",
+			},
+			remediations: map[string]string{
+				"dkim.key_strength": `generate a 2048-bit key pair, publish it under a new selector, e.g. "<new selector>._domainkey.football.example.com. IN TXT \"v=DKIM1; k=rsa; p=<base64 public key>\"", sign with it, then revoke test._domainkey.football.example.com with an empty p=`,
+			},
+			metrics: []metric{
+				m("mail_dkim_selectors_found", 2),
+				m("mail_dkim_key_bits", 256, "brisbane", "ed25519"),
+				m("mail_dkim_key_bits", 1024, "test", "rsa"),
+				m("mail_dkim_key_info", 1, "brisbane", "ed25519", ""),
+			},
+		},
+		{
+			name:   "a key split across strings",
+			target: "radiasoft.net",
+			cfg:    &dkim.Config{Selectors: []string{"20240328"}, Discover: true, MinRSABits: 2048},
+			checks: statuses(pass, "dkim.ed25519", fail),
+			metrics: []metric{
+				m("mail_dkim_key_bits", 2048, "20240328", "rsa"),
+			},
+		},
+		{
+			name:   "a two-label selector with an Ed25519 key alone",
+			target: "dominionrnd.com",
+			cfg:    &dkim.Config{Selectors: []string{"cpppo-test.crypto-licensing", "cpppo.licensing"}, MinRSABits: 2048},
+			checks: statuses(pass, "dkim.ed25519", fail),
+			reasons: map[string]string{
+				"dkim.ed25519": "only Ed25519 keys (cpppo-test.crypto-licensing, cpppo.licensing): verifiers without RFC 8463 support see no valid signature",
+			},
+			metrics: []metric{m("mail_dkim_key_bits", 256, "cpppo-test.crypto-licensing", "ed25519")},
+		},
+		{
+			name:   "old 1024-bit Google Workspace key found by discovery",
+			target: "vandenhooff.name",
+			checks: statuses(pass, "dkim.key_strength", fail, "dkim.ed25519", fail),
+			reasons: map[string]string{
+				"dkim.key_strength": "selector google: RSA key of 1024 bits, under 2048",
+			},
+			metrics: []metric{m("mail_dkim_key_bits", 1024, "google", "rsa")},
+		},
+		{
+			name:   "min_rsa_bits 1024 passes the same key",
+			target: "vandenhooff.name",
+			cfg:    &dkim.Config{Discover: true, MinRSABits: 1024},
+			checks: statuses(pass, "dkim.ed25519", fail),
+		},
+		{
+			name:   "t=s is not testing",
+			target: "openlylocal.com",
+			checks: statuses(pass, "dkim.key_strength", fail, "dkim.ed25519", fail),
+			metrics: []metric{
+				m("mail_dkim_key_info", 1, "mail", "rsa", "s"),
+			},
+		},
+		{
+			name:   "t=y in a real record",
+			target: "signalk.org",
+			checks: statuses(pass, "dkim.not_testing", fail, "dkim.key_strength", fail, "dkim.ed25519", fail),
+			reasons: map[string]string{
+				"dkim.not_testing": "selector mail has t=y: the domain is testing DKIM",
+			},
+			remediations: map[string]string{
+				"dkim.not_testing": `publish "mail._domainkey.signalk.org. IN TXT \"v=DKIM1; k=rsa; p=MIGf`,
+			},
+			metrics: []metric{m("mail_dkim_key_info", 1, "mail", "rsa", "y")},
+		},
+		{
+			name:   "t=y:s",
+			target: "flags.test",
+			checks: statuses(pass, "dkim.not_testing", fail, "dkim.key_strength", fail, "dkim.ed25519", fail),
+			reasons: map[string]string{
+				"dkim.not_testing": "selector google has t=y:s",
+			},
+			remediations: map[string]string{
+				"dkim.not_testing": `"google._domainkey.flags.test. IN TXT \"v=DKIM1; k=rsa; t=s; p=MIGf`,
+			},
+			metrics: []metric{m("mail_dkim_key_info", 1, "google", "rsa", "y:s")},
+		},
+		{
+			name:   "h=sha1",
+			target: "sha1.test",
+			checks: statuses(pass, "dkim.hash", fail, "dkim.key_strength", fail, "dkim.ed25519", fail),
+			reasons: map[string]string{
+				"dkim.hash": "selector google has h=sha1, which does not allow sha256; RFC 8301 §3.1 forbids rsa-sha1",
+			},
+			remediations: map[string]string{
+				"dkim.hash": `"google._domainkey.sha1.test. IN TXT \"v=DKIM1; k=rsa; h=sha256; p=MIGf`,
+			},
+		},
+		{
+			name:   "whitespace inside p=",
+			target: "whitespace.test",
+			checks: statuses(pass, "dkim.key_strength", fail, "dkim.ed25519", fail),
+			evidence: map[string]string{
+				"dkim.key_valid": "google: p= has whitespace inside it, which RFC 6376 §3.6.1 allows",
+			},
+			metrics: []metric{m("mail_dkim_key_bits", 1024, "google", "rsa")},
+		},
+		{
+			name:   "k=ed25519 with an RSA key",
+			target: "edrsa.test",
+			checks: statuses(skip, "dkim.present", pass, "dkim.key_valid", fail, "dkim.not_revoked", pass),
+			reasons: map[string]string{
+				"dkim.key_valid":    "selector google: the record declares k=ed25519 but p= is a 1024-bit RSA key",
+				"dkim.key_strength": "every key record found is revoked or invalid",
+			},
+			remediations: map[string]string{
+				"dkim.key_valid": `publish "google._domainkey.edrsa.test. IN TXT \"v=DKIM1; k=rsa; p=MIGf`,
+			},
+			metrics: []metric{
+				m("mail_dkim_selectors_found", 1),
+				m("mail_dkim_key_info", 1, "google", "ed25519", ""),
+			},
+			absent: []metric{m("mail_dkim_key_bits", 0, "google", "ed25519"), m("mail_dkim_key_bits", 0, "google", "rsa")},
+		},
+		{
+			name:   "a truncated key",
+			target: "truncated.test",
+			checks: statuses(skip, "dkim.present", pass, "dkim.key_valid", fail, "dkim.not_revoked", pass),
+			reasons: map[string]string{
+				"dkim.key_valid": "selector google: p= (150 bytes) does not decode to an RSA public key",
+			},
+			remediations: map[string]string{
+				"dkim.key_valid": `publish the key again as the key generator wrote it, e.g. "google._domainkey.truncated.test. IN TXT \"v=DKIM1; k=rsa; p=<base64 public key>\""`,
+			},
+		},
+		{
+			name:   "two records at one selector",
+			target: "twokeys.test",
+			checks: statuses(skip, "dkim.present", pass, "dkim.key_valid", fail, "dkim.not_revoked", pass),
+			reasons: map[string]string{
+				"dkim.key_valid": "selector google: 2 TXT records; RFC 6376 §3.6.2.2",
+			},
+			metrics: []metric{m("mail_dkim_key_info", 1, "google", "unknown", "")},
+		},
+		{
+			name:   "an old selector revoked beside a live one",
+			target: "rotated.test",
+			checks: statuses(pass, "dkim.ed25519", fail),
+			reasons: map[string]string{
+				"dkim.not_revoked": "1 selector default revoked (empty p=), an old selector retired; keys remain at dkim",
+			},
+			metrics: []metric{
+				m("mail_dkim_selectors_found", 2),
+				m("mail_dkim_key_revoked", 1, "default"),
+				m("mail_dkim_key_revoked", 0, "dkim"),
+				m("mail_dkim_key_info", 1, "default", "rsa", ""),
+			},
+			absent: []metric{m("mail_dkim_key_bits", 0, "default", "rsa")},
+		},
+		{
+			name:   "dual signing",
+			target: "dual.test",
+			cfg:    &dkim.Config{Selectors: []string{"ed"}, Discover: true, MinRSABits: 2048},
+			checks: statuses(pass),
+			reasons: map[string]string{
+				"dkim.ed25519": "Ed25519 at ed beside RSA at google",
+			},
+		},
+		{
+			name:   "a parked domain with a revoked wildcard key",
+			target: "matthewgall.cf",
+			checks: statuses(skip, "dkim.present", fail, "dkim.not_revoked", fail),
+			reasons: map[string]string{
+				"dkim.present":     "every key record found at matthewgall.cf is revoked (empty p=): *; matthewgall.cf sends no mail (null MX and SPF \"v=spf1 -all\"), and a domain that sends no mail needs no DKIM key",
+				"dkim.not_revoked": "every key record found is revoked (empty p=): *",
+			},
+			remediations: map[string]string{
+				"dkim.present": "nothing, as long as matthewgall.cf sends no mail",
+			},
+			evidence: map[string]string{"dkim.not_revoked": `_wildcard-check._domainkey.matthewgall.cf. (wildcard *._domainkey) TXT "v=DKIM1; p="`},
+			metrics: []metric{
+				m("mail_dkim_selectors_found", 1),
+				m("mail_dkim_key_revoked", 1, "*"),
+			},
+			// The wildcard answers every discovered selector; none of
+			// them is reported as a key of its own.
+			absent: []metric{m("mail_dkim_key_revoked", 1, "google"), m("mail_dkim_key_revoked", 1, "selector1")},
+			notes:  "answers for any selector (a wildcard *._domainkey record)",
+		},
+		{
+			name:   "a parked domain without any key",
+			target: "parked.test",
+			checks: statuses(skip, "dkim.present", fail),
+			reasons: map[string]string{
+				"dkim.present":      "no DKIM key found at parked.test; tried google, selector1, selector2, k1, k2, k3, mandrill, s1 and 15 more; parked.test sends no mail (null MX and SPF \"v=spf1 -all\"), and a domain that sends no mail needs no DKIM key",
+				"dkim.key_valid":    "no DKIM key record found",
+				"dkim.not_revoked":  "no DKIM key record found",
+				"dkim.key_strength": "no DKIM key record found",
+			},
+			remediations: map[string]string{
+				"dkim.present": `publish the revoked wildcard "*._domainkey.parked.test. IN TXT \"v=DKIM1; p=\""`,
+			},
+			metrics: []metric{m("mail_dkim_selectors_found", 0)},
+		},
+		{
+			name:   "a mail domain without any key",
+			target: "nokey.test",
+			checks: statuses(skip, "dkim.present", fail),
+			reasons: map[string]string{
+				"dkim.present": "no DKIM key found at nokey.test; tried google, selector1",
+			},
+			remediations: map[string]string{
+				"dkim.present": `e.g. "<selector>._domainkey.nokey.test. IN TXT \"v=DKIM1; k=rsa; p=<base64 public key>\"" (generate the pair with your MTA or provider); if the domain already signs with a selector not in the discovery list, pass it as dkim_selector=<selector> or list it under the module's dkim: selectors:`,
+			},
+		},
+		{
+			name:      "a selector named by parameter that has no key",
+			target:    "gmail.com",
+			selectors: []string{"20230601", "20161025"},
+			checks:    statuses(pass, "dkim.present", fail, "dkim.ed25519", fail),
+			reasons: map[string]string{
+				"dkim.present": "no key record at 20161025._domainkey.gmail.com, named by dkim_selector=",
+			},
+			remediations: map[string]string{
+				"dkim.present": `"20161025._domainkey.gmail.com. IN TXT \"v=DKIM1; k=rsa; p=<base64 public key>\""`,
+			},
+			evidence: map[string]string{"dkim.present": "20161025._domainkey.gmail.com. no TXT record (NXDOMAIN)"},
+		},
+		{
+			name:   "a SERVFAIL for one discovered selector next to a key",
+			target: "flaky.test",
+			setup: func(s *testbed.DNSServer) {
+				s.SetBehaviour("selector1._domainkey.flaky.test", testbed.ServFail)
+			},
+			checks:     statuses(pass, "dkim.ed25519", fail),
+			wantErrors: "DKIM selector selector1: dns TXT selector1._domainkey.flaky.test: SERVFAIL",
+		},
+		{
+			name:   "SERVFAIL and no key found: undecided",
+			target: "nokey.test",
+			setup: func(s *testbed.DNSServer) {
+				s.SetBehaviour("google._domainkey.nokey.test", testbed.ServFail)
+			},
+			checks:     statuses(skip, "dkim.present", undecided),
+			wantErrors: "SERVFAIL",
+		},
+		{
+			name:   "no selectors at all",
+			target: "gmail.com",
+			cfg:    &dkim.Config{Discover: false, MinRSABits: 2048},
+			checks: statuses(skip),
+			reasons: map[string]string{
+				"dkim.present": "no selectors to look up",
+			},
+		},
+		{
+			name:   "a host target",
+			target: "mx.nokey.test:25",
+			checks: statuses(skip),
+			reasons: map[string]string{
+				"dkim.present": "the target is one mail host (mx.nokey.test:25); DKIM keys belong to a mail domain",
+			},
+		},
+		{
+			name:   "an IP target",
+			target: "192.0.2.25",
+			checks: statuses(skip),
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := testbed.StartDNS(t, world()...)
+			if tc.setup != nil {
+				tc.setup(srv)
+			}
+			cfg := dkim.DefaultConfig()
+			if tc.cfg != nil {
+				cfg = *tc.cfg
+			}
+			params := url.Values{}
+			for _, s := range tc.selectors {
+				params.Add(dkim.ParamSelector, s)
+			}
+			res, _ := runProbe(t, srv.Addr, tc.target, cfg, params, 10*time.Second)
+			checkInvariants(t, res)
+			assertChecks(t, res, tc)
+			assertMetrics(t, res, tc.metrics, tc.absent)
+			assertErrors(t, res, tc.wantErrors)
+			if tc.notes != "" && !strings.Contains(strings.Join(res.Notes(), "\n"), tc.notes) {
+				t.Errorf("notes %q, want one containing %q", res.Notes(), tc.notes)
+			}
+		})
+	}
+}
+
+// runProbe runs the probe once against the resolver at addr.
+func runProbe(t testing.TB, addr, target string, cfg dkim.Config, params url.Values, timeout time.Duration) (*probes.Result, *dnsclient.Resolver) {
+	t.Helper()
+	tgt, err := probes.ParseTarget(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := dnsclient.New(dnsclient.Config{Servers: []string{addr}, Timeout: time.Second, Attempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolver := client.NewResolver()
+	env := &probes.Env{DNS: resolver, Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	p := dkim.New(cfg)
+	if err := p.ValidateParams(params); err != nil {
+		t.Fatalf("ValidateParams: %v", err)
+	}
+	res := p.Run(ctx, &probes.Request{Target: tgt, Params: params}, env)
+	if res == nil {
+		t.Fatal("Run returned nil")
+	}
+	return res, resolver
+}
+
+// checkInvariants holds for every run: each check recorded once with its
+// declared level, one-line reasons, a remediation for every failure,
+// errors for every undecided check, and only declared metrics.
+func checkInvariants(t *testing.T, res *probes.Result) {
+	t.Helper()
+	p := dkim.New(dkim.DefaultConfig())
+	levels := map[string]probes.Level{}
+	for _, spec := range p.CheckSpecs() {
+		levels[spec.ID] = spec.Level
+	}
+	checks := res.Checks()
+	if len(checks) != len(checkIDs) {
+		t.Errorf("%d checks recorded, want %d", len(checks), len(checkIDs))
+	}
+	for _, c := range checks {
+		if want, ok := levels[c.ID]; !ok || c.Level != want {
+			t.Errorf("%s: level %q, declared %q (declared: %v)", c.ID, c.Level, want, ok)
+		}
+		if c.Reason == "" || strings.ContainsAny(c.Reason, "\r\n") {
+			t.Errorf("%s: reason %q is not one line", c.ID, c.Reason)
+		}
+		if strings.ContainsAny(c.Remediation, "\r\n") {
+			t.Errorf("%s: remediation %q is not one line", c.ID, c.Remediation)
+		}
+		if c.Status == probes.StatusFail && c.Remediation == "" {
+			t.Errorf("%s failed without a remediation: %s", c.ID, c.Reason)
+		}
+		if c.Status == probes.StatusError && len(res.Errors()) == 0 {
+			t.Errorf("%s is undecided but the probe recorded no error", c.ID)
+		}
+	}
+	declared := map[string]int{}
+	for _, spec := range p.MetricSpecs() {
+		declared[spec.Name] = len(spec.Labels)
+	}
+	seen := map[string]bool{}
+	for _, s := range res.Measurements() {
+		n, ok := declared[s.Name()]
+		if !ok || n != len(s.LabelValues) {
+			t.Errorf("measurement %s%q is not declared with %d labels", s.Name(), s.LabelValues, len(s.LabelValues))
+		}
+		key := s.Name() + strings.Join(s.LabelValues, "\x00")
+		if seen[key] {
+			t.Errorf("measurement %s%q recorded twice", s.Name(), s.LabelValues)
+		}
+		seen[key] = true
+	}
+	for _, e := range res.Errors() {
+		if strings.Contains(e, "internal:") {
+			t.Errorf("probe error: %s", e)
+		}
+	}
+}
+
+func assertChecks(t *testing.T, res *probes.Result, tc probeCase) {
+	t.Helper()
+	for id, want := range tc.checks {
+		c, ok := res.Check(id)
+		if !ok {
+			t.Errorf("%s not recorded", id)
+			continue
+		}
+		if c.Status != want {
+			t.Errorf("%s = %s (%s), want %s", id, c.Status, c.Reason, want)
+		}
+	}
+	for id, want := range tc.reasons {
+		if c, _ := res.Check(id); !strings.Contains(c.Reason, want) {
+			t.Errorf("%s reason %q, want it to contain %q", id, c.Reason, want)
+		}
+	}
+	for id, want := range tc.remediations {
+		if c, _ := res.Check(id); !strings.Contains(c.Remediation, want) {
+			t.Errorf("%s remediation %q, want it to contain %q", id, c.Remediation, want)
+		}
+	}
+	for id, want := range tc.evidence {
+		c, _ := res.Check(id)
+		if !slices.ContainsFunc(c.Evidence, func(line string) bool { return strings.Contains(line, want) }) {
+			t.Errorf("%s evidence %q, want a line containing %q", id, c.Evidence, want)
+		}
+	}
+}
+
+func findMeasurement(res *probes.Result, name string, labels ...string) (float64, bool) {
+	for _, s := range res.Measurements() {
+		if s.Name() == name && slices.Equal(s.LabelValues, labels) {
+			return s.Value, true
+		}
+	}
+	return 0, false
+}
+
+func assertMetrics(t *testing.T, res *probes.Result, want, absent []metric) {
+	t.Helper()
+	for _, w := range want {
+		got, ok := findMeasurement(res, w.name, w.labels...)
+		if !ok {
+			t.Errorf("%s%q not recorded; have %v", w.name, w.labels, describe(res))
+			continue
+		}
+		if got != w.value {
+			t.Errorf("%s%q = %v, want %v", w.name, w.labels, got, w.value)
+		}
+	}
+	for _, a := range absent {
+		if _, ok := findMeasurement(res, a.name, a.labels...); ok {
+			t.Errorf("%s%q recorded, want it absent", a.name, a.labels)
+		}
+	}
+}
+
+func assertErrors(t *testing.T, res *probes.Result, want string) {
+	t.Helper()
+	errs := res.Errors()
+	if want == "" {
+		if len(errs) > 0 {
+			t.Errorf("probe errors %q, want none", errs)
+		}
+		return
+	}
+	if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, want) }) {
+		t.Errorf("probe errors %q, want one containing %q", errs, want)
+	}
+}
+
+func describe(res *probes.Result) []string {
+	var out []string
+	for _, s := range res.Measurements() {
+		out = append(out, s.Name()+"{"+strings.Join(s.LabelValues, ",")+"}")
+	}
+	return out
+}
+
+func TestDiscoveryIsOneRound(t *testing.T) {
+	// Every selector of the discovery list, the wildcard check and the
+	// module's selectors are independent questions: one round, however
+	// many there are. Asking them one after another would take 25 rounds.
+	srv := testbed.StartDNS(t, world()...)
+	srv.SetLockstep(50 * time.Millisecond)
+	cfg := dkim.Config{Selectors: []string{"20230601"}, Discover: true, MinRSABits: 2048}
+	res, _ := runProbe(t, srv.Addr, "gmail.com", cfg, nil, 30*time.Second)
+	if c, _ := res.Check("dkim.present"); c.Status != probes.StatusPass {
+		t.Fatalf("dkim.present = %s (%s)", c.Status, c.Reason)
+	}
+	if rounds := srv.Rounds(); rounds != 1 {
+		t.Errorf("discovery needed %d rounds of DNS questions; all are independent, so 1", rounds)
+	}
+	if n := len(srv.Queries()); n != len(dkim.DiscoverySelectors())+2 {
+		t.Errorf("%d questions, want the %d discovery selectors, the module's selector and the wildcard check",
+			n, len(dkim.DiscoverySelectors()))
+	}
+}
+
+func TestEachQuestionAskedOnce(t *testing.T) {
+	// The parked domain takes the longest path: every selector, then MX
+	// and the domain's TXT to tell that it sends no mail.
+	srv := testbed.StartDNS(t, world()...)
+	res, resolver := runProbe(t, srv.Addr, "parked.test", dkim.DefaultConfig(), nil, 10*time.Second)
+	if c, _ := res.Check("dkim.present"); !strings.Contains(c.Reason, "sends no mail") {
+		t.Fatalf("dkim.present: %s; the run is not the one this test needs", c.Reason)
+	}
+	if d := srv.Duplicates(); len(d) > 0 {
+		t.Errorf("questions asked more than once: %v", d)
+	}
+	want := len(dkim.DiscoverySelectors()) + 1 + 2 // the wildcard check, MX and TXT of the domain
+	if n := len(srv.Queries()); n != want {
+		t.Errorf("%d questions, want %d: %v", n, want, srv.Queries())
+	}
+	if st := resolver.Stats(); st.CacheHits != 0 {
+		t.Errorf("%d questions were asked of the resolver twice", st.CacheHits)
+	}
+}
+
+func TestSelectorsMergedAcrossOrigins(t *testing.T) {
+	// A selector in the module, in the request (in other case) and in the
+	// discovery list is asked once, and counts as named.
+	srv := testbed.StartDNS(t, world()...)
+	params := url.Values{dkim.ParamSelector: {"GOOGLE", "20230601"}}
+	res, _ := runProbe(t, srv.Addr, "gmail.com", dkim.Config{Selectors: []string{"Google"}, Discover: true, MinRSABits: 2048}, params, 10*time.Second)
+	if d := srv.Duplicates(); len(d) > 0 {
+		t.Errorf("questions asked more than once: %v", d)
+	}
+	if n, want := len(srv.Queries()), len(dkim.DiscoverySelectors())+2; n != want {
+		t.Errorf("%d questions, want %d", n, want)
+	}
+	c, _ := res.Check("dkim.present")
+	if c.Status != probes.StatusFail || !strings.Contains(c.Reason, "google._domainkey.gmail.com, named by the module's dkim selectors") {
+		t.Errorf("dkim.present = %s (%s); want a failure for the named selector google", c.Status, c.Reason)
+	}
+	if v, ok := findMeasurement(res, "mail_dkim_key_bits", "20230601", "rsa"); !ok || v != 2048 {
+		t.Errorf("mail_dkim_key_bits{20230601} = %v, %v", v, ok)
+	}
+}
+
+func TestSilentResolverEndsAtDeadline(t *testing.T) {
+	silent := testbed.StartSilentResolver(t)
+	tgt, _ := probes.ParseTarget("gmail.com")
+	client, err := dnsclient.New(dnsclient.Config{Servers: []string{silent.Addr}, Timeout: 10 * time.Second, Attempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	const deadline = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	start := time.Now()
+	res := dkim.New(dkim.DefaultConfig()).Run(ctx, &probes.Request{Target: tgt}, env)
+	if elapsed := time.Since(start); elapsed > deadline+2*time.Second {
+		t.Errorf("Run took %s after a %s deadline", elapsed, deadline)
+	}
+	if c, _ := res.Check("dkim.present"); c.Status != probes.StatusError {
+		t.Errorf("dkim.present = %s, want undecided", c.Status)
+	}
+	for _, c := range res.Checks() {
+		if c.Status == probes.StatusFail || c.Status == probes.StatusPass {
+			t.Errorf("%s = %s without a single answer", c.ID, c.Status)
+		}
+	}
+}
+
+func TestValidateParams(t *testing.T) {
+	p := dkim.New(dkim.DefaultConfig())
+	for _, tc := range []struct {
+		values []string
+		want   string // "" for valid
+	}{
+		{[]string{"20230601", "selector1", "s1", "k_1", "cpppo-test.crypto-licensing"}, ""},
+		{[]string{""}, "dkim_selector: empty selector"},
+		{[]string{"google._domainkey"}, "give the selector alone"},
+		{[]string{"google._domainkey.example.com"}, "give the selector alone"},
+		{[]string{"a..b"}, "empty label"},
+		{[]string{"google."}, "empty label"},
+		{[]string{"sel ector"}, `contains " "`},
+		{[]string{"sel/ector"}, `contains "/"`},
+		{[]string{strings.Repeat("a", 64)}, "a DNS label has at most 63"},
+		{[]string{strings.Repeat(strings.Repeat("a", 60)+".", 4) + "a"}, "exceeds the 253 of a DNS name"},
+		{slices.Repeat([]string{"s"}, 33), "at most 32"},
+	} {
+		err := p.ValidateParams(url.Values{dkim.ParamSelector: tc.values, "other": {"ignored!"}})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%q: %v", tc.values, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: error %v, want one containing %q", tc.values, err, tc.want)
+		case err != nil && strings.Contains(err.Error(), "\n"):
+			t.Errorf("%q: error is not one line: %q", tc.values, err)
+		}
+	}
+}
+
+func TestDescriber(t *testing.T) {
+	p := dkim.New(dkim.DefaultConfig())
+	if p.Name() != "dkim" {
+		t.Errorf("Name() = %q", p.Name())
+	}
+	var ids []string
+	for _, spec := range p.CheckSpecs() {
+		ids = append(ids, spec.ID)
+		if !spec.Level.Valid() || spec.Passing == "" {
+			t.Errorf("%s: level %q, passing %q", spec.ID, spec.Level, spec.Passing)
+		}
+	}
+	if !slices.Equal(ids, checkIDs) {
+		t.Errorf("CheckSpecs ids = %q, want %q", ids, checkIDs)
+	}
+	// The levels of CHECKS.md ("—" is info).
+	wantLevels := map[string]probes.Level{
+		"dkim.present": probes.LevelMust, "dkim.key_valid": probes.LevelMust, "dkim.key_strength": probes.LevelMust,
+		"dkim.not_revoked": probes.LevelInfo, "dkim.not_testing": probes.LevelShould, "dkim.hash": probes.LevelShould,
+		"dkim.ed25519": probes.LevelMay,
+	}
+	for _, spec := range p.CheckSpecs() {
+		if spec.Level != wantLevels[spec.ID] {
+			t.Errorf("%s level %q, want %q", spec.ID, spec.Level, wantLevels[spec.ID])
+		}
+	}
+	var names []string
+	for _, spec := range p.MetricSpecs() {
+		names = append(names, spec.Name)
+		if !strings.HasSuffix(spec.Help, ".") || strings.Contains(spec.Help, "\n") {
+			t.Errorf("%s: HELP %q is not a short sentence", spec.Name, spec.Help)
+		}
+	}
+	want := []string{"mail_dkim_key_bits", "mail_dkim_selectors_found", "mail_dkim_key_info", "mail_dkim_key_revoked"}
+	if !slices.Equal(names, want) {
+		t.Errorf("MetricSpecs = %q, want %q", names, want)
+	}
+}
+
+func TestDiscoveryListIsValid(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range dkim.DiscoverySelectors() {
+		if err := dkim.ValidateSelector(s); err != nil {
+			t.Errorf("discovery selector %q: %v", s, err)
+		}
+		if seen[s] || s != strings.ToLower(s) {
+			t.Errorf("discovery selector %q is repeated or not lower case", s)
+		}
+		seen[s] = true
+	}
+	for _, must := range []string{"google", "selector1", "selector2", "k1", "s1", "s2", "dkim", "default", "zmail"} {
+		if !seen[must] {
+			t.Errorf("discovery list lacks %q", must)
+		}
+	}
+}
+
+func BenchmarkProbeDiscovery(b *testing.B) {
+	srv := testbed.StartDNS(b, world()...)
+	tgt, _ := probes.ParseTarget("neo.link")
+	client, err := dnsclient.New(dnsclient.Config{Servers: []string{srv.Addr}, Timeout: time.Second, Attempts: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := dkim.New(dkim.DefaultConfig())
+	b.ReportAllocs()
+	for b.Loop() {
+		env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+		res := p.Run(context.Background(), &probes.Request{Target: tgt}, env)
+		if c, _ := res.Check("dkim.present"); c.Status != probes.StatusPass {
+			b.Fatalf("dkim.present = %s (%s)", c.Status, c.Reason)
+		}
+	}
+}
+
+func BenchmarkParseKey(b *testing.B) {
+	rec := joined(keyOf("20230601._domainkey.gmail.com."))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := dkim.ParseKey(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
