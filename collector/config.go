@@ -20,6 +20,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dkim"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dmarc"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mx"
 )
@@ -72,6 +73,7 @@ type Module struct {
 	MX    *mx.Config    `yaml:"mx"`
 	DKIM  *dkim.Config  `yaml:"dkim"`
 	DMARC *dmarc.Config `yaml:"dmarc"`
+	DNSBL *dnsbl.Config `yaml:"dnsbl"`
 
 	// Set when the config is loaded.
 	name           string
@@ -97,7 +99,7 @@ type probeBlock struct {
 	key      string
 	present  func(*Module) bool
 	enable   func(*Module)
-	build    func(*Module) probes.Probe
+	build    func(*Module, *Resources) probes.Probe
 	describe func() probes.Describer
 }
 
@@ -111,7 +113,7 @@ func block[C any, P interface {
 		key:      key,
 		present:  func(m *Module) bool { return *field(m) != nil },
 		enable:   func(m *Module) { c := defaults(); *field(m) = &c },
-		build:    func(m *Module) probes.Probe { return newProbe(**field(m)) },
+		build:    func(m *Module, _ *Resources) probes.Probe { return newProbe(**field(m)) },
 		describe: func() probes.Describer { return newProbe(defaults()) },
 	}
 }
@@ -122,7 +124,32 @@ var probeBlocks = []probeBlock{
 	block("mx", func(m *Module) **mx.Config { return &m.MX }, mx.DefaultConfig, mx.New),
 	block("dkim", func(m *Module) **dkim.Config { return &m.DKIM }, dkim.DefaultConfig, dkim.New),
 	block("dmarc", func(m *Module) **dmarc.Config { return &m.DMARC }, dmarc.DefaultConfig, dmarc.New),
+	withResources(block("dnsbl", func(m *Module) **dnsbl.Config { return &m.DNSBL }, dnsbl.DefaultConfig, newDNSBLWithoutCache),
+		func(m *Module, r *Resources) probes.Probe { return dnsbl.New(*m.DNSBL, r.DNSBLCache) }),
 }
+
+// Resources are what outlives a config: the process-wide caches every
+// config (and every reload) shares.
+type Resources struct {
+	// DNSBLCache keeps blocklist answers for their TTL across requests, so
+	// domains that share MX hosts do not multiply blocklist traffic.
+	DNSBLCache *dnsbl.Cache
+}
+
+// DefaultDNSBLCacheEntries bounds the process-wide blocklist cache.
+const DefaultDNSBLCacheEntries = 100000
+
+// NewResources makes the process-wide resources.
+func NewResources() *Resources {
+	return &Resources{DNSBLCache: dnsbl.NewCache(DefaultDNSBLCacheEntries)}
+}
+
+func withResources(b probeBlock, build func(*Module, *Resources) probes.Probe) probeBlock {
+	b.build = build
+	return b
+}
+
+func newDNSBLWithoutCache(c dnsbl.Config) *dnsbl.Probe { return dnsbl.New(c, nil) }
 
 // Catalogue lists every check and every metric family a probe request can
 // produce, for documentation and for the test that keeps the README true.
@@ -205,7 +232,7 @@ var moduleNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 // validate checks the values decoding could not and builds the module's
 // DNS client, CA pool and probes.
-func (m *Module) compile() error {
+func (m *Module) compile(res *Resources) error {
 	switch {
 	case m.Timeout <= 0:
 		return fmt.Errorf("timeout must be positive, got %s", m.Timeout)
@@ -257,7 +284,7 @@ func (m *Module) compile() error {
 	m.probes = nil
 	for _, b := range probeBlocks {
 		if b.present(m) {
-			m.probes = append(m.probes, b.build(m))
+			m.probes = append(m.probes, b.build(m, res))
 		}
 	}
 	if len(m.probes) == 0 {
@@ -334,13 +361,16 @@ func readBounded(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// LoadConfig reads and parses a config file.
-func LoadConfig(path string) (*Config, error) {
+// LoadConfig reads and parses a config file, with resources of its own.
+func LoadConfig(path string) (*Config, error) { return LoadConfigWith(path, NewResources()) }
+
+// LoadConfigWith reads and parses a config file whose probes use res.
+func LoadConfigWith(path string, res *Resources) (*Config, error) {
 	data, err := readBounded(path, maxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := ParseConfig(data)
+	cfg, err := ParseConfigWith(data, res)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -348,8 +378,13 @@ func LoadConfig(path string) (*Config, error) {
 }
 
 // ParseConfig parses config YAML strictly (unknown keys are errors naming
-// their line), applies defaults and validates every module.
-func ParseConfig(data []byte) (*Config, error) {
+// their line), applies defaults and validates every module. The config gets
+// resources of its own.
+func ParseConfig(data []byte) (*Config, error) { return ParseConfigWith(data, NewResources()) }
+
+// ParseConfigWith is ParseConfig with the process-wide resources the
+// config's probes share with earlier and later configs.
+func ParseConfigWith(data []byte, res *Resources) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, cleanYAMLError(err)
@@ -379,7 +414,7 @@ func ParseConfig(data []byte) (*Config, error) {
 		if !moduleNameRE.MatchString(name) {
 			return nil, fmt.Errorf("line %d: module name %q: use letters, digits, '_', '-' and '.' (at most 64)", m.line, name)
 		}
-		if err := m.compile(); err != nil {
+		if err := m.compile(res); err != nil {
 			return nil, fmt.Errorf("line %d: module %q: %w", m.line, name, err)
 		}
 	}

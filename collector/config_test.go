@@ -141,3 +141,16 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestExampleCarriesTheDNSBLLists: config.example.yml shows the blocklist
+// block exactly as probes/dnsbl/example_lists.yml has it, which the dnsbl
+// tests keep equal to the probe's defaults.
+func TestExampleCarriesTheDNSBLLists(t *testing.T) {
+	block, err := os.ReadFile(filepath.Join("..", "probes", "dnsbl", "example_lists.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(DefaultConfigYAML, block) {
+		t.Error("config.example.yml does not contain probes/dnsbl/example_lists.yml verbatim; paste it at the end of the mail module")
+	}
+}

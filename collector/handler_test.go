@@ -28,17 +28,7 @@ import (
 
 func worldConfig(t *testing.T, resolver string, extra string) *Config {
 	t.Helper()
-	cfg, err := ParseConfig([]byte(fmt.Sprintf(`
-modules:
-  mail:
-    timeout: 5s
-    resolvers: [%q]
-    dns_query_timeout: 500ms
-    dns_attempts: 2
-    mx: {}
-    dkim: {}
-    dmarc: {}
-%s`, resolver, extra)))
+	cfg, err := ParseConfig([]byte("modules:\n" + testbed.ExampleModule("mail", resolver) + extra))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +372,7 @@ func TestRunSurvivesBrokenProbes(t *testing.T) {
 		names = append(names, p.Name)
 	}
 	sort.Strings(names)
-	if strings.Join(names, ",") != "boom,dkim,dmarc,mx,stuck" {
+	if strings.Join(names, ",") != "boom,dkim,dmarc,dnsbl,mx,stuck" {
 		t.Fatalf("probes reported: %v", names)
 	}
 	if errs := byName["boom"].Result.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "failed internally") {
@@ -391,7 +381,7 @@ func TestRunSurvivesBrokenProbes(t *testing.T) {
 	if errs := byName["stuck"].Result.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "did not finish") {
 		t.Errorf("stuck probe: %v", errs)
 	}
-	for _, name := range []string{"mx", "dkim", "dmarc"} {
+	for _, name := range []string{"mx", "dkim", "dmarc", "dnsbl"} {
 		if byName[name].Result.Failed() {
 			t.Errorf("the healthy %s probe was dragged down: %v", name, byName[name].Result.Errors())
 		}

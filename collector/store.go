@@ -14,8 +14,9 @@ import (
 // Store holds the config in force and reloads it. A reload that fails keeps
 // the old config and says why, in the log and in the reload metrics.
 type Store struct {
-	path   string
-	logger log.Logger
+	path      string
+	logger    log.Logger
+	resources *Resources
 
 	current atomic.Pointer[Config]
 	reload  sync.Mutex // one reload at a time
@@ -29,8 +30,9 @@ type Store struct {
 // cannot start.
 func NewStore(path string, logger log.Logger, reg prometheus.Registerer) (*Store, error) {
 	s := &Store{
-		path:   path,
-		logger: logger,
+		path:      path,
+		logger:    logger,
+		resources: NewResources(),
 		lastSuccessful: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "deliverability_exporter_config_last_reload_successful",
 			Help: "Whether the last configuration load succeeded (1) or not (0).",
@@ -42,6 +44,21 @@ func NewStore(path string, logger log.Logger, reg prometheus.Registerer) (*Store
 	}
 	if reg != nil {
 		reg.MustRegister(s.lastSuccessful, s.lastSuccessTS)
+		cache := s.resources.DNSBLCache
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "deliverability_exporter_dnsbl_cache_hits_total",
+				Help: "Blocklist questions answered from the process-wide cache.",
+			}, func() float64 { hits, _ := cache.Stats(); return float64(hits) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "deliverability_exporter_dnsbl_cache_misses_total",
+				Help: "Blocklist questions the process-wide cache had to ask.",
+			}, func() float64 { _, misses := cache.Stats(); return float64(misses) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "deliverability_exporter_dnsbl_cache_entries",
+				Help: "Blocklist answers held in the process-wide cache.",
+			}, func() float64 { return float64(cache.Len()) }),
+		)
 	}
 	if err := s.Reload(); err != nil {
 		return nil, err
@@ -72,12 +89,12 @@ func (s *Store) Reload() error {
 		err error
 	)
 	if s.path == "" {
-		cfg, err = ParseConfig(DefaultConfigYAML)
+		cfg, err = ParseConfigWith(DefaultConfigYAML, s.resources)
 		if err != nil {
 			err = fmt.Errorf("built-in default config: %w", err)
 		}
 	} else {
-		cfg, err = LoadConfig(s.path)
+		cfg, err = LoadConfigWith(s.path, s.resources)
 	}
 	if err != nil {
 		s.lastSuccessful.Set(0)

@@ -17,6 +17,8 @@ import "testing"
 //     not resolve back and looks generic; not signed; no CAA, no SRV; a
 //     1024-bit DKIM key in testing mode; DMARC without p= (so p=none), at
 //     pct=50, reporting to a destination that does not authorise it.
+//     Its address 198.51.100.77 is on the test blocklist zen.bl.test as
+//     residential space (PBL), and broken.test is on the test domain list.
 //   - nullmx.test: receives no mail (RFC 7505).
 //   - nomx.test: publishes no MX (only an A record, which RFC 5321's
 //     implicit MX would use and receivers frown upon).
@@ -70,6 +72,19 @@ $ORIGIN v6only.test.
 @            IN MX    10 mx
 mx           IN AAAA  2001:db8::60
 
+$ORIGIN zen.bl.test.
+@            IN SOA   ns hostmaster 1 7200 3600 1209600 300
+2.0.0.127    IN A     127.0.0.2
+2.0.0.127    IN TXT   "https://check.spamhaus.org/ test point"
+77.100.51.198 IN A    127.0.0.11
+77.100.51.198 IN TXT  "https://check.spamhaus.org/query/ip/198.51.100.77"
+
+$ORIGIN dbl.bl.test.
+@            IN SOA   ns hostmaster 1 7200 3600 1209600 300
+test         IN A     127.0.1.2
+broken.test  IN A     127.0.1.2
+broken.test  IN TXT   "https://check.spamhaus.org/query/domain/broken.test"
+
 $ORIGIN 2.0.192.in-addr.arpa.
 10           IN PTR   mx1.example.test.
 20           IN PTR   mx2.example.test.
@@ -95,4 +110,31 @@ func StartExampleWorld(tb testing.TB) *DNSServer {
 // MarkExampleSecure sets the AD bit for the signed zones of ExampleZones.
 func MarkExampleSecure(s *DNSServer) {
 	s.SetSecure("example.test", "2.0.192.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa")
+}
+
+// ExampleModule is a module config (indented for modules:) that runs every
+// probe against the example world through the resolver at addr, with the
+// world's test blocklists instead of the public ones.
+func ExampleModule(name, addr string) string {
+	return `  ` + name + `:
+    timeout: 10s
+    resolvers: ["` + addr + `"]
+    dns_query_timeout: 500ms
+    dns_attempts: 2
+    mx: {}
+    dkim: {}
+    dmarc: {}
+    dnsbl:
+      lists:
+        - zone: zen.bl.test
+          name: Test ZEN
+          kind: ip
+          ipv6: true
+          codes: {127.0.0.2: SBL, 127.0.0.4: XBL, 127.0.0.10: PBL, 127.0.0.11: PBL}
+          error_codes: {127.255.255.254: query via public/open resolver}
+        - zone: dbl.bl.test
+          name: Test DBL
+          kind: domain
+          codes: {127.0.1.2: spam domain}
+`
 }

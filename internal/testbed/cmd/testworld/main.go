@@ -31,7 +31,7 @@ func main() {
 	testbed.MarkExampleSecure(srv)
 
 	if *configPath != "" {
-		cfg := fmt.Sprintf("modules:\n  mail:\n    timeout: 10s\n    resolvers: [%q]\n    mx: {}\n", srv.Addr)
+		cfg := "modules:\n" + testbed.ExampleModule("mail", srv.Addr)
 		if err := os.WriteFile(*configPath, []byte(cfg), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, "testworld:", err)
 			os.Exit(1)

@@ -1,0 +1,206 @@
+package dnsbl_test
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
+)
+
+func decodeStrict(text string) (dnsbl.Config, error) {
+	var cfg dnsbl.Config
+	dec := yaml.NewDecoder(strings.NewReader(text))
+	dec.KnownFields(true)
+	err := dec.Decode(&cfg)
+	return cfg, err
+}
+
+// TestExampleListsEqualDefaults keeps example_lists.yml (the block
+// config.example.yml carries, with the lists' terms) and DefaultConfig in
+// step: the file is decoded the way the collector decodes a module.
+func TestExampleListsEqualDefaults(t *testing.T) {
+	block, err := os.ReadFile("example_lists.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(block), "    # ") || !strings.Contains(string(block), "\n    dnsbl:\n") {
+		t.Fatal("example_lists.yml must be indented for modules.mail.dnsbl (4 spaces before dnsbl:)")
+	}
+	var file struct {
+		Modules map[string]struct {
+			DNSBL *dnsbl.Config `yaml:"dnsbl"`
+		} `yaml:"modules"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader("modules:\n  mail:\n" + string(block)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&file); err != nil {
+		t.Fatalf("example_lists.yml does not load: %v", err)
+	}
+	got := file.Modules["mail"].DNSBL
+	if got == nil {
+		t.Fatal("no dnsbl block in example_lists.yml")
+	}
+	want := dnsbl.DefaultConfig()
+	if !reflect.DeepEqual(*got, want) {
+		for i := 0; i < max(len(got.Lists), len(want.Lists)); i++ {
+			var g, w dnsbl.List
+			if i < len(got.Lists) {
+				g = got.Lists[i]
+			}
+			if i < len(want.Lists) {
+				w = want.Lists[i]
+			}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("lists[%d]:\n file     %+v\n defaults %+v", i, g, w)
+			}
+		}
+		t.Errorf("example_lists.yml differs from DefaultConfig(): max_concurrency %d/%d, check_health %v/%v",
+			got.MaxConcurrency, want.MaxConcurrency, got.CheckHealth, want.CheckHealth)
+	}
+}
+
+func TestDefaultConfig(t *testing.T) {
+	cfg := dnsbl.DefaultConfig()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("the defaults do not validate: %v", err)
+	}
+	if cfg.MaxConcurrency != dnsbl.DefaultMaxConcurrency || !cfg.CheckHealth {
+		t.Errorf("max_concurrency %d, check_health %v; want %d, true", cfg.MaxConcurrency, cfg.CheckHealth, dnsbl.DefaultMaxConcurrency)
+	}
+	byZone := map[string]dnsbl.List{}
+	for _, l := range cfg.Lists {
+		byZone[l.Zone] = l
+	}
+	zen := byZone["zen.spamhaus.org"]
+	if zen.Kind != dnsbl.KindIP || !zen.IPv6 || zen.Codes["127.0.0.10"] != "PBL" || zen.Codes["127.0.0.2"] != "SBL" {
+		t.Errorf("zen.spamhaus.org = %+v", zen)
+	}
+	for _, code := range []string{"127.255.255.252", "127.255.255.254", "127.255.255.255"} {
+		if zen.ErrorCodes[code] == "" || byZone["dbl.spamhaus.org"].ErrorCodes[code] == "" {
+			t.Errorf("Spamhaus error code %s missing", code)
+		}
+	}
+	if byZone["dbl.spamhaus.org"].ErrorCodes["127.0.1.255"] == "" {
+		t.Error("DBL's 127.0.1.255 (IP query to a domain list) is not an error code")
+	}
+	if byZone["multi.uribl.com"].ErrorCodes["127.0.0.1"] == "" || byZone["multi.surbl.org"].ErrorCodes["127.0.0.1"] == "" {
+		t.Error("URIBL/SURBL refusal code 127.0.0.1 missing")
+	}
+	if got := byZone["multi.surbl.org"].Codes["127.0.0.80"]; got != "MW+ABUSE" {
+		t.Errorf("SURBL 127.0.0.80 = %q, want MW+ABUSE (16+64)", got)
+	}
+	if len(byZone["multi.surbl.org"].Codes) != 15 || len(byZone["multi.uribl.com"].Codes) != 7 {
+		t.Errorf("bitmask combinations: SURBL %d (want 15), URIBL %d (want 7)",
+			len(byZone["multi.surbl.org"].Codes), len(byZone["multi.uribl.com"].Codes))
+	}
+	if wl := byZone["list.dnswl.org"]; wl.Kind != dnsbl.KindAllow || wl.ErrorCodes["127.0.0.255"] == "" {
+		t.Errorf("list.dnswl.org = %+v", wl)
+	}
+	if _, ok := byZone["b.barracudacentral.org"]; ok {
+		t.Error("Barracuda needs a registered resolver; it must not be on by default")
+	}
+	// DefaultConfig returns fresh maps: changing one result leaves the next
+	// alone.
+	zen.Codes["127.0.0.2"] = "changed"
+	if dnsbl.DefaultConfig().Lists[0].Codes["127.0.0.2"] != "SBL" {
+		t.Error("DefaultConfig shares its maps between calls")
+	}
+}
+
+func TestConfigEmptyBlockGetsDefaults(t *testing.T) {
+	cfg, err := decodeStrict("{}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg, dnsbl.DefaultConfig()) {
+		t.Errorf("{} decoded to %+v, want the defaults", cfg)
+	}
+}
+
+func TestConfigListsReplaceDefaults(t *testing.T) {
+	cfg, err := decodeStrict(`
+max_concurrency: 4
+check_health: false
+lists:
+  - zone: ZEN.Spamhaus.org.
+    kind: IP
+    codes: {127.0.0.2: SBL}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Lists) != 1 || cfg.MaxConcurrency != 4 || cfg.CheckHealth {
+		t.Fatalf("decoded %+v", cfg)
+	}
+	if l := cfg.Lists[0]; l.Zone != "zen.spamhaus.org" || l.Kind != dnsbl.KindIP {
+		t.Errorf("zone %q kind %q, want them normalised", l.Zone, l.Kind)
+	}
+}
+
+func TestConfigRejects(t *testing.T) {
+	for text, want := range map[string]string{
+		"bogus: 1":                                                                                      "bogus",
+		"max_concurrency: 0":                                                                            "max_concurrency must be between 1 and 1024",
+		"max_concurrency: 5000":                                                                         "max_concurrency",
+		"lists: [{kind: ip}]":                                                                           "lists[0]: zone is missing",
+		"lists: [{zone: x.test}]":                                                                       "kind is missing",
+		"lists: [{zone: x.test, kind: url}]":                                                            `kind "url"`,
+		"lists: [{zone: 'bl..test', kind: ip}]":                                                         "empty label",
+		"lists: [{zone: 'bl test', kind: ip}]":                                                          "bl test",
+		"lists: [{zone: localhost, kind: ip}]":                                                          "single label",
+		"lists: [{zone: x.test, kind: ip, zone2: y}]":                                                   "zone2",
+		"lists: [{zone: x.test, kind: domain, ipv6: true}]":                                             "ipv6 applies to ip and allow lists",
+		"lists: [{zone: x.test, kind: ip}, {zone: X.test, kind: domain}]":                               "zone x.test is already lists[0]",
+		"lists: [{zone: x.test, kind: ip, codes: {10.0.0.2: SBL}}]":                                     "outside 127.0.0.0/8",
+		"lists: [{zone: x.test, kind: ip, codes: {'::1': SBL}}]":                                        "not an IPv4 address",
+		"lists: [{zone: x.test, kind: ip, codes: {127.0.0.256: SBL}}]":                                  "not an IPv4 address",
+		"lists: [{zone: x.test, kind: ip, codes: {127.0.0.1: SBL}}]":                                    "belongs under error_codes",
+		"lists: [{zone: x.test, kind: ip, codes: {127.0.0.2: ''}}]":                                     "no meaning",
+		"lists: [{zone: x.test, kind: ip, codes: {127.0.0.2: \"a\\nb\"}}]":                              "printable",
+		"lists: [{zone: x.test, kind: ip, codes: {127.0.0.2: SBL}, error_codes: {127.0.0.2: refused}}]": "both a listing code and an error code",
+		"lists: [{zone: x.test, kind: ip, error_codes: {8.8.8.8: refused}}]":                            "error_codes: 8.8.8.8 is outside",
+		"lists: [{zone: x.test, kind: ip, name: '" + strings.Repeat("n", 81) + "'}]":                    "at most 80",
+		"lists: [{zone: " + strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + ".test, kind: ip}]": "exceed DNS's 253",
+		"lists: {zone: x.test}": "cannot unmarshal",
+	} {
+		_, err := decodeStrict(text)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s:\n err = %v\n want it to mention %q", text, err, want)
+			continue
+		}
+		// The decoder's own errors (unknown keys, wrong types) are the yaml
+		// library's; the probe's are one line each.
+		if strings.HasPrefix(err.Error(), "dnsbl:") && strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error is not one line: %q", text, err)
+		}
+	}
+}
+
+func TestConfigTooManyLists(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("lists:\n")
+	for i := 0; i < 65; i++ {
+		b.WriteString("  - {zone: l" + strings.Repeat("x", i%5) + string(rune('a'+i%26)) + string(rune('a'+i/26)) + ".test, kind: ip}\n")
+	}
+	if _, err := decodeStrict(b.String()); err == nil || !strings.Contains(err.Error(), "at most 64") {
+		t.Errorf("65 lists: err = %v", err)
+	}
+}
+
+func TestConfigInsideAModule(t *testing.T) {
+	var module struct {
+		DNSBL *dnsbl.Config `yaml:"dnsbl"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader("dnsbl:\n  lists:\n    - {zone: zen.bl.test, kind: ip, ipv6: true}\n"))
+	dec.KnownFields(true)
+	if err := dec.Decode(&module); err != nil {
+		t.Fatal(err)
+	}
+	if module.DNSBL == nil || len(module.DNSBL.Lists) != 1 || !module.DNSBL.Lists[0].IPv6 || module.DNSBL.MaxConcurrency != dnsbl.DefaultMaxConcurrency {
+		t.Errorf("decoded %+v", module.DNSBL)
+	}
+}

@@ -1,0 +1,583 @@
+// Package dnsbl is the probe that asks DNS blocklists and allowlists
+// (RFC 5782) about a mail domain: its MX addresses and outbound addresses on
+// IP lists, the domain and its MX host names on domain lists, and the
+// addresses on allowlists such as DNSWL.
+//
+// Blocklisting is what pages a postmaster at night, so the probe is strict
+// about what counts as a listing: only an A answer in 127.0.0.0/8 that the
+// list does not use as an error code. Error codes (Spamhaus answers
+// 127.255.255.254 to queries through public resolvers), answers outside
+// 127.0.0.0/8 (resolvers that rewrite NXDOMAIN, zones that were parked) and
+// lists that answer their never-listed test point (lists that shut down by
+// listing the world) are reported as errors of the list, never as listings.
+//
+// Every question of a probe request goes out in one parallel round (the
+// lists' RFC 5782 §5 test points included), bounded by max_concurrency;
+// the TXT reasons of listed subjects follow in a second round. Answers are
+// kept process-wide for their TTL by a Cache, so domains that share MX
+// hosts cost the lists one query each.
+package dnsbl
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
+)
+
+// Name is the probe's name (the probe label of its metrics).
+const Name = "dnsbl"
+
+// Bounds on the subjects of one probe request: label values, and the
+// queries a request may cost the lists. A domain has at most
+// mailhosts.MaxHosts MX hosts, but each may publish many addresses.
+const (
+	maxIPSubjects   = 64
+	maxNameSubjects = 40
+)
+
+// Probe asks the configured lists about a target. It is safe for concurrent
+// use.
+type Probe struct {
+	cfg   Config
+	cache *Cache
+}
+
+var (
+	_ probes.Probe     = (*Probe)(nil)
+	_ probes.Describer = (*Probe)(nil)
+)
+
+// New makes a probe. cfg should have passed Validate (decoding it from YAML
+// does that). cache keeps answers across probe requests; nil means no
+// process-wide caching (each request still asks each question once).
+func New(cfg Config, cache *Cache) *Probe {
+	c := cfg
+	c.Lists = make([]List, len(cfg.Lists))
+	for i, l := range cfg.Lists {
+		l.Codes = copyMap(l.Codes)
+		l.ErrorCodes = copyMap(l.ErrorCodes)
+		c.Lists[i] = l
+	}
+	c.normalize()
+	if c.MaxConcurrency < 1 {
+		c.MaxConcurrency = DefaultMaxConcurrency
+	}
+	return &Probe{cfg: c, cache: cache}
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Name returns "dnsbl".
+func (p *Probe) Name() string { return Name }
+
+// Run asks the lists about the target. It returns when the answers are in
+// or ctx ends, whichever is first, with what it found.
+func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *probes.Result {
+	now := env.Now
+	if now == nil {
+		now = time.Now
+	}
+	r := &run{p: p, ctx: ctx, env: env, now: now, res: probes.NewResult(Name)}
+	if p.cache != nil {
+		r.servers = serversKey(env.DNS)
+	}
+	r.subj = gatherSubjects(ctx, req, env, r.res)
+	r.plan()
+	r.askAll(r.firstRound(), dns.TypeA)
+	r.evaluate()
+	r.askAll(r.secondRound(), dns.TypeTXT)
+	r.record()
+	return r.res
+}
+
+// run is the state of one Run.
+type run struct {
+	p   *Probe
+	ctx context.Context
+	env *probes.Env
+	now func() time.Time
+	res *probes.Result
+	// servers keys the process cache: the resolvers this request asks.
+	servers string
+	subj    subjects
+	lists   []*listRun
+}
+
+// subjects are what the lists are asked about.
+type subjects struct {
+	ips   []netip.Addr
+	names []string
+	// unknown are why some subjects could not be found (the MX question
+	// or a host's addresses got no answer): a check that finds no listing
+	// among the others is then undecided, not passed.
+	unknown []error
+	// noIPs and noNames say why there are none, when there are none.
+	noIPs, noNames string
+}
+
+// gatherSubjects finds the subjects of the request: for a domain, every MX
+// address and the outbound IPs for IP lists, the domain and the MX host
+// names for domain lists (a null MX leaves only the outbound IPs and the
+// domain); for a host, its addresses and its name; for an IP, the IP.
+func gatherSubjects(ctx context.Context, req *probes.Request, env *probes.Env, res *probes.Result) subjects {
+	var s subjects
+	var ips []netip.Addr
+	var names []string
+	t := req.Target
+	switch t.Kind {
+	case probes.KindIP:
+		ips = []netip.Addr{t.IP}
+		s.noNames = "the target is an IP address; domain lists are asked about names"
+	case probes.KindHost:
+		names = append(names, t.Name)
+		set, err := mailhosts.Discover(ctx, req, env)
+		if err != nil {
+			s.unknown = append(s.unknown, fmt.Errorf("addresses of %s: %w", t.Name, err))
+			break
+		}
+		for _, h := range set.Hosts {
+			ips = append(ips, h.Addrs()...)
+			if h.Err != nil {
+				s.unknown = append(s.unknown, fmt.Errorf("addresses of %s: %w", h.Name, h.Err))
+			}
+		}
+		s.noIPs = t.Name + " has no addresses"
+	default:
+		names = append(names, t.Name)
+		set, err := mailhosts.Discover(ctx, req, env)
+		switch {
+		case err != nil:
+			s.unknown = append(s.unknown, err)
+		case set.MX.NXDomain():
+			s.noIPs = t.Name + " does not exist (NXDOMAIN) and no outbound IPs are configured"
+		case set.NullMX && len(set.Hosts) == 0:
+			s.noIPs = t.Name + " receives no mail (null MX) and no outbound IPs are configured"
+		default:
+			s.noIPs = t.Name + " has no MX addresses and no outbound IPs are configured"
+			for _, h := range set.Hosts {
+				if h.IPLiteral {
+					continue // not a name; mx.hostname reports it
+				}
+				names = append(names, h.Name)
+				ips = append(ips, h.Addrs()...)
+				if h.Err != nil {
+					s.unknown = append(s.unknown, fmt.Errorf("addresses of MX host %s: %w", h.Name, h.Err))
+				}
+			}
+		}
+		ips = append(ips, req.OutboundIPs...)
+	}
+	s.ips = filterIPs(ips, res)
+	if len(s.ips) == 0 && len(ips) > 0 {
+		s.noIPs = "every address is loopback, private or link-local, which no public list holds"
+	}
+	s.names = withRegisteredDomains(names)
+	if len(s.names) > maxNameSubjects {
+		res.Note("%d names beyond the first %d were not asked of domain lists", len(s.names)-maxNameSubjects, maxNameSubjects)
+		s.names = s.names[:maxNameSubjects]
+	}
+	return s
+}
+
+// filterIPs removes duplicates and addresses no public list can hold
+// (loopback, private, link-local, multicast, unspecified): asking a list
+// about 127.0.0.2 would meet its test entry and report a listing that is
+// not one. The rest is capped at maxIPSubjects.
+func filterIPs(ips []netip.Addr, res *probes.Result) []netip.Addr {
+	seen := map[netip.Addr]bool{}
+	var out, skipped []netip.Addr
+	for _, ip := range ips {
+		ip = ip.Unmap().WithZone("")
+		if !ip.IsValid() || seen[ip] {
+			continue
+		}
+		seen[ip] = true
+		if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsMulticast() || ip.IsUnspecified() {
+			skipped = append(skipped, ip)
+			continue
+		}
+		out = append(out, ip)
+	}
+	if len(skipped) > 0 {
+		strs := make([]string, len(skipped))
+		for i, ip := range skipped {
+			strs[i] = ip.String()
+		}
+		res.Note("not asked of any list (loopback, private or link-local, which no public list holds): %s", probes.JoinNames(strs))
+	}
+	if len(out) > maxIPSubjects {
+		res.Note("%d addresses beyond the first %d were not asked of IP lists", len(out)-maxIPSubjects, maxIPSubjects)
+		out = out[:maxIPSubjects]
+	}
+	return out
+}
+
+// withRegisteredDomains adds each name's registered domain after it: URIBL
+// and SURBL list registered domains only ("we strip all hostparts",
+// uribl.com/about.shtml), so an MX host name has to be asked as its domain
+// too, while Spamhaus' DBL answers for host names below a listed domain.
+func withRegisteredDomains(names []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(n string) {
+		n = strings.TrimSuffix(strings.ToLower(n), ".")
+		if n != "" && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, n := range names {
+		add(n)
+		if reg, err := publicsuffix.EffectiveTLDPlusOne(strings.TrimSuffix(n, ".")); err == nil {
+			add(reg)
+		}
+	}
+	return out
+}
+
+// query is one question and its answer.
+type query struct {
+	name string
+	ans  *dnsclient.Answer
+	err  error
+}
+
+// listRun is what one list was asked and answered.
+type listRun struct {
+	list     *List
+	subjects []*subjectRun
+	// positive and negative are the RFC 5782 §5 test points (nil when
+	// health checks are off).
+	positive, negative *query
+	health             health
+	// errs are the list's failures: error codes, answers outside
+	// 127.0.0.0/8 and lookups that got no answer.
+	refusedCodes []returnCode
+	refusedCount int
+	failures     []error
+	asked        int
+}
+
+// subjectRun is one subject on one list.
+type subjectRun struct {
+	subject string // the label value: an address or a name
+	q       query
+	outcome outcome
+	codes   []returnCode
+	txt     *query
+}
+
+// erring reports whether the list refused or failed any question.
+func (lr *listRun) erring() bool { return lr.refusedCount > 0 || len(lr.failures) > 0 }
+
+// plan decides which list is asked about which subject.
+func (r *run) plan() {
+	for i := range r.p.cfg.Lists {
+		l := &r.p.cfg.Lists[i]
+		lr := &listRun{list: l}
+		switch l.Kind {
+		case KindDomain:
+			for _, n := range r.subj.names {
+				name, err := nameQueryName(n, l.Zone)
+				if err != nil {
+					r.res.Note("%s not asked: %v", l.Zone, err)
+					continue
+				}
+				lr.subjects = append(lr.subjects, &subjectRun{subject: n, q: query{name: name}})
+			}
+		default:
+			for _, ip := range r.subj.ips {
+				if ip.Is6() && !l.IPv6 {
+					continue
+				}
+				lr.subjects = append(lr.subjects, &subjectRun{subject: ip.String(), q: query{name: ipQueryName(ip, l.Zone)}})
+			}
+		}
+		if len(lr.subjects) == 0 {
+			if l.Kind != KindDomain && len(r.subj.ips) > 0 {
+				r.res.Note("%s not asked: its addresses are IPv6 and the list is not marked ipv6: true", l.Zone)
+			}
+			continue // nothing to ask this list; its health is not this request's concern
+		}
+		if r.p.cfg.CheckHealth {
+			if l.Kind == KindDomain {
+				lr.positive = &query{name: l.positiveName() + "." + l.Zone + "."}
+				lr.negative = &query{name: testNotListedName + "." + l.Zone + "."}
+			} else {
+				lr.positive = &query{name: ipQueryName(testListedIP, l.Zone)}
+				lr.negative = &query{name: ipQueryName(testNotListedIP, l.Zone)}
+			}
+		}
+		r.lists = append(r.lists, lr)
+	}
+}
+
+// firstRound is every subject question and every test point: none depends
+// on another, so they all go out at once.
+func (r *run) firstRound() []*query {
+	var qs []*query
+	for _, lr := range r.lists {
+		if lr.positive != nil {
+			qs = append(qs, lr.positive, lr.negative)
+		}
+		for _, s := range lr.subjects {
+			qs = append(qs, &s.q)
+		}
+	}
+	return qs
+}
+
+// secondRound is the TXT reasons of the listings on blocklists that are
+// not ignored.
+func (r *run) secondRound() []*query {
+	var qs []*query
+	for _, lr := range r.lists {
+		if lr.list.Kind == KindAllow || lr.health.ignore {
+			continue
+		}
+		for _, s := range lr.subjects {
+			if s.outcome == listed {
+				s.txt = &query{name: s.q.name}
+				qs = append(qs, s.txt)
+			}
+		}
+	}
+	return qs
+}
+
+// askAll asks the questions in parallel, at most max_concurrency at a
+// time, and waits for all of them.
+func (r *run) askAll(qs []*query, qtype uint16) {
+	if len(qs) == 0 {
+		return
+	}
+	sem := make(chan struct{}, r.p.cfg.MaxConcurrency)
+	var wg sync.WaitGroup
+	for _, q := range qs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			q.ans, q.err = r.lookup(q.name, qtype)
+		}()
+	}
+	wg.Wait()
+}
+
+func (r *run) lookup(name string, qtype uint16) (*dnsclient.Answer, error) {
+	if r.p.cache != nil {
+		return r.p.cache.lookup(r.ctx, r.env.DNS, r.servers, r.now, name, qtype)
+	}
+	return r.env.DNS.Lookup(r.ctx, name, qtype)
+}
+
+// judge classifies one answer of list l.
+func judge(l *List, q *query) (outcome, []returnCode) {
+	if q.err != nil {
+		return failed, nil
+	}
+	return classify(l, q.ans.Addrs())
+}
+
+// evaluate judges the first round: the lists' health, then each subject.
+func (r *run) evaluate() {
+	for _, lr := range r.lists {
+		lr.health = r.judgeHealth(lr)
+		for _, s := range lr.subjects {
+			lr.asked++
+			s.outcome, s.codes = judge(lr.list, &s.q)
+			r.noteFailure(lr, s.outcome, s.codes, s.q.err)
+		}
+	}
+}
+
+// noteFailure counts what an answer says against the list.
+func (r *run) noteFailure(lr *listRun, o outcome, codes []returnCode, err error) {
+	switch o {
+	case refused:
+		lr.refusedCount++
+		for _, c := range codes {
+			if !containsCode(lr.refusedCodes, c) && len(lr.refusedCodes) < maxCodes {
+				lr.refusedCodes = append(lr.refusedCodes, c)
+			}
+		}
+	case failed:
+		if err != nil {
+			lr.failures = append(lr.failures, err)
+		}
+	}
+}
+
+func containsCode(codes []returnCode, c returnCode) bool {
+	for _, x := range codes {
+		if x.Addr == c.Addr {
+			return true
+		}
+	}
+	return false
+}
+
+// health is what a list's test points showed.
+type health struct {
+	asked bool
+	// decided: both test points answered, or one already showed a
+	// problem.
+	decided  bool
+	healthy  bool
+	ignore   bool // the list lists everything: its answers are ignored
+	refused  bool // a test point got an error code
+	problems []string
+	fixes    []string
+	evidence []string
+}
+
+// judgeHealth reads the list's RFC 5782 §5 test points. A list that lists
+// the never-listed point is listing everything: its answers are ignored. A
+// list that does not list the always-listed point is flagged but still
+// used: several lists use test names of their own (Spamhaus' DBL answers
+// for dbltest.com), and ignoring such a list could only hide listings.
+func (r *run) judgeHealth(lr *listRun) health {
+	var h health
+	if lr.positive == nil {
+		return h
+	}
+	h.asked = true
+	l := lr.list
+	undecided := false
+	var refusedPoints []string
+	var refusedCodes []returnCode
+	for _, tp := range []struct {
+		q          *query
+		mustList   bool
+		pointLabel string
+	}{
+		{lr.positive, true, testPointLabel(l, true)},
+		{lr.negative, false, testPointLabel(l, false)},
+	} {
+		lr.asked++
+		o, codes := judge(l, tp.q)
+		r.noteFailure(lr, o, codes, tp.q.err)
+		switch {
+		case o == failed:
+			undecided = true
+			h.evidence = append(h.evidence, fmt.Sprintf("%s test point %s: no answer (%v)", l.Zone, tp.pointLabel, tp.q.err))
+		case o == refused:
+			h.refused = true
+			refusedPoints = append(refusedPoints, tp.pointLabel)
+			for _, c := range codes {
+				if !containsCode(refusedCodes, c) {
+					refusedCodes = append(refusedCodes, c)
+				}
+			}
+			h.evidence = append(h.evidence, fmt.Sprintf("%s test point %s: error %s", l.Zone, tp.pointLabel, describeCodes(codes)))
+		case o == listed && tp.mustList, o == notListed && !tp.mustList:
+			h.evidence = append(h.evidence, fmt.Sprintf("%s test point %s: %s, as it must be", l.Zone, tp.pointLabel, answerText(o, codes, tp.q)))
+		case o == listed:
+			h.ignore = true
+			h.problems = append(h.problems, fmt.Sprintf("%s lists %s, which RFC 5782 §5 says no list may contain: it is listing everything, so its answers are ignored", l.Display(), tp.pointLabel))
+			h.fixes = append(h.fixes, fmt.Sprintf("remove %s from the module's dnsbl lists: a list that lists everything has usually shut down", l.Zone))
+			h.evidence = append(h.evidence, fmt.Sprintf("%s test point %s: listed (%s), must not be", l.Zone, tp.pointLabel, describeCodes(codes)))
+		default:
+			h.problems = append(h.problems, fmt.Sprintf("%s does not list its test point %s (RFC 5782 §5)", l.Display(), tp.pointLabel))
+			h.fixes = append(h.fixes, fmt.Sprintf("check the zone name %s and the list's usage terms: a list that answers nothing may have shut down or may want your resolver registered first (Barracuda does)", l.Zone))
+			h.evidence = append(h.evidence, fmt.Sprintf("%s test point %s: %s, must be listed", l.Zone, tp.pointLabel, answerText(o, codes, tp.q)))
+		}
+	}
+	if len(refusedPoints) > 0 {
+		points := "test point " + refusedPoints[0]
+		if len(refusedPoints) == 2 {
+			points = "test points " + refusedPoints[0] + " and " + refusedPoints[1]
+		}
+		h.problems = append([]string{fmt.Sprintf("%s answered %s for its %s", l.Display(), describeCodes(refusedCodes), points)}, h.problems...)
+		h.fixes = append([]string{refusalHint(l)}, h.fixes...)
+	}
+	h.decided = !undecided || len(h.problems) > 0
+	h.healthy = h.decided && len(h.problems) == 0
+	return h
+}
+
+// positiveName is the name a domain list must list: its documented test
+// entry, or RFC 5782's "test".
+func (l *List) positiveName() string {
+	if l.TestPoint != "" {
+		return l.TestPoint
+	}
+	return testListedName
+}
+
+func testPointLabel(l *List, listedPoint bool) string {
+	switch {
+	case l.Kind == KindDomain && listedPoint:
+		return l.positiveName()
+	case l.Kind == KindDomain:
+		return testNotListedName
+	case listedPoint:
+		return testListedIP.String()
+	}
+	return testNotListedIP.String()
+}
+
+// answerText renders an answer for evidence: "NXDOMAIN", "no A record",
+// "127.0.0.2 SBL".
+func answerText(o outcome, codes []returnCode, q *query) string {
+	switch o {
+	case listed, refused:
+		return describeCodes(codes)
+	case failed:
+		return fmt.Sprintf("no answer (%v)", q.err)
+	}
+	if q.ans != nil && !q.ans.NXDomain() {
+		return "no A record"
+	}
+	return "NXDOMAIN"
+}
+
+// refusalHint is what to do about a list that refuses queries.
+func refusalHint(l *List) string {
+	return fmt.Sprintf("%s refuses the queries: use a dedicated recursive resolver such as unbound on localhost instead of a public resolver, and check the list's usage terms", l.Zone)
+}
+
+// listError is the probe error for a list that refused or failed queries.
+func (lr *listRun) listError() error {
+	l := lr.list
+	var parts []string
+	if lr.refusedCount > 0 {
+		outside := false
+		for _, c := range lr.refusedCodes {
+			outside = outside || c.Outside
+		}
+		what := "an error code"
+		if outside {
+			what = "an address outside 127.0.0.0/8 (a resolver rewriting NXDOMAIN, or a zone that is no longer the list)"
+		}
+		parts = append(parts, fmt.Sprintf("answered %s to %d of %d queries: %s; use a dedicated recursive resolver such as unbound on localhost instead of a public resolver, and check the list's usage terms",
+			what, lr.refusedCount, lr.asked, describeCodes(lr.refusedCodes)))
+	}
+	if n := len(lr.failures); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d queries got no answer: %v", n, lr.asked, lr.failures[0]))
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return fmt.Errorf("dnsbl list %s: %s", l.Zone, strings.Join(parts, "; "))
+}

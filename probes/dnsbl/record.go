@@ -1,0 +1,459 @@
+package dnsbl
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+)
+
+// record turns the answers into measurements, checks, errors and the
+// report's detail block. Each check is recorded exactly once.
+func (r *run) record() {
+	for _, lr := range r.lists {
+		if err := lr.listError(); err != nil {
+			r.res.Error(err)
+		}
+	}
+	r.measure()
+	r.recordBlocklist(checkIP, KindIP)
+	r.recordBlocklist(checkDomain, KindDomain)
+	r.recordHealth()
+	r.recordAllowlist()
+	r.recordDetail()
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// measure records the gauges: per list its errors and health, per subject
+// whether it is listed and with which codes. A list that lists everything
+// has its answers ignored, and a question that got no usable answer has no
+// sample: absent is "we don't know", 0 is "not listed".
+func (r *run) measure() {
+	for _, lr := range r.lists {
+		l := lr.list
+		r.res.Measure(metricListError, b2f(lr.erring()), l.Zone)
+		if lr.health.asked && lr.health.decided {
+			r.res.Measure(metricListHealthy, b2f(lr.health.healthy), l.Zone)
+		}
+		if lr.health.ignore {
+			continue
+		}
+		for _, s := range lr.subjects {
+			if s.outcome != listed && s.outcome != notListed {
+				continue
+			}
+			v := b2f(s.outcome == listed)
+			if l.Kind == KindAllow {
+				r.res.Measure(metricAllowListed, v, l.Zone, s.subject)
+			} else {
+				r.res.Measure(metricListed, v, l.Zone, s.subject)
+			}
+			for _, c := range s.codes {
+				r.res.Measure(metricReturnCode, 1, l.Zone, s.subject, c.Code(), c.Meaning)
+			}
+		}
+	}
+}
+
+// tally is what the lists of one kind said about their subjects.
+type tally struct {
+	configured, consulted int
+	answered              int // lists that gave at least one usable answer
+	ignored               []string
+	listings              []string // one phrase per listing
+	fixes                 []string
+	evidence              []string
+	errs                  []error
+	// covered are the subjects some list answered for.
+	covered map[string]bool
+}
+
+func (r *run) tally(kind Kind) tally {
+	var t tally
+	for i := range r.p.cfg.Lists {
+		if r.p.cfg.Lists[i].Kind == kind {
+			t.configured++
+		}
+	}
+	for _, lr := range r.lists {
+		l := lr.list
+		if l.Kind != kind {
+			continue
+		}
+		t.consulted++
+		if lr.health.ignore {
+			// Its answers do not count, its failures neither.
+			t.ignored = append(t.ignored, l.Zone)
+			t.evidence = append(t.evidence, l.Zone+": answers ignored, the list lists everything")
+			continue
+		}
+		if err := lr.listError(); err != nil {
+			t.errs = append(t.errs, err)
+		}
+		clean, hits := 0, 0
+		for _, s := range lr.subjects {
+			switch s.outcome {
+			case listed:
+				hits++
+				t.listings = append(t.listings, listingPhrase(l, s))
+				t.fixes = append(t.fixes, listingFix(l, s))
+				t.evidence = append(t.evidence, listingEvidence(l, s))
+			case notListed:
+				clean++
+			default:
+				continue
+			}
+			if t.covered == nil {
+				t.covered = map[string]bool{}
+			}
+			t.covered[s.subject] = true
+		}
+		if clean > 0 || hits > 0 {
+			t.answered++
+		}
+		if clean > 0 {
+			t.evidence = append(t.evidence, fmt.Sprintf("%s: %s not listed", l.Zone, plural(clean, subjectWord(kind))))
+		}
+	}
+	return t
+}
+
+func subjectWord(k Kind) string {
+	if k == KindDomain {
+		return "name"
+	}
+	return "address"
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	if strings.HasSuffix(word, "s") {
+		return fmt.Sprintf("%d %ses", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// recordBlocklist records dnsbl.ip or dnsbl.domain. A listing fails the
+// check whatever else happened; without one, a list that erred (or
+// subjects that could not be found) leaves the check undecided, never
+// passed: "not listed on the lists that answered" is not "not listed".
+func (r *run) recordBlocklist(spec probes.CheckSpec, kind Kind) {
+	t := r.tally(kind)
+	nSubjects, noReason := len(r.subj.ips), r.subj.noIPs
+	if kind == KindDomain {
+		nSubjects, noReason = len(r.subj.names), r.subj.noNames
+	}
+	kindWord := map[Kind]string{KindIP: "IP", KindDomain: "domain"}[kind]
+	switch {
+	case t.configured == 0:
+		r.res.Skip(spec, "no "+kindWord+" blocklists are configured")
+		return
+	case nSubjects == 0 && len(r.subj.unknown) > 0:
+		r.undecided(spec, r.subj.unknown)
+		return
+	case nSubjects == 0:
+		if noReason == "" {
+			noReason = "nothing to ask the " + kindWord + " lists about"
+		}
+		r.res.Skip(spec, noReason)
+		return
+	case t.consulted == 0:
+		r.res.Skip(spec, "no configured "+kindWord+" list takes the subjects: the addresses are IPv6 and no list has ipv6: true")
+		return
+	}
+	if len(t.listings) > 0 {
+		r.res.Fail(spec, joinPhrases(t.listings), joinPhrases(dedup(t.fixes)), t.evidence...)
+		for _, err := range r.subj.unknown {
+			r.res.Error(err)
+		}
+		return
+	}
+	errs := append(append([]error(nil), t.errs...), r.subj.unknown...)
+	if t.answered == 0 && len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("dnsbl: every %s list asked lists everything (%s), so nothing could be checked; see dnsbl.list_health", kindWord, strings.Join(t.ignored, ", ")))
+	}
+	if len(errs) > 0 {
+		r.undecided(spec, errs)
+		return
+	}
+	reason := fmt.Sprintf("%s not listed on %s", plural(len(t.covered), subjectWord(kind)), plural(t.answered, kindWord+" list"))
+	if kind == KindIP {
+		// Lists that take no IPv6 are not asked about IPv6 addresses; a
+		// pass must not hide that nothing vouched for them.
+		var unasked []string
+		for _, ip := range r.subj.ips {
+			if !t.covered[ip.String()] {
+				unasked = append(unasked, ip.String())
+			}
+		}
+		if len(unasked) > 0 {
+			reason += "; " + probes.JoinNames(unasked) + " not asked: no configured IP list takes IPv6 (ipv6: true)"
+		}
+	}
+	r.res.Pass(spec, reason, t.evidence...)
+}
+
+// undecided records the check as undecided for the first error and every
+// error against the probe.
+func (r *run) undecided(spec probes.CheckSpec, errs []error) {
+	r.res.Undecided(spec, errs[0])
+	for _, err := range errs[1:] {
+		r.res.Error(err)
+	}
+}
+
+// listingPhrase is the reason line of one listing:
+// "192.0.2.10 is listed on Spamhaus ZEN (zen.spamhaus.org) as PBL:
+// residential address space per the list's policy, not a spam report".
+func listingPhrase(l *List, s *subjectRun) string {
+	var parts []string
+	for _, c := range s.codes {
+		p := c.Meaning
+		if e := explain(c.Meaning); e != "" {
+			p += ": " + e
+		}
+		parts = append(parts, p)
+	}
+	return fmt.Sprintf("%s is listed on %s as %s", s.subject, l.Display(), strings.Join(parts, " and "))
+}
+
+// listingEvidence is the evidence line: the codes and the TXT reason.
+func listingEvidence(l *List, s *subjectRun) string {
+	line := fmt.Sprintf("%s A: listed, %s", strings.TrimSuffix(s.q.name, "."), describeCodes(s.codes))
+	if txt := txtReason(s); txt != "" {
+		line += "; TXT " + txt
+	}
+	return line
+}
+
+// txtReason is the list's TXT record for a listing, quoted, or "".
+func txtReason(s *subjectRun) string {
+	if s.txt == nil || s.txt.err != nil || s.txt.ans == nil {
+		return ""
+	}
+	txts := s.txt.ans.TXT()
+	if len(txts) == 0 {
+		return ""
+	}
+	quoted := make([]string, 0, 2)
+	for _, t := range txts {
+		if len(quoted) == 2 {
+			break
+		}
+		quoted = append(quoted, probes.Quote(t))
+	}
+	return strings.Join(quoted, ", ")
+}
+
+// listingFix is the remediation of one listing: what to change, then how
+// to be delisted (the list's TXT answer usually names the page).
+func listingFix(l *List, s *subjectRun) string {
+	where := "request removal from " + l.Display()
+	if txt := txtReason(s); txt != "" {
+		where += " (its answer says where: " + txt + ")"
+	}
+	policy := false
+	for _, c := range s.codes {
+		policy = policy || isPolicyListing(c.Meaning)
+	}
+	switch {
+	case policy:
+		return fmt.Sprintf("%s lists %s by policy as address space that should not send mail directly: send through your provider's smarthost, or, if %s is a mail server with a static address and a proper PTR, have the address's owner take it out of the list or %s", l.Display(), s.subject, s.subject, where)
+	case l.Kind == KindDomain:
+		return fmt.Sprintf("find where %s appeared in spam, phishing or malware (a compromised site or account, a mailing without confirmed opt-in), fix it, then %s", s.subject, where)
+	}
+	return fmt.Sprintf("find and stop what sent spam from %s (a compromised account or machine, an open relay, an abused web form), then %s; most lists also drop a listing once the spam stops", s.subject, where)
+}
+
+// recordHealth records dnsbl.list_health: every list asked answers its
+// test points and no error code.
+func (r *run) recordHealth() {
+	if !r.p.cfg.CheckHealth {
+		r.res.Skip(checkHealth, "check_health is off")
+		return
+	}
+	if len(r.lists) == 0 {
+		r.res.Skip(checkHealth, "no list was asked: there were no subjects for them")
+		return
+	}
+	var problems, fixes, evidence []string
+	var errs []error
+	for _, lr := range r.lists {
+		h := lr.health
+		problems = append(problems, h.problems...)
+		fixes = append(fixes, h.fixes...)
+		evidence = append(evidence, h.evidence...)
+		if lr.refusedCount > 0 && !h.refused {
+			problems = append(problems, fmt.Sprintf("%s answered %s to %d of %d queries", lr.list.Display(), describeCodes(lr.refusedCodes), lr.refusedCount, lr.asked))
+			fixes = append(fixes, refusalHint(lr.list))
+		}
+		if !h.decided {
+			if err := lr.listError(); err != nil {
+				errs = append(errs, err)
+			} else {
+				errs = append(errs, fmt.Errorf("dnsbl list %s: test points unanswered", lr.list.Zone))
+			}
+		}
+	}
+	switch {
+	case len(problems) > 0:
+		r.res.Fail(checkHealth, joinPhrases(problems), joinPhrases(dedup(fixes)), evidence...)
+	case len(errs) > 0:
+		r.undecided(checkHealth, errs)
+	default:
+		r.res.Pass(checkHealth, fmt.Sprintf("%s asked: each answers its RFC 5782 test points as it must, with no error code", plural(len(r.lists), "list")), evidence...)
+	}
+}
+
+// recordAllowlist records dnswl.listed: some address is on an allowlist.
+func (r *run) recordAllowlist() {
+	t := r.tallyAllow()
+	switch {
+	case t.configured == 0:
+		r.res.Skip(checkAllow, "no allowlists are configured")
+		return
+	case len(r.subj.ips) == 0 && len(r.subj.unknown) > 0:
+		r.undecided(checkAllow, r.subj.unknown)
+		return
+	case len(r.subj.ips) == 0:
+		reason := r.subj.noIPs
+		if reason == "" {
+			reason = "there are no addresses to look up"
+		}
+		r.res.Skip(checkAllow, reason)
+		return
+	case t.consulted == 0:
+		r.res.Skip(checkAllow, "no configured allowlist takes the subjects: the addresses are IPv6 and no allowlist has ipv6: true")
+		return
+	}
+	if len(t.listings) > 0 {
+		r.res.Pass(checkAllow, joinPhrases(t.listings), t.evidence...)
+		return
+	}
+	errs := append(append([]error(nil), t.errs...), r.subj.unknown...)
+	if t.answered == 0 && len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("dnsbl: every allowlist asked lists everything (%s), so nothing could be checked", strings.Join(t.ignored, ", ")))
+	}
+	if len(errs) > 0 {
+		r.undecided(checkAllow, errs)
+		return
+	}
+	r.res.Fail(checkAllow, fmt.Sprintf("none of %s is on %s", plural(len(r.subj.ips), "address"), strings.Join(t.names, ", ")),
+		fmt.Sprintf("allowlists vouch for established, well-run senders: apply to %s for %s (DNSWL has a self service at https://www.dnswl.org); this helps, but no receiver requires it",
+			strings.Join(t.names, ", "), probes.JoinNames(ipStrings(r))), t.evidence...)
+}
+
+// allowTally is what the allowlists said.
+type allowTally struct {
+	tally
+	names []string
+}
+
+func (r *run) tallyAllow() allowTally {
+	t := allowTally{tally: r.tally(KindAllow)}
+	// tally phrased listings as blocklistings; an allowlisting reads
+	// differently.
+	t.listings, t.fixes, t.evidence = nil, nil, nil
+	for _, lr := range r.lists {
+		l := lr.list
+		if l.Kind != KindAllow {
+			continue
+		}
+		t.names = append(t.names, l.Display())
+		if lr.health.ignore {
+			t.evidence = append(t.evidence, l.Zone+": answers ignored, the list lists everything")
+			continue
+		}
+		for _, s := range lr.subjects {
+			switch s.outcome {
+			case listed:
+				t.listings = append(t.listings, fmt.Sprintf("%s is on %s (%s)", s.subject, l.Display(), describeCodes(s.codes)))
+				t.evidence = append(t.evidence, fmt.Sprintf("%s A: listed, %s", strings.TrimSuffix(s.q.name, "."), describeCodes(s.codes)))
+			case notListed:
+				t.evidence = append(t.evidence, fmt.Sprintf("%s A: %s", strings.TrimSuffix(s.q.name, "."), answerText(s.outcome, s.codes, &s.q)))
+			}
+		}
+	}
+	return t
+}
+
+func ipStrings(r *run) []string {
+	out := make([]string, len(r.subj.ips))
+	for i, ip := range r.subj.ips {
+		out[i] = ip.String()
+	}
+	return out
+}
+
+// recordDetail adds the report block: each list asked, its health and
+// every answer.
+func (r *run) recordDetail() {
+	if len(r.lists) == 0 {
+		return
+	}
+	var lines []string
+	for _, lr := range r.lists {
+		l := lr.list
+		state := "health not checked"
+		switch {
+		case !lr.health.asked:
+		case lr.health.ignore:
+			state = "lists everything: answers ignored"
+		case !lr.health.decided:
+			state = "health unknown"
+		case lr.health.healthy:
+			state = "healthy"
+		default:
+			state = "unhealthy"
+		}
+		errState := "no errors"
+		if lr.erring() {
+			errState = fmt.Sprintf("%d refused, %d unanswered", lr.refusedCount, len(lr.failures))
+		}
+		lines = append(lines, fmt.Sprintf("%s [%s list]: %s; %s of %s", l.Display(), l.Kind, state, errState, plural(lr.asked, "question")))
+		for _, s := range lr.subjects {
+			line := fmt.Sprintf("  %-40s %s", s.subject, answerText(s.outcome, s.codes, &s.q))
+			if s.outcome == listed {
+				line = fmt.Sprintf("  %-40s listed: %s", s.subject, describeCodes(s.codes))
+				if txt := txtReason(s); txt != "" {
+					line += "; TXT " + txt
+				} else if s.txt != nil && s.txt.err != nil {
+					line += "; TXT unavailable: " + s.txt.err.Error()
+				}
+			} else if s.outcome == refused {
+				line = fmt.Sprintf("  %-40s error: %s", s.subject, describeCodes(s.codes))
+			}
+			lines = append(lines, line)
+		}
+	}
+	r.res.AddDetail("Blocklists and allowlists asked", lines...)
+}
+
+// joinPhrases keeps a reason or remediation on one line of bounded length.
+func joinPhrases(phrases []string) string {
+	const max = 4
+	if len(phrases) <= max {
+		return strings.Join(phrases, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(phrases[:max], "; "), len(phrases)-max)
+}
+
+func dedup(list []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
