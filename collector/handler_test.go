@@ -640,3 +640,36 @@ func mustParse(t *testing.T, yaml string) *Config {
 	}
 	return cfg
 }
+
+// The blocklist cache outlives a request: a second probe of a domain asks
+// the lists nothing new within the answers' TTL, while every other probe
+// asks its questions again.
+func TestBlocklistAnswersAreSharedAcrossRequests(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	h, _ := newHandler(worldConfig(t, world.Addr, ""))
+	blocklistQueries := func() int {
+		n := 0
+		for _, q := range world.Queries() {
+			if strings.HasSuffix(q.Name, ".bl.test.") {
+				n++
+			}
+		}
+		return n
+	}
+	if res := probe(t, h, "target=example.test", nil); res.code != 200 {
+		t.Fatal(res.code)
+	}
+	first, total := blocklistQueries(), len(world.Queries())
+	if first == 0 {
+		t.Fatal("the first probe asked no blocklist")
+	}
+	if res := probe(t, h, "target=example.test", nil); res.code != 200 {
+		t.Fatal(res.code)
+	}
+	if again := blocklistQueries() - first; again != 0 {
+		t.Errorf("the second probe asked the blocklists %d questions, want 0 (cached)", again)
+	}
+	if len(world.Queries()) <= total {
+		t.Error("the second probe asked nothing at all; only blocklist answers are shared across requests")
+	}
+}
