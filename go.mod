@@ -3,6 +3,7 @@ module github.com/deliverability-exporter/deliverability_exporter
 go 1.26.0
 
 require (
+	blitiri.com.ar/go/spf v1.6.0
 	github.com/alecthomas/kingpin/v2 v2.4.0
 	github.com/go-kit/log v0.2.1
 	github.com/miekg/dns v1.1.73

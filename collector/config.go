@@ -23,6 +23,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mx"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/spf"
 )
 
 // DefaultConfigYAML is the configuration used without --config.file. It is a
@@ -71,6 +72,7 @@ type Module struct {
 	AllowedTargets string `yaml:"allowed_targets"`
 
 	MX    *mx.Config    `yaml:"mx"`
+	SPF   *spf.Config   `yaml:"spf"`
 	DKIM  *dkim.Config  `yaml:"dkim"`
 	DMARC *dmarc.Config `yaml:"dmarc"`
 	DNSBL *dnsbl.Config `yaml:"dnsbl"`
@@ -122,6 +124,7 @@ func block[C any, P interface {
 // are reported.
 var probeBlocks = []probeBlock{
 	block("mx", func(m *Module) **mx.Config { return &m.MX }, mx.DefaultConfig, mx.New),
+	block("spf", func(m *Module) **spf.Config { return &m.SPF }, spf.DefaultConfig, spf.New),
 	block("dkim", func(m *Module) **dkim.Config { return &m.DKIM }, dkim.DefaultConfig, dkim.New),
 	block("dmarc", func(m *Module) **dmarc.Config { return &m.DMARC }, dmarc.DefaultConfig, dmarc.New),
 	withResources(block("dnsbl", func(m *Module) **dnsbl.Config { return &m.DNSBL }, dnsbl.DefaultConfig, newDNSBLWithoutCache),

@@ -109,12 +109,12 @@ func (r *Report) WriteTextStyled(w io.Writer, st TextStyle) error {
 		}
 		for _, c := range SortedChecks(p.Result) {
 			status := fmt.Sprintf("%-5s", strings.ToUpper(c.Status.String()))
-			ew.printf("  %s  %-6s  %-22s %s\n", st.paint(statusColor[c.Status], status), c.Level, c.ID, c.Reason)
+			ew.printf("  %s  %-6s  %-24s %s\n", st.paint(statusColor[c.Status], status), c.Level, c.ID, c.Reason)
 			for _, e := range c.Evidence {
-				ew.printf("%36s- %s\n", "", e)
+				ew.printf("%38s- %s\n", "", e)
 			}
 			if c.Status == probes.StatusFail && c.Remediation != "" {
-				ew.printf("%36s%s %s\n", "", st.paint(ansiCyan+ansiBold, "fix:"), c.Remediation)
+				ew.printf("%38s%s %s\n", "", st.paint(ansiCyan+ansiBold, "fix:"), c.Remediation)
 			}
 		}
 		for _, n := range p.Result.Notes() {

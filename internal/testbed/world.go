@@ -16,7 +16,8 @@ import "testing"
 //     without addresses, one whose address has no PTR, one whose PTR does
 //     not resolve back and looks generic; not signed; no CAA, no SRV; a
 //     1024-bit DKIM key in testing mode; DMARC without p= (so p=none), at
-//     pct=50, reporting to a destination that does not authorise it.
+//     pct=50, reporting to a destination that does not authorise it; an SPF
+//     record with ptr, a void lookup and ?all.
 //     Its address 198.51.100.77 is on the test blocklist zen.bl.test as
 //     residential space (PBL), and broken.test is on the test domain list.
 //   - nullmx.test: receives no mail (RFC 7505).
@@ -56,6 +57,7 @@ $ORIGIN broken.test.
 alias        IN CNAME mx1.example.test.
 noptr        IN A     198.51.100.7
 generic      IN A     198.51.100.77
+@            IN TXT   "v=spf1 ptr mx a:noaddr.broken.test ?all"
 default._domainkey IN TXT "v=DKIM1; k=rsa; t=y; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDKS3XYzFejuKKG8RtPC+SUIq2/NKN/Zbc+anRX6KBd9IwiL/HfFco/5ifYwEiTPOPrrOtcugdLplVatO/MIvYlF2DLJ8NGyTl/1iBdRp3Ft9XLbIdfslV0Jar3Tu0ZR1aGxfBwPuvna4fx5XcnxOc0wZ9+SNThfgbQr9ELIZBP3wIDAQAB"
 _dmarc       IN TXT   "v=DMARC1; pct=50; rua=mailto:dmarc@reports.example.test"
 
@@ -122,6 +124,7 @@ func ExampleModule(name, addr string) string {
     dns_query_timeout: 500ms
     dns_attempts: 2
     mx: {}
+    spf: {}
     dkim: {}
     dmarc: {}
     dnsbl:

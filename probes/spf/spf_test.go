@@ -1,0 +1,934 @@
+package spf
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+)
+
+// The statuses, short for the tables.
+const (
+	pass      = probes.StatusPass
+	fail      = probes.StatusFail
+	skip      = probes.StatusSkip
+	undecided = probes.StatusError
+)
+
+var checkIDs = []string{
+	"spf.present", "spf.syntax", "spf.lookup_limit", "spf.void_lookup_limit", "spf.no_loop",
+	"spf.all_policy", "spf.no_ptr", "spf.not_too_broad", "spf.authorizes_outbound", "spf.helo",
+}
+
+// statuses expects every check to have status def except those overridden
+// ("spf.helo", skip, ...).
+func statuses(def probes.Status, overrides ...any) map[string]probes.Status {
+	out := map[string]probes.Status{}
+	for _, id := range checkIDs {
+		out[id] = def
+	}
+	for i := 0; i+1 < len(overrides); i += 2 {
+		out[overrides[i].(string)] = overrides[i+1].(probes.Status)
+	}
+	return out
+}
+
+// metric is one expected sample: name, label values in spec order, value.
+type metric struct {
+	name   string
+	labels []string
+	value  float64
+}
+
+func m(name string, value float64, labels ...string) metric {
+	return metric{name: name, labels: labels, value: value}
+}
+
+type probeCase struct {
+	name   string
+	target string
+	cfg    func(*Config)
+	setup  func(*testbed.DNSServer)
+	// outbound are the request's outbound IPs.
+	outbound []string
+	checks   map[string]probes.Status
+	// reasons, remediations and evidence hold substrings expected in the
+	// check's text (evidence: in any line).
+	reasons      map[string]string
+	remediations map[string]string
+	evidence     map[string]string
+	metrics      []metric
+	absent       []metric // samples that must not be recorded (value ignored)
+	// tree holds substrings expected, in this order, in lines of the
+	// include tree.
+	tree       []string
+	wantErrors string // substring of a probe error; "" means no errors
+}
+
+func TestProbe(t *testing.T) {
+	// The checks that rest on the tree, when the domain has one record and
+	// no MX or outbound addresses: every one passes unless said otherwise.
+	base := func(overrides ...any) map[string]probes.Status {
+		return statuses(pass, append([]any{"spf.authorizes_outbound", skip, "spf.helo", skip}, overrides...)...)
+	}
+	for _, tc := range []probeCase{
+		{
+			name:   "healthy domain: its MX and Google Workspace",
+			target: "healthy.test",
+			cfg:    func(c *Config) { c.MaxIPv4Addresses = 1 << 20; c.HeloNames = []string{"MX1.healthy.test"} },
+			checks: statuses(pass),
+			reasons: map[string]string{
+				"spf.present":             "healthy.test publishes one SPF record",
+				"spf.lookup_limit":        "5 of 10 DNS-querying terms",
+				"spf.void_lookup_limit":   "0 void lookups of 2",
+				"spf.all_policy":          "ends in -all: unlisted clients get fail",
+				"spf.syntax":              "and the 4 records it includes",
+				"spf.not_too_broad":       "passes 328962 IPv4 addresses (at most 1048576 allowed)",
+				"spf.authorizes_outbound": "3 addresses of healthy.test pass",
+				"spf.helo":                "mx1.healthy.test",
+			},
+			evidence: map[string]string{
+				"spf.present":             `healthy.test. TXT "v=spf1 mx include:_spf.google.com -all"`,
+				"spf.lookup_limit":        "include:_spf.google.com: 4 lookups",
+				"spf.authorizes_outbound": "check_host(2001:db8::10, healthy.test) = pass",
+				"spf.not_too_broad":       "include:_spf.google.com adds 328960 IPv4 addresses",
+				"spf.helo":                `mx1.healthy.test. TXT "v=spf1 a -all"`,
+			},
+			metrics: []metric{
+				m("mail_spf_records", 1), m("mail_spf_dns_lookups", 5), m("mail_spf_void_lookups", 0),
+				// Google's ranges plus the two MX addresses; the /36s of
+				// _netblocks2 are 2^28 /64s each, plus mx1's /64.
+				m("mail_spf_authorized_ipv4_addresses", 328962),
+				m("mail_spf_authorized_ipv6_prefixes_64", 6<<28+1),
+				m("mail_spf_all_info", 1, "fail"),
+				m("mail_spf_check_host_result_info", 1, "192.0.2.10", "pass"),
+				m("mail_spf_check_host_result_info", 1, "2001:db8::10", "pass"),
+				m("mail_spf_check_host_result_info", 1, "192.0.2.20", "pass"),
+				m("mail_spf_helo_record", 1, "mx1.healthy.test"),
+			},
+			tree: []string{
+				"healthy.test", "5 lookups in total, 0 void lookups",
+				"  mx ", "2 MX hosts, 4 address lookups",
+				"  include:_spf.google.com", " 4",
+				"    include:_netblocks.google.com", " 1",
+				"    include:_netblocks3.google.com", " 1",
+			},
+		},
+		{
+			name:   "the default breadth threshold: Google's shared ranges are more than a /16",
+			target: "healthy.test",
+			checks: statuses(pass, "spf.not_too_broad", fail, "spf.helo", skip),
+			reasons: map[string]string{
+				"spf.not_too_broad": "passes 328962 IPv4 addresses, more than the 65536 allowed; include:_spf.google.com adds 328960",
+				"spf.helo":          "no HELO names to check",
+			},
+			remediations: map[string]string{
+				"spf.not_too_broad": "raise max_ipv4_addresses of the module above 328962",
+			},
+		},
+		{
+			name:   "exactly 10 lookups: large senders' chains",
+			target: "bigsender.test",
+			cfg:    func(c *Config) { c.MaxIPv4Addresses = 1 << 32 },
+			checks: statuses(pass, "spf.helo", skip),
+			reasons: map[string]string{
+				"spf.lookup_limit": "10 of 10 DNS-querying terms across the tree of bigsender.test",
+				// a has no AAAA: void for IPv6 clients (RFC 7208 §4.6.4).
+				"spf.void_lookup_limit": "0 void lookups for IPv4 clients, 1 for IPv6 clients of 2",
+			},
+			metrics: []metric{m("mail_spf_dns_lookups", 10), m("mail_spf_void_lookups", 1), m("mail_spf_all_info", 1, "softfail")},
+			tree:    []string{"bigsender.test", "10 lookups in total", "include:spf.protection.outlook.com", " 1", "include:amazonses.com", " 1"},
+		},
+		{
+			name:   "11 lookups: the 11th inside Google's chain",
+			target: "toomany.test",
+			cfg:    func(c *Config) { c.MaxIPv4Addresses = 1 << 32 },
+			checks: statuses(pass, "spf.lookup_limit", fail, "spf.helo", skip),
+			reasons: map[string]string{
+				"spf.lookup_limit": "11 DNS-querying terms across the tree of toomany.test; receivers stop at the 11th with permerror (RFC 7208 §4.6.4)",
+				// mx matches the MX address before the limit is reached.
+				"spf.authorizes_outbound": "1 address of toomany.test pass",
+			},
+			remediations: map[string]string{
+				"spf.lookup_limit": "cut 1 lookup: include:_spf.google.com costs 4 lookups",
+			},
+			metrics: []metric{m("mail_spf_dns_lookups", 11)},
+			tree: []string{
+				"include:mail.zendesk.com", " 1",
+				"include:_spf.google.com", " 4  << crosses the lookup limit",
+				"include:_netblocks2.google.com", " 1",
+				"include:_netblocks3.google.com", " 1  << lookup 11: over the limit, receivers stop here with permerror",
+			},
+		},
+		{
+			name:   "includes nested 12 deep",
+			target: "deep.test",
+			checks: base("spf.lookup_limit", fail),
+			reasons: map[string]string{
+				"spf.lookup_limit": "12 DNS-querying terms",
+				"spf.syntax":       "the 12 records it includes",
+			},
+			remediations: map[string]string{"spf.lookup_limit": "cut 2 lookups: include:l1.deep.test costs 12 lookups"},
+			metrics:      []metric{m("mail_spf_dns_lookups", 12), m("mail_spf_authorized_ipv4_addresses", 1)},
+			tree: []string{
+				"  include:l1.deep.test", "12  << crosses the lookup limit",
+				"                    include:l10.deep.test", " 3  << crosses",
+				"                      include:l11.deep.test", " 2  << lookup 11",
+				"                        include:l12.deep.test", " 1",
+			},
+		},
+		{
+			name:   "an include loop",
+			target: "loop.test",
+			checks: base("spf.no_loop", fail),
+			reasons: map[string]string{
+				"spf.no_loop": "include:a.loop.test in b.loop.test: loop: a.loop.test is already being evaluated (loop.test -> a.loop.test -> b.loop.test -> a.loop.test); receivers go round it",
+			},
+			remediations: map[string]string{"spf.no_loop": "remove include:a.loop.test from the record of b.loop.test"},
+			// The loop is followed once round: the closing include counts.
+			metrics: []metric{m("mail_spf_dns_lookups", 3)},
+			tree:    []string{"      include:a.loop.test", " 1  loop: a.loop.test is already being evaluated"},
+		},
+		{
+			name:   "a redirect loop",
+			target: "redirloop.test",
+			checks: base("spf.no_loop", fail, "spf.all_policy", fail),
+			reasons: map[string]string{
+				"spf.no_loop":    "redirect=redirloop.test in r.redirloop.test: loop",
+				"spf.all_policy": "no all decides for unlisted clients: loop",
+			},
+			remediations: map[string]string{
+				"spf.no_loop":    "remove redirect=redirloop.test from the record of r.redirloop.test",
+				"spf.all_policy": "make redirect=r.redirloop.test lead to one valid SPF record that ends in -all",
+			},
+			absent: []metric{m("mail_spf_all_info", 0, "neutral")},
+		},
+		{
+			name:     "redirect together with all: the redirect is ignored",
+			target:   "redirall.test",
+			outbound: []string{"192.0.2.7", "203.0.113.9"},
+			checks:   base("spf.authorizes_outbound", fail),
+			reasons: map[string]string{
+				"spf.lookup_limit":        "0 of 10",
+				"spf.all_policy":          "redirall.test ends in -all",
+				"spf.authorizes_outbound": "203.0.113.9 gets fail",
+			},
+			remediations: map[string]string{
+				"spf.authorizes_outbound": `"redirall.test. IN TXT \"v=spf1 ip4:203.0.113.9 ip4:192.0.2.0/24 redirect=plusall.test -all\""`,
+			},
+			evidence: map[string]string{"spf.authorizes_outbound": "check_host(192.0.2.7, redirall.test) = pass"},
+			metrics: []metric{
+				m("mail_spf_dns_lookups", 0), m("mail_spf_all_info", 1, "fail"), m("mail_spf_authorized_ipv4_addresses", 256),
+				m("mail_spf_check_host_result_info", 1, "203.0.113.9", "fail"),
+			},
+			tree: []string{"redirall.test", "redirect=plusall.test is ignored: the record has an all mechanism (RFC 7208 §6.1)"},
+		},
+		{
+			name:    "a redirect decides the all",
+			target:  "redirect.test",
+			checks:  base(),
+			reasons: map[string]string{"spf.all_policy": "redirect.test ends in redirect=_spf.redirect.test (-all): unlisted clients get fail"},
+			evidence: map[string]string{
+				"spf.all_policy":    "decided by redirect=_spf.redirect.test (-all)",
+				"spf.not_too_broad": "redirect=_spf.redirect.test adds 256 IPv4 addresses",
+			},
+			metrics: []metric{m("mail_spf_dns_lookups", 1), m("mail_spf_all_info", 1, "fail")},
+		},
+		{
+			name:   "3 void lookups",
+			target: "void.test",
+			checks: base("spf.void_lookup_limit", fail),
+			reasons: map[string]string{
+				"spf.void_lookup_limit": "3 void lookups for IPv4 and IPv6 clients in the tree of void.test; receivers return permerror after 2",
+			},
+			remediations: map[string]string{"spf.void_lookup_limit": "a:nx3.void.test in void.test (NXDOMAIN)"},
+			metrics:      []metric{m("mail_spf_void_lookups", 3), m("mail_spf_dns_lookups", 3)},
+			tree:         []string{"a:nx3.void.test", "void lookup (NXDOMAIN)  << void lookup 3 for IPv4 and IPv6 clients: receivers stop here with permerror"},
+		},
+		{
+			name:   "3 void lookups for IPv6 clients only",
+			target: "voidv6.test",
+			checks: base("spf.void_lookup_limit", fail),
+			reasons: map[string]string{
+				"spf.void_lookup_limit": "3 void lookups for IPv6 clients",
+			},
+			evidence: map[string]string{"spf.void_lookup_limit": "a:h2.voidv6.test in voidv6.test: no AAAA for IPv6 clients"},
+			metrics:  []metric{m("mail_spf_void_lookups", 3)},
+			tree:     []string{"voidv6.test", "0 void lookups for IPv4 clients, 3 for IPv6 clients", "a:h3.voidv6.test", "<< void lookup 3 for IPv6 clients"},
+		},
+		{
+			name:   "two SPF records",
+			target: "two.test",
+			checks: statuses(skip, "spf.present", fail),
+			reasons: map[string]string{
+				"spf.present": "two.test publishes 2 SPF records; receivers return permerror (RFC 7208 §4.5)",
+				"spf.syntax":  "fix spf.present first",
+			},
+			remediations: map[string]string{
+				"spf.present": `merge them into one: publish "two.test. IN TXT \"v=spf1 mx include:_spf.google.com -all\"" and remove the others`,
+			},
+			evidence: map[string]string{"spf.present": `two.test. TXT "v=spf1 include:_spf.google.com ~all"`},
+			metrics:  []metric{m("mail_spf_records", 2)},
+			absent:   []metric{m("mail_spf_dns_lookups", 0)},
+		},
+		{
+			name:     "two SPF records: outbound addresses get permerror",
+			target:   "two.test",
+			outbound: []string{"192.0.2.1"},
+			checks:   statuses(skip, "spf.present", fail, "spf.authorizes_outbound", fail),
+			reasons:  map[string]string{"spf.authorizes_outbound": "192.0.2.1 gets permerror"},
+			remediations: map[string]string{
+				"spf.authorizes_outbound": "merge the 2 SPF records into one (see spf.present) and add ip4:192.0.2.1 to it",
+			},
+			metrics: []metric{m("mail_spf_check_host_result_info", 1, "192.0.2.1", "permerror")},
+		},
+		{
+			name:    "v=spf10 is not an SPF record",
+			target:  "spf10.test",
+			checks:  statuses(skip, "spf.present", fail),
+			reasons: map[string]string{"spf.present": "spf10.test publishes no SPF record"},
+			remediations: map[string]string{
+				"spf.present": `publish "spf10.test. IN TXT \"v=spf1 -all\""`,
+			},
+			evidence: map[string]string{"spf.present": `spf10.test. TXT "v=spf10" (not an SPF record: "v=spf1" must be followed by a space)`},
+			metrics:  []metric{m("mail_spf_records", 0)},
+		},
+		{
+			name:     "a record split over TXT strings is joined without spaces",
+			target:   "split.test",
+			cfg:      func(c *Config) { c.MaxIPv4Addresses = 1 << 20 },
+			checks:   base(),
+			evidence: map[string]string{"spf.present": `split.test. TXT "v=spf1 ip4:192.0.2.0/24 include:_spf.google.com ~all"`},
+			metrics:  []metric{m("mail_spf_dns_lookups", 4), m("mail_spf_authorized_ipv4_addresses", 328960+256)},
+		},
+		{
+			name:     "strings joined without a space are not a record",
+			target:   "nospace.test",
+			checks:   statuses(skip, "spf.present", fail),
+			evidence: map[string]string{"spf.present": `nospace.test. TXT "v=spf1mx -all" (not an SPF record`},
+		},
+		{
+			name:   "a macro that expands to an over-long name is truncated from the left",
+			target: "longmacro.test",
+			checks: base(),
+			// The truncated name does not exist: one void lookup.
+			metrics: []metric{m("mail_spf_dns_lookups", 1), m("mail_spf_void_lookups", 1)},
+		},
+		{
+			name:    "ip4:0.0.0.0/0",
+			target:  "wide.test",
+			checks:  base("spf.not_too_broad", fail),
+			reasons: map[string]string{"spf.not_too_broad": "passes 4294967296 IPv4 addresses, more than the 65536 allowed; ip4:0.0.0.0/0 adds 4294967296"},
+			remediations: map[string]string{
+				"spf.not_too_broad": "narrow ip4:0.0.0.0/0 to the addresses you send from",
+			},
+			metrics: []metric{m("mail_spf_authorized_ipv4_addresses", 1<<32), m("mail_spf_authorized_ipv6_prefixes_64", 0)},
+		},
+		{
+			name:   "+all",
+			target: "plusall.test",
+			checks: base("spf.all_policy", fail, "spf.not_too_broad", fail),
+			reasons: map[string]string{
+				"spf.all_policy":    "plusall.test ends in +all: every host on the internet passes SPF for it",
+				"spf.not_too_broad": "+all adds 4294967296",
+			},
+			remediations: map[string]string{
+				"spf.all_policy":    `end the record with -all: "plusall.test. IN TXT \"v=spf1 -all\""`,
+				"spf.not_too_broad": "replace +all with -all",
+			},
+			metrics: []metric{
+				m("mail_spf_all_info", 1, "pass"),
+				m("mail_spf_authorized_ipv4_addresses", 1<<32),
+				m("mail_spf_authorized_ipv6_prefixes_64", 1<<64),
+			},
+		},
+		{
+			name:   "an include that passes every client ends the evaluation",
+			target: "incplus.test",
+			checks: base("spf.all_policy", fail, "spf.not_too_broad", fail),
+			reasons: map[string]string{
+				"spf.all_policy":    "incplus.test ends in include:plusall.test (matches every client) (as +all): every host on the internet passes",
+				"spf.lookup_limit":  "1 of 10",
+				"spf.not_too_broad": "include:plusall.test adds 4294967296",
+			},
+			remediations: map[string]string{
+				"spf.all_policy": "remove include:plusall.test, which matches every client before the all is reached, and end the record with -all",
+			},
+			metrics: []metric{m("mail_spf_dns_lookups", 1), m("mail_spf_all_info", 1, "pass")},
+			tree:    []string{"incplus.test", "include:_spf.google.com and the terms after it are never evaluated: include:plusall.test matches every client first"},
+		},
+		{
+			name:   "mx with 11 MX hosts",
+			target: "mx11.test",
+			checks: statuses(pass, "spf.lookup_limit", fail, "spf.authorizes_outbound", fail, "spf.helo", skip),
+			reasons: map[string]string{
+				"spf.lookup_limit":        "mx in mx11.test: mx11.test has 11 MX records: more than 10 make receivers return permerror (RFC 7208 §4.6.4)",
+				"spf.authorizes_outbound": "192.0.2.111 gets permerror",
+			},
+			remediations: map[string]string{"spf.lookup_limit": "replace mx in the record of mx11.test with a: or ip4:/ip6: terms"},
+			metrics: []metric{
+				m("mail_spf_dns_lookups", 1),
+				m("mail_spf_check_host_result_info", 1, "192.0.2.111", "permerror"),
+			},
+		},
+		{
+			name:   "an include that answers SERVFAIL: undecided, not failed",
+			target: "servfail.test",
+			setup:  func(s *testbed.DNSServer) { s.SetBehaviour("broken.servfail.test", testbed.ServFail) },
+			checks: statuses(undecided, "spf.present", pass, "spf.all_policy", pass,
+				"spf.authorizes_outbound", skip, "spf.helo", skip),
+			reasons: map[string]string{"spf.lookup_limit": `spf include "broken.servfail.test": dns TXT broken.servfail.test: SERVFAIL`},
+			metrics: []metric{m("mail_spf_records", 1), m("mail_spf_all_info", 1, "fail")},
+			// The counts would be lower bounds: not exported.
+			absent:     []metric{m("mail_spf_dns_lookups", 0), m("mail_spf_void_lookups", 0), m("mail_spf_authorized_ipv4_addresses", 0)},
+			tree:       []string{"include:broken.servfail.test", "temperror: dns TXT broken.servfail.test: SERVFAIL"},
+			wantErrors: `spf include "broken.servfail.test": dns TXT broken.servfail.test: SERVFAIL`,
+		},
+		{
+			name:     "an include that answers SERVFAIL: check_host() is temperror",
+			target:   "servfail.test",
+			setup:    func(s *testbed.DNSServer) { s.SetBehaviour("broken.servfail.test", testbed.ServFail) },
+			outbound: []string{"192.0.2.1"},
+			checks: statuses(undecided, "spf.present", pass, "spf.all_policy", pass,
+				"spf.authorizes_outbound", undecided, "spf.helo", skip),
+			metrics:    []metric{m("mail_spf_check_host_result_info", 1, "192.0.2.1", "temperror")},
+			wantErrors: "spf check_host(192.0.2.1)",
+		},
+		{
+			name:   "SERVFAIL on the domain's own TXT",
+			target: "healthy.test",
+			setup:  func(s *testbed.DNSServer) { s.SetBehaviour("healthy.test", testbed.ServFail) },
+			checks: statuses(undecided, "spf.helo", skip),
+			absent: []metric{m("mail_spf_records", 0)},
+			// The MX question fails too: mailhosts says so.
+			wantErrors: "spf TXT healthy.test: dns TXT healthy.test: SERVFAIL",
+		},
+		{
+			name:    "null MX with ~all",
+			target:  "nullmx.test",
+			checks:  base("spf.all_policy", fail),
+			reasons: map[string]string{"spf.all_policy": `nullmx.test publishes a null MX (RFC 7505): it receives no mail and should authorise no sender, but its SPF record is not "v=spf1 -all"`},
+			remediations: map[string]string{
+				"spf.all_policy": `publish "nullmx.test. IN TXT \"v=spf1 -all\"" in place of the current record`,
+			},
+			metrics: []metric{m("mail_spf_all_info", 1, "softfail")},
+		},
+		{
+			name:    "null MX with -all",
+			target:  "nullok.test",
+			checks:  base(),
+			reasons: map[string]string{"spf.authorizes_outbound": "nullok.test has no MX addresses"},
+		},
+		{
+			name:     "null MX: only the request's outbound IPs are evaluated",
+			target:   "nullok.test",
+			outbound: []string{"192.0.2.1"},
+			checks:   base("spf.authorizes_outbound", fail),
+			reasons:  map[string]string{"spf.authorizes_outbound": "192.0.2.1 gets fail"},
+		},
+		{
+			name:   "ptr",
+			target: "ptr.test",
+			checks: base("spf.no_ptr", fail),
+			reasons: map[string]string{
+				"spf.no_ptr":            "ptr in ptr.test: the ptr mechanism is slow, unreliable and not to be used (RFC 7208 §5.5)",
+				"spf.not_too_broad":     "besides what its ptr, exists or macro terms match",
+				"spf.void_lookup_limit": "0 void lookups",
+			},
+			remediations: map[string]string{"spf.no_ptr": "replace ptr with ip4:/ip6: or a: terms"},
+		},
+		{
+			name:    "the MX address is not authorised",
+			target:  "noauth.test",
+			checks:  statuses(pass, "spf.authorizes_outbound", fail, "spf.helo", skip),
+			reasons: map[string]string{"spf.authorizes_outbound": "203.0.113.5 gets fail"},
+			remediations: map[string]string{
+				"spf.authorizes_outbound": `authorise the failing addresses: "noauth.test. IN TXT \"v=spf1 ip4:203.0.113.5 ip4:198.51.100.0/24 -all\""`,
+			},
+			evidence: map[string]string{"spf.authorizes_outbound": "check_host(203.0.113.5, noauth.test) = fail"},
+			metrics:  []metric{m("mail_spf_check_host_result_info", 1, "203.0.113.5", "fail")},
+		},
+		{
+			name:     "outbound IPs from the request besides the MX addresses",
+			target:   "noauth.test",
+			outbound: []string{"198.51.100.7", "2001:db8::7"},
+			checks:   statuses(pass, "spf.authorizes_outbound", fail, "spf.helo", skip),
+			reasons:  map[string]string{"spf.authorizes_outbound": "203.0.113.5 gets fail; 2001:db8::7 gets fail"},
+			metrics: []metric{
+				m("mail_spf_check_host_result_info", 1, "198.51.100.7", "pass"),
+				m("mail_spf_check_host_result_info", 1, "2001:db8::7", "fail"),
+			},
+		},
+		{
+			name:   "check_outbound off",
+			target: "noauth.test",
+			cfg:    func(c *Config) { c.CheckOutbound = false },
+			checks: statuses(pass, "spf.authorizes_outbound", skip, "spf.helo", skip),
+			absent: []metric{m("mail_spf_check_host_result_info", 0, "203.0.113.5", "fail")},
+		},
+		{
+			name:   "syntax errors name the term and position",
+			target: "syntax.test",
+			checks: base("spf.syntax", fail),
+			reasons: map[string]string{
+				"spf.syntax": `receivers return permerror: syntax.test: term "a:foo:8080" at character 8: "foo:8080" is not a domain name`,
+			},
+			remediations: map[string]string{"spf.syntax": `term "ip4:1.2.3" at character 19: "1.2.3" is not an IPv4 address`},
+		},
+		{
+			name:   "an include of a domain without SPF",
+			target: "nospfinc.test",
+			checks: base("spf.syntax", fail),
+			reasons: map[string]string{
+				"spf.syntax": "include:nothing.test in nospfinc.test: nothing.test publishes no SPF record: receivers return permerror (RFC 7208 §5.2)",
+			},
+			remediations: map[string]string{"spf.syntax": "remove include:nothing.test from the record of nospfinc.test, or have nothing.test publish one valid SPF record"},
+			metrics:      []metric{m("mail_spf_void_lookups", 1)},
+		},
+		{
+			name:    "no all: the implicit ?all",
+			target:  "neutral.test",
+			checks:  statuses(pass, "spf.all_policy", fail, "spf.helo", skip),
+			reasons: map[string]string{"spf.all_policy": "neutral.test ends in no all (so ?all): unlisted clients get neutral"},
+			remediations: map[string]string{
+				"spf.all_policy": `end the record with -all: "neutral.test. IN TXT \"v=spf1 mx -all\""`,
+			},
+			metrics: []metric{m("mail_spf_all_info", 1, "neutral")},
+		},
+		{
+			name:    "only -all is acceptable",
+			target:  "bigsender.test",
+			cfg:     func(c *Config) { c.AcceptableAll = []string{"-"}; c.MaxIPv4Addresses = 1 << 32 },
+			checks:  statuses(pass, "spf.all_policy", fail, "spf.helo", skip),
+			reasons: map[string]string{"spf.all_policy": "bigsender.test ends in ~all; the module accepts -all"},
+		},
+		{
+			name:   "Salesforce's exists:%{i} is counted, not looked up",
+			target: "salesforce.test",
+			cfg:    func(c *Config) { c.MaxIPv4Addresses = 1 << 20 },
+			checks: base(),
+			reasons: map[string]string{
+				"spf.lookup_limit": "6 of 10 DNS-querying terms across the tree of salesforce.test (terms that depend on the client or sender are counted once each)",
+			},
+			tree: []string{"exists:%{i}._spf.mta.salesforce.com", " 1  depends on the client address (%{i}): not looked up"},
+		},
+		{
+			name:     "Salesforce's exists:%{i} passes the address it lists",
+			target:   "salesforce.test",
+			cfg:      func(c *Config) { c.MaxIPv4Addresses = 1 << 20 },
+			outbound: []string{"192.0.2.77", "192.0.2.78"},
+			checks:   base("spf.authorizes_outbound", fail),
+			reasons:  map[string]string{"spf.authorizes_outbound": "192.0.2.78 gets softfail"},
+			evidence: map[string]string{"spf.authorizes_outbound": "check_host(192.0.2.77, salesforce.test) = pass"},
+		},
+		{
+			name:    "Mailgun's two-level chain",
+			target:  "mailgun.test",
+			checks:  base(),
+			metrics: []metric{m("mail_spf_dns_lookups", 3), m("mail_spf_authorized_ipv4_addresses", 13208)},
+		},
+		{
+			name:   "the domain does not exist",
+			target: "absent.test",
+			checks: statuses(skip, "spf.present", fail),
+			reasons: map[string]string{
+				"spf.present": "absent.test does not exist (NXDOMAIN)",
+			},
+			evidence: map[string]string{"spf.present": "TXT absent.test: NXDOMAIN from 127.0.0.1:"},
+			metrics:  []metric{m("mail_spf_records", 0)},
+		},
+		{
+			name:   "a domain without SPF but with MX gets an mx record suggested",
+			target: "nothing.test",
+			setup: func(s *testbed.DNSServer) {
+				if err := s.Add("nothing.test. 300 IN MX 10 mx1.healthy.test."); err != nil {
+					panic(err)
+				}
+			},
+			checks: statuses(skip, "spf.present", fail, "spf.authorizes_outbound", fail),
+			remediations: map[string]string{
+				"spf.present":             `publish "nothing.test. IN TXT \"v=spf1 mx -all\""`,
+				"spf.authorizes_outbound": `publish "nothing.test. IN TXT \"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all\""`,
+			},
+			evidence: map[string]string{"spf.present": "nothing.test. has 0 TXT records, none starting with v=spf1"},
+			metrics:  []metric{m("mail_spf_check_host_result_info", 1, "192.0.2.10", "none")},
+		},
+		{
+			name:   "HELO names: one with a record, one without",
+			target: "nullok.test",
+			cfg:    func(c *Config) { c.HeloNames = []string{"mx1.healthy.test", "mx2.healthy.test", "ghost.healthy.test"} },
+			checks: base("spf.helo", fail),
+			reasons: map[string]string{
+				"spf.helo": "HELO name mx2.healthy.test has no SPF record; HELO name ghost.healthy.test does not exist (NXDOMAIN)",
+			},
+			remediations: map[string]string{
+				"spf.helo": `publish "mx2.healthy.test. IN TXT \"v=spf1 a -all\""`,
+			},
+			metrics: []metric{
+				m("mail_spf_helo_record", 1, "mx1.healthy.test"),
+				m("mail_spf_helo_record", 0, "mx2.healthy.test"),
+				m("mail_spf_helo_record", 0, "ghost.healthy.test"),
+			},
+		},
+		{
+			name:   "host target: its name as a HELO identity",
+			target: "mx1.healthy.test:25",
+			checks: statuses(skip, "spf.helo", pass),
+			reasons: map[string]string{
+				"spf.present": "the target is one host (mx1.healthy.test:25)",
+				"spf.helo":    "every HELO name has its own SPF record: mx1.healthy.test",
+			},
+			metrics: []metric{m("mail_spf_helo_record", 1, "mx1.healthy.test")},
+			absent:  []metric{m("mail_spf_records", 0)},
+		},
+		{
+			name:    "host target without a record",
+			target:  "mx2.healthy.test:25",
+			checks:  statuses(skip, "spf.helo", fail),
+			metrics: []metric{m("mail_spf_helo_record", 0, "mx2.healthy.test")},
+		},
+		{
+			name:    "IP target",
+			target:  "192.0.2.10",
+			checks:  statuses(skip),
+			reasons: map[string]string{"spf.present": "the target is an IP address"},
+			absent:  []metric{m("mail_spf_records", 0)},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := testbed.StartDNS(t, world)
+			if tc.setup != nil {
+				tc.setup(srv)
+			}
+			cfg := DefaultConfig()
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			res, _ := runProbe(t, srv.Addr, tc.target, cfg, tc.outbound, 10*time.Second)
+			checkInvariants(t, res)
+			assertChecks(t, res, tc)
+			assertMetrics(t, res, tc.metrics, tc.absent)
+			assertErrors(t, res, tc.wantErrors)
+			assertTree(t, res, tc.tree)
+		})
+	}
+}
+
+// runProbe runs the probe once against the resolver at addr.
+func runProbe(t *testing.T, addr, target string, cfg Config, outbound []string, timeout time.Duration) (*probes.Result, *dnsclient.Resolver) {
+	t.Helper()
+	tgt, err := probes.ParseTarget(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ips, err := probes.ParseOutboundIPs(outbound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolver := newResolver(t, addr)
+	env := &probes.Env{DNS: resolver, Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	res := New(cfg).Run(ctx, &probes.Request{Target: tgt, OutboundIPs: ips}, env)
+	if res == nil {
+		t.Fatal("Run returned nil")
+	}
+	return res, resolver
+}
+
+// checkInvariants holds for every run: each check recorded once with its
+// declared level, one-line reasons, a remediation for every failure,
+// errors for every undecided check, and only declared metrics, once each.
+func checkInvariants(t *testing.T, res *probes.Result) {
+	t.Helper()
+	p := New(DefaultConfig())
+	levels := map[string]probes.Level{}
+	for _, spec := range p.CheckSpecs() {
+		levels[spec.ID] = spec.Level
+	}
+	checks := res.Checks()
+	if len(checks) != len(checkIDs) {
+		t.Errorf("%d checks recorded, want %d", len(checks), len(checkIDs))
+	}
+	for _, c := range checks {
+		if want, ok := levels[c.ID]; !ok || c.Level != want {
+			t.Errorf("%s: level %q, declared %q (declared: %v)", c.ID, c.Level, want, ok)
+		}
+		if c.Reason == "" || strings.ContainsAny(c.Reason, "\r\n") {
+			t.Errorf("%s: reason %q is not one line", c.ID, c.Reason)
+		}
+		if c.Status == probes.StatusFail && c.Remediation == "" {
+			t.Errorf("%s failed without a remediation: %s", c.ID, c.Reason)
+		}
+		if c.Status == probes.StatusError && len(res.Errors()) == 0 {
+			t.Errorf("%s is undecided but the probe recorded no error", c.ID)
+		}
+	}
+	declared := map[string]int{}
+	for _, spec := range p.MetricSpecs() {
+		declared[spec.Name] = len(spec.Labels)
+	}
+	seen := map[string]bool{}
+	for _, s := range res.Measurements() {
+		n, ok := declared[s.Name()]
+		if !ok || n != len(s.LabelValues) {
+			t.Errorf("measurement %s%q is not declared with %d labels", s.Name(), s.LabelValues, len(s.LabelValues))
+		}
+		key := s.Name() + strings.Join(s.LabelValues, "\x00")
+		if seen[key] {
+			t.Errorf("measurement %s%q recorded twice", s.Name(), s.LabelValues)
+		}
+		seen[key] = true
+	}
+	for _, e := range res.Errors() {
+		if strings.Contains(e, "internal:") {
+			t.Errorf("probe error: %s", e)
+		}
+	}
+}
+
+func assertChecks(t *testing.T, res *probes.Result, tc probeCase) {
+	t.Helper()
+	for id, want := range tc.checks {
+		c, ok := res.Check(id)
+		if !ok {
+			t.Errorf("%s not recorded", id)
+			continue
+		}
+		if c.Status != want {
+			t.Errorf("%s = %s (%s), want %s", id, c.Status, c.Reason, want)
+		}
+	}
+	for id, want := range tc.reasons {
+		if c, _ := res.Check(id); !strings.Contains(c.Reason, want) {
+			t.Errorf("%s reason %q, want it to contain %q", id, c.Reason, want)
+		}
+	}
+	for id, want := range tc.remediations {
+		if c, _ := res.Check(id); !strings.Contains(c.Remediation, want) {
+			t.Errorf("%s remediation %q, want it to contain %q", id, c.Remediation, want)
+		}
+	}
+	for id, want := range tc.evidence {
+		c, _ := res.Check(id)
+		if !slices.ContainsFunc(c.Evidence, func(line string) bool { return strings.Contains(line, want) }) {
+			t.Errorf("%s evidence %q, want a line containing %q", id, c.Evidence, want)
+		}
+	}
+}
+
+func findMeasurement(res *probes.Result, name string, labels ...string) (float64, bool) {
+	for _, s := range res.Measurements() {
+		if s.Name() == name && slices.Equal(s.LabelValues, labels) {
+			return s.Value, true
+		}
+	}
+	return 0, false
+}
+
+func assertMetrics(t *testing.T, res *probes.Result, want, absent []metric) {
+	t.Helper()
+	for _, w := range want {
+		got, ok := findMeasurement(res, w.name, w.labels...)
+		if !ok {
+			t.Errorf("%s%q not recorded; have %v", w.name, w.labels, describe(res))
+			continue
+		}
+		if got != w.value {
+			t.Errorf("%s%q = %v, want %v", w.name, w.labels, got, w.value)
+		}
+	}
+	for _, a := range absent {
+		for _, s := range res.Measurements() {
+			if s.Name() == a.name && (len(a.labels) == 0 || slices.Equal(s.LabelValues, a.labels)) {
+				t.Errorf("%s%q recorded, want it absent", s.Name(), s.LabelValues)
+			}
+		}
+	}
+}
+
+func assertErrors(t *testing.T, res *probes.Result, want string) {
+	t.Helper()
+	errs := res.Errors()
+	if want == "" {
+		if len(errs) > 0 {
+			t.Errorf("probe errors %q, want none", errs)
+		}
+		return
+	}
+	if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, want) }) {
+		t.Errorf("probe errors %q, want one containing %q", errs, want)
+	}
+}
+
+// assertTree checks that the include tree has lines containing the pairs
+// of want in order: want[0] and want[1] on one line, then want[2] and
+// want[3] on a later one, and so on.
+func assertTree(t *testing.T, res *probes.Result, want []string) {
+	t.Helper()
+	if len(want) == 0 {
+		return
+	}
+	var lines []string
+	for _, d := range res.Details() {
+		if d.Title == "SPF include tree (DNS lookups per branch):" {
+			lines = d.Lines
+		}
+	}
+	i := 0
+	for k := 0; k+1 < len(want); k += 2 {
+		for i < len(lines) && !(strings.Contains(lines[i], want[k]) && strings.Contains(lines[i], want[k+1])) {
+			i++
+		}
+		if i == len(lines) {
+			t.Errorf("no tree line (after the ones matched before) contains %q and %q; tree:\n%s", want[k], want[k+1], strings.Join(lines, "\n"))
+			return
+		}
+		i++
+	}
+}
+
+func describe(res *probes.Result) []string {
+	var out []string
+	for _, s := range res.Measurements() {
+		out = append(out, s.Name()+"{"+strings.Join(s.LabelValues, ",")+"}")
+	}
+	return out
+}
+
+func TestLongMacroIsTruncatedFromTheLeft(t *testing.T) {
+	// RFC 7208 §7.3: 20 copies of "longmacro.test" joined by dots are 299
+	// characters; labels come off the left until at most 253 remain:
+	// longmacro, test, longmacro, test, longmacro, test, longmacro (-55),
+	// leaving 244 characters that start with "test.".
+	srv := testbed.StartDNS(t, world)
+	res, _ := runProbe(t, srv.Addr, "longmacro.test", DefaultConfig(), nil, 10*time.Second)
+	if c, _ := res.Check("spf.void_lookup_limit"); c.Status != probes.StatusPass {
+		t.Fatalf("spf.void_lookup_limit = %s (%s)", c.Status, c.Reason)
+	}
+	want := strings.TrimPrefix(strings.Repeat(".longmacro.test", 20), ".")[55:] + "."
+	if len(want) != 245 || !strings.HasPrefix(want, "test.longmacro.") {
+		t.Fatalf("test arithmetic: %d %q", len(want), want)
+	}
+	var asked []string
+	for _, q := range srv.Queries() {
+		if len(q.Name) > 100 {
+			asked = append(asked, q.Name)
+		}
+	}
+	if len(asked) != 1 || asked[0] != want {
+		t.Errorf("long questions asked: %q, want exactly [%q]", asked, want)
+	}
+}
+
+func TestEachQuestionAskedOnce(t *testing.T) {
+	// The audit, the check_host() runs for the outbound addresses and
+	// mailhosts all ask through the request cache: no question twice.
+	srv := testbed.StartDNS(t, world)
+	cfg := DefaultConfig()
+	cfg.HeloNames = []string{"mx1.healthy.test"}
+	res, resolver := runProbe(t, srv.Addr, "bigsender.test", cfg, []string{"192.0.2.1", "2001:db8::1"}, 10*time.Second)
+	if c, _ := res.Check("spf.lookup_limit"); c.Status != probes.StatusPass {
+		t.Fatalf("spf.lookup_limit = %s (%s)", c.Status, c.Reason)
+	}
+	if d := srv.Duplicates(); len(d) > 0 {
+		t.Errorf("questions asked more than once: %v", d)
+	}
+	if st := resolver.Stats(); st.CacheMisses != int64(len(srv.Queries())) {
+		t.Errorf("%d questions asked of the cache, %d reached the server", st.CacheMisses, len(srv.Queries()))
+	}
+}
+
+func TestLookupsFollowTheTreeDepth(t *testing.T) {
+	// toomany.test's tree is three records deep (toomany, _spf.google.com,
+	// _netblocks*); mx needs MX then the hosts' addresses. The audit asks
+	// each level at once: 3 rounds, where asking term after term would
+	// take over a dozen. check_host() for the MX address then runs from
+	// the cache.
+	srv := testbed.StartDNS(t, world)
+	srv.SetLockstep(100 * time.Millisecond)
+	cfg := DefaultConfig()
+	res, _ := runProbe(t, srv.Addr, "toomany.test", cfg, nil, 60*time.Second)
+	if c, _ := res.Check("spf.lookup_limit"); c.Status != probes.StatusFail {
+		t.Fatalf("spf.lookup_limit = %s (%s)", c.Status, c.Reason)
+	}
+	if rounds := srv.Rounds(); rounds != 3 {
+		t.Errorf("the probe needed %d rounds of DNS questions; the tree is 3 deep", rounds)
+	}
+}
+
+func TestSilentResolverEndsAtDeadline(t *testing.T) {
+	silent := testbed.StartSilentResolver(t)
+	tgt, _ := probes.ParseTarget("healthy.test")
+	client, err := dnsclient.New(dnsclient.Config{Servers: []string{silent.Addr}, Timeout: 10 * time.Second, Attempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	const deadline = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	start := time.Now()
+	cfg := DefaultConfig()
+	cfg.HeloNames = []string{"mx1.healthy.test"}
+	res := New(cfg).Run(ctx, &probes.Request{Target: tgt, OutboundIPs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}, env)
+	if elapsed := time.Since(start); elapsed > deadline+5*time.Second {
+		t.Errorf("Run took %s after a %s deadline", elapsed, deadline)
+	}
+	if !res.Failed() {
+		t.Error("no probe error recorded after the resolver never answered")
+	}
+	for _, c := range res.Checks() {
+		if c.Status == probes.StatusFail || c.Status == probes.StatusPass {
+			t.Errorf("%s = %s without a single answer", c.ID, c.Status)
+		}
+	}
+}
+
+func TestDescriber(t *testing.T) {
+	p := New(DefaultConfig())
+	if p.Name() != "spf" {
+		t.Errorf("Name() = %q", p.Name())
+	}
+	var ids []string
+	for _, spec := range p.CheckSpecs() {
+		ids = append(ids, spec.ID)
+		if !spec.Level.Valid() || spec.Passing == "" {
+			t.Errorf("%s: level %q, passing %q", spec.ID, spec.Level, spec.Passing)
+		}
+	}
+	if !slices.Equal(ids, checkIDs) {
+		t.Errorf("CheckSpecs ids = %q, want %q", ids, checkIDs)
+	}
+	// CHECKS.md: must for the first six, should for the rest.
+	for _, spec := range p.CheckSpecs() {
+		want := probes.LevelShould
+		if slices.Index(checkIDs, spec.ID) < 6 {
+			want = probes.LevelMust
+		}
+		if spec.Level != want {
+			t.Errorf("%s level %q, want %q", spec.ID, spec.Level, want)
+		}
+	}
+	var names []string
+	for _, spec := range p.MetricSpecs() {
+		names = append(names, spec.Name+"{"+strings.Join(spec.Labels, ",")+"}")
+		if !strings.HasSuffix(spec.Help, ".") || strings.Contains(spec.Help, "\n") {
+			t.Errorf("%s: HELP %q is not a short sentence", spec.Name, spec.Help)
+		}
+	}
+	want := []string{"mail_spf_dns_lookups{}", "mail_spf_void_lookups{}", "mail_spf_records{}",
+		"mail_spf_authorized_ipv4_addresses{}", "mail_spf_authorized_ipv6_prefixes_64{}",
+		"mail_spf_all_info{qualifier}", "mail_spf_check_host_result_info{ip,result}", "mail_spf_helo_record{helo}"}
+	if !slices.Equal(names, want) {
+		t.Errorf("MetricSpecs = %q, want %q", names, want)
+	}
+}
