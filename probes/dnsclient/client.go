@@ -6,6 +6,7 @@
 package dnsclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -255,7 +256,7 @@ func (c *Client) exchangeOne(ctx context.Context, q *dns.Msg, server string, sen
 		}
 		return nil, err
 	}
-	if len(r.Question) != 1 || !strings.EqualFold(r.Question[0].Name, q.Question[0].Name) ||
+	if len(r.Question) != 1 || !sameName(r.Question[0].Name, q.Question[0].Name) ||
 		r.Question[0].Qtype != q.Question[0].Qtype || r.Question[0].Qclass != dns.ClassINET {
 		return nil, errMismatch
 	}
@@ -279,4 +280,24 @@ func exchangeOver(ctx context.Context, dc *dns.Client, q *dns.Msg, server string
 	sent()
 	r, _, err := dc.ExchangeWithConnContext(ctx, q, conn)
 	return r, err
+}
+
+// sameName compares two names as DNS does: in wire form, ignoring ASCII
+// case, so a\032b. and a\ b. (the same bytes, written two ways) match.
+func sameName(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	wa, errA := wireName(a)
+	wb, errB := wireName(b)
+	return errA == nil && errB == nil && bytes.EqualFold(wa, wb)
+}
+
+func wireName(name string) ([]byte, error) {
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(dns.Fqdn(name), buf, 0, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
 }

@@ -374,3 +374,32 @@ func TestMaxInFlightQueuesExchanges(t *testing.T) {
 		t.Errorf("%d rounds, want 3", got)
 	}
 }
+
+func TestTXTIsUnescaped(t *testing.T) {
+	srv := testbed.StartDNS(t, `
+$ORIGIN esc.test.
+q   IN TXT "say \"hi\"; path C:\\mail; caf\195\169"
+`)
+	r := newClient(t, srv.Addr).NewResolver()
+	ans, err := r.Lookup(context.Background(), "q.esc.test", dns.TypeTXT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ans.TXT(); len(got) != 1 || got[0] != "say \"hi\"; path C:\\mail; café" {
+		t.Errorf("TXT = %q", got)
+	}
+}
+
+func TestQuestionWithSpecialBytes(t *testing.T) {
+	srv := testbed.StartDNS(t, zone)
+	r := newClient(t, srv.Addr).NewResolver()
+	// The name goes out as the bytes "a b"; the server echoes them, and
+	// miekg/dns may print them differently from how they were asked.
+	ans, err := r.Lookup(context.Background(), `a\032b.example.test`, dns.TypeA)
+	if err != nil {
+		t.Fatalf("a name with a space was refused as a mismatched answer: %v", err)
+	}
+	if !ans.NXDomain() {
+		t.Errorf("rcode %d", ans.Rcode)
+	}
+}

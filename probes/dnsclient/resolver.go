@@ -263,16 +263,49 @@ func (a *Answer) Addrs() []netip.Addr {
 }
 
 // TXT returns each TXT record as one string, its character-strings joined
-// without separators (RFC 7208 §3.3, RFC 6376 §3.6.2.2).
+// without separators (RFC 7208 §3.3, RFC 6376 §3.6.2.2), as the bytes the
+// publisher wrote: miekg/dns keeps character-strings in presentation form
+// (\" for a quote, \DDD for other bytes), which is undone here.
 func (a *Answer) TXT() []string {
 	var out []string
 	for _, rr := range a.Records {
 		if t, ok := rr.(*dns.TXT); ok {
-			out = append(out, strings.Join(t.Txt, ""))
+			var b strings.Builder
+			for _, part := range t.Txt {
+				b.WriteString(unescapeTXT(part))
+			}
+			out = append(out, b.String())
 		}
 	}
 	return out
 }
+
+// unescapeTXT turns a character-string in presentation form back into its
+// bytes: \DDD is the byte with that decimal value, \X is X.
+func unescapeTXT(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			if v := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0'); v < 256 {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i+1])
+		i++
+	}
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // Names returns the target names of PTR, NS or CNAME records, fully
 // qualified and in lower case.
