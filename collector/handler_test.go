@@ -676,3 +676,21 @@ func TestBlocklistAnswersAreSharedAcrossRequests(t *testing.T) {
 		t.Error("the second probe asked nothing at all; only blocklist answers are shared across requests")
 	}
 }
+
+func TestProbeParametersAreValidatedByTheirProbe(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	h, _ := newHandler(worldConfig(t, world.Addr, ""))
+	res := probe(t, h, "target=example.test&dkim_selector="+url.QueryEscape("bad selector"), nil)
+	if res.code != http.StatusBadRequest || !strings.Contains(res.body, "bad selector") {
+		t.Errorf("bad dkim_selector: %d %q", res.code, res.body)
+	}
+	res = probe(t, h, "target=broken.test&dkim_selector=google", nil)
+	if res.code != http.StatusOK {
+		t.Fatalf("good dkim_selector: %d %s", res.code, res.body)
+	}
+	// broken.test has no key at the selector the request names, so
+	// dkim.present fails although another selector has a key.
+	if v := res.mustValue(t, "mail_check_success", "check", "dkim.present"); v != 0 {
+		t.Errorf("dkim.present = %v with a named selector missing", v)
+	}
+}
