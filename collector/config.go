@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	_ "embed" // the built-in default config
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mx"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/spf"
 )
 
@@ -75,6 +77,7 @@ type Module struct {
 	SPF   *spf.Config   `yaml:"spf"`
 	DKIM  *dkim.Config  `yaml:"dkim"`
 	DMARC *dmarc.Config `yaml:"dmarc"`
+	SMTP  *smtp.Config  `yaml:"smtp"`
 	DNSBL *dnsbl.Config `yaml:"dnsbl"`
 
 	// Set when the config is loaded.
@@ -124,9 +127,23 @@ func block[C any, P interface {
 // are reported.
 var probeBlocks = []probeBlock{
 	block("mx", func(m *Module) **mx.Config { return &m.MX }, mx.DefaultConfig, mx.New),
-	block("spf", func(m *Module) **spf.Config { return &m.SPF }, spf.DefaultConfig, spf.New),
+	withResources(block("spf", func(m *Module) **spf.Config { return &m.SPF }, spf.DefaultConfig, spf.New),
+		func(m *Module, _ *Resources) probes.Probe {
+			p := spf.New(*m.SPF)
+			if m.SMTP != nil {
+				// spf.helo checks the names the servers give in the
+				// SMTP probe's conversations (shared, not repeated).
+				cfg := *m.SMTP
+				p = p.WithHELOSource(func(ctx context.Context, req *probes.Request, env *probes.Env) ([]string, error) {
+					sessions, err := smtp.Sessions(ctx, req, env, cfg)
+					return smtp.HELONames(sessions), err
+				})
+			}
+			return p
+		}),
 	block("dkim", func(m *Module) **dkim.Config { return &m.DKIM }, dkim.DefaultConfig, dkim.New),
 	block("dmarc", func(m *Module) **dmarc.Config { return &m.DMARC }, dmarc.DefaultConfig, dmarc.New),
+	block("smtp", func(m *Module) **smtp.Config { return &m.SMTP }, smtp.DefaultConfig, smtp.New),
 	withResources(block("dnsbl", func(m *Module) **dnsbl.Config { return &m.DNSBL }, dnsbl.DefaultConfig, newDNSBLWithoutCache),
 		func(m *Module, r *Resources) probes.Probe { return dnsbl.New(*m.DNSBL, r.DNSBLCache) }),
 }

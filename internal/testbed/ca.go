@@ -27,6 +27,11 @@ const (
 	RSA2048   KeyType = "rsa-2048"
 	RSA1024   KeyType = "rsa-1024" // weak on purpose, for tls.key_strength
 	Ed25519   KeyType = "ed25519"
+	ECDSAP384 KeyType = "ecdsa-p384"
+	// ECDSAP224 is weak on purpose, for key-strength unit tests only: Go's
+	// TLS stack cannot sign a handshake with a P-224 key, so no test server
+	// can serve such a certificate.
+	ECDSAP224 KeyType = "ecdsa-p224"
 )
 
 // CA is a test certificate authority. Its certificate is in Pool and nowhere
@@ -34,9 +39,15 @@ const (
 type CA struct {
 	Cert *x509.Certificate
 	Key  crypto.Signer
+	// Pool holds the trust anchor: the CA itself, or for an intermediate
+	// the root it descends from.
 	Pool *x509.CertPool
-	// PEM is the CA certificate, for a ca_file.
+	// PEM is the trust anchor's certificate, for a ca_file.
 	PEM []byte
+	// Chain is, for an intermediate CA, its own certificate and those of
+	// the intermediates above it (DER, nearest first, the root excluded):
+	// what a server sends after its leaf. Empty for a root.
+	Chain [][]byte
 }
 
 var serial atomic.Int64
@@ -79,11 +90,13 @@ func NewCA(commonName string) (*CA, error) {
 // CertOptions describes a certificate to mint. Zero values mean: ECDSA P-256,
 // valid from an hour ago for 90 days.
 type CertOptions struct {
-	DNSNames  []string
-	IPs       []net.IP
-	NotBefore time.Time
-	NotAfter  time.Time
-	Key       KeyType
+	// CommonName is the subject CN; empty means the first DNS name.
+	CommonName string
+	DNSNames   []string
+	IPs        []net.IP
+	NotBefore  time.Time
+	NotAfter   time.Time
+	Key        KeyType
 	// SelfSigned signs the certificate with its own key instead of the CA's.
 	SelfSigned bool
 }
@@ -105,6 +118,9 @@ func (ca *CA) Issue(opts CertOptions) (tls.Certificate, error) {
 	cn := "test"
 	if len(opts.DNSNames) > 0 {
 		cn = opts.DNSNames[0]
+	}
+	if opts.CommonName != "" {
+		cn = opts.CommonName
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: nextSerial(),
@@ -131,7 +147,52 @@ func (ca *CA) Issue(opts CertOptions) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+	chain := [][]byte{der}
+	if !opts.SelfSigned {
+		chain = append(chain, ca.Chain...)
+	}
+	return tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// NewIntermediate makes a CA signed by ca. Certificates it issues carry it
+// in their chain, and verify against ca's Pool. opts sets the key and the
+// validity (zero: from an hour ago for five years); its names are ignored.
+func (ca *CA) NewIntermediate(commonName string, opts CertOptions) (*CA, error) {
+	key, err := newKey(opts.Key)
+	if err != nil {
+		return nil, err
+	}
+	notBefore, notAfter := opts.NotBefore, opts.NotAfter
+	if notBefore.IsZero() {
+		notBefore = time.Now().Add(-time.Hour)
+	}
+	if notAfter.IsZero() {
+		notAfter = notBefore.AddDate(5, 0, 0)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          nextSerial(),
+		Subject:               pkix.Name{CommonName: commonName, Organization: []string{"deliverability_exporter tests"}},
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("create intermediate certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &CA{
+		Cert:  cert,
+		Key:   key,
+		Pool:  ca.Pool,
+		PEM:   ca.PEM,
+		Chain: append([][]byte{der}, ca.Chain...),
+	}, nil
 }
 
 func newKey(t KeyType) (crypto.Signer, error) {
@@ -145,6 +206,10 @@ func newKey(t KeyType) (crypto.Signer, error) {
 	case Ed25519:
 		_, key, err := ed25519.GenerateKey(rand.Reader)
 		return key, err
+	case ECDSAP384:
+		return ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case ECDSAP224:
+		return ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
 	}
 	return nil, fmt.Errorf("unknown key type %q", t)
 }

@@ -32,7 +32,22 @@ const maxEvaluatedIPs = 64
 
 // Probe audits the SPF set-up of a target. It is safe for concurrent use.
 type Probe struct {
-	cfg Config
+	cfg  Config
+	helo HELOSource
+}
+
+// HELOSource reports the names the target's mail servers give in their
+// EHLO replies: the SMTP probe's conversations, which the collector hands
+// in when the module runs both probes, so spf.helo checks the names the
+// servers really use without connecting twice.
+type HELOSource func(ctx context.Context, req *probes.Request, env *probes.Env) ([]string, error)
+
+// WithHELOSource returns a copy of the probe that checks, besides the
+// configured helo_names, the names src reports.
+func (p *Probe) WithHELOSource(src HELOSource) *Probe {
+	q := *p
+	q.helo = src
+	return &q
 }
 
 var (
@@ -63,7 +78,7 @@ func (p *Probe) Name() string { return Name }
 // Run checks the target. It returns when the checks are done or ctx ends,
 // whichever is first, with what it found.
 func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *probes.Result {
-	r := &run{cfg: p.cfg, ctx: ctx, req: req, env: env, dns: env.DNS, res: probes.NewResult(Name)}
+	r := &run{cfg: p.cfg, helo: p.helo, ctx: ctx, req: req, env: env, dns: env.DNS, res: probes.NewResult(Name)}
 	switch req.Target.Kind {
 	case probes.KindIP:
 		r.skip("the target is an IP address; SPF records belong to domains and host names", allChecks...)
@@ -80,12 +95,13 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 
 // run is the state of one Run.
 type run struct {
-	cfg Config
-	ctx context.Context
-	req *probes.Request
-	env *probes.Env
-	dns Resolver
-	res *probes.Result
+	cfg  Config
+	helo HELOSource
+	ctx  context.Context
+	req  *probes.Request
+	env  *probes.Env
+	dns  Resolver
+	res  *probes.Result
 }
 
 func (r *run) skip(reason string, specs ...probes.CheckSpec) {
@@ -107,11 +123,12 @@ func (r *run) checkDomain() {
 	domain := r.req.Target.Name
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if len(r.cfg.HeloNames) == 0 {
-			r.res.Skip(checkHELO, "no HELO names to check (set helo_names until the SMTP probe reports them)")
+		names := r.heloNames()
+		if len(names) == 0 {
+			r.res.Skip(checkHELO, "no HELO names to check: the module's smtp probe reported none and helo_names is empty")
 			return
 		}
-		r.checkHELO(r.cfg.HeloNames)
+		r.checkHELO(names)
 	})
 	var hosts *mailhosts.Set
 	var hostsErr error
@@ -254,6 +271,26 @@ func txtLine(owner, record string) string {
 	}
 	parts = append(parts, `"`+record+`"`)
 	return fmt.Sprintf("%q", owner+". IN TXT "+strings.Join(parts, " "))
+}
+
+// heloNames are the configured names plus those the mail servers gave in
+// their EHLO replies, normalised and without duplicates. A server name
+// that is not a host name (an address literal) has no SPF record to check.
+func (r *run) heloNames() []string {
+	names := append([]string(nil), r.cfg.HeloNames...)
+	if r.helo == nil {
+		return names
+	}
+	seen, err := r.helo(r.ctx, r.req, r.env)
+	if err != nil {
+		r.res.Note("the HELO names of the mail servers are unknown: %v", err)
+	}
+	for _, h := range seen {
+		if n, err := probes.NormalizeName(h); err == nil && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 // checkHELO records spf.helo for the names: each must publish one SPF

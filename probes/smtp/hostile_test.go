@@ -1,0 +1,135 @@
+package smtp_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
+)
+
+// TestHostileServers: whatever a server does, the probe ends by its
+// deadline, reports the server as failing (not itself as broken), and
+// leaves no goroutine of its own behind. The wall-clock bound is loose on
+// purpose (deadline plus two seconds): it catches a probe that waits for
+// the server, not a slow machine.
+func TestHostileServers(t *testing.T) {
+	const deadline = 1500 * time.Millisecond
+	for _, tc := range []struct {
+		name    string
+		hostile testbed.Hostile
+		check   string
+		reason  string
+	}{
+		{"never greets", testbed.NeverGreet, "smtp.reachable", "sent no complete greeting (deadline passed"},
+		{"greets one byte per second", testbed.DripGreeting, "smtp.reachable", `sent no complete greeting (deadline passed after`},
+		{"10 MB greeting", testbed.HugeGreeting, "smtp.reachable", "reply line longer than 4096 bytes"},
+		{"greeting without CRLF", testbed.NoCRLF, "smtp.reachable", `line "220 mx.one.test ESMTP but never ends the line" not ended`},
+		{"endless multi-line greeting", testbed.EndlessReply, "smtp.reachable", "reply longer than 100 lines"},
+		{"garbage instead of a ServerHello", testbed.GarbageTLS, "smtp.starttls", "tls: first record does not look like a TLS handshake"},
+		{"plain text after the 220 to STARTTLS", testbed.InjectAfterSTARTTLS, "smtp.starttls", "in plain text after its 220 to STARTTLS (response injection"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour {
+				b := good(t, "mx.one.test")
+				b.Hostile = tc.hostile
+				return b
+			})
+			ignore := []goleak.Option{
+				goleak.IgnoreCurrent(),
+				goleak.IgnoreAnyFunction("github.com/deliverability-exporter/deliverability_exporter/internal/testbed.(*SMTPServer).serve"),
+			}
+			start := time.Now()
+			res := w.run("one.test", w.cfg(), deadline)
+			if elapsed := time.Since(start); elapsed > deadline+2*time.Second {
+				t.Errorf("Run took %s after a %s deadline", elapsed, deadline)
+			}
+			c, _ := res.Check(tc.check)
+			if c.Status != probes.StatusFail || !strings.Contains(c.Reason, tc.reason) {
+				t.Errorf("%s = %s (%s), want a failure containing %q", tc.check, c.Status, c.Reason, tc.reason)
+			}
+			if res.Failed() {
+				t.Errorf("the probe reports itself broken: %q", res.Errors())
+			}
+			goleak.VerifyNone(t, ignore...)
+		})
+	}
+}
+
+func TestImplicitTLSGarbage(t *testing.T) {
+	w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour { return good(t, "mx.one.test") })
+	smtps := testbed.StartSMTP(t, "127.0.0.4:0", testbed.SMTPBehaviour{ImplicitTLS: true, Hostile: testbed.GarbageTLS})
+	cfg := w.cfg()
+	cfg.ImplicitTLS, cfg.ImplicitTLSPort = true, smtps.Port()
+	res := w.run("one.test", cfg, 5*time.Second)
+	c, _ := res.Check("smtps.implicit_tls")
+	if c.Status != probes.StatusFail || !strings.Contains(c.Reason, "first record does not look like a TLS handshake") {
+		t.Errorf("smtps.implicit_tls = %s (%s)", c.Status, c.Reason)
+	}
+	if v, ok := findMeasurement(res, "mail_smtps_up", "mx.one.test", "127.0.0.4"); !ok || v != 0 {
+		t.Errorf("mail_smtps_up = %v, %v; want 0", v, ok)
+	}
+}
+
+func TestDeadlineBeforeConnecting(t *testing.T) {
+	// The probe's own time is up before it could connect: that is the
+	// probe's failure to finish, not the server's.
+	w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour { return good(t, "mx.one.test") })
+	tgt, _ := probes.ParseTarget("one.test")
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := w.cfg()
+	// Resolve the hosts first (shared through the memo), then end the
+	// context.
+	if _, err := smtp.Sessions(context.Background(), &probes.Request{Target: tgt}, w.newEnv(), smtp.Config{MaxParallel: 1, Port: 1}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	res := smtp.New(cfg).Run(ctx, &probes.Request{Target: tgt}, w.env)
+	for _, c := range res.Checks() {
+		if c.Status == probes.StatusFail || c.Status == probes.StatusPass {
+			t.Errorf("%s = %s (%s) without a conversation", c.ID, c.Status, c.Reason)
+		}
+	}
+	if !res.Failed() {
+		t.Error("no probe error recorded")
+	}
+	if n := w.servers["127.0.0.4"].Connections(); n != 0 {
+		t.Errorf("%d connections after the deadline", n)
+	}
+}
+
+// errDialer fails every connection with err.
+type errDialer struct{ err error }
+
+func (d errDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return nil, &net.OpError{Op: "dial", Net: network, Err: d.err}
+}
+
+func TestNoRouteFromHere(t *testing.T) {
+	// This machine has no route to the address (an IPv6 MX seen from an
+	// IPv4-only exporter): "we don't know", not "the server is down".
+	w := newWorld(t, nil, nil)
+	w.port = 25 // nothing listens: the dialer answers
+	w.env.Dialer = errDialer{err: os.NewSyscallError("connect", syscall.ENETUNREACH)}
+	res := w.run("smtp.test", w.cfg(), 5*time.Second)
+	expect{
+		checks: statuses(undecided, daneSkipped...),
+		errors: "mx1.smtp.test [::1]:25: not probed: dial tcp: connect: network is unreachable",
+	}.assert(t, res)
+
+	// A refusal is the server's answer.
+	w.env = w.newEnv()
+	w.env.Dialer = errDialer{err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	res = w.run("smtp.test", w.cfg(), 5*time.Second)
+	if c, _ := res.Check("smtp.reachable"); c.Status != probes.StatusFail {
+		t.Errorf("smtp.reachable = %s (%s) after a refusal", c.Status, c.Reason)
+	}
+}

@@ -1,0 +1,226 @@
+package smtp
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/miekg/dns"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
+)
+
+// Name is the probe's name (the probe label of its metrics).
+const Name = "smtp"
+
+// Probe checks the SMTP servers of a target. It is safe for concurrent use.
+type Probe struct {
+	cfg Config
+}
+
+var (
+	_ probes.Probe     = (*Probe)(nil)
+	_ probes.Describer = (*Probe)(nil)
+)
+
+// New makes a probe. cfg should have passed Validate (decoding it from YAML
+// does that).
+func New(cfg Config) *Probe {
+	cfg.RcptChecks = append([]string(nil), cfg.RcptChecks...)
+	for i, r := range cfg.RcptChecks {
+		cfg.RcptChecks[i] = strings.ToLower(r)
+	}
+	if cfg.MaxParallel < 1 {
+		cfg.MaxParallel = 1
+	}
+	return &Probe{cfg: cfg}
+}
+
+// Name returns "smtp".
+func (p *Probe) Name() string { return Name }
+
+// run is the state of one Run.
+type run struct {
+	cfg Config
+	ctx context.Context
+	req *probes.Request
+	env *probes.Env
+	res *probes.Result
+	set *mailhosts.Set
+	// sessions on the SMTP port and on the implicit-TLS port.
+	sessions, implicit []*Session
+	// tlsa per MX host name.
+	tlsa map[string]*tlsaSet
+	// names are the forward lookups of the names servers gave.
+	names map[nameQuestion]*nameAnswer
+	// hostErrs are the hosts whose addresses could not be resolved.
+	hostErrs []error
+}
+
+// Run checks the target. It returns when the checks are done or ctx ends,
+// whichever is first, with what it found.
+func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *probes.Result {
+	r := &run{cfg: p.cfg, ctx: ctx, req: req, env: env, res: probes.NewResult(Name)}
+	set, err := mailhosts.Discover(ctx, req, env)
+	if err != nil {
+		for _, spec := range allChecks {
+			r.res.Undecided(spec, err)
+		}
+		return r.res
+	}
+	r.set = set
+	if reason := nothingToProbe(set); reason != "" {
+		for _, spec := range allChecks {
+			r.res.Skip(spec, reason)
+		}
+		return r.res
+	}
+
+	if ehloName(r.cfg) == "" {
+		r.res.Note("this machine's host name is not fully qualified, so the probe says EHLO with an address literal (RFC 5321 §4.1.4); set ehlo_name to a name that resolves to the exporter's address")
+	}
+	eps, omitted := plan(set, req.Target, r.cfg, false)
+	if omitted > 0 {
+		r.res.Note("%d addresses beyond the first %d of a host were not probed", omitted, maxAddrsPerHost)
+	}
+	if r.cfg.ImplicitTLS {
+		more, _ := plan(set, req.Target, r.cfg, true)
+		eps = append(eps, more...)
+	}
+	if len(eps) == 0 {
+		for _, h := range set.Hosts {
+			if h.Err != nil {
+				// Not knowing the addresses is not knowing the servers.
+				for _, spec := range allChecks {
+					r.res.Undecided(spec, fmt.Errorf("addresses of %s: %w", h.Name, h.Err))
+				}
+				return r.res
+			}
+		}
+		for _, spec := range allChecks {
+			r.res.Skip(spec, "no mail host has an address to connect to (mx.resolves reports why)")
+		}
+		return r.res
+	}
+
+	// The TLSA lookups depend on nothing the conversations find, so they
+	// run beside them.
+	var wg sync.WaitGroup
+	wg.Go(func() { r.tlsa = lookupAllTLSA(ctx, env.DNS, set, req.Target) })
+	all := collect(ctx, req, env, r.cfg, eps)
+	for _, s := range all {
+		if s.ImplicitTLS {
+			r.implicit = append(r.implicit, s)
+		} else {
+			r.sessions = append(r.sessions, s)
+		}
+	}
+	r.names = lookupNames(ctx, env.DNS, r.sessions)
+	wg.Wait()
+
+	r.recordAll()
+	return r.res
+}
+
+// nothingToProbe says why a target has no SMTP servers to talk to, or "".
+func nothingToProbe(set *mailhosts.Set) string {
+	t := set.Target
+	if t.Kind != probes.KindDomain {
+		return ""
+	}
+	switch {
+	case set.MX != nil && set.MX.NXDomain():
+		return t.Name + " does not exist (NXDOMAIN)"
+	case set.NullMX && len(set.Hosts) == 0:
+		return t.Name + " receives no mail (null MX, RFC 7505): there are no mail servers to check"
+	case len(set.Hosts) == 0:
+		return t.Name + " publishes no MX records (mx.present fails); the implicit MX of RFC 5321 §5.1 is not probed"
+	}
+	return ""
+}
+
+// lookupAllTLSA asks the TLSA records of every MX host with addresses, at
+// once.
+func lookupAllTLSA(ctx context.Context, r *dnsclient.Resolver, set *mailhosts.Set, t probes.Target) map[string]*tlsaSet {
+	out := map[string]*tlsaSet{}
+	if t.Kind == probes.KindIP {
+		return out
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, h := range set.Hosts {
+		if h.IPLiteral || len(h.Addrs()) == 0 {
+			continue
+		}
+		wg.Go(func() {
+			ts := lookupTLSA(ctx, r, h.Name)
+			mu.Lock()
+			out[h.Name] = ts
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// nameQuestion is a forward lookup of a name a server gave for itself, of
+// the family of the address it was connected on.
+type nameQuestion struct {
+	name  string
+	qtype uint16
+}
+
+type nameAnswer struct {
+	addrs []netip.Addr
+	nx    bool // the name does not exist
+	err   error
+}
+
+// maxNameLookups bounds the forward lookups of server-given names per run:
+// two per session (greeting and EHLO), deduplicated.
+const maxNameLookups = 2 * mailhosts.MaxHosts * maxAddrsPerHost
+
+// lookupNames resolves the greeting and EHLO names of the sessions, all at
+// once; names that are not host names are not asked.
+func lookupNames(ctx context.Context, r *dnsclient.Resolver, sessions []*Session) map[nameQuestion]*nameAnswer {
+	qs := map[nameQuestion]bool{}
+	for _, s := range sessions {
+		for _, n := range []string{s.GreetingName, s.HELOName} {
+			norm, err := probes.NormalizeName(n)
+			if err != nil || len(qs) >= maxNameLookups {
+				continue
+			}
+			qs[nameQuestion{name: norm, qtype: qtypeFor(s.IP)}] = true
+		}
+	}
+	out := map[nameQuestion]*nameAnswer{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for q := range qs {
+		wg.Go(func() {
+			a := &nameAnswer{}
+			ans, err := r.Lookup(ctx, q.name, q.qtype)
+			if err != nil {
+				a.err = fmt.Errorf("%s of %s: %w", dns.TypeToString[q.qtype], q.name, err)
+			} else {
+				a.addrs, a.nx = ans.Addrs(), ans.NXDomain()
+			}
+			mu.Lock()
+			out[q] = a
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+func qtypeFor(ip netip.Addr) uint16 {
+	if ip.Unmap().Is4() {
+		return dns.TypeA
+	}
+	return dns.TypeAAAA
+}

@@ -1,0 +1,215 @@
+package smtp_test
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
+)
+
+func request(t *testing.T, target string) *probes.Request {
+	t.Helper()
+	tgt, err := probes.ParseTarget(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &probes.Request{Target: tgt}
+}
+
+func TestSessionsAreShared(t *testing.T) {
+	// The MTA-STS and SPF probes read the conversations the smtp probe had
+	// (or have them first): one connection per address per request,
+	// whoever asks and however often.
+	w := newWorld(t, smtpTestIPs, func(ip string) testbed.SMTPBehaviour { return good(t, hostOf(ip)) })
+	cfg := w.cfg()
+	req := request(t, "smtp.test")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	sessions, err := smtp.Sessions(ctx, req, w.env, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := smtp.Sessions(ctx, req, w.env, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := smtp.New(cfg).Run(ctx, req, w.env)
+	if c, _ := res.Check("smtp.starttls"); c.Status != probes.StatusPass {
+		t.Fatalf("smtp.starttls = %s (%s)", c.Status, c.Reason)
+	}
+	for ip, s := range w.servers {
+		if n := s.Connections(); n != 1 {
+			t.Errorf("%s: %d connections, want 1", ip, n)
+		}
+	}
+	if len(sessions) != 3 {
+		t.Fatalf("%d sessions, want 3", len(sessions))
+	}
+	for i := range sessions {
+		if sessions[i] != again[i] {
+			t.Errorf("session %d computed twice", i)
+		}
+	}
+
+	// In MX order, with what other probes read.
+	var got []string
+	for _, s := range sessions {
+		got = append(got, s.MX+" "+s.IP.String())
+		if s.TLS == nil || !s.TLS.Valid || s.TLS.Version == 0 || len(s.TLS.Chain) != 1 {
+			t.Errorf("%s: TLS %+v, want a valid handshake", s.Label(), s.TLS)
+		}
+		if s.EHLOName != "probe.exporter.test" || s.GreetingName != s.MX {
+			t.Errorf("%s: EHLO name %q, greeting name %q", s.Label(), s.EHLOName, s.GreetingName)
+		}
+	}
+	if want := []string{"mx1.smtp.test 127.0.0.2", "mx1.smtp.test ::1", "mx2.smtp.test 127.0.0.3"}; !slices.Equal(got, want) {
+		t.Errorf("sessions %q, want %q", got, want)
+	}
+	if names := smtp.HELONames(sessions); !slices.Equal(names, []string{"mx1.smtp.test", "mx2.smtp.test"}) {
+		t.Errorf("HELONames = %q", names)
+	}
+
+	// Another EHLO name is another conversation.
+	other := cfg
+	other.EHLOName = "other.exporter.test"
+	if _, err := smtp.Sessions(ctx, req, w.env, other); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.servers[mx2v4].Connections(); n != 2 {
+		t.Errorf("%d connections after a different EHLO name, want 2", n)
+	}
+}
+
+func TestSessionValidityForMTASTS(t *testing.T) {
+	// TLS.Valid is what an MTA-STS enforce policy needs: trusted, the name
+	// matched, within its dates.
+	w := newWorld(t, smtpTestIPs, func(ip string) testbed.SMTPBehaviour {
+		b := good(t, hostOf(ip))
+		switch ip {
+		case mx1v6:
+			b.Certificate = mint(t, testCA(t), testbed.CertOptions{DNSNames: []string{"www.smtp.test"}})
+		case mx2v4:
+			b.Certificate = mint(t, testCA(t), testbed.CertOptions{DNSNames: []string{"mx2.smtp.test"},
+				NotBefore: time.Now().Add(-30 * time.Minute), NotAfter: time.Now().Add(-time.Minute)})
+		}
+		return b
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sessions, err := smtp.Sessions(ctx, request(t, "smtp.test"), w.env, w.cfg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{mx1v4: true, mx1v6: false, mx2v4: false}
+	for _, s := range sessions {
+		if s.TLS == nil || s.TLS.Valid != want[s.IP.String()] {
+			t.Errorf("%s: Valid = %v (%v), want %v", s.Label(), s.TLS != nil && s.TLS.Valid, s.TLS.ValidErr, want[s.IP.String()])
+		}
+		if !s.TLS.Trusted {
+			t.Errorf("%s: not trusted: %v", s.Label(), s.TLS.TrustErr)
+		}
+	}
+}
+
+func TestAddressesProbedInParallel(t *testing.T) {
+	// Four MX hosts, one address each. The servers hold their greetings
+	// until no new connection has come for a while, then greet together:
+	// a probe that connects to all four at once needs one round, one that
+	// connects one by one needs four, whatever the machine's speed.
+	for _, tc := range []struct {
+		parallel, rounds int
+	}{{8, 1}, {2, 2}, {1, 4}} {
+		gate := testbed.NewSMTPLockstep(150 * time.Millisecond)
+		ips := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"}
+		w := newWorld(t, ips, func(ip string) testbed.SMTPBehaviour {
+			b := good(t, map[string]string{"127.0.0.2": "a.four.test", "127.0.0.3": "b.four.test", "127.0.0.4": "c.four.test", "127.0.0.5": "d.four.test"}[ip])
+			b.Lockstep = gate
+			return b
+		})
+		cfg := w.cfg()
+		cfg.MaxParallel = tc.parallel
+		res := w.run("four.test", cfg, 30*time.Second)
+		if c, _ := res.Check("smtp.starttls"); c.Status != probes.StatusPass {
+			t.Fatalf("smtp.starttls = %s (%s)", c.Status, c.Reason)
+		}
+		if got := gate.Rounds(); got != tc.rounds {
+			t.Errorf("max_parallel %d: %d rounds, want %d", tc.parallel, got, tc.rounds)
+		}
+	}
+}
+
+func TestImplicitTLS(t *testing.T) {
+	w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour { return good(t, "mx.one.test") })
+	for _, tc := range []struct {
+		name   string
+		b      *testbed.SMTPBehaviour // nil: nothing listens
+		status probes.Status
+		reason string
+		up     float64
+	}{
+		{"valid", &testbed.SMTPBehaviour{Hostname: "mx.one.test", ImplicitTLS: true, Certificate: goodCert(t, "mx.one.test")},
+			probes.StatusPass, "implicit TLS with a valid certificate on 1 address", 1},
+		{"wrong name", &testbed.SMTPBehaviour{Hostname: "mx.one.test", ImplicitTLS: true, Certificate: goodCert(t, "mx1.smtp.test")},
+			probes.StatusFail, "certificate is valid for mx1.smtp.test, not mx.one.test", 1},
+		{"plain text on the port", &testbed.SMTPBehaviour{Hostname: "mx.one.test"},
+			probes.StatusFail, "the TLS handshake with mx.one.test 127.0.0.4:", 0},
+		{"nothing listens", nil, probes.StatusFail, "does not accept connections", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := w.cfg()
+			cfg.ImplicitTLS = true
+			if tc.b != nil {
+				cfg.ImplicitTLSPort = testbed.StartSMTP(t, "127.0.0.4:0", *tc.b).Port()
+			} else {
+				cfg.ImplicitTLSPort = w.port + 1 // nothing there
+				if cfg.ImplicitTLSPort > 65535 {
+					cfg.ImplicitTLSPort = w.port - 1
+				}
+			}
+			w.env = w.newEnv()
+			res := w.run("one.test", cfg, 10*time.Second)
+			c, _ := res.Check("smtps.implicit_tls")
+			if c.Status != tc.status || !strings.Contains(c.Reason, tc.reason) {
+				t.Errorf("smtps.implicit_tls = %s (%s), want %s containing %q", c.Status, c.Reason, tc.status, tc.reason)
+			}
+			if v, ok := findMeasurement(res, "mail_smtps_up", "mx.one.test", "127.0.0.4"); !ok || v != tc.up {
+				t.Errorf("mail_smtps_up = %v, %v; want %v", v, ok, tc.up)
+			}
+			// The port-25 conversation is unaffected.
+			if c, _ := res.Check("smtp.starttls"); c.Status != probes.StatusPass {
+				t.Errorf("smtp.starttls = %s (%s)", c.Status, c.Reason)
+			}
+		})
+	}
+}
+
+func TestDefaultEHLOName(t *testing.T) {
+	// Without ehlo_name the probe names this machine by its fully
+	// qualified host name, or by its address (RFC 5321 §4.1.4) when the
+	// host name is not fully qualified (containers often are "a1b2c3").
+	w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour { return good(t, "mx.one.test") })
+	cfg := w.cfg()
+	cfg.EHLOName = ""
+	res := w.run("one.test", cfg, 10*time.Second)
+	want := "[127.0.0.1]"
+	if h, err := os.Hostname(); err == nil {
+		if n, err := probes.NormalizeName(h); err == nil {
+			want = n
+		}
+	}
+	cmds := w.servers["127.0.0.4"].Commands()
+	if len(cmds) == 0 || cmds[0] != "EHLO "+want {
+		t.Errorf("commands %q, want EHLO %s first", cmds, want)
+	}
+	noted := slices.ContainsFunc(res.Notes(), func(n string) bool { return strings.Contains(n, "address literal") })
+	if noted != strings.HasPrefix(want, "[") {
+		t.Errorf("notes %q for EHLO %s", res.Notes(), want)
+	}
+}
