@@ -23,9 +23,11 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dmarc"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mtasts"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mx"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/spf"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/tlsrpt"
 )
 
 // DefaultConfigYAML is the configuration used without --config.file. It is a
@@ -73,12 +75,14 @@ type Module struct {
 	// (domain, host or IP as written) must match in full.
 	AllowedTargets string `yaml:"allowed_targets"`
 
-	MX    *mx.Config    `yaml:"mx"`
-	SPF   *spf.Config   `yaml:"spf"`
-	DKIM  *dkim.Config  `yaml:"dkim"`
-	DMARC *dmarc.Config `yaml:"dmarc"`
-	SMTP  *smtp.Config  `yaml:"smtp"`
-	DNSBL *dnsbl.Config `yaml:"dnsbl"`
+	MX     *mx.Config     `yaml:"mx"`
+	SPF    *spf.Config    `yaml:"spf"`
+	DKIM   *dkim.Config   `yaml:"dkim"`
+	DMARC  *dmarc.Config  `yaml:"dmarc"`
+	MTASTS *mtasts.Config `yaml:"mtasts"`
+	TLSRPT *tlsrpt.Config `yaml:"tlsrpt"`
+	SMTP   *smtp.Config   `yaml:"smtp"`
+	DNSBL  *dnsbl.Config  `yaml:"dnsbl"`
 
 	// Set when the config is loaded.
 	name           string
@@ -143,6 +147,13 @@ var probeBlocks = []probeBlock{
 		}),
 	block("dkim", func(m *Module) **dkim.Config { return &m.DKIM }, dkim.DefaultConfig, dkim.New),
 	block("dmarc", func(m *Module) **dmarc.Config { return &m.DMARC }, dmarc.DefaultConfig, dmarc.New),
+	withResources(block("mtasts", func(m *Module) **mtasts.Config { return &m.MTASTS }, mtasts.DefaultConfig, newMTASTSAlone),
+		func(m *Module, r *Resources) probes.Probe {
+			// In enforce mode the MX certificates are read from the smtp
+			// probe's conversations when the module has one.
+			return mtasts.New(*m.MTASTS, m.SMTP, r.MTASTSMemory)
+		}),
+	block("tlsrpt", func(m *Module) **tlsrpt.Config { return &m.TLSRPT }, tlsrpt.DefaultConfig, tlsrpt.New),
 	block("smtp", func(m *Module) **smtp.Config { return &m.SMTP }, smtp.DefaultConfig, smtp.New),
 	withResources(block("dnsbl", func(m *Module) **dnsbl.Config { return &m.DNSBL }, dnsbl.DefaultConfig, newDNSBLWithoutCache),
 		func(m *Module, r *Resources) probes.Probe { return dnsbl.New(*m.DNSBL, r.DNSBLCache) }),
@@ -154,14 +165,23 @@ type Resources struct {
 	// DNSBLCache keeps blocklist answers for their TTL across requests, so
 	// domains that share MX hosts do not multiply blocklist traffic.
 	DNSBLCache *dnsbl.Cache
+	// MTASTSMemory remembers each domain's last MTA-STS policy and id, so
+	// a policy changed without a new id is noticed (mtasts.id_changed).
+	MTASTSMemory *mtasts.Memory
 }
 
-// DefaultDNSBLCacheEntries bounds the process-wide blocklist cache.
-const DefaultDNSBLCacheEntries = 100000
+// Bounds of the process-wide state.
+const (
+	DefaultDNSBLCacheEntries = 100000
+	DefaultMTASTSDomains     = 100000
+)
 
 // NewResources makes the process-wide resources.
 func NewResources() *Resources {
-	return &Resources{DNSBLCache: dnsbl.NewCache(DefaultDNSBLCacheEntries)}
+	return &Resources{
+		DNSBLCache:   dnsbl.NewCache(DefaultDNSBLCacheEntries),
+		MTASTSMemory: mtasts.NewMemory(DefaultMTASTSDomains),
+	}
 }
 
 func withResources(b probeBlock, build func(*Module, *Resources) probes.Probe) probeBlock {
@@ -170,6 +190,8 @@ func withResources(b probeBlock, build func(*Module, *Resources) probes.Probe) p
 }
 
 func newDNSBLWithoutCache(c dnsbl.Config) *dnsbl.Probe { return dnsbl.New(c, nil) }
+
+func newMTASTSAlone(c mtasts.Config) *mtasts.Probe { return mtasts.New(c, nil, nil) }
 
 // Catalogue lists every check and every metric family a probe request can
 // produce, for documentation and for the test that keeps the README true.

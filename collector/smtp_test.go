@@ -10,10 +10,11 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 )
 
-// TestSMTPProbeInTheModule runs a module with the smtp probe against an
-// in-process STARTTLS server on loopback: the conversation is reported, and
-// the SPF probe checks the HELO name the server gave without connecting
-// again.
+// TestSMTPProbeInTheModule runs a module with the smtp, spf and mtasts
+// probes against an in-process STARTTLS server and an HTTPS policy host on
+// loopback: the conversation is reported once, the SPF probe checks the
+// HELO name the server gave and the MTA-STS probe judges the MX
+// certificate from the same conversation, without connecting again.
 func TestSMTPProbeInTheModule(t *testing.T) {
 	ca, err := testbed.NewCA("collector test CA")
 	if err != nil {
@@ -24,12 +25,22 @@ func TestSMTPProbeInTheModule(t *testing.T) {
 		t.Fatal(err)
 	}
 	server := testbed.StartSMTP(t, "127.0.0.1:0", testbed.SMTPBehaviour{Hostname: "mx.mail.test", Certificate: &cert})
+	policyCert, err := ca.Issue(testbed.CertOptions{DNSNames: []string{"mta-sts.mail.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := testbed.StartHTTPS(t, "127.0.0.1:0")
+	web.SetSite("mta-sts.mail.test", testbed.HTTPSSite{Certificate: &policyCert,
+		Body: "version: STSv1\r\nmode: enforce\r\nmx: mx.mail.test\r\nmax_age: 604800\r\n"})
 	dnsSrv := testbed.StartDNS(t, `
 $ORIGIN mail.test.
 @    IN MX  10 mx
 @    IN TXT "v=spf1 mx -all"
 mx   IN A   127.0.0.1
 mx   IN TXT "v=spf1 a -all"
+_mta-sts IN TXT "v=STSv1; id=20261121T000000"
+mta-sts  IN A   127.0.0.1
+_smtp._tls IN TXT "v=TLSRPTv1; rua=mailto:tlsrpt@mail.test"
 $ORIGIN 0.0.127.in-addr.arpa.
 1    IN PTR mx.mail.test.
 `)
@@ -44,13 +55,16 @@ $ORIGIN 0.0.127.in-addr.arpa.
     ca_file: %s
     spf: {}
     smtp: {port: %d, ehlo_name: probe.example.test, rcpt_checks: [postmaster, abuse, open_relay], implicit_tls: false}
-`, dnsSrv.Addr, caFile, server.Port()))
+    mtasts: {https_port: %d}
+    tlsrpt: {}
+`, dnsSrv.Addr, caFile, server.Port(), web.Port()))
 	h, _ := newHandler(cfg)
 	res := probe(t, h, "target=mail.test", nil)
 	if res.code != http.StatusOK {
 		t.Fatalf("%d %s", res.code, res.body)
 	}
-	for _, check := range []string{"smtp.reachable", "smtp.starttls", "tls.cert_trusted", "tls.cert_name", "smtp.helo"} {
+	for _, check := range []string{"smtp.reachable", "smtp.starttls", "tls.cert_trusted", "tls.cert_name", "smtp.helo",
+		"mtasts.record", "mtasts.policy", "mtasts.mx_match", "mtasts.mode", "tlsrpt.present"} {
 		if v, ok := res.value("mail_check_success", "check", check); !ok || v != 1 {
 			t.Errorf("%s = %v (present %v)\n%s", check, v, ok, res.body)
 		}
@@ -65,7 +79,10 @@ $ORIGIN 0.0.127.in-addr.arpa.
 		t.Errorf("spf.helo = %v", v)
 	}
 	if n := server.Connections(); n != 1 {
-		t.Errorf("%d SMTP connections for one probe request, want 1 (shared by smtp and spf)", n)
+		t.Errorf("%d SMTP connections for one probe request, want 1 (shared by smtp, spf and mtasts)", n)
+	}
+	if v := res.mustValue(t, "mail_mtasts_mx_match", "mx", "mx.mail.test"); v != 1 {
+		t.Errorf("mail_mtasts_mx_match = %v", v)
 	}
 	for _, c := range server.Commands() {
 		if c == "DATA" {

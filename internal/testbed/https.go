@@ -154,7 +154,10 @@ func (s *HTTPSServer) Close() {
 		// Connections end first, so a stalled answer ends with its
 		// connection and is never sent.
 		_ = s.srv.Close()
+		// Under mu, so no answer starts (handlers.Add) once Wait may run.
+		s.mu.Lock()
 		close(s.closed)
+		s.mu.Unlock()
 		<-s.served
 		s.handlers.Wait()
 	})
@@ -182,13 +185,21 @@ func (s *HTTPSServer) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate,
 
 // ServeHTTP answers as the SNI name's site says.
 func (s *HTTPSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.handlers.Add(1)
-	defer s.handlers.Done()
 	name := ""
 	if r.TLS != nil {
 		name = r.TLS.ServerName
 	}
 	s.mu.Lock()
+	select {
+	case <-s.closed:
+		// A request read just as the server closed: its connection is
+		// gone, and Close may be waiting already.
+		s.mu.Unlock()
+		return
+	default:
+	}
+	s.handlers.Add(1)
+	defer s.handlers.Done()
 	if len(s.requests) < maxRecordedRequests {
 		s.requests = append(s.requests, HTTPSRequest{
 			ServerName: name, Host: r.Host, Method: r.Method, Path: r.URL.Path, UserAgent: r.UserAgent(),
@@ -207,6 +218,13 @@ func (s *HTTPSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 		case <-s.closed:
+		}
+		// Returning would send an empty 200; a server that never answers
+		// sends nothing, ever.
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+			}
 		}
 		return
 	}

@@ -47,6 +47,7 @@ _pop3s._tcp  IN SRV   0 0 0 .
 google._domainkey IN TXT "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAntvSKT1hkqhKe0xcaZ0x+QbouDsJuBfby/S82jxsoC/SodmfmVs2D1KAH3mi1AqdMdU12h2VfETeOJkgGYq5ljd996AJ7ud2SyOLQmlhaNHH7Lx+Mdab8/zDN1SdxPARDgcM7AsRECHwQ15R20FaKUABGu4NTbR2fDKnYwiq5jQyBkL" "WP+LgGOgfUF4T4HZb2PY2bQtEP6QeqOtcW4rrsH24L7XhD+HSZb1hsitrE0VPbhJzxDwI4JF815XMnSVjZgYUXP8CxI1Y0FONlqtQYgsorZ9apoW1KPQe8brSSlRsi9sXB/tu56LmG7tEDNmrZ5XUwQYUUADBOu7t1niwXwIDAQAB"
 mail._domainkey   IN TXT "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
 _dmarc       IN TXT   "v=DMARC1; p=reject; rua=mailto:dmarc-reports@example.test"
+_smtp._tls   IN TXT   "v=TLSRPTv1; rua=mailto:tls-reports@example.test,https://reports.example.test/tlsrpt"
 
 $ORIGIN broken.test.
 @            IN MX    10 192.0.2.30.
@@ -115,8 +116,11 @@ func MarkExampleSecure(s *DNSServer) {
 }
 
 // ExampleModule is a module config (indented for modules:) that runs every
-// probe against the example world through the resolver at addr, with the
-// world's test blocklists instead of the public ones.
+// DNS-only probe against the example world through the resolver at addr,
+// with the world's test blocklists instead of the public ones. The smtp and
+// mtasts probes connect to the mail and policy hosts, which this world
+// names by documentation addresses nothing listens on; tests of those
+// probes start their servers on loopback.
 func ExampleModule(name, addr string) string {
 	return `  ` + name + `:
     timeout: 10s
@@ -127,6 +131,7 @@ func ExampleModule(name, addr string) string {
     spf: {}
     dkim: {}
     dmarc: {}
+    tlsrpt: {}
     dnsbl:
       lists:
         - zone: zen.bl.test

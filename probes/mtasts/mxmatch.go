@@ -1,0 +1,240 @@
+package mtasts
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
+)
+
+// mxHost is one MX host the policy must cover.
+type mxHost struct {
+	name    string
+	literal bool // an IP literal, which no pattern covers
+	pattern Pattern
+	matched bool
+}
+
+// mxHosts lists the hosts senders deliver to: the MX hosts, or the domain
+// itself when it publishes no MX (the implicit MX of RFC 5321 §5.1, which
+// RFC 8461 §4.1 matches like any other).
+func (r *run) mxHosts() (hosts []*mxHost, implicit bool) {
+	for _, h := range r.set.Hosts {
+		hosts = append(hosts, &mxHost{name: h.Name, literal: h.IPLiteral})
+	}
+	if len(hosts) == 0 && !r.set.NullMX {
+		return []*mxHost{{name: r.domain}}, true
+	}
+	return hosts, false
+}
+
+// judgeMXMatch records mtasts.mx_match and mail_mtasts_mx_match. In
+// enforce mode a sender delivers to an MX host only when it matches a
+// pattern and presents a certificate valid for its name over STARTTLS
+// (RFC 8461 §4.1, §4.2, §5): the certificate half comes from the smtp
+// probe's conversations of the same request, when the module runs it.
+func (r *run) judgeMXMatch() {
+	pol := r.policy
+	if r.setErr != nil {
+		if pol.Mode == ModeEnforce {
+			r.res.Undecided(checkMXMatch, r.setErr)
+		} else {
+			r.res.Skip(checkMXMatch, fmt.Sprintf("mode %s: senders deliver whatever the MX hosts match", pol.Mode))
+			r.res.Error(r.setErr)
+		}
+		return
+	}
+	hosts, implicit := r.mxHosts()
+	var evidence, unmatched []string
+	if implicit {
+		evidence = append(evidence, fmt.Sprintf("%s publishes no MX record: senders deliver to %s itself (RFC 5321 §5.1), matched like an MX host", r.domain, r.domain))
+	}
+	for _, h := range hosts {
+		h.pattern, h.matched = pol.Match(h.name)
+		value := 0.0
+		if h.matched {
+			value = 1
+			evidence = append(evidence, fmt.Sprintf("%s matches mx: %s", h.name, h.pattern))
+		} else {
+			what := "matches no mx: pattern"
+			if h.literal {
+				what = "is an IP address, which no mx: pattern covers"
+			}
+			evidence = append(evidence, h.name+" "+what)
+			unmatched = append(unmatched, h.name)
+		}
+		r.res.Measure(metricMXMatch, value, h.name)
+	}
+	if r.set.Omitted > 0 {
+		evidence = append(evidence, fmt.Sprintf("%d more MX hosts not looked at (the first %d are)", r.set.Omitted, len(r.set.Hosts)))
+	}
+	patterns := patternList(pol)
+	if pol.Mode != ModeEnforce {
+		summary := fmt.Sprintf("every MX host matches (%s)", patterns)
+		if len(unmatched) > 0 {
+			summary = fmt.Sprintf("%s would be left out, matching no pattern (%s)", probes.JoinNames(unmatched), patterns)
+		}
+		r.res.Skip(checkMXMatch, fmt.Sprintf("mode %s: senders deliver whatever the MX hosts match; under enforce, %s", pol.Mode, summary))
+		return
+	}
+
+	var problems, fixes []string
+	if len(unmatched) > 0 {
+		problems = append(problems, fmt.Sprintf("%s %s no mx: pattern of the policy (%s): senders enforcing it do not deliver there (RFC 8461 §4.1)",
+			probes.JoinNames(unmatched), verb(len(unmatched), "matches", "match"), patterns))
+		fixed := *pol
+		fixed.MX = append([]Pattern(nil), pol.MX...)
+		for _, name := range unmatched {
+			if pat, err := ParsePattern(name); err == nil {
+				fixed.MX = append(fixed.MX, pat)
+			}
+		}
+		fixes = append(fixes, fmt.Sprintf("list every MX host in the policy: serve %q, then publish a new id: %s", fixed.Text(), r.txtRemedy(freshID(r.now()))))
+	}
+
+	certNote := ""
+	switch {
+	case implicit:
+		certNote = "; no certificate checked: the smtp probe talks to MX hosts, and there are none"
+	case r.p.smtp == nil:
+		certNote = "; certificates not checked: the module has no smtp: block (add \"smtp: {}\" to it so enforce mode checks each MX certificate, RFC 8461 §4.2)"
+		r.res.Note("MTA-STS enforce mode: the MX certificates were not checked, as the module does not run the smtp probe; add \"smtp: {}\" to the module")
+	default:
+		cv := r.judgeCertificates(hosts)
+		evidence = append(evidence, cv.evidence...)
+		if cv.err != nil {
+			r.res.Error(cv.err)
+			if len(problems) == 0 && len(cv.problems) == 0 {
+				r.res.Undecided(checkMXMatch, cv.err)
+				return
+			}
+		}
+		switch {
+		case len(cv.problems) > 0:
+			problems = append(problems, cv.problems...)
+			fixes = append(fixes, "give each MX host a certificate for its own name from a CA senders trust, served with its intermediates over STARTTLS (RFC 8461 §4.2), or set mode: testing until they have one")
+		case cv.unjudged > 0:
+			certNote = fmt.Sprintf("; %s valid, %s without a TLS handshake to judge (smtp.reachable and smtp.starttls say why)",
+				plural(cv.valid, "certificate", "certificates"), plural(cv.unjudged, "address", "addresses"))
+		default:
+			certNote = " and present certificates valid for their names"
+		}
+	}
+	if len(problems) > 0 {
+		r.res.Fail(checkMXMatch, joinPhrases(problems), joinPhrases(fixes), evidence...)
+		return
+	}
+	r.res.Pass(checkMXMatch, fmt.Sprintf("%s %s the policy's mx patterns (%s)%s",
+		plural(len(hosts), "MX host", "MX hosts"), verb(len(hosts), "matches", "match"), patterns, certNote), evidence...)
+}
+
+// certVerdict is what the SMTP conversations say of the MX certificates.
+type certVerdict struct {
+	problems, evidence []string
+	valid              int // addresses with a certificate a sender accepts
+	unjudged           int // addresses without a handshake to judge
+	err                error
+}
+
+// judgeCertificates reads the SMTP conversations of the request (the
+// smtp probe's, shared through env.Shared, so nothing connects twice) and
+// says which addresses of the matching MX hosts would fail a sender's
+// certificate check (RFC 8461 §4.2). err is set when some conversations
+// could not be held (the probe's deadline, the MX hosts unknown).
+func (r *run) judgeCertificates(hosts []*mxHost) certVerdict {
+	var v certVerdict
+	sessions, err := smtp.Sessions(r.ctx, r.req, r.env, *r.p.smtp)
+	if err != nil {
+		v.err = fmt.Errorf("SMTP conversations for the MX certificates: %w", err)
+		return v
+	}
+	byName := map[string]*mxHost{}
+	for _, h := range hosts {
+		byName[h.name] = h
+	}
+	for _, s := range sessions {
+		h, ok := byName[s.MX]
+		if !ok || !h.matched {
+			continue // an unmatched host fails already
+		}
+		switch {
+		case s.Denied:
+			v.unjudged++
+			v.evidence = append(v.evidence, s.Label()+": not contacted ("+oneLine(s.NotProbed.Error())+")")
+		case s.NotProbed != nil:
+			if v.err == nil {
+				v.err = s.NotProbed
+			}
+		case s.Handshaked() && s.TLS.Valid:
+			v.valid++
+			leaf := s.TLS.Chain[0]
+			v.evidence = append(v.evidence, fmt.Sprintf("%s: certificate valid for %s until %s", s.Label(), s.MX, leaf.NotAfter.UTC().Format(time.RFC3339)))
+		case s.Handshaked():
+			v.problems = append(v.problems, fmt.Sprintf("%s presents a certificate that senders enforcing the policy reject: %s", s.Label(), oneLine(validErr(s.TLS))))
+			v.evidence = append(v.evidence, s.Label()+": certificate "+certNames(leafCN(s.TLS), leafNames(s.TLS)))
+		case s.Greeted() && s.EHLO != nil && !s.STARTTLSOffered && s.TLS == nil:
+			v.problems = append(v.problems, fmt.Sprintf("%s does not offer STARTTLS: senders enforcing the policy do not deliver there", s.Label()))
+		case s.TLS != nil && s.TLS.Err != nil:
+			v.problems = append(v.problems, fmt.Sprintf("%s: the STARTTLS handshake fails (%s): senders enforcing the policy do not deliver there", s.Label(), oneLine(s.TLS.Err.Error())))
+		default:
+			// The server could not be talked to at all: smtp.reachable
+			// reports that; there is no certificate to judge.
+			v.unjudged++
+			v.evidence = append(v.evidence, fmt.Sprintf("%s: no TLS handshake to judge (the conversation ended at the %s stage)", s.Label(), s.Stage))
+		}
+	}
+	return v
+}
+
+func validErr(t *smtp.TLSInfo) string {
+	if t.ValidErr != nil {
+		return t.ValidErr.Error()
+	}
+	return "it does not verify"
+}
+
+func leafCN(t *smtp.TLSInfo) string {
+	if len(t.Chain) == 0 {
+		return ""
+	}
+	return t.Chain[0].Subject.CommonName
+}
+
+func leafNames(t *smtp.TLSInfo) []string {
+	if len(t.Chain) == 0 {
+		return nil
+	}
+	return t.Chain[0].DNSNames
+}
+
+// patternList renders the policy's patterns for a reason line.
+func patternList(pol *Policy) string {
+	names := make([]string, len(pol.MX))
+	for i, p := range pol.MX {
+		names[i] = "mx: " + p.Text
+	}
+	if len(names) == 0 {
+		return "no mx: lines"
+	}
+	return probes.JoinNames(names)
+}
+
+// verb picks the verb form for n subjects.
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// certNames describes whom a certificate is for.
+func certNames(cn string, names []string) string {
+	switch {
+	case len(names) > 0:
+		return "for " + probes.JoinNames(names)
+	case cn != "":
+		return "for CN=" + cn + " (no DNS names)"
+	}
+	return "for no name"
+}
