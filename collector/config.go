@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -74,6 +75,12 @@ type Module struct {
 	// AllowedTargets, when set, is a regular expression every target
 	// (domain, host or IP as written) must match in full.
 	AllowedTargets string `yaml:"allowed_targets"`
+	// MinInterval maps a probe to the shortest time between two runs of
+	// it for the same target: within it the last complete result is served
+	// again (its age is exported), so a short scrape interval does not
+	// open a port-25 connection to every MX or ask every blocklist at every
+	// scrape.
+	MinInterval map[string]time.Duration `yaml:"min_interval"`
 
 	MX     *mx.Config     `yaml:"mx"`
 	SPF    *spf.Config    `yaml:"spf"`
@@ -93,6 +100,7 @@ type Module struct {
 	allowed        []netip.Prefix
 	denied         []netip.Prefix
 	allowedTargets *regexp.Regexp
+	recent         *recentResults
 }
 
 // DefaultModule holds the values a module gets for keys it leaves out.
@@ -168,12 +176,15 @@ type Resources struct {
 	// MTASTSMemory remembers each domain's last MTA-STS policy and id, so
 	// a policy changed without a new id is noticed (mtasts.id_changed).
 	MTASTSMemory *mtasts.Memory
+	// Recent keeps the last result of each probe for min_interval.
+	Recent *recentResults
 }
 
 // Bounds of the process-wide state.
 const (
 	DefaultDNSBLCacheEntries = 100000
 	DefaultMTASTSDomains     = 100000
+	DefaultRecentResults     = 100000
 )
 
 // NewResources makes the process-wide resources.
@@ -181,6 +192,7 @@ func NewResources() *Resources {
 	return &Resources{
 		DNSBLCache:   dnsbl.NewCache(DefaultDNSBLCacheEntries),
 		MTASTSMemory: mtasts.NewMemory(DefaultMTASTSDomains),
+		Recent:       newRecentResults(DefaultRecentResults),
 	}
 }
 
@@ -332,7 +344,26 @@ func (m *Module) compile(res *Resources) error {
 	if len(m.probes) == 0 {
 		return fmt.Errorf("no probes: add at least one probe block, such as \"mx: {}\"")
 	}
+	for _, name := range sortedKeys(m.MinInterval) {
+		d := m.MinInterval[name]
+		if !slices.Contains(m.ProbeNames(), name) {
+			return fmt.Errorf("min_interval: %q is not a probe of this module (it has: %s)", name, strings.Join(m.ProbeNames(), ", "))
+		}
+		if d <= 0 || d > 24*time.Hour {
+			return fmt.Errorf("min_interval: %s: %s is not between 0 and 24h", name, d)
+		}
+	}
+	m.recent = res.Recent
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func parsePrefixes(key string, list []string) ([]netip.Prefix, error) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
@@ -692,5 +693,68 @@ func TestProbeParametersAreValidatedByTheirProbe(t *testing.T) {
 	// dkim.present fails although another selector has a key.
 	if v := res.mustValue(t, "mail_check_success", "check", "dkim.present"); v != 0 {
 		t.Errorf("dkim.present = %v with a named selector missing", v)
+	}
+}
+
+func TestMinIntervalServesTheLastResult(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	cfg := worldConfig(t, world.Addr, "")
+	m, _ := cfg.Module("mail")
+	m.MinInterval = map[string]time.Duration{"mx": time.Hour}
+	h, _ := newHandler(cfg)
+
+	mxQueries := func() int {
+		n := 0
+		for _, q := range world.Queries() {
+			if q.Type == dns.TypePTR {
+				n++ // only the mx probe asks PTR questions
+			}
+		}
+		return n
+	}
+	first := probe(t, h, "target=example.test", nil)
+	if v := first.mustValue(t, "mail_probe_result_age_seconds", "probe", "mx"); v != 0 {
+		t.Errorf("fresh result age = %v", v)
+	}
+	ptrs := mxQueries()
+	if ptrs == 0 {
+		t.Fatal("the mx probe asked no PTR")
+	}
+	second := probe(t, h, "target=example.test", nil)
+	if mxQueries() != ptrs {
+		t.Error("the mx probe ran again within its min_interval")
+	}
+	if v := second.mustValue(t, "mail_probe_result_age_seconds", "probe", "mx"); v <= 0 {
+		t.Errorf("served result age = %v, want > 0", v)
+	}
+	if v := second.mustValue(t, "mail_check_success", "check", "ptr.fcrdns"); v != 1 {
+		t.Errorf("the served result lost its checks: ptr.fcrdns = %v", v)
+	}
+	if v := second.mustValue(t, "mail_probe_result_age_seconds", "probe", "dkim"); v != 0 {
+		t.Errorf("a probe without min_interval was served again: age %v", v)
+	}
+	// Another target is another result; so is another parameter.
+	probe(t, h, "target=broken.test", nil)
+	if mxQueries() == ptrs {
+		t.Error("another target was served the first target's result")
+	}
+	debug := probe(t, h, "target=example.test&debug=true", nil)
+	if !strings.Contains(debug.body, "served again under the module's min_interval") {
+		t.Errorf("the report does not say the result is an earlier one:\n%s", debug.body)
+	}
+
+	// A result of a probe that could not finish is not kept.
+	world.SetBehaviour("nomx.test", testbed.ServFail)
+	probe(t, h, "target=nomx.test", nil)
+	world.SetBehaviour("nomx.test", testbed.Normal)
+	again := probe(t, h, "target=nomx.test", nil)
+	if v := again.mustValue(t, "mail_probe_error", "probe", "mx"); v != 0 {
+		t.Error("an erroring result was served again")
+	}
+
+	for _, bad := range []string{"min_interval: {nope: 5m}", "min_interval: {mx: -5m}", "min_interval: {mx: 48h}"} {
+		if _, err := ParseConfig([]byte("modules:\n  mail:\n    " + bad + "\n    mx: {}\n")); err == nil || !strings.Contains(err.Error(), "min_interval") {
+			t.Errorf("%s: %v", bad, err)
+		}
 	}
 }

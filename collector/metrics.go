@@ -43,12 +43,17 @@ var (
 		Name: "mail_dns_queries",
 		Help: "How many DNS messages the probe request sent.",
 	}
+	ResultAgeSpec = &probes.MetricSpec{
+		Name:   "mail_probe_result_age_seconds",
+		Help:   "How old the probe's result is: 0 when it ran for this request, more when the module's min_interval served an earlier result again.",
+		Labels: []string{"probe"},
+	}
 )
 
 // FrameMetricSpecs are the metric families the collector itself emits.
 var FrameMetricSpecs = []*probes.MetricSpec{
 	ProbeSuccessSpec, ProbeDurationSpec, ProbeRunDurationSpec, ProbeErrorSpec,
-	CheckSuccessSpec, ScoreSpec, DNSQueriesSpec,
+	CheckSuccessSpec, ScoreSpec, DNSQueriesSpec, ResultAgeSpec,
 }
 
 // samples flattens a report into the samples of its metrics.
@@ -65,6 +70,7 @@ func (r *Report) samples() []probes.Measurement {
 	add(DNSQueriesSpec, float64(r.DNS.Queries))
 	for _, p := range r.Probes {
 		add(ProbeRunDurationSpec, p.Duration.Seconds(), p.Name)
+		add(ResultAgeSpec, p.Age.Seconds(), p.Name)
 		add(ProbeErrorSpec, boolValue(p.Result.Failed()), p.Name)
 		for _, c := range p.Result.Checks() {
 			switch c.Status {

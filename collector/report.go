@@ -103,7 +103,11 @@ func (r *Report) WriteTextStyled(w io.Writer, st TextStyle) error {
 	ew.printf("DNS: %d queries sent, %d answered from the request cache\n", r.DNS.Queries, r.DNS.CacheHits)
 
 	for _, p := range r.Probes {
-		ew.printf("\n%s\n", st.paint(ansiBold, fmt.Sprintf("== %s (%s)", p.Name, p.Duration.Round(time.Millisecond))))
+		header := fmt.Sprintf("== %s (%s)", p.Name, p.Duration.Round(time.Millisecond))
+		if p.Age > 0 {
+			header = fmt.Sprintf("== %s (%s; the result of %s ago, served again under the module's min_interval)", p.Name, p.Duration.Round(time.Millisecond), p.Age.Round(time.Second))
+		}
+		ew.printf("\n%s\n", st.paint(ansiBold, header))
 		for _, e := range p.Result.Errors() {
 			ew.printf("  %s  %s\n", st.paint(statusColor[probes.StatusError], "ERROR"), e)
 		}

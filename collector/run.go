@@ -26,6 +26,9 @@ type ProbeRun struct {
 	Name     string
 	Duration time.Duration
 	Result   *probes.Result
+	// Age is how old a result served again under the module's
+	// min_interval is; 0 for a result of this request.
+	Age time.Duration
 }
 
 // Report is everything one probe request found.
@@ -140,9 +143,9 @@ func (m *Module) RunWith(ctx context.Context, req *probes.Request, opts RunOptio
 		done[i] = make(chan struct{})
 		go func() {
 			defer close(done[i])
-			res, took := runProbe(ctx, p, req, env, logger)
+			run := m.runOrReuse(ctx, p, req, env, logger)
 			mu.Lock()
-			runs[i] = ProbeRun{Name: p.Name(), Duration: took, Result: res}
+			runs[i] = run
 			finished++
 			n := finished
 			mu.Unlock()
@@ -183,6 +186,24 @@ func (m *Module) RunWith(ctx context.Context, req *probes.Request, opts RunOptio
 	report.Duration = time.Since(start)
 	report.DNS = env.DNS.Stats()
 	return report
+}
+
+// runOrReuse serves the probe's last result when the module's min_interval
+// for it has not passed, and runs it otherwise.
+func (m *Module) runOrReuse(ctx context.Context, p probes.Probe, req *probes.Request, env *probes.Env, logger log.Logger) ProbeRun {
+	interval, limited := m.MinInterval[p.Name()]
+	if !limited || m.recent == nil {
+		res, took := runProbe(ctx, p, req, env, logger)
+		return ProbeRun{Name: p.Name(), Duration: took, Result: res}
+	}
+	key := recentKey(m.name, p.Name(), req)
+	now := env.Now()
+	if e, ok := m.recent.get(key, interval, now); ok {
+		return ProbeRun{Name: p.Name(), Duration: e.duration, Result: e.result, Age: now.Sub(e.finished)}
+	}
+	res, took := runProbe(ctx, p, req, env, logger)
+	m.recent.put(key, res, took, env.Now())
+	return ProbeRun{Name: p.Name(), Duration: took, Result: res}
 }
 
 func runProbe(ctx context.Context, p probes.Probe, req *probes.Request, env *probes.Env, logger log.Logger) (res *probes.Result, took time.Duration) {

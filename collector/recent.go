@@ -1,0 +1,97 @@
+package collector
+
+import (
+	"container/list"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+)
+
+// recentResults keeps each probe's last complete result per module, target
+// and parameters, so a module's min_interval can serve it again instead of
+// opening another port-25 connection or asking every blocklist at every
+// scrape. It is bounded (least recently stored go first) and process-wide.
+type recentResults struct {
+	mu      sync.Mutex
+	max     int
+	order   *list.List // of *recentEntry, most recent at the front
+	entries map[string]*list.Element
+}
+
+type recentEntry struct {
+	key      string
+	result   *probes.Result
+	duration time.Duration
+	finished time.Time
+}
+
+func newRecentResults(max int) *recentResults {
+	return &recentResults{max: max, order: list.New(), entries: map[string]*list.Element{}}
+}
+
+// recentKey identifies what a result answers: the module, the probe, the
+// target and every parameter that can change it.
+func recentKey(module, probe string, req *probes.Request) string {
+	var b strings.Builder
+	b.WriteString(module + "\xff" + probe + "\xff" + req.Target.String() + "\xff")
+	for _, ip := range req.OutboundIPs {
+		b.WriteString(ip.String() + ",")
+	}
+	b.WriteString("\xff" + canonicalParams(req.Params))
+	return b.String()
+}
+
+func canonicalParams(v url.Values) string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		vals := append([]string(nil), v[k]...)
+		sort.Strings(vals)
+		b.WriteString(k + "=" + strings.Join(vals, ",") + "&")
+	}
+	return b.String()
+}
+
+// get returns the stored result if it finished within maxAge of now.
+func (r *recentResults) get(key string, maxAge time.Duration, now time.Time) (*recentEntry, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	el, ok := r.entries[key]
+	if !ok {
+		return nil, false
+	}
+	e := el.Value.(*recentEntry)
+	if now.Sub(e.finished) >= maxAge {
+		return nil, false
+	}
+	return e, true
+}
+
+// put stores a result. Results of probes that could not finish are not
+// stored: the next scrape should try again.
+func (r *recentResults) put(key string, res *probes.Result, took time.Duration, finished time.Time) {
+	if res.Failed() {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if el, ok := r.entries[key]; ok {
+		el.Value = &recentEntry{key: key, result: res, duration: took, finished: finished}
+		r.order.MoveToFront(el)
+		return
+	}
+	r.entries[key] = r.order.PushFront(&recentEntry{key: key, result: res, duration: took, finished: finished})
+	for r.order.Len() > r.max {
+		oldest := r.order.Back()
+		r.order.Remove(oldest)
+		delete(r.entries, oldest.Value.(*recentEntry).key)
+	}
+}
