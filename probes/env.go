@@ -176,15 +176,18 @@ func (m *Memo) Do(ctx context.Context, key string, fn func() (any, error)) (any,
 			m.entries[key] = e
 			m.mu.Unlock()
 			func() {
+				// Everything waiters read is written before done closes,
+				// the entry's removal included; a panic in fn still
+				// releases them.
 				defer close(e.done)
 				e.value, e.err = fn()
+				if e.err != nil && contextOver(ctx) {
+					e.abandoned = true
+					m.mu.Lock()
+					delete(m.entries, key)
+					m.mu.Unlock()
+				}
 			}()
-			if e.err != nil && contextOver(ctx) {
-				e.abandoned = true
-				m.mu.Lock()
-				delete(m.entries, key)
-				m.mu.Unlock()
-			}
 			return e.value, e.err
 		}
 		m.mu.Unlock()

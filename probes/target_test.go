@@ -213,3 +213,22 @@ func TestAddressDialerNetworks(t *testing.T) {
 		t.Error("an IPv4-mapped address slipped past denied_networks")
 	}
 }
+
+// A computation abandoned at the first caller's deadline is computed again
+// for a waiter with time left, without a data race on the entry.
+func TestMemoAbandonedIsRecomputed(t *testing.T) {
+	m := NewMemo()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	started := make(chan struct{})
+	go m.Do(ctx, "k", func() (any, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	<-started
+	v, err := m.Do(context.Background(), "k", func() (any, error) { return 7, nil })
+	if err != nil || v.(int) != 7 {
+		t.Errorf("waiter got %v, %v; want a fresh computation", v, err)
+	}
+}

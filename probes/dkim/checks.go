@@ -50,7 +50,7 @@ func (r *run) recordPresent(found []*lookup) {
 		r.errors(errs)
 	case len(usable) > 0:
 		r.res.Pass(checkPresent, fmt.Sprintf("%s publishes a DKIM key at %s: %s", r.domain,
-			plural(len(usable), "selector", "selectors"), probes.JoinNames(usable)), evidence...)
+			probes.Plural(len(usable), "selector", "selectors"), probes.JoinNames(usable)), evidence...)
 		r.errors(errs)
 	case len(errs) > 0:
 		r.res.Undecided(checkPresent, errs[0])
@@ -155,9 +155,9 @@ func (r *run) recordKeyValid(found []*lookup) {
 	}
 	switch {
 	case len(problems) > 0:
-		r.res.Fail(checkKeyValid, joinPhrases(problems), joinPhrases(dedup(fixes)), evidence...)
+		r.res.Fail(checkKeyValid, probes.JoinPhrases(problems), probes.JoinPhrases(probes.Dedup(fixes)), evidence...)
 	case len(good) > 0:
-		r.res.Pass(checkKeyValid, plural(len(good), "key decodes", "keys decode")+": "+probes.JoinNames(good), evidence...)
+		r.res.Pass(checkKeyValid, probes.Plural(len(good), "key decodes", "keys decode")+": "+probes.JoinNames(good), evidence...)
 	default:
 		r.res.Skip(checkKeyValid, r.noKeyReason(found))
 	}
@@ -226,7 +226,7 @@ func (r *run) recordStrength(found []*lookup) {
 	}
 	switch {
 	case len(problems) > 0:
-		r.res.Fail(checkKeyStrength, joinPhrases(problems)+"; RFC 8301 §3.2 says signers should use 2048 bits", fix, evidence...)
+		r.res.Fail(checkKeyStrength, probes.JoinPhrases(problems)+"; RFC 8301 §3.2 says signers should use 2048 bits", fix, evidence...)
 	case len(good) > 0:
 		r.res.Pass(checkKeyStrength, fmt.Sprintf("every key is Ed25519 or RSA of at least %d bits: %s", r.cfg.MinRSABits, probes.JoinNames(good)), evidence...)
 	default:
@@ -254,7 +254,7 @@ func (r *run) recordRevoked(found []*lookup) {
 		r.res.Pass(checkNotRevoked, "no key is revoked")
 	case len(live) > 0:
 		r.res.Pass(checkNotRevoked, fmt.Sprintf("%s revoked (empty p=), an old selector retired; keys remain at %s",
-			plural(len(revoked), "selector", "selectors")+" "+probes.JoinNames(revoked), probes.JoinNames(live)), evidence...)
+			probes.Plural(len(revoked), "selector", "selectors")+" "+probes.JoinNames(revoked), probes.JoinNames(live)), evidence...)
 	default:
 		r.res.Fail(checkNotRevoked, "every key record found is revoked (empty p=): "+probes.JoinNames(revoked),
 			"if the domain sends mail, publish a current key under a new selector, e.g. "+
@@ -275,7 +275,7 @@ func (r *run) recordTesting(found []*lookup) {
 			continue
 		}
 		evidence = append(evidence, l.evidence()...)
-		problems = append(problems, fmt.Sprintf("selector %s has t=%s", l.selector, oneLine(l.key.Tags.Value("t"))))
+		problems = append(problems, fmt.Sprintf("selector %s has t=%s", l.selector, probes.OneLine(l.key.Tags.Value("t"), 64)))
 		var flags []string
 		for _, f := range l.key.Flags {
 			if f != "y" {
@@ -286,8 +286,8 @@ func (r *run) recordTesting(found []*lookup) {
 	}
 	switch {
 	case len(problems) > 0:
-		r.res.Fail(checkNotTesting, joinPhrases(problems)+": the domain is testing DKIM, and verifiers treat its signed mail like unsigned mail (RFC 6376 §3.6.1)",
-			"once signing works, drop y from t=: "+joinPhrases(fixes), evidence...)
+		r.res.Fail(checkNotTesting, probes.JoinPhrases(problems)+": the domain is testing DKIM, and verifiers treat its signed mail like unsigned mail (RFC 6376 §3.6.1)",
+			"once signing works, drop y from t=: "+probes.JoinPhrases(fixes), evidence...)
 	case n > 0:
 		r.res.Pass(checkNotTesting, "no key has t=y")
 	default:
@@ -308,13 +308,13 @@ func (r *run) recordHash(found []*lookup) {
 			continue
 		}
 		evidence = append(evidence, l.evidence()...)
-		problems = append(problems, fmt.Sprintf("selector %s has h=%s, which does not allow sha256", l.selector, oneLine(l.key.Tags.Value("h"))))
+		problems = append(problems, fmt.Sprintf("selector %s has h=%s, which does not allow sha256", l.selector, probes.OneLine(l.key.Tags.Value("h"), 64)))
 		fixes = append(fixes, "publish "+zoneTXT(l.name, rewrite(l.key.Tags, map[string]string{"h": "sha256"}))+" and sign with rsa-sha256")
 	}
 	switch {
 	case len(problems) > 0:
-		r.res.Fail(checkHash, joinPhrases(problems)+"; RFC 8301 §3.1 forbids rsa-sha1, so verifiers reject every signature the key can make",
-			joinPhrases(fixes), evidence...)
+		r.res.Fail(checkHash, probes.JoinPhrases(problems)+"; RFC 8301 §3.1 forbids rsa-sha1, so verifiers reject every signature the key can make",
+			probes.JoinPhrases(fixes), evidence...)
 	case n > 0:
 		r.res.Pass(checkHash, "every key allows sha256")
 	default:

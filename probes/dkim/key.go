@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/tagvalue"
 )
 
@@ -128,14 +129,14 @@ func ParseKey(record string) (*Key, error) {
 				Fix: rewrite(tags, nil)}
 		}
 		if v.Value != "DKIM1" {
-			return nil, &KeyError{Reason: fmt.Sprintf("v=%s: verifiers discard key records whose version is not DKIM1 (RFC 6376 §3.6.1)", oneLine(v.Value)),
+			return nil, &KeyError{Reason: fmt.Sprintf("v=%s: verifiers discard key records whose version is not DKIM1 (RFC 6376 §3.6.1)", probes.OneLine(v.Value, 64)),
 				Fix: rewrite(tags, map[string]string{"v": "DKIM1"})}
 		}
 	}
 	if t, ok := tags.Get("k"); ok {
 		k.Type = strings.ToLower(t.Value)
 		if k.Type != KeyTypeRSA && k.Type != KeyTypeEd25519 {
-			return nil, &KeyError{Reason: fmt.Sprintf("k=%s is not a key type verifiers know (rsa, ed25519)", oneLine(t.Value))}
+			return nil, &KeyError{Reason: fmt.Sprintf("k=%s is not a key type verifiers know (rsa, ed25519)", probes.OneLine(t.Value, 64))}
 		}
 	}
 	if t, ok := tags.Get("h"); ok {
@@ -147,7 +148,7 @@ func ParseKey(record string) (*Key, error) {
 	if t, ok := tags.Get("s"); ok {
 		k.Services = lowerList(t.Value)
 		if !containsAny(k.Services, "*", "email") {
-			return nil, &KeyError{Reason: fmt.Sprintf("s=%s: the key is not for email (RFC 6376 §3.6.1 wants \"email\" or \"*\")", oneLine(t.Value)),
+			return nil, &KeyError{Reason: fmt.Sprintf("s=%s: the key is not for email (RFC 6376 §3.6.1 wants \"email\" or \"*\")", probes.OneLine(t.Value, 64)),
 				Fix: rewrite(tags, map[string]string{"s": ""})}
 		}
 	}
@@ -222,16 +223,6 @@ func (k *Key) decodeEd25519(der []byte) error {
 			Fix: rewrite(k.Tags, map[string]string{"k": KeyTypeRSA})}
 	}
 	return &KeyError{Reason: fmt.Sprintf("p= is %d bytes; an Ed25519 key is 32 (RFC 8463 §4.2)", len(der))}
-}
-
-// oneLine makes a published value safe for a one-line reason: folding
-// whitespace becomes a space and long values are cut.
-func oneLine(v string) string {
-	v = strings.Join(strings.Fields(v), " ")
-	if len(v) > 64 {
-		v = v[:64] + "…"
-	}
-	return v
 }
 
 // derProblem shortens an encoding/asn1 error to what a person can act on:

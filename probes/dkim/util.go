@@ -5,27 +5,6 @@ import (
 	"strings"
 )
 
-// joinPhrases keeps a reason or remediation on one line of bounded length.
-func joinPhrases(phrases []string) string {
-	const max = 4
-	if len(phrases) <= max {
-		return strings.Join(phrases, "; ")
-	}
-	return fmt.Sprintf("%s; and %d more", strings.Join(phrases[:max], "; "), len(phrases)-max)
-}
-
-func dedup(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range list {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // zoneTXT renders a TXT record the way remediations quote it, split into
 // character-strings of at most 255 bytes as a zone file needs them
 // (RFC 1035 §3.3.14; verifiers join them, RFC 6376 §3.6.2.2):
@@ -48,11 +27,3 @@ func fqdn(name string) string {
 }
 
 func bare(name string) string { return strings.TrimSuffix(name, ".") }
-
-// plural picks the word form for n.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}

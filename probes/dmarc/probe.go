@@ -321,7 +321,7 @@ func (r *run) recordSyntax(l *level, rec *Record, evidence []string) {
 		r.res.Pass(checkSyntax, reason, evidence...)
 		return
 	}
-	r.res.Fail(checkSyntax, "_dmarc."+l.domain+": "+joinPhrases(rec.Problems),
+	r.res.Fail(checkSyntax, "_dmarc."+l.domain+": "+probes.JoinPhrases(rec.Problems),
 		"publish "+zoneTXT(l.name, rec.Corrected()), evidence...)
 }
 
@@ -396,7 +396,7 @@ func (r *run) recordReports(l *level, rec *Record) {
 	if len(rec.RUA) > 0 || rec.tags["rua"].Name != "" {
 		reason = "rua= has no valid mailto: URI"
 		if len(bad) > 0 {
-			reason += ": " + joinPhrases(bad)
+			reason += ": " + probes.JoinPhrases(bad)
 		}
 	}
 	r.res.Fail(checkReports, reason, "publish "+zoneTXT(l.name, rec.with(map[string]string{"rua": "mailto:dmarc-reports@" + l.domain})))
@@ -458,7 +458,7 @@ func (r *run) recordExternal(l *level, rec *Record) {
 		r.res.Fail(checkExternalReports,
 			fmt.Sprintf("%s %s not authorised %s's reports: no v=DMARC1 record at %s, so receivers send them nowhere (RFC 7489 §7.1)",
 				probes.JoinNames(missing), verb(len(missing), "has", "have"), l.domain, probes.JoinNames(authNames(auths, missing))),
-			joinPhrases(fixes)+", or send the reports to an address within "+own, evidence...)
+			probes.JoinPhrases(fixes)+", or send the reports to an address within "+own, evidence...)
 		for _, err := range errs {
 			r.res.Error(err)
 		}
@@ -549,7 +549,7 @@ func (r *run) recordPct(l *level, rec *Record) {
 	case !ok:
 		r.res.Pass(checkPct, "no pct=: the policy applies to all failing mail")
 	case !rec.PctSet:
-		r.res.Fail(checkPct, fmt.Sprintf("pct=%s is not a whole number from 0 to 100; receivers ignore it", oneLine(t.Value)),
+		r.res.Fail(checkPct, fmt.Sprintf("pct=%s is not a whole number from 0 to 100; receivers ignore it", probes.OneLine(t.Value, 64)),
 			"publish "+zoneTXT(l.name, rec.with(map[string]string{"pct": ""})))
 	case rec.Pct == 100:
 		r.res.Pass(checkPct, "pct=100: the policy applies to all failing mail")

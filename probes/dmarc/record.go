@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/tagvalue"
 )
 
@@ -157,7 +158,7 @@ func Parse(text string) (*Record, error) {
 		if v, ok := r.tags["v"]; !ok {
 			reason = "no v=DMARC1 tag; receivers discard the record"
 		} else if v.Value != "DMARC1" {
-			reason = fmt.Sprintf("v=%s: the version must be exactly DMARC1, and receivers discard the record", oneLine(v.Value))
+			reason = fmt.Sprintf("v=%s: the version must be exactly DMARC1, and receivers discard the record", probes.OneLine(v.Value, 64))
 		}
 		return nil, &RecordError{Reason: reason, Fix: r.corrected()}
 	}
@@ -175,7 +176,7 @@ func Parse(text string) (*Record, error) {
 		r.Policy = strings.ToLower(p.Value)
 		if !validPolicy(r.Policy) {
 			pOK = false
-			r.problem("p=%s is not none, quarantine or reject", oneLine(p.Value))
+			r.problem("p=%s is not none, quarantine or reject", probes.OneLine(p.Value, 64))
 		}
 	} else {
 		pOK = false
@@ -184,7 +185,7 @@ func Parse(text string) (*Record, error) {
 		r.SubdomainPolicy = strings.ToLower(sp.Value)
 		if !validPolicy(r.SubdomainPolicy) {
 			spOK = false
-			r.problem("sp=%s is not none, quarantine or reject", oneLine(sp.Value))
+			r.problem("sp=%s is not none, quarantine or reject", probes.OneLine(sp.Value, 64))
 		}
 	}
 	switch {
@@ -201,10 +202,10 @@ func Parse(text string) (*Record, error) {
 		if _, has := r.tags["p"]; !has {
 			why = append(why, "no p= tag")
 		} else if !pOK {
-			why = append(why, fmt.Sprintf("p=%s is not none, quarantine or reject", oneLine(r.tags["p"].Value)))
+			why = append(why, fmt.Sprintf("p=%s is not none, quarantine or reject", probes.OneLine(r.tags["p"].Value, 64)))
 		}
 		if !spOK {
-			why = append(why, fmt.Sprintf("sp=%s is not none, quarantine or reject", oneLine(r.tags["sp"].Value)))
+			why = append(why, fmt.Sprintf("sp=%s is not none, quarantine or reject", probes.OneLine(r.tags["sp"].Value, 64)))
 		}
 		reason := strings.Join(why, " and ") + " and no valid rua= URI: receivers apply no DMARC (RFC 7489 §6.6.3)"
 		return nil, &RecordError{Reason: reason, Fix: r.corrected()}
@@ -212,7 +213,7 @@ func Parse(text string) (*Record, error) {
 	if np, ok := r.tags["np"]; ok {
 		r.NonexistentPolicy = strings.ToLower(np.Value)
 		if !validPolicy(r.NonexistentPolicy) {
-			r.problem("np=%s is not none, quarantine or reject", oneLine(np.Value))
+			r.problem("np=%s is not none, quarantine or reject", probes.OneLine(np.Value, 64))
 			r.NonexistentPolicy = ""
 		}
 	}
@@ -221,7 +222,7 @@ func Parse(text string) (*Record, error) {
 	if t, ok := r.tags["pct"]; ok {
 		n, err := strconv.Atoi(t.Value)
 		if err != nil || n < 0 || n > 100 || len(t.Value) > 3 {
-			r.problem("pct=%s is not a whole number from 0 to 100", oneLine(t.Value))
+			r.problem("pct=%s is not a whole number from 0 to 100", probes.OneLine(t.Value, 64))
 		} else {
 			r.Pct, r.PctSet = n, true
 		}
@@ -236,7 +237,7 @@ func Parse(text string) (*Record, error) {
 	if t, ok := r.tags["ri"]; ok {
 		n, err := strconv.ParseUint(t.Value, 10, 32)
 		if err != nil {
-			r.problem("ri=%s is not a number of seconds", oneLine(t.Value))
+			r.problem("ri=%s is not a number of seconds", probes.OneLine(t.Value, 64))
 		} else {
 			r.RI = n
 		}
@@ -244,14 +245,14 @@ func Parse(text string) (*Record, error) {
 	if t, ok := r.tags["t"]; ok {
 		r.Testing = strings.ToLower(t.Value)
 		if r.Testing != "y" && r.Testing != "n" {
-			r.problem("t=%s is not y or n", oneLine(t.Value))
+			r.problem("t=%s is not y or n", probes.OneLine(t.Value, 64))
 			r.Testing = ""
 		}
 	}
 	if t, ok := r.tags["psd"]; ok {
 		r.PSD = strings.ToLower(t.Value)
 		if r.PSD != "y" && r.PSD != "n" && r.PSD != "u" {
-			r.problem("psd=%s is not y, n or u", oneLine(t.Value))
+			r.problem("psd=%s is not y, n or u", probes.OneLine(t.Value, 64))
 			r.PSD = ""
 		}
 	}
@@ -269,7 +270,7 @@ func (r *Record) alignment(name string) string {
 	}
 	v := strings.ToLower(t.Value)
 	if v != "r" && v != "s" {
-		r.problem("%s=%s is not r (relaxed) or s (strict)", name, oneLine(t.Value))
+		r.problem("%s=%s is not r (relaxed) or s (strict)", name, probes.OneLine(t.Value, 64))
 		return "r"
 	}
 	return v
@@ -281,7 +282,7 @@ func (r *Record) list(t tagvalue.Tag, ok func(string) bool, allowed string) []st
 	for _, e := range tagvalue.SplitList(t.Value, ':') {
 		e = strings.ToLower(e)
 		if !ok(e) {
-			r.problem("%s=%s: %q is not one of %s", strings.ToLower(t.Name), oneLine(t.Value), oneLine(e), allowed)
+			r.problem("%s=%s: %q is not one of %s", strings.ToLower(t.Name), probes.OneLine(t.Value, 64), probes.OneLine(e, 64), allowed)
 			continue
 		}
 		out = append(out, e)
@@ -326,19 +327,19 @@ func parseURI(s string) URI {
 		return u
 	}
 	if strings.ContainsAny(u.Raw, " \t\r\n!") {
-		u.Problem = fmt.Sprintf("%q has whitespace or \"!\" in it (RFC 7489 §6.4: encode them)", oneLine(u.Raw))
+		u.Problem = fmt.Sprintf("%q has whitespace or \"!\" in it (RFC 7489 §6.4: encode them)", probes.OneLine(u.Raw, 64))
 		return u
 	}
 	scheme, rest, ok := strings.Cut(u.Raw, ":")
 	if !ok || scheme == "" || !schemeRE.MatchString(scheme) {
-		u.Problem = fmt.Sprintf("%q is not a URI; write mailto:address@domain", oneLine(u.Raw))
+		u.Problem = fmt.Sprintf("%q is not a URI; write mailto:address@domain", probes.OneLine(u.Raw, 64))
 		return u
 	}
 	u.Scheme = strings.ToLower(scheme)
 	if u.Scheme != "mailto" {
 		p, err := url.Parse(u.Raw)
 		if err != nil || p.Host == "" {
-			u.Problem = fmt.Sprintf("%q is not a URI with a host", oneLine(u.Raw))
+			u.Problem = fmt.Sprintf("%q is not a URI with a host", probes.OneLine(u.Raw, 64))
 			return u
 		}
 		u.Domain = strings.TrimSuffix(strings.ToLower(p.Hostname()), ".")
@@ -347,18 +348,18 @@ func parseURI(s string) URI {
 	addr, _, _ := strings.Cut(rest, "?")
 	decoded, err := url.PathUnescape(addr)
 	if err != nil {
-		u.Problem = fmt.Sprintf("%q has a broken %%-escape", oneLine(u.Raw))
+		u.Problem = fmt.Sprintf("%q has a broken %%-escape", probes.OneLine(u.Raw, 64))
 		return u
 	}
 	u.Address = decoded
 	at := strings.LastIndexByte(decoded, '@')
 	switch {
 	case decoded == "":
-		u.Problem = fmt.Sprintf("%q has no address after mailto:", oneLine(u.Raw))
+		u.Problem = fmt.Sprintf("%q has no address after mailto:", probes.OneLine(u.Raw, 64))
 	case at <= 0:
-		u.Problem = fmt.Sprintf("%q: %q is not an address (local-part@domain)", oneLine(u.Raw), oneLine(decoded))
+		u.Problem = fmt.Sprintf("%q: %q is not an address (local-part@domain)", probes.OneLine(u.Raw, 64), probes.OneLine(decoded, 64))
 	case !validDomain(strings.TrimSuffix(decoded[at+1:], ".")):
-		u.Problem = fmt.Sprintf("%q: %q is not a domain name", oneLine(u.Raw), oneLine(decoded[at+1:]))
+		u.Problem = fmt.Sprintf("%q: %q is not a domain name", probes.OneLine(u.Raw, 64), probes.OneLine(decoded[at+1:], 64))
 	default:
 		u.Domain = strings.ToLower(strings.TrimSuffix(decoded[at+1:], "."))
 	}
@@ -465,13 +466,4 @@ func cleanValue(name, value string) (string, bool) {
 		return strings.Join(keep, ","), len(keep) > 0
 	}
 	return value, true
-}
-
-// oneLine makes a published value safe for a one-line reason.
-func oneLine(v string) string {
-	v = strings.Join(strings.Fields(v), " ")
-	if len(v) > 64 {
-		v = v[:64] + "…"
-	}
-	return v
 }

@@ -5,15 +5,6 @@ import (
 	"strings"
 )
 
-// joinPhrases keeps a reason or remediation on one line of bounded length.
-func joinPhrases(phrases []string) string {
-	const max = 4
-	if len(phrases) <= max {
-		return strings.Join(phrases, "; ")
-	}
-	return fmt.Sprintf("%s; and %d more", strings.Join(phrases[:max], "; "), len(phrases)-max)
-}
-
 // zoneTXT renders a TXT record the way remediations quote it, split into
 // character-strings of at most 255 bytes as a zone file needs them
 // (RFC 1035 §3.3.14): "_dmarc.example.test. IN TXT \"v=DMARC1; p=none\"".

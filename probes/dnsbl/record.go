@@ -131,6 +131,9 @@ func subjectWord(k Kind) string {
 	return "address"
 }
 
+// plural counts n of word and forms the plural itself ("addresses",
+// "lists"), as the word is often chosen at run time (subjectWord). It stays
+// apart from probes.Plural, which is given both forms.
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
@@ -170,7 +173,7 @@ func (r *run) recordBlocklist(spec probes.CheckSpec, kind Kind) {
 		return
 	}
 	if len(t.listings) > 0 {
-		r.res.Fail(spec, joinPhrases(t.listings), joinPhrases(dedup(t.fixes)), t.evidence...)
+		r.res.Fail(spec, probes.JoinPhrases(t.listings), probes.JoinPhrases(probes.Dedup(t.fixes)), t.evidence...)
 		for _, err := range r.subj.unknown {
 			r.res.Error(err)
 		}
@@ -305,7 +308,7 @@ func (r *run) recordHealth() {
 	}
 	switch {
 	case len(problems) > 0:
-		r.res.Fail(checkHealth, joinPhrases(problems), joinPhrases(dedup(fixes)), evidence...)
+		r.res.Fail(checkHealth, probes.JoinPhrases(problems), probes.JoinPhrases(probes.Dedup(fixes)), evidence...)
 	case len(errs) > 0:
 		r.undecided(checkHealth, errs)
 	default:
@@ -335,7 +338,7 @@ func (r *run) recordAllowlist() {
 		return
 	}
 	if len(t.listings) > 0 {
-		r.res.Pass(checkAllow, joinPhrases(t.listings), t.evidence...)
+		r.res.Pass(checkAllow, probes.JoinPhrases(t.listings), t.evidence...)
 		return
 	}
 	errs := append(append([]error(nil), t.errs...), r.subj.unknown...)
@@ -435,25 +438,4 @@ func (r *run) recordDetail() {
 		}
 	}
 	r.res.AddDetail("Blocklists and allowlists asked", lines...)
-}
-
-// joinPhrases keeps a reason or remediation on one line of bounded length.
-func joinPhrases(phrases []string) string {
-	const max = 4
-	if len(phrases) <= max {
-		return strings.Join(phrases, "; ")
-	}
-	return fmt.Sprintf("%s; and %d more", strings.Join(phrases[:max], "; "), len(phrases)-max)
-}
-
-func dedup(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range list {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }

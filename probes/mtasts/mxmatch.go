@@ -116,17 +116,17 @@ func (r *run) judgeMXMatch() {
 			fixes = append(fixes, "give each MX host a certificate for its own name from a CA senders trust, served with its intermediates over STARTTLS (RFC 8461 §4.2), or set mode: testing until they have one")
 		case cv.unjudged > 0:
 			certNote = fmt.Sprintf("; %s valid, %s without a TLS handshake to judge (smtp.reachable and smtp.starttls say why)",
-				plural(cv.valid, "certificate", "certificates"), plural(cv.unjudged, "address", "addresses"))
+				probes.Plural(cv.valid, "certificate", "certificates"), probes.Plural(cv.unjudged, "address", "addresses"))
 		default:
 			certNote = " and present certificates valid for their names"
 		}
 	}
 	if len(problems) > 0 {
-		r.res.Fail(checkMXMatch, joinPhrases(problems), joinPhrases(fixes), evidence...)
+		r.res.Fail(checkMXMatch, probes.JoinPhrases(probes.Dedup(problems)), probes.JoinPhrases(probes.Dedup(fixes)), evidence...)
 		return
 	}
 	r.res.Pass(checkMXMatch, fmt.Sprintf("%s %s the policy's mx patterns (%s)%s",
-		plural(len(hosts), "MX host", "MX hosts"), verb(len(hosts), "matches", "match"), patterns, certNote), evidence...)
+		probes.Plural(len(hosts), "MX host", "MX hosts"), verb(len(hosts), "matches", "match"), patterns, certNote), evidence...)
 }
 
 // certVerdict is what the SMTP conversations say of the MX certificates.
@@ -161,7 +161,7 @@ func (r *run) judgeCertificates(hosts []*mxHost) certVerdict {
 		switch {
 		case s.Denied:
 			v.unjudged++
-			v.evidence = append(v.evidence, s.Label()+": not contacted ("+oneLine(s.NotProbed.Error())+")")
+			v.evidence = append(v.evidence, s.Label()+": not contacted ("+probes.OneLine(s.NotProbed.Error(), 300)+")")
 		case s.NotProbed != nil:
 			if v.err == nil {
 				v.err = s.NotProbed
@@ -171,12 +171,12 @@ func (r *run) judgeCertificates(hosts []*mxHost) certVerdict {
 			leaf := s.TLS.Chain[0]
 			v.evidence = append(v.evidence, fmt.Sprintf("%s: certificate valid for %s until %s", s.Label(), s.MX, leaf.NotAfter.UTC().Format(time.RFC3339)))
 		case s.Handshaked():
-			v.problems = append(v.problems, fmt.Sprintf("%s presents a certificate that senders enforcing the policy reject: %s", s.Label(), oneLine(validErr(s.TLS))))
+			v.problems = append(v.problems, fmt.Sprintf("%s presents a certificate that senders enforcing the policy reject: %s", s.Label(), probes.OneLine(validErr(s.TLS), 300)))
 			v.evidence = append(v.evidence, s.Label()+": certificate "+certNames(leafCN(s.TLS), leafNames(s.TLS)))
 		case s.Greeted() && s.EHLO != nil && !s.STARTTLSOffered && s.TLS == nil:
 			v.problems = append(v.problems, fmt.Sprintf("%s does not offer STARTTLS: senders enforcing the policy do not deliver there", s.Label()))
 		case s.TLS != nil && s.TLS.Err != nil:
-			v.problems = append(v.problems, fmt.Sprintf("%s: the STARTTLS handshake fails (%s): senders enforcing the policy do not deliver there", s.Label(), oneLine(s.TLS.Err.Error())))
+			v.problems = append(v.problems, fmt.Sprintf("%s: the STARTTLS handshake fails (%s): senders enforcing the policy do not deliver there", s.Label(), probes.OneLine(s.TLS.Err.Error(), 300)))
 		default:
 			// The server could not be talked to at all: smtp.reachable
 			// reports that; there is no certificate to judge.

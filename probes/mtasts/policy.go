@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/txtfields"
 )
 
 // Mode is a policy's mode (RFC 8461 §5).
@@ -205,25 +208,25 @@ func (p *Policy) parseLine(n int, line []byte, seen map[string]bool) error {
 		return errorf("the line is empty; the policy grammar has no empty lines (RFC 8461 §3.2)")
 	}
 	i := 0
-	for i < len(line) && isNameChar(line[i], i == 0) {
+	for i < len(line) && txtfields.IsNameChar(line[i], i == 0) {
 		i++
 	}
 	name := string(line[:i])
 	switch {
-	case i == 0 && isWSP(line[0]):
+	case i == 0 && txtfields.IsWSP(line[0]):
 		return errorf("the line starts with whitespace; write \"name: value\" from the first column")
 	case i == 0:
-		return errorf("the line starts with %s; a field name starts with a letter or digit", describe(line[0]))
+		return errorf("the line starts with %s; a field name starts with a letter or digit", probes.DescribeByte(line[0]))
 	case i > 32:
-		return errorf("field name %q is %d characters long; names have at most 32", clip(name, 40), i)
+		return errorf("field name %q is %d characters long; names have at most 32", probes.Clip(name, 40), i)
 	case i == len(line):
-		return errorf("%q has no \":\"; each line is \"name: value\"", clip(name, 40))
+		return errorf("%q has no \":\"; each line is \"name: value\"", probes.Clip(name, 40))
 	case line[i] != ':':
-		if !isWSP(line[i]) {
-			return errorf("%s in the field name %q", describe(line[i]), name)
+		if !txtfields.IsWSP(line[i]) {
+			return errorf("%s in the field name %q", probes.DescribeByte(line[i]), name)
 		}
 		j := i
-		for j < len(line) && isWSP(line[j]) {
+		for j < len(line) && txtfields.IsWSP(line[j]) {
 			j++
 		}
 		if j < len(line) && line[j] == ':' {
@@ -243,7 +246,7 @@ func (p *Policy) parseLine(n int, line []byte, seen map[string]bool) error {
 	switch name {
 	case "version":
 		if value != "STSv1" {
-			return errorf("version %q is not STSv1, the only version there is (RFC 8461 §3.2)", clip(value, 40))
+			return errorf("version %q is not STSv1, the only version there is (RFC 8461 §3.2)", probes.Clip(value, 40))
 		}
 		if !dup {
 			p.Version = value
@@ -255,7 +258,7 @@ func (p *Policy) parseLine(n int, line []byte, seen map[string]bool) error {
 			if l := Mode(strings.ToLower(value)); l == ModeEnforce || l == ModeTesting || l == ModeNone {
 				hint = "; modes are written in lower case"
 			}
-			return errorf("mode %q is not enforce, testing or none%s", clip(value, 40), hint)
+			return errorf("mode %q is not enforce, testing or none%s", probes.Clip(value, 40), hint)
 		}
 		if !dup {
 			p.Mode = m
@@ -271,7 +274,7 @@ func (p *Policy) parseLine(n int, line []byte, seen map[string]bool) error {
 	case "mx":
 		pat, err := ParsePattern(value)
 		if err != nil {
-			return errorf("mx %q: %s", clip(value, 80), err)
+			return errorf("mx %q: %s", probes.Clip(value, 80), err)
 		}
 		p.MX = append(p.MX, pat)
 	default:
@@ -299,7 +302,7 @@ func fieldValue(b []byte) (string, error) {
 		case c == '\t':
 			return "", fmt.Errorf("a tab inside the value; only spaces may separate words")
 		case c < 0x20 || c == 0x7f:
-			return "", fmt.Errorf("%s in the value", describe(c))
+			return "", fmt.Errorf("%s in the value", probes.DescribeByte(c))
 		}
 	}
 	return s, nil
@@ -308,7 +311,7 @@ func fieldValue(b []byte) (string, error) {
 // parseMaxAge reads 1*10(DIGIT), at most MaxMaxAge.
 func parseMaxAge(v string) (int64, error) {
 	if len(v) > 10 {
-		return 0, fmt.Errorf("max_age %q has %d digits; it is at most %d (RFC 8461 §3.2)", clip(v, 20), len(v), MaxMaxAge)
+		return 0, fmt.Errorf("max_age %q has %d digits; it is at most %d (RFC 8461 §3.2)", probes.Clip(v, 20), len(v), MaxMaxAge)
 	}
 	for i := 0; i < len(v); i++ {
 		if v[i] < '0' || v[i] > '9' {
@@ -380,7 +383,7 @@ func checkDomain(name string) error {
 		case label == "*":
 			return fmt.Errorf("\"*\" may only stand as the whole leftmost label, as in *.example.com")
 		case len(label) > 63:
-			return fmt.Errorf("label %q is %d characters long; DNS allows 63", clip(label, 20), len(label))
+			return fmt.Errorf("label %q is %d characters long; DNS allows 63", probes.Clip(label, 20), len(label))
 		case label[0] == '-' || label[len(label)-1] == '-':
 			return fmt.Errorf("label %q starts or ends with a hyphen", label)
 		}
@@ -391,7 +394,7 @@ func checkDomain(name string) error {
 			case c >= 0x80:
 				return fmt.Errorf("non-ASCII name; write internationalised names in their A-label (xn--) form")
 			default:
-				return fmt.Errorf("%s in label %q; host names use letters, digits and hyphens", describe(c), label)
+				return fmt.Errorf("%s in label %q; host names use letters, digits and hyphens", probes.DescribeByte(c), label)
 			}
 		}
 	}

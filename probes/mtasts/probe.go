@@ -327,9 +327,9 @@ func (r *run) judgePolicy() bool {
 	}
 	r.policy = pol
 	evidence = append(evidence, policyEvidence(pol)...)
-	reason := fmt.Sprintf("%s serves a valid policy: mode %s, max_age %d, %s", url, pol.Mode, pol.MaxAge, plural(len(pol.MX), "mx pattern", "mx patterns"))
+	reason := fmt.Sprintf("%s serves a valid policy: mode %s, max_age %d, %s", url, pol.Mode, pol.MaxAge, probes.Plural(len(pol.MX), "mx pattern", "mx patterns"))
 	if len(pol.Duplicates) > 0 {
-		reason += fmt.Sprintf(" (%s given more than once: senders use the first)", strings.Join(dedup(pol.Duplicates), ", "))
+		reason += fmt.Sprintf(" (%s given more than once: senders use the first)", strings.Join(probes.Dedup(pol.Duplicates), ", "))
 	}
 	r.res.Pass(checkPolicy, reason, evidence...)
 	r.res.Measure(metricPolicyInfo, 1, string(pol.Mode))
@@ -353,7 +353,7 @@ func (r *run) permitted(addrs []netip.Addr) ([]netip.Addr, string) {
 		}
 		out = append(out, ip)
 	}
-	return out, joinPhrases(why)
+	return out, probes.JoinPhrases(probes.Dedup(why))
 }
 
 // hostEvidence lists the policy host's addresses.
@@ -384,7 +384,7 @@ func (r *run) hostEvidence() []string {
 			lines = append(lines, err.Error())
 		}
 	}
-	return dedup(lines)
+	return probes.Dedup(lines)
 }
 
 // fetchEvidence says what the fetch saw.
@@ -417,7 +417,7 @@ func (r *run) fetchEvidence(f *fetched) []string {
 		lines = append(lines, line)
 	}
 	if f.Err != nil {
-		lines = append(lines, fmt.Sprintf("stopped at the %s stage: %s", f.Stage, oneLine(f.Err.Error())))
+		lines = append(lines, fmt.Sprintf("stopped at the %s stage: %s", f.Stage, probes.OneLine(f.Err.Error(), 300)))
 	}
 	return lines
 }
@@ -429,18 +429,18 @@ func (r *run) fetchProblem(f *fetched) (problem, fix string) {
 	serve := r.serveRemedy(r.starterPolicy())
 	switch {
 	case f.CertErr != nil:
-		return fmt.Sprintf("the certificate of %s does not verify, so senders do not fetch the policy: %s", r.policyHost, oneLine(f.CertErr.Error())),
+		return fmt.Sprintf("the certificate of %s does not verify, so senders do not fetch the policy: %s", r.policyHost, probes.OneLine(f.CertErr.Error(), 300)),
 			fmt.Sprintf("install a certificate for %s from a CA senders trust (a public CA such as Let's Encrypt) with its intermediates, and renew it before it expires", r.policyHost)
 	case f.Err != nil && f.Stage == stageConnect:
-		return fmt.Sprintf("senders cannot connect to %s: %s", r.policyHost, oneLine(f.Err.Error())),
+		return fmt.Sprintf("senders cannot connect to %s: %s", r.policyHost, probes.OneLine(f.Err.Error(), 300)),
 			fmt.Sprintf("make the web server of %s accept HTTPS on port 443 at every address it publishes", r.policyHost)
 	case f.Err != nil:
-		return fmt.Sprintf("fetching %s failed at the %s stage: %s", url, f.Stage, oneLine(f.Err.Error())),
+		return fmt.Sprintf("fetching %s failed at the %s stage: %s", url, f.Stage, probes.OneLine(f.Err.Error(), 300)),
 			"make sure the web server answers promptly: " + serve
 	case f.Status >= 300 && f.Status < 400:
 		where := "no Location"
 		if f.Location != "" {
-			where = probes.Quote(clip(f.Location, 200))
+			where = probes.Quote(probes.Clip(f.Location, 200))
 		}
 		return fmt.Sprintf("%s redirects (%d) to %s; senders do not follow redirects (RFC 8461 §3.3)", url, f.Status, where),
 			"serve the policy at that exact address instead of redirecting: " + serve
@@ -482,7 +482,7 @@ func (r *run) detailPolicy(f *fetched) {
 			out = append(out, fmt.Sprintf("… and %d more lines", len(lines)-maxLines))
 			break
 		}
-		out = append(out, printable(clip(strings.TrimSuffix(l, "\r"), 200)))
+		out = append(out, printable(probes.Clip(strings.TrimSuffix(l, "\r"), 200)))
 	}
 	r.res.AddDetail("MTA-STS policy served at "+policyURL(r.policyHost, 443), out...)
 }

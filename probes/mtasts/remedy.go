@@ -69,7 +69,7 @@ func policyEvidence(p *Policy) []string {
 		lines = append(lines, "mx: "+pat.Text)
 	}
 	for _, f := range p.Extensions {
-		lines = append(lines, fmt.Sprintf("%s: %s (not a field of RFC 8461; senders ignore it)", printable(clip(f.Name, 40)), printable(clip(f.Value, 100))))
+		lines = append(lines, fmt.Sprintf("%s: %s (not a field of RFC 8461; senders ignore it)", printable(probes.Clip(f.Name, 40)), printable(probes.Clip(f.Value, 100))))
 		if len(lines) > maxMX+10 {
 			break
 		}
@@ -83,7 +83,7 @@ func policyLine(body []byte, n int) string {
 	for i := 1; ; i++ {
 		line, after, found := strings.Cut(rest, "\n")
 		if i == n {
-			return clip(strings.TrimSuffix(line, "\r"), 200)
+			return probes.Clip(strings.TrimSuffix(line, "\r"), 200)
 		}
 		if !found {
 			return ""
@@ -107,11 +107,11 @@ func printable(s string) string {
 func humanSeconds(s int64) string {
 	switch {
 	case s >= 86400 && s%86400 == 0:
-		return plural(int(s/86400), "day", "days")
+		return probes.Plural(int(s/86400), "day", "days")
 	case s >= 3600 && s%3600 == 0:
-		return plural(int(s/3600), "hour", "hours")
+		return probes.Plural(int(s/3600), "hour", "hours")
 	}
-	return plural(int(s), "second", "seconds")
+	return probes.Plural(int(s), "second", "seconds")
 }
 
 // stamp renders a time for a reason line.
@@ -132,39 +132,3 @@ func fqdn(name string) string {
 
 // bare removes the trailing dot, for reasons.
 func bare(name string) string { return strings.TrimSuffix(name, ".") }
-
-// plural picks the word form for n.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
-// joinPhrases keeps a reason or remediation on one line of bounded length.
-func joinPhrases(phrases []string) string {
-	const max = 4
-	phrases = dedup(phrases)
-	if len(phrases) <= max {
-		return strings.Join(phrases, "; ")
-	}
-	return fmt.Sprintf("%s; and %d more", strings.Join(phrases[:max], "; "), len(phrases)-max)
-}
-
-func dedup(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range list {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// oneLine keeps an error message on one bounded line.
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	return clip(s, 300)
-}

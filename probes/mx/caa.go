@@ -68,10 +68,10 @@ func (r *run) recordCAA(l *caaLookup) {
 		}
 		if lines := caaEvidence(l.answers[i]); len(lines) > 0 {
 			evidence = append(evidence, lines...)
-			reason := name + " publishes " + plural(len(lines), "CAA record", "CAA records")
+			reason := name + " publishes " + probes.Plural(len(lines), "CAA record", "CAA records")
 			if i > 0 {
 				reason = fmt.Sprintf("%s publishes no CAA; its parent %s does (%s), which applies to it (RFC 8659 §3)",
-					l.names[0], name, plural(len(lines), "record", "records"))
+					l.names[0], name, probes.Plural(len(lines), "record", "records"))
 			}
 			r.res.Pass(checkCAA, reason, evidence...)
 			return

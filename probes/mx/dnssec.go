@@ -34,7 +34,7 @@ func (r *run) recordDNSSECDomain(set *mailhosts.Set) {
 
 // recordDNSSECHosts judges the A and AAAA answers of every host.
 func (r *run) recordDNSSECHosts(hosts []*mailhosts.Host) {
-	var v verdict
+	var v probes.Verdict
 	var insecureHosts, servers []string
 	for _, h := range hosts {
 		if h.IPLiteral {
@@ -43,31 +43,31 @@ func (r *run) recordDNSSECHosts(hosts []*mailhosts.Host) {
 		answers := []*dnsclient.Answer{h.A, h.AAAA}
 		insecure := unauthenticated(answers)
 		if insecure == nil && (h.A == nil || h.AAAA == nil) {
-			v.unknown(hostErr(h))
+			v.Unknown(hostErr(h))
 			continue
 		}
 		r.measureDNSSEC(h.Name, insecure == nil)
 		if insecure != nil {
 			insecureHosts = append(insecureHosts, h.Name)
 			servers = append(servers, insecure.Server)
-			v.see(fmt.Sprintf("%s %s: no AD bit from %s", dnsclient.TypeName(insecure.Type), h.Name, insecure.Server))
-			v.fail(h.Name, "")
+			v.See(fmt.Sprintf("%s %s: no AD bit from %s", dnsclient.TypeName(insecure.Type), h.Name, insecure.Server))
+			v.Fail(h.Name, "")
 			continue
 		}
-		v.see(fmt.Sprintf("A/AAAA %s: AD bit set by %s", h.Name, answerServers(answers)))
+		v.See(fmt.Sprintf("A/AAAA %s: AD bit set by %s", h.Name, answerServers(answers)))
 	}
-	if !v.decided() && len(v.errs) == 0 {
+	if !v.Decided() && len(v.Errs) == 0 {
 		r.res.Skip(checkDNSSECMX, "no MX target is a host name")
 		return
 	}
 	if len(insecureHosts) > 0 {
-		v.failReason = fmt.Sprintf("answers for %s are not validated (no AD bit from resolver %s)",
-			quoteAll(insecureHosts), strings.Join(dedup(servers), ", "))
-		v.fixes = []string{"sign the zones of " + probes.JoinNames(insecureHosts) +
+		v.FailReason = fmt.Sprintf("answers for %s are not validated (no AD bit from resolver %s)",
+			quoteAll(insecureHosts), strings.Join(probes.Dedup(servers), ", "))
+		v.Fixes = []string{"sign the zones of " + probes.JoinNames(insecureHosts) +
 			" with DNSSEC and publish their DS records at the parent; if they are signed already, " +
 			"make the module's resolvers validating (only a validating resolver sets the AD bit)"}
 	}
-	v.record(r.res, checkDNSSECMX, "the answers for every mail host validated")
+	v.Record(r.res, checkDNSSECMX, "the answers for every mail host validated")
 }
 
 // quoteAll quotes DNS-supplied names for a reason line.
@@ -97,7 +97,7 @@ func answerServers(answers []*dnsclient.Answer) string {
 			servers = append(servers, a.Server)
 		}
 	}
-	return strings.Join(dedup(servers), ", ")
+	return strings.Join(probes.Dedup(servers), ", ")
 }
 
 // measureDNSSEC records a name's status once: the MX host may be the domain

@@ -21,7 +21,7 @@ func (r *run) measureDomain(set *mailhosts.Set) {
 	}
 	if set.Omitted > 0 {
 		r.res.Note("%s publishes %s beyond the %d most preferred, which were the only ones checked",
-			r.target.Name, plural(set.Omitted, "more MX host", "more MX hosts"), mailhosts.MaxHosts)
+			r.target.Name, probes.Plural(set.Omitted, "more MX host", "more MX hosts"), mailhosts.MaxHosts)
 	}
 }
 
@@ -38,7 +38,7 @@ func (r *run) recordPresent(set *mailhosts.Set) {
 			"MX "+domain+": no records (NODATA) from "+set.MX.Server)
 		return
 	}
-	reason := domain + " publishes " + plural(len(set.MX.Records), "MX record", "MX records")
+	reason := domain + " publishes " + probes.Plural(len(set.MX.Records), "MX record", "MX records")
 	if set.NullMX && len(set.Hosts) == 0 {
 		reason = domain + " publishes a null MX: it states that it receives no mail"
 	}
@@ -57,7 +57,7 @@ func (r *run) recordNull(set *mailhosts.Set) {
 	evidence := mxEvidence(set.MX)
 	if others := len(set.Hosts) + set.Omitted; others > 0 {
 		r.res.Fail(checkNull,
-			fmt.Sprintf("%s publishes a null MX beside %s; RFC 7505 §3 forbids mixing them", domain, plural(others, "other MX record", "other MX records")),
+			fmt.Sprintf("%s publishes a null MX beside %s; RFC 7505 §3 forbids mixing them", domain, probes.Plural(others, "other MX record", "other MX records")),
 			"if "+domain+" receives mail, remove "+zoneLine(domain, "MX", fmt.Sprintf("%d .", nulls[0].Preference))+
 				"; if it does not, remove the other MX records",
 			evidence...)
@@ -80,25 +80,25 @@ func (r *run) recordNull(set *mailhosts.Set) {
 // and resolves nowhere) and not an alias (RFC 2181 §10.3).
 func (r *run) recordHostname(set *mailhosts.Set) {
 	domain := r.target.Name
-	var v verdict
+	var v probes.Verdict
 	for _, h := range set.Hosts {
 		switch cnames := h.CNAMEs(); {
 		case h.IPLiteral:
-			v.see(h.Name + " is an IP address literal")
-			v.fail(fmt.Sprintf("MX target %s is an IP address, not a host name", probes.Quote(h.Name)), literalFix(domain, h))
+			v.See(h.Name + " is an IP address literal")
+			v.Fail(fmt.Sprintf("MX target %s is an IP address, not a host name", probes.Quote(h.Name)), literalFix(domain, h))
 		case len(cnames) > 0:
 			canonical := cnames[len(cnames)-1]
-			v.see(cnameEvidence(fqdn(h.Name), cnames)...)
-			v.fail(fmt.Sprintf("MX target %s is an alias (CNAME to %s); RFC 2181 §10.3 forbids it",
+			v.See(cnameEvidence(fqdn(h.Name), cnames)...)
+			v.Fail(fmt.Sprintf("MX target %s is an alias (CNAME to %s); RFC 2181 §10.3 forbids it",
 				probes.Quote(h.Name), probes.Quote(bare(canonical))),
 				"change the MX to the canonical name: "+zoneLine(domain, "MX", fmt.Sprintf("%d %s", h.Preference, canonical)))
 		case h.A == nil && h.AAAA == nil:
-			v.unknown(hostErr(h))
+			v.Unknown(hostErr(h))
 		default:
-			v.see(h.Name + " is a host name, not an alias")
+			v.See(h.Name + " is a host name, not an alias")
 		}
 	}
-	v.record(r.res, checkHostname, "every MX target is a host name, not an IP literal and not an alias")
+	v.Record(r.res, checkHostname, "every MX target is a host name, not an IP literal and not an alias")
 }
 
 // recordHosts checks the addresses of the hosts (mx.resolves, mx.ipv6),
@@ -123,28 +123,28 @@ func (r *run) measureAddresses(hosts []*mailhosts.Host) {
 
 // recordResolves checks that every host has an address to deliver to.
 func (r *run) recordResolves(hosts []*mailhosts.Host) {
-	var v verdict
+	var v probes.Verdict
 	for _, h := range hosts {
 		addrs := addressEvidence(h)
 		switch {
 		case h.IPLiteral:
-			v.see(h.Name + " is an IP address literal, not a name with A/AAAA records")
-			v.fail(fmt.Sprintf("MX target %s is an IP literal, not a name with A/AAAA records", probes.Quote(h.Name)),
+			v.See(h.Name + " is an IP address literal, not a name with A/AAAA records")
+			v.Fail(fmt.Sprintf("MX target %s is an IP literal, not a name with A/AAAA records", probes.Quote(h.Name)),
 				literalFix(r.target.Name, h))
 		case len(addrs) > 0:
-			v.see(addrs...)
+			v.See(addrs...)
 		case h.Err != nil:
-			v.unknown(hostErr(h))
+			v.Unknown(hostErr(h))
 		default:
 			problem, line := "has no A or AAAA record", h.Name+": no A or AAAA record"
 			if h.A != nil && h.A.NXDomain() || h.AAAA != nil && h.AAAA.NXDomain() {
 				problem, line = "does not exist (NXDOMAIN)", h.Name+": NXDOMAIN"
 			}
-			v.see(line)
-			v.fail(fmt.Sprintf("host %s %s", probes.Quote(h.Name), problem), r.unresolvedFix(h))
+			v.See(line)
+			v.Fail(fmt.Sprintf("host %s %s", probes.Quote(h.Name), problem), r.unresolvedFix(h))
 		}
 	}
-	v.record(r.res, checkResolves, "every mail host has A and/or AAAA records")
+	v.Record(r.res, checkResolves, "every mail host has A and/or AAAA records")
 }
 
 // literalFix says how to replace an MX target written as an address: give
@@ -167,31 +167,31 @@ func (r *run) unresolvedFix(h *mailhosts.Host) string {
 // recordIPv6 checks that IPv6-only senders can deliver: one host with AAAA
 // is enough.
 func (r *run) recordIPv6(hosts []*mailhosts.Host) {
-	var v verdict
+	var v probes.Verdict
 	for _, h := range hosts {
 		if h.AAAA != nil && len(h.AAAA.Addrs()) > 0 {
 			for _, ip := range h.AAAA.Addrs() {
-				v.see(fqdn(h.Name) + " AAAA " + ip.String())
+				v.See(fqdn(h.Name) + " AAAA " + ip.String())
 			}
 		} else if h.AAAA == nil && !h.IPLiteral {
-			v.unknown(hostErr(h))
+			v.Unknown(hostErr(h))
 		}
 	}
-	if len(v.evidence) > 0 {
+	if len(v.Evidence) > 0 {
 		// Any address is enough; errors on other hosts change nothing.
 		r.res.Pass(checkIPv6, fmt.Sprintf("%d of %d mail hosts have IPv6 addresses", countIPv6(hosts), len(hosts)),
-			v.evidence...)
+			v.Evidence...)
 		return
 	}
-	if len(v.errs) == 0 {
+	if len(v.Errs) == 0 {
 		example := hosts[0].Name
 		if hosts[0].IPLiteral {
 			example = "mail." + r.target.Name
 		}
-		v.fail("no mail host has an AAAA record, so IPv6-only senders cannot deliver",
+		v.Fail("no mail host has an AAAA record, so IPv6-only senders cannot deliver",
 			"publish an AAAA record for at least one mail host, e.g. "+zoneLine(example, "AAAA", "<its IPv6 address>"))
 	}
-	v.record(r.res, checkIPv6, "")
+	v.Record(r.res, checkIPv6, "")
 }
 
 func countIPv6(hosts []*mailhosts.Host) int {

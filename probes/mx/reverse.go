@@ -245,78 +245,78 @@ func (r *run) measureReverses(set *mailhosts.Set, revs map[netip.Addr]*reverse) 
 // recordPTRPresent: receivers refuse or junk mail from addresses without
 // reverse DNS (Gmail's and Microsoft's sender guidelines).
 func (r *run) recordPTRPresent(subjects []ptrSubject, hostErrs []error) {
-	var v verdict
+	var v probes.Verdict
 	for _, s := range subjects {
 		switch {
 		case s.rev.err != nil:
-			v.unknown(s.rev.err)
+			v.Unknown(s.rev.err)
 		case len(s.rev.names) == 0:
-			v.see(fmt.Sprintf("%s no PTR (%s at %s)", s.ip, emptyKind(s.rev.answer), s.rev.answer.Name))
-			v.fail(fmt.Sprintf("%s has no PTR record", s.ip), "ask whoever runs "+s.ip.String()+
+			v.See(fmt.Sprintf("%s no PTR (%s at %s)", s.ip, emptyKind(s.rev.answer), s.rev.answer.Name))
+			v.Fail(fmt.Sprintf("%s has no PTR record", s.ip), "ask whoever runs "+s.ip.String()+
 				" (your hosting provider or ISP) to publish "+ptrLine(s.ip, r.suggestedName(s, false)))
 		default:
 			for _, name := range s.rev.names {
-				v.see(fmt.Sprintf("%s PTR %s", s.ip, name))
+				v.See(fmt.Sprintf("%s PTR %s", s.ip, name))
 			}
 		}
 	}
 	for _, err := range hostErrs {
-		v.unknown(err)
+		v.Unknown(err)
 	}
-	v.record(r.res, checkPTRPresent, "every mail server address has a PTR record ("+plural(len(subjects), "address", "addresses")+")")
+	v.Record(r.res, checkPTRPresent, "every mail server address has a PTR record ("+probes.Plural(len(subjects), "address", "addresses")+")")
 }
 
 // recordFCrDNS: a PTR name only counts when it resolves back to the
 // address (forward-confirmed reverse DNS, RFC 8601 §3's iprev).
 func (r *run) recordFCrDNS(subjects []ptrSubject, hostErrs []error) {
-	var v verdict
+	var v probes.Verdict
 	for _, s := range subjects {
 		switch {
 		case s.rev.err != nil:
-			v.unknown(s.rev.err)
+			v.Unknown(s.rev.err)
 		case len(s.rev.names) == 0:
-			v.see(fmt.Sprintf("%s no PTR to confirm", s.ip))
-			v.fail(fmt.Sprintf("%s has no PTR name to confirm", s.ip), "ask whoever runs "+s.ip.String()+
+			v.See(fmt.Sprintf("%s no PTR to confirm", s.ip))
+			v.Fail(fmt.Sprintf("%s has no PTR name to confirm", s.ip), "ask whoever runs "+s.ip.String()+
 				" to publish "+ptrLine(s.ip, r.suggestedName(s, false))+" and keep that name resolving to it")
 		default:
-			v.see(forwardEvidence(s.rev)...)
+			v.See(forwardEvidence(s.rev)...)
 			if s.rev.confirmed() != "" {
 				continue
 			}
 			if err := s.rev.forwardErr(); err != nil {
-				v.unknown(err)
+				v.Unknown(err)
 				continue
 			}
-			v.fail(fmt.Sprintf("PTR %s of %s does not resolve back to it", probes.Quote(s.rev.names[0]), s.ip),
+			v.Fail(fmt.Sprintf("PTR %s of %s does not resolve back to it", probes.Quote(s.rev.names[0]), s.ip),
 				r.fcrdnsFix(s))
 		}
 	}
 	for _, err := range hostErrs {
-		v.unknown(err)
+		v.Unknown(err)
 	}
-	v.record(r.res, checkFCrDNS, "the PTR name of every mail server address resolves back to it")
+	v.Record(r.res, checkFCrDNS, "the PTR name of every mail server address resolves back to it")
 }
 
 // recordNotGeneric: names an access provider generates for its address
 // pools look like end-user machines to receivers' filters.
 func (r *run) recordNotGeneric(subjects []ptrSubject, hostErrs []error) {
-	var v verdict
+	var v probes.Verdict
 	for _, s := range subjects {
 		switch {
 		case s.rev.err != nil:
-			v.unknown(s.rev.err)
+			v.Unknown(s.rev.err)
 		case len(s.rev.names) == 0:
 			// ptr.present reports it; nothing to judge.
 		default:
 			name := s.rev.judged()
 			why := genericReason(name, s.ip)
 			if why == "" {
-				v.see(fmt.Sprintf("%s PTR %s (not generic)", s.ip, name))
+				v.See(fmt.Sprintf("%s PTR %s (not generic)", s.ip, name))
 				continue
 			}
-			v.see(fmt.Sprintf("%s PTR %s: %s", s.ip, name, why))
+			v.See(fmt.Sprintf("%s PTR %s: %s", s.ip, name, why))
 			suggested := r.suggestedName(s, false)
-			v.fail(fmt.Sprintf("PTR %s of %s looks auto-assigned: it %s", probes.Quote(name), s.ip, why),
+			v.Fail(fmt.Sprintf("PTR %s of %s looks auto-assigned: it %s", probes.Quote(name), s.ip, why),
 				"have the PTR of "+s.ip.String()+" set to a name of your own, e.g. "+ptrLine(s.ip, suggested)+
 					", published with "+zoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
 		}
@@ -327,21 +327,21 @@ func (r *run) recordNotGeneric(subjects []ptrSubject, hostErrs []error) {
 // recordRoleLabel: a role label tells receivers' filters the host is
 // meant to send mail.
 func (r *run) recordRoleLabel(subjects []ptrSubject, hostErrs []error) {
-	var v verdict
+	var v probes.Verdict
 	for _, s := range subjects {
 		switch {
 		case s.rev.err != nil:
-			v.unknown(s.rev.err)
+			v.Unknown(s.rev.err)
 		case len(s.rev.names) == 0:
 		default:
 			name := s.rev.judged()
 			if role := roleLabel(name); role != "" {
-				v.see(fmt.Sprintf("%s PTR %s (role label %q)", s.ip, name, role))
+				v.See(fmt.Sprintf("%s PTR %s (role label %q)", s.ip, name, role))
 				continue
 			}
-			v.see(fmt.Sprintf("%s PTR %s (no role label)", s.ip, name))
+			v.See(fmt.Sprintf("%s PTR %s (no role label)", s.ip, name))
 			suggested := r.suggestedName(s, true)
-			v.fail(fmt.Sprintf("PTR %s of %s has no role label such as mail, mx or smtp", probes.Quote(name), s.ip),
+			v.Fail(fmt.Sprintf("PTR %s of %s has no role label such as mail, mx or smtp", probes.Quote(name), s.ip),
 				"set the PTR of "+s.ip.String()+" to a name with a role label, e.g. "+ptrLine(s.ip, suggested)+
 					", published with "+zoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
 		}
@@ -351,15 +351,15 @@ func (r *run) recordRoleLabel(subjects []ptrSubject, hostErrs []error) {
 
 // recordJudgement records a check on PTR names, skipped when there was no
 // name to judge.
-func (r *run) recordJudgement(v *verdict, spec probes.CheckSpec, hostErrs []error, passReason string) {
+func (r *run) recordJudgement(v *probes.Verdict, spec probes.CheckSpec, hostErrs []error, passReason string) {
 	for _, err := range hostErrs {
-		v.unknown(err)
+		v.Unknown(err)
 	}
-	if !v.decided() && len(v.errs) == 0 {
+	if !v.Decided() && len(v.Errs) == 0 {
 		r.res.Skip(spec, "no address has a PTR name to judge")
 		return
 	}
-	v.record(r.res, spec, passReason)
+	v.Record(r.res, spec, passReason)
 }
 
 // forwardEvidence renders what each PTR name of an address resolves to.

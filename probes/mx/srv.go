@@ -73,11 +73,11 @@ func (r *run) recordSRV(lookups []srvLookup, set *mailhosts.Set) {
 		r.res.Skip(checkSRV, "no services configured (srv_services is empty)")
 		return
 	}
-	var v verdict
+	var v probes.Verdict
 	var offered, declined, missing []string
 	for _, l := range lookups {
 		if l.err != nil {
-			v.unknown(l.err)
+			v.Unknown(l.err)
 			continue
 		}
 		records := srvRecords(l.answer)
@@ -85,27 +85,27 @@ func (r *run) recordSRV(lookups []srvLookup, set *mailhosts.Set) {
 		switch {
 		case notOffered(records):
 			declined = append(declined, l.service)
-			v.see(srvLine(l.answer, records[0]) + " (not offered)")
+			v.See(srvLine(l.answer, records[0]) + " (not offered)")
 		case len(records) > 0:
 			offered = append(offered, l.service)
 			for _, rec := range records {
-				v.see(srvLine(l.answer, rec) + " (offered)")
+				v.See(srvLine(l.answer, rec) + " (offered)")
 			}
 		default:
 			missing = append(missing, l.service)
-			v.see(fqdn(l.name) + " no SRV record (missing)")
-			v.fail(l.service, srvRecordFor(l, r.clientHost(set)))
+			v.See(fqdn(l.name) + " no SRV record (missing)")
+			v.Fail(l.service, srvRecordFor(l, r.clientHost(set)))
 		}
 	}
 	if len(missing) > 0 {
-		v.failReason = fmt.Sprintf("no SRV record for %s, so mail clients cannot find the servers (RFC 6186 §3)",
+		v.FailReason = fmt.Sprintf("no SRV record for %s, so mail clients cannot find the servers (RFC 6186 §3)",
 			probes.JoinNames(missing))
 		example := lookupOf(lookups, missing[0])
-		v.fixes = []string{"publish " + strings.Join(v.fixes, ", ") +
+		v.Fixes = []string{"publish " + strings.Join(v.Fixes, ", ") +
 			"; for a service you do not offer, publish the \"not offered\" record instead, e.g. " +
 			zoneLine(example.name, "SRV", "0 0 0 .") + " (RFC 6186 §3.4)"}
 	}
-	v.record(r.res, checkSRV, srvSummary(offered, declined))
+	v.Record(r.res, checkSRV, srvSummary(offered, declined))
 }
 
 func srvSummary(offered, declined []string) string {

@@ -154,7 +154,7 @@ func describeKey(pub any) string {
 // certLine renders one certificate for evidence lines.
 func certLine(c *x509.Certificate) string {
 	return fmt.Sprintf("subject %q issuer %q notBefore %s notAfter %s",
-		clip(c.Subject.CommonName, 100), clip(c.Issuer.CommonName, 100),
+		probes.Clip(c.Subject.CommonName, 100), probes.Clip(c.Issuer.CommonName, 100),
 		c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
 }
 
@@ -164,7 +164,7 @@ func serialText(c *x509.Certificate) string {
 	if c.SerialNumber == nil {
 		return ""
 	}
-	return clip(strings.ToUpper(c.SerialNumber.Text(16)), 64)
+	return probes.Clip(strings.ToUpper(c.SerialNumber.Text(16)), 64)
 }
 
 // dateProblems lists the certificates of the chain that are not valid at
@@ -180,9 +180,9 @@ func dateProblems(chain []*x509.Certificate, now time.Time) []string {
 		}
 		switch {
 		case now.After(c.NotAfter):
-			out = append(out, fmt.Sprintf("the %s %q expired on %s", what, clip(c.Subject.CommonName, 100), c.NotAfter.UTC().Format("2006-01-02 15:04 MST")))
+			out = append(out, fmt.Sprintf("the %s %q expired on %s", what, probes.Clip(c.Subject.CommonName, 100), c.NotAfter.UTC().Format("2006-01-02 15:04 MST")))
 		case now.Before(c.NotBefore):
-			out = append(out, fmt.Sprintf("the %s %q is not valid before %s", what, clip(c.Subject.CommonName, 100), c.NotBefore.UTC().Format("2006-01-02 15:04 MST")))
+			out = append(out, fmt.Sprintf("the %s %q is not valid before %s", what, probes.Clip(c.Subject.CommonName, 100), c.NotBefore.UTC().Format("2006-01-02 15:04 MST")))
 		}
 	}
 	return out

@@ -48,9 +48,9 @@ func (r *run) hostErrors() {
 
 // each is perSession over the port-25 sessions, with the hosts that could
 // not be resolved counted as undecided.
-func (r *run) each(v *verdict, fn func(s *Session)) {
+func (r *run) each(v *probes.Verdict, fn func(s *Session)) {
 	for _, err := range r.hostErrs {
-		v.unknown(err)
+		v.Unknown(err)
 	}
 	r.perSession(v, r.sessions, fn)
 }
@@ -58,13 +58,13 @@ func (r *run) each(v *verdict, fn func(s *Session)) {
 // perSession runs fn for each port-25 session that was probed; a session
 // that was not is reported once into the verdict (skipped when the module
 // excludes the address, undecided otherwise).
-func (r *run) perSession(v *verdict, sessions []*Session, fn func(s *Session)) {
+func (r *run) perSession(v *probes.Verdict, sessions []*Session, fn func(s *Session)) {
 	for _, s := range sessions {
 		switch {
 		case s.Denied:
-			v.skip(s.NotProbed.Error())
+			v.Skip(s.NotProbed.Error())
 		case s.NotProbed != nil:
-			v.unknown(s.NotProbed)
+			v.Unknown(s.NotProbed)
 		default:
 			fn(s)
 		}
@@ -88,7 +88,7 @@ func connectProblem(s *Session) string {
 }
 
 func (r *run) recordReachable() {
-	var v verdict
+	var v probes.Verdict
 	r.each(&v, func(s *Session) {
 		if p := connectProblem(s); p != "" {
 			fix := fmt.Sprintf("make %s answer on port %d with \"220 <its host name> ESMTP\" (RFC 5321 §4.3.1): check that the MTA listens on that address and that no firewall drops port %d; if only this exporter cannot connect, its network may block outgoing port %d",
@@ -96,12 +96,12 @@ func (r *run) recordReachable() {
 			if s.Greeting != nil {
 				fix = fmt.Sprintf("have %s greet with 220 (RFC 5321 §4.3.1); a 554 greeting refuses all mail", s.Addr())
 			}
-			v.fail(p, fix, s.Label()+": "+evidenceOf(s))
+			v.Fail(p, fix, s.Label()+": "+evidenceOf(s))
 			return
 		}
-		v.pass(s.Label() + ": " + s.Greeting.String())
+		v.Pass(s.Label() + ": " + s.Greeting.String())
 	})
-	v.record(r.res, checkReachable, fmt.Sprintf("%s greeted with 220", plural(v.passes, "address", "addresses")))
+	v.RecordObserved(r.res, checkReachable, fmt.Sprintf("%s greeted with 220", probes.Plural(v.Passes, "address", "addresses")))
 }
 
 // evidenceOf is the last thing a session showed.
@@ -119,25 +119,25 @@ func evidenceOf(s *Session) string {
 
 // shortErr keeps an error on one bounded line.
 func shortErr(err error) string {
-	return clip(oneLine(err.Error()), 300)
+	return probes.Clip(probes.EscapeLineBreaks(err.Error()), 300)
 }
 
 // recordNameCheck is smtp.banner: the name a server gives (in the greeting)
 // resolves to the address it was reached on.
 func (r *run) recordNameCheck(spec probes.CheckSpec, what string, name func(*Session) string) {
-	var v verdict
+	var v probes.Verdict
 	r.each(&v, func(s *Session) {
 		if !s.Greeted() {
-			v.skip("no server greeted with 220 (smtp.reachable reports why)")
+			v.Skip("no server greeted with 220 (smtp.reachable reports why)")
 			return
 		}
 		r.judgeName(&v, s, what, name(s), spec)
 	})
-	v.record(r.res, spec, fmt.Sprintf("every %s name resolves to the address it was given on", what))
+	v.RecordObserved(r.res, spec, fmt.Sprintf("every %s name resolves to the address it was given on", what))
 }
 
 // judgeName checks that name resolves to the session's address.
-func (r *run) judgeName(v *verdict, s *Session, what, name string, spec probes.CheckSpec) {
+func (r *run) judgeName(v *probes.Verdict, s *Session, what, name string, spec probes.CheckSpec) {
 	host := s.MX
 	if host == "" {
 		host = "<the server's host name>"
@@ -156,28 +156,28 @@ func (r *run) judgeName(v *verdict, s *Session, what, name string, spec probes.C
 	}
 	switch {
 	case name == "":
-		v.fail(fmt.Sprintf("%s's %s names no host", s.Label(), what),
+		v.Fail(fmt.Sprintf("%s's %s names no host", s.Label(), what),
 			"name the server's host in "+setting+", and publish "+publish, s.Label()+": "+what+" "+probes.Quote(reply.String()))
 		return
 	case strings.HasPrefix(name, "["):
-		v.fail(fmt.Sprintf("%s's %s gives an address literal %s, not a host name", s.Label(), what, probes.Quote(name)),
+		v.Fail(fmt.Sprintf("%s's %s gives an address literal %s, not a host name", s.Label(), what, probes.Quote(name)),
 			"name the server's host in "+setting+", and publish "+publish, s.Label()+": "+what+" name "+probes.Quote(name))
 		return
 	}
 	n, err := probes.NormalizeName(name)
 	if err != nil {
-		v.fail(fmt.Sprintf("%s's %s name %s is not a fully qualified host name", s.Label(), what, probes.Quote(name)),
+		v.Fail(fmt.Sprintf("%s's %s name %s is not a fully qualified host name", s.Label(), what, probes.Quote(name)),
 			"name the server's host in "+setting+", and publish "+publish, s.Label()+": "+what+" name "+probes.Quote(name))
 		return
 	}
 	a := r.names[nameQuestion{name: n, qtype: qtypeFor(s.IP)}]
 	switch {
 	case a == nil:
-		v.unknown(fmt.Errorf("%s of %s was not looked up", family, n))
+		v.Unknown(fmt.Errorf("%s of %s was not looked up", family, n))
 	case a.err != nil:
-		v.unknown(a.err)
+		v.Unknown(a.err)
 	case slices.Contains(a.addrs, s.IP):
-		v.pass(fmt.Sprintf("%s: %s name %s resolves to %s", s.Label(), what, n, s.IP))
+		v.Pass(fmt.Sprintf("%s: %s name %s resolves to %s", s.Label(), what, n, s.IP))
 	default:
 		got := "does not exist"
 		if !a.nx {
@@ -186,7 +186,7 @@ func (r *run) judgeName(v *verdict, s *Session, what, name string, spec probes.C
 				got = "resolves to " + joinAddrs(a.addrs)
 			}
 		}
-		v.fail(fmt.Sprintf("%s's %s name %s %s, not %s", s.Label(), what, n, got, s.IP),
+		v.Fail(fmt.Sprintf("%s's %s name %s %s, not %s", s.Label(), what, n, got, s.IP),
 			fmt.Sprintf("publish %q, or give in %s a name that resolves to %s", n+". IN "+family+" "+s.IP.String(), setting, s.IP),
 			fmt.Sprintf("%s: %s name %s %s", s.Label(), what, n, got))
 	}
@@ -205,27 +205,27 @@ func joinAddrs[T fmt.Stringer](addrs []T) string {
 }
 
 func (r *run) recordHELO() {
-	var v verdict
+	var v probes.Verdict
 	r.each(&v, func(s *Session) {
 		switch {
 		case !s.Greeted():
-			v.skip("no server greeted with 220 (smtp.reachable reports why)")
+			v.Skip("no server greeted with 220 (smtp.reachable reports why)")
 		case s.EHLO == nil:
-			v.fail(fmt.Sprintf("%s did not answer EHLO (%s)", s.Label(), shortErr(errOr(s.Err))),
+			v.Fail(fmt.Sprintf("%s did not answer EHLO (%s)", s.Label(), shortErr(errOr(s.Err))),
 				"have the server answer EHLO promptly (RFC 5321 §4.1.1.1)", s.Label()+": "+evidenceOf(s))
 		case !s.EHLO.Positive():
 			refused := "EHLO"
 			if s.UsedHELO {
 				refused = "EHLO and HELO"
 			}
-			v.fail(fmt.Sprintf("%s refused %s %s: %s", s.Label(), refused, s.EHLOName, probes.Quote(s.EHLO.String())),
+			v.Fail(fmt.Sprintf("%s refused %s %s: %s", s.Label(), refused, s.EHLOName, probes.Quote(s.EHLO.String())),
 				"accept EHLO from any client (RFC 5321 §4.1.4); if the refusal is about the probe's own name, set the module's smtp ehlo_name to a name of the exporter host that resolves to its address",
 				s.Label()+": "+s.EHLO.String())
 		default:
 			r.judgeName(&v, s, "EHLO reply", s.HELOName, checkHELO)
 		}
 	})
-	v.record(r.res, checkHELO, "every EHLO reply names a host that resolves to the address")
+	v.RecordObserved(r.res, checkHELO, "every EHLO reply names a host that resolves to the address")
 }
 
 func errOr(err error) error {
@@ -240,30 +240,30 @@ func errOr(err error) error {
 func ehloDone(s *Session) bool { return s.Greeted() && s.EHLO.Positive() }
 
 func (r *run) recordSTARTTLS() {
-	var v verdict
+	var v probes.Verdict
 	r.each(&v, func(s *Session) {
 		fix := "offer STARTTLS with a certificate for " + nameOr(s.MX, "the host") + " (RFC 3207; Postfix: smtpd_tls_security_level = may and smtpd_tls_chain_files)"
 		switch {
 		case !ehloDone(s):
-			v.skip("no server got past EHLO (smtp.reachable and smtp.helo report why)")
+			v.Skip("no server got past EHLO (smtp.reachable and smtp.helo report why)")
 		case !s.STARTTLSOffered:
-			v.fail(s.Label()+" does not offer STARTTLS", fix, s.Label()+": EHLO "+extList(s.Extensions))
+			v.Fail(s.Label()+" does not offer STARTTLS", fix, s.Label()+": EHLO "+extList(s.Extensions))
 		case s.STARTTLSReply == nil:
-			v.fail(fmt.Sprintf("%s did not answer STARTTLS (%s)", s.Label(), shortErr(errOr(s.Err))), fix, s.Label()+": "+evidenceOf(s))
+			v.Fail(fmt.Sprintf("%s did not answer STARTTLS (%s)", s.Label(), shortErr(errOr(s.Err))), fix, s.Label()+": "+evidenceOf(s))
 		case s.STARTTLSReply.Code != 220:
-			v.fail(fmt.Sprintf("%s refused STARTTLS: %s", s.Label(), probes.Quote(s.STARTTLSReply.String())), fix, s.Label()+": STARTTLS "+s.STARTTLSReply.String())
+			v.Fail(fmt.Sprintf("%s refused STARTTLS: %s", s.Label(), probes.Quote(s.STARTTLSReply.String())), fix, s.Label()+": STARTTLS "+s.STARTTLSReply.String())
 		case s.TLS == nil || s.TLS.Err != nil:
 			err := errors.New("no handshake")
 			if s.TLS != nil {
 				err = s.TLS.Err
 			}
-			v.fail(fmt.Sprintf("the TLS handshake with %s failed: %s", s.Label(), shortErr(err)),
+			v.Fail(fmt.Sprintf("the TLS handshake with %s failed: %s", s.Label(), shortErr(err)),
 				"check the server's TLS settings and certificate files (its log names the error)", s.Label()+": "+shortErr(err))
 		default:
-			v.pass(fmt.Sprintf("%s: STARTTLS, %s, %s", s.Label(), s.TLS.VersionName(), s.TLS.CipherName()))
+			v.Pass(fmt.Sprintf("%s: STARTTLS, %s, %s", s.Label(), s.TLS.VersionName(), s.TLS.CipherName()))
 		}
 	})
-	v.record(r.res, checkSTARTTLS, fmt.Sprintf("%s completed STARTTLS", plural(v.passes, "address", "addresses")))
+	v.RecordObserved(r.res, checkSTARTTLS, fmt.Sprintf("%s completed STARTTLS", probes.Plural(v.Passes, "address", "addresses")))
 }
 
 func nameOr(name, other string) string {
@@ -282,15 +282,15 @@ func extList(exts []Extension) string {
 	for _, e := range exts {
 		kws = append(kws, e.Keyword)
 	}
-	return clip(strings.Join(kws, " "), 200)
+	return probes.Clip(strings.Join(kws, " "), 200)
 }
 
 // withChain runs fn for sessions where the server sent its certificate;
 // the others are skipped.
-func (r *run) withChain(v *verdict, fn func(s *Session)) {
+func (r *run) withChain(v *probes.Verdict, fn func(s *Session)) {
 	r.each(v, func(s *Session) {
 		if s.TLS == nil || len(s.TLS.Chain) == 0 {
-			v.skip("no server sent a certificate (smtp.starttls reports why)")
+			v.Skip("no server sent a certificate (smtp.starttls reports why)")
 			return
 		}
 		fn(s)
@@ -300,51 +300,51 @@ func (r *run) withChain(v *verdict, fn func(s *Session)) {
 func (r *run) recordTLS() {
 	now := clock(r.env)
 
-	var version verdict
+	var version probes.Verdict
 	r.withChain(&version, func(s *Session) {
 		if !s.Handshaked() {
-			version.skip("no TLS handshake completed (smtp.starttls reports why)")
+			version.Skip("no TLS handshake completed (smtp.starttls reports why)")
 			return
 		}
 		line := fmt.Sprintf("%s: %s, %s%s", s.Label(), s.TLS.VersionName(), s.TLS.CipherName(), insecureNote(s.TLS.CipherSuite))
 		if s.TLS.Version < tlsVersion12 {
-			version.fail(fmt.Sprintf("%s negotiates %s at best", s.Label(), s.TLS.VersionName()),
+			version.Fail(fmt.Sprintf("%s negotiates %s at best", s.Label(), s.TLS.VersionName()),
 				"enable TLS 1.2 and 1.3 on the server (RFC 8996 deprecates TLS 1.0 and 1.1; Postfix: smtpd_tls_protocols = >=TLSv1.2)", line)
 			return
 		}
-		version.pass(line)
+		version.Pass(line)
 	})
-	version.record(r.res, checkTLSVersion, "every server negotiates TLS 1.2 or newer")
+	version.RecordObserved(r.res, checkTLSVersion, "every server negotiates TLS 1.2 or newer")
 
-	var trusted verdict
+	var trusted probes.Verdict
 	r.withChain(&trusted, func(s *Session) {
 		if s.TLS.Trusted {
-			trusted.pass(fmt.Sprintf("%s: %s (chain of %d verifies)", s.Label(), certLine(s.TLS.Chain[0]), len(s.TLS.Chain)))
+			trusted.Pass(fmt.Sprintf("%s: %s (chain of %d verifies)", s.Label(), certLine(s.TLS.Chain[0]), len(s.TLS.Chain)))
 			return
 		}
-		trusted.fail(fmt.Sprintf("the chain of %s does not verify: %s", s.Label(), shortErr(s.TLS.TrustErr)),
+		trusted.Fail(fmt.Sprintf("the chain of %s does not verify: %s", s.Label(), shortErr(s.TLS.TrustErr)),
 			"serve a certificate from a public CA with its intermediates (leaf first, as in Let's Encrypt's fullchain.pem), or add the private CA to the module's ca_file",
 			chainLines(s)...)
 	})
-	trusted.record(r.res, checkCertTrusted, "every served chain verifies against the trusted roots")
+	trusted.RecordObserved(r.res, checkCertTrusted, "every served chain verifies against the trusted roots")
 
-	var name verdict
+	var name probes.Verdict
 	r.withChain(&name, func(s *Session) {
 		switch {
 		case !s.TLS.NameChecked:
-			name.skip("the target is an IP address: there is no host name to match the certificate against")
+			name.Skip("the target is an IP address: there is no host name to match the certificate against")
 		case s.TLS.NameMatched:
-			name.pass(fmt.Sprintf("%s: the certificate covers %s", s.Label(), s.MX))
+			name.Pass(fmt.Sprintf("%s: the certificate covers %s", s.Label(), s.MX))
 		default:
 			leaf := s.TLS.Chain[0]
-			name.fail(fmt.Sprintf("the certificate of %s covers %s, not %s", s.Label(), certNames(leaf), s.MX),
+			name.Fail(fmt.Sprintf("the certificate of %s covers %s, not %s", s.Label(), certNames(leaf), s.MX),
 				fmt.Sprintf("get a certificate whose subjectAltName lists %s (the MX host name senders check, RFC 7672 §3.2.2, RFC 8461 §4.2)", s.MX),
 				fmt.Sprintf("%s: %s", s.Label(), certLine(leaf)))
 		}
 	})
-	name.record(r.res, checkCertName, "every certificate covers its MX host name")
+	name.RecordObserved(r.res, checkCertName, "every certificate covers its MX host name")
 
-	var expiry verdict
+	var expiry probes.Verdict
 	var earliest time.Time
 	r.withChain(&expiry, func(s *Session) {
 		notAfter, _ := chainDates(s.TLS.Chain)
@@ -352,26 +352,26 @@ func (r *run) recordTLS() {
 			earliest = notAfter
 		}
 		if problems := dateProblems(s.TLS.Chain, now); len(problems) > 0 {
-			expiry.fail(fmt.Sprintf("on %s %s", s.Label(), strings.Join(problems, ", ")),
+			expiry.Fail(fmt.Sprintf("on %s %s", s.Label(), strings.Join(problems, ", ")),
 				"renew the certificate (and its chain) and reload the server; automate renewal (ACME)", chainLines(s)...)
 			return
 		}
-		expiry.pass(fmt.Sprintf("%s: earliest notAfter %s", s.Label(), notAfter.UTC().Format(time.RFC3339)))
+		expiry.Pass(fmt.Sprintf("%s: earliest notAfter %s", s.Label(), notAfter.UTC().Format(time.RFC3339)))
 	})
-	expiry.record(r.res, checkCertExpiry, fmt.Sprintf("every certificate is within its validity period; the earliest expires in %s", until(now, earliest)))
+	expiry.RecordObserved(r.res, checkCertExpiry, fmt.Sprintf("every certificate is within its validity period; the earliest expires in %s", until(now, earliest)))
 
-	var key verdict
+	var key probes.Verdict
 	r.withChain(&key, func(s *Session) {
 		leaf := s.TLS.Chain[0]
 		line := fmt.Sprintf("%s: %s", s.Label(), describeKey(leaf.PublicKey))
 		if p := keyProblem(leaf.PublicKey, r.cfg); p != "" {
-			key.fail(fmt.Sprintf("%s serves %s", s.Label(), p),
+			key.Fail(fmt.Sprintf("%s serves %s", s.Label(), p),
 				fmt.Sprintf("issue the certificate for a new key: RSA of %d bits or more, or ECDSA P-256 or larger", r.cfg.MinRSABits), line)
 			return
 		}
-		key.pass(line)
+		key.Pass(line)
 	})
-	key.record(r.res, checkKeyStrength, "every server key is strong enough")
+	key.RecordObserved(r.res, checkKeyStrength, "every server key is strong enough")
 }
 
 const tlsVersion12 = 0x0303
@@ -390,7 +390,7 @@ func until(now, t time.Time) string {
 		return "an unknown time"
 	}
 	days := int(t.Sub(now).Hours() / 24)
-	return plural(days, "day", "days")
+	return probes.Plural(days, "day", "days")
 }
 
 // certNames lists the names a certificate covers.
@@ -423,56 +423,56 @@ func hasAuth(exts []Extension) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return clip(strings.Join(e.Params, " "), 100), true
+	return probes.Clip(strings.Join(e.Params, " "), 100), true
 }
 
 func (r *run) recordAuth() {
-	var plain, port25 verdict
+	var plain, port25 probes.Verdict
 	r.each(&plain, func(s *Session) {
 		if !ehloDone(s) {
-			plain.skip("no server got past EHLO")
+			plain.Skip("no server got past EHLO")
 			return
 		}
 		if mechs, ok := hasAuth(s.Extensions); ok {
-			plain.fail(fmt.Sprintf("%s offers AUTH %s before STARTTLS: passwords would cross the network in the clear", s.Label(), mechs),
+			plain.Fail(fmt.Sprintf("%s offers AUTH %s before STARTTLS: passwords would cross the network in the clear", s.Label(), mechs),
 				"offer AUTH only after STARTTLS (Postfix: smtpd_tls_auth_only = yes), and only on the submission ports",
 				s.Label()+": EHLO "+extList(s.Extensions))
 			return
 		}
-		plain.pass(s.Label() + ": EHLO " + extList(s.Extensions))
+		plain.Pass(s.Label() + ": EHLO " + extList(s.Extensions))
 	})
-	plain.record(r.res, checkNoPlainAuth, "no server offers AUTH before STARTTLS")
+	plain.RecordObserved(r.res, checkNoPlainAuth, "no server offers AUTH before STARTTLS")
 
 	r.each(&port25, func(s *Session) {
 		switch {
 		case s.Port == 465 || s.Port == 587:
-			port25.skip(fmt.Sprintf("port %d is a submission port (RFC 8314, RFC 6409), where AUTH belongs", s.Port))
+			port25.Skip(fmt.Sprintf("port %d is a submission port (RFC 8314, RFC 6409), where AUTH belongs", s.Port))
 			return
 		case !ehloDone(s):
-			port25.skip("no server got past EHLO")
+			port25.Skip("no server got past EHLO")
 			return
 		}
 		fix := "offer AUTH on the submission ports 587 and 465 only (RFC 6409, RFC 8314), not to other mail servers on port 25 (Postfix: no smtpd_sasl_auth_enable for the smtp service)"
 		if mechs, ok := hasAuth(s.Extensions); ok {
-			port25.fail(fmt.Sprintf("%s offers AUTH %s on the relay port", s.Label(), mechs), fix, s.Label()+": EHLO "+extList(s.Extensions))
+			port25.Fail(fmt.Sprintf("%s offers AUTH %s on the relay port", s.Label(), mechs), fix, s.Label()+": EHLO "+extList(s.Extensions))
 			return
 		}
 		if mechs, ok := hasAuth(s.ExtensionsTLS); ok {
-			port25.fail(fmt.Sprintf("%s offers AUTH %s after STARTTLS on the relay port", s.Label(), mechs), fix, s.Label()+": EHLO after TLS "+extList(s.ExtensionsTLS))
+			port25.Fail(fmt.Sprintf("%s offers AUTH %s after STARTTLS on the relay port", s.Label(), mechs), fix, s.Label()+": EHLO after TLS "+extList(s.ExtensionsTLS))
 			return
 		}
 		if s.STARTTLSOffered && s.ExtensionsTLS == nil {
-			port25.skip("the EHLO after STARTTLS was not seen")
+			port25.Skip("the EHLO after STARTTLS was not seen")
 			return
 		}
-		port25.pass(s.Label() + ": no AUTH")
+		port25.Pass(s.Label() + ": no AUTH")
 	})
-	port25.record(r.res, checkNoAuthPort25, "no server offers AUTH on the relay port")
+	port25.RecordObserved(r.res, checkNoAuthPort25, "no server offers AUTH on the relay port")
 }
 
 // recordRcpt judges one RCPT check over the sessions.
 func (r *run) recordRcpt(spec probes.CheckSpec, check string) {
-	var v verdict
+	var v probes.Verdict
 	t := r.req.Target
 	switch {
 	case !r.cfg.enabled(check):
@@ -495,21 +495,21 @@ func (r *run) recordRcpt(spec probes.CheckSpec, check string) {
 		mail := s.MailFrom
 		switch {
 		case mail == nil:
-			v.skip("no conversation got to MAIL FROM (the other checks report why)")
+			v.Skip("no conversation got to MAIL FROM (the other checks report why)")
 			return
 		case mail.Transient():
-			v.unknown(fmt.Errorf("%s deferred MAIL FROM:<>: %s", s.Label(), mail))
+			v.Unknown(fmt.Errorf("%s deferred MAIL FROM:<>: %s", s.Label(), mail))
 			return
 		case !mail.Positive():
 			if check == RcptOpenRelay {
-				v.skip("MAIL FROM:<> was refused, so relaying could not be tried")
+				v.Skip("MAIL FROM:<> was refused, so relaying could not be tried")
 				return
 			}
-			v.fail(fmt.Sprintf("%s refuses MAIL FROM:<> (%s): it refuses bounces", s.Label(), probes.Quote(mail.String())),
+			v.Fail(fmt.Sprintf("%s refuses MAIL FROM:<> (%s): it refuses bounces", s.Label(), probes.Quote(mail.String())),
 				"accept the null reverse-path <> (RFC 5321 §4.5.5): delivery status notifications use it", s.Label()+": MAIL FROM:<> "+mail.String())
 			return
 		case rc == nil || rc.Reply == nil:
-			v.skip("the RCPT TO was not sent")
+			v.Skip("the RCPT TO was not sent")
 			return
 		}
 		line := fmt.Sprintf("%s: RCPT TO:<%s> %s", s.Label(), rc.Address, rc.Reply)
@@ -517,24 +517,24 @@ func (r *run) recordRcpt(spec probes.CheckSpec, check string) {
 		if check == RcptOpenRelay {
 			switch {
 			case reply.Positive():
-				v.fail(fmt.Sprintf("%s accepts mail for <%s> from an unauthenticated client: an open relay", s.Label(), rc.Address),
+				v.Fail(fmt.Sprintf("%s accepts mail for <%s> from an unauthenticated client: an open relay", s.Label(), rc.Address),
 					"refuse relaying for clients that are neither local nor authenticated (Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination)", line)
 			default:
-				v.pass(line)
+				v.Pass(line)
 			}
 			return
 		}
 		switch {
 		case reply.Positive():
-			v.pass(line)
+			v.Pass(line)
 		case reply.Transient():
-			v.unknown(fmt.Errorf("%s deferred RCPT TO:<%s> with %s (greylisting or a temporary failure): it is neither accepted nor refused yet", s.Label(), rc.Address, reply), line)
+			v.Unknown(fmt.Errorf("%s deferred RCPT TO:<%s> with %s (greylisting or a temporary failure): it is neither accepted nor refused yet", s.Label(), rc.Address, reply), line)
 		default:
 			rfc := "RFC 5321 §4.5.1"
 			if check == RcptAbuse {
 				rfc = "RFC 2142 §2"
 			}
-			v.fail(fmt.Sprintf("%s refuses RCPT TO:<%s>: %s", s.Label(), rc.Address, probes.Quote(reply.String())),
+			v.Fail(fmt.Sprintf("%s refuses RCPT TO:<%s>: %s", s.Label(), rc.Address, probes.Quote(reply.String())),
 				fmt.Sprintf("accept mail for <%s> (%s), for example with an alias to the people who handle it", rc.Address, rfc), line)
 		}
 	})
@@ -543,7 +543,7 @@ func (r *run) recordRcpt(spec probes.CheckSpec, check string) {
 		RcptAbuse:      "every server accepts mail for abuse",
 		RcptOpenRelay:  "every server refuses to relay to " + r.cfg.RelayTestRecipient,
 	}[check]
-	v.record(r.res, spec, pass)
+	v.RecordObserved(r.res, spec, pass)
 }
 
 // recordDANE judges the TLSA records of each MX host and the chains its
@@ -556,7 +556,7 @@ func (r *run) recordDANE() {
 		return
 	}
 	now := clock(r.env)
-	var tlsaV, match, rollover verdict
+	var tlsaV, match, rollover probes.Verdict
 	for _, h := range r.set.Hosts {
 		ts := r.tlsa[h.Name]
 		if ts == nil {
@@ -564,67 +564,67 @@ func (r *run) recordDANE() {
 		}
 		sessions := r.hostSessions(h.Name)
 		if ts.err != nil {
-			tlsaV.unknown(ts.err)
-			match.unknown(ts.err)
-			rollover.unknown(ts.err)
+			tlsaV.Unknown(ts.err)
+			match.Unknown(ts.err)
+			rollover.Unknown(ts.err)
 			continue
 		}
 		owner := strings.TrimSuffix(ts.name, ".")
 		if len(ts.records) == 0 {
-			tlsaV.fail(fmt.Sprintf("%s publishes no TLSA records", owner), r.tlsaFix(h.Name, sessions), fmt.Sprintf("%s: no TLSA records", ts.name))
-			match.skip("no MX host publishes DNSSEC-validated TLSA records")
-			rollover.skip("no MX host publishes DNSSEC-validated TLSA records")
+			tlsaV.Fail(fmt.Sprintf("%s publishes no TLSA records", owner), r.tlsaFix(h.Name, sessions), fmt.Sprintf("%s: no TLSA records", ts.name))
+			match.Skip("no MX host publishes DNSSEC-validated TLSA records")
+			rollover.Skip("no MX host publishes DNSSEC-validated TLSA records")
 			continue
 		}
 		var lines []string
 		for _, rec := range ts.records {
-			lines = append(lines, fmt.Sprintf("%s TLSA %d %d %d %s", ts.name, rec.Usage, rec.Selector, rec.MatchingType, clip(strings.ToLower(rec.Certificate), 64)))
+			lines = append(lines, fmt.Sprintf("%s TLSA %d %d %d %s", ts.name, rec.Usage, rec.Selector, rec.MatchingType, probes.Clip(strings.ToLower(rec.Certificate), 64)))
 		}
 		if !ts.validated() {
-			tlsaV.fail(fmt.Sprintf("the TLSA records of %s are not DNSSEC-validated (no AD bit from %s): senders ignore them (RFC 7672 §2.1.1)", owner, ts.answer.Server),
+			tlsaV.Fail(fmt.Sprintf("the TLSA records of %s are not DNSSEC-validated (no AD bit from %s): senders ignore them (RFC 7672 §2.1.1)", owner, ts.answer.Server),
 				"sign the zone of "+h.Name+" with DNSSEC (and have the parent publish its DS), and probe through a validating resolver", lines...)
 			r.res.Note("TLSA records of %s ignored: not DNSSEC-validated", owner)
-			match.skip("the TLSA records are not DNSSEC-validated, so they are ignored")
-			rollover.skip("the TLSA records are not DNSSEC-validated, so they are ignored")
+			match.Skip("the TLSA records are not DNSSEC-validated, so they are ignored")
+			rollover.Skip("the TLSA records are not DNSSEC-validated, so they are ignored")
 			continue
 		}
 		if !addressesValidated(h) {
 			lines = append(lines, fmt.Sprintf("note: the address records of %s are not DNSSEC-validated; senders look TLSA up only when they are (RFC 7672 §2.2)", h.Name))
 		}
-		tlsaV.pass(lines...)
+		tlsaV.Pass(lines...)
 		usable, unusable := ts.usable()
 		r.res.Measure(metricTLSARecords, float64(len(usable)), h.Name)
 		switch {
 		case len(usable) == 0:
-			match.fail(fmt.Sprintf("none of the %s of %s is usable for SMTP", plural(len(ts.records), "TLSA record", "TLSA records"), owner),
+			match.Fail(fmt.Sprintf("none of the %s of %s is usable for SMTP", probes.Plural(len(ts.records), "TLSA record", "TLSA records"), owner),
 				r.tlsaFix(h.Name, sessions), unusable...)
-			rollover.skip("no usable TLSA records")
+			rollover.Skip("no usable TLSA records")
 			continue
 		case len(usable) == 1:
-			rollover.fail(fmt.Sprintf("%s publishes a single usable TLSA record: a key or CA change breaks delivery from DANE senders until the DNS catches up", owner),
+			rollover.Fail(fmt.Sprintf("%s publishes a single usable TLSA record: a key or CA change breaks delivery from DANE senders until the DNS catches up", owner),
 				fmt.Sprintf("publish the next key's record beside the current one before changing keys (RFC 7671 §8.1), e.g. a %q for the issuing CA", ts.name+" IN TLSA 2 1 1 <SHA-256 of the CA's public key>"),
 				lines...)
 		default:
-			rollover.pass(fmt.Sprintf("%s: %d usable TLSA records", owner, len(usable)))
+			rollover.Pass(fmt.Sprintf("%s: %d usable TLSA records", owner, len(usable)))
 		}
 		r.perSession(&match, sessions, func(s *Session) {
 			r.judgeDANE(&match, s, usable, now)
 		})
 	}
-	tlsaV.record(r.res, checkDANETLSA, "every MX host publishes DNSSEC-validated TLSA records")
-	match.record(r.res, checkDANEMatch, "every served chain matches a usable TLSA record")
-	rollover.record(r.res, checkDANERollover, "every MX host publishes more than one usable TLSA record")
+	tlsaV.RecordObserved(r.res, checkDANETLSA, "every MX host publishes DNSSEC-validated TLSA records")
+	match.RecordObserved(r.res, checkDANEMatch, "every served chain matches a usable TLSA record")
+	rollover.RecordObserved(r.res, checkDANERollover, "every MX host publishes more than one usable TLSA record")
 }
 
 // judgeDANE matches one session's chain against its host's usable records.
-func (r *run) judgeDANE(v *verdict, s *Session, usable []*dns.TLSA, now time.Time) {
+func (r *run) judgeDANE(v *probes.Verdict, s *Session, usable []*dns.TLSA, now time.Time) {
 	fail := func(problem string) {
 		r.res.Measure(metricDANEMatch, 0, s.MX, s.IP.String())
-		v.fail(problem, "serve the certificate the TLSA records name, or publish records for the one served (update TLSA before changing keys)", s.Label()+": "+problem)
+		v.Fail(problem, "serve the certificate the TLSA records name, or publish records for the one served (update TLSA before changing keys)", s.Label()+": "+problem)
 	}
 	switch {
 	case !ehloDone(s):
-		v.skip("no server got past EHLO")
+		v.Skip("no server got past EHLO")
 	case !s.STARTTLSOffered:
 		fail(s.Label() + " publishes TLSA but does not offer STARTTLS: DANE senders will not deliver (RFC 7672 §2.2)")
 	case !s.Handshaked():
@@ -632,11 +632,11 @@ func (r *run) judgeDANE(v *verdict, s *Session, usable []*dns.TLSA, now time.Tim
 	default:
 		m := matchDANE(usable, s.TLS.Chain, s.MX, now)
 		if m.matched == nil {
-			fail(fmt.Sprintf("the chain of %s matches none of the usable TLSA records (%s)", s.Label(), joinPhrases(m.why)))
+			fail(fmt.Sprintf("the chain of %s matches none of the usable TLSA records (%s)", s.Label(), probes.EscapeLineBreaks(probes.JoinPhrases(m.why))))
 			return
 		}
 		r.res.Measure(metricDANEMatch, 1, s.MX, s.IP.String())
-		v.pass(fmt.Sprintf("%s: the chain matches TLSA %s", s.Label(), tlsaText(m.matched)))
+		v.Pass(fmt.Sprintf("%s: the chain matches TLSA %s", s.Label(), tlsaText(m.matched)))
 	}
 }
 
@@ -681,26 +681,26 @@ func (r *run) recordImplicitTLS() {
 		r.res.Skip(checkImplicitTLS, "not enabled: set implicit_tls: true in the module's smtp block")
 		return
 	}
-	var v verdict
+	var v probes.Verdict
 	for _, err := range r.hostErrs {
-		v.unknown(err)
+		v.Unknown(err)
 	}
 	r.perSession(&v, r.implicit, func(s *Session) {
 		fix := fmt.Sprintf("serve submission with implicit TLS on port %d (RFC 8314 §3.3) with a valid certificate for %s (Postfix: the submissions service with smtpd_tls_wrappermode = yes)", s.Port, nameOr(s.MX, "the host"))
 		switch {
 		case !s.Connected:
-			v.fail(fmt.Sprintf("%s does not accept connections (%s)", s.Label(), shortErr(errOr(s.Err))), fix, s.Label()+": "+evidenceOf(s))
+			v.Fail(fmt.Sprintf("%s does not accept connections (%s)", s.Label(), shortErr(errOr(s.Err))), fix, s.Label()+": "+evidenceOf(s))
 		case s.TLS == nil || s.TLS.Err != nil:
-			v.fail(fmt.Sprintf("the TLS handshake with %s failed: %s", s.Label(), shortErr(errOr(s.TLS.errOrNil()))), fix, s.Label()+": "+evidenceOf(s))
+			v.Fail(fmt.Sprintf("the TLS handshake with %s failed: %s", s.Label(), shortErr(errOr(s.TLS.errOrNil()))), fix, s.Label()+": "+evidenceOf(s))
 		case !s.Greeted():
-			v.fail(fmt.Sprintf("%s sent no 220 greeting over TLS (%s)", s.Label(), evidenceOf(s)), fix, s.Label()+": "+evidenceOf(s))
+			v.Fail(fmt.Sprintf("%s sent no 220 greeting over TLS (%s)", s.Label(), evidenceOf(s)), fix, s.Label()+": "+evidenceOf(s))
 		case !implicitCertOK(s, clock(r.env)):
-			v.fail(fmt.Sprintf("the certificate of %s is not valid: %s", s.Label(), shortErr(implicitCertErr(s, clock(r.env)))), fix, chainLines(s)...)
+			v.Fail(fmt.Sprintf("the certificate of %s is not valid: %s", s.Label(), shortErr(implicitCertErr(s, clock(r.env)))), fix, chainLines(s)...)
 		default:
-			v.pass(fmt.Sprintf("%s: %s, %s, %s", s.Label(), s.TLS.VersionName(), s.TLS.CipherName(), s.Greeting.String()))
+			v.Pass(fmt.Sprintf("%s: %s, %s, %s", s.Label(), s.TLS.VersionName(), s.TLS.CipherName(), s.Greeting.String()))
 		}
 	})
-	v.record(r.res, checkImplicitTLS, fmt.Sprintf("implicit TLS with a valid certificate on %s", plural(v.passes, "address", "addresses")))
+	v.RecordObserved(r.res, checkImplicitTLS, fmt.Sprintf("implicit TLS with a valid certificate on %s", probes.Plural(v.Passes, "address", "addresses")))
 }
 
 func (t *TLSInfo) errOrNil() error {
@@ -777,7 +777,7 @@ func (r *run) measureTLS(s *Session) {
 		r.res.Measure(metricNameMatch, b2f(s.TLS.NameMatched), mx, ip)
 	}
 	leaf := s.TLS.Chain[0]
-	r.res.Measure(metricCertInfo, 1, mx, ip, clip(leaf.Subject.CommonName, 100), clip(leaf.Issuer.CommonName, 100), serialText(leaf))
+	r.res.Measure(metricCertInfo, 1, mx, ip, probes.Clip(leaf.Subject.CommonName, 100), probes.Clip(leaf.Issuer.CommonName, 100), serialText(leaf))
 	kt, bits := keyFacts(leaf.PublicKey)
 	r.res.Measure(metricKeyBits, float64(bits), mx, ip, kt)
 }

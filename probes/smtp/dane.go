@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
 
@@ -104,7 +105,7 @@ func unusableWhy(r *dns.TLSA) string {
 
 // tlsaText renders a record's parameters and a short prefix of its data.
 func tlsaText(r *dns.TLSA) string {
-	return fmt.Sprintf("%d %d %d %s", r.Usage, r.Selector, r.MatchingType, clip(strings.ToLower(r.Certificate), 16))
+	return fmt.Sprintf("%d %d %d %s", r.Usage, r.Selector, r.MatchingType, probes.Clip(strings.ToLower(r.Certificate), 16))
 }
 
 // association computes the data a TLSA record with the selector and
@@ -161,7 +162,7 @@ func matchEE(r *dns.TLSA, leaf *x509.Certificate) string {
 		return err.Error()
 	}
 	if !strings.EqualFold(got, r.Certificate) {
-		return fmt.Sprintf("does not match the server certificate (%s)", clip(got, 16))
+		return fmt.Sprintf("does not match the server certificate (%s)", probes.Clip(got, 16))
 	}
 	return ""
 }
@@ -173,7 +174,7 @@ func matchTA(r *dns.TLSA, chain []*x509.Certificate, mx string, now time.Time) s
 			continue
 		}
 		if err := verifyUnder(chain[i], chain[1:i], chain[0], mx, now); err != nil {
-			return fmt.Sprintf("matches chain certificate %d (%q), but the chain does not validate under it: %v", i, clip(chain[i].Subject.CommonName, 80), err)
+			return fmt.Sprintf("matches chain certificate %d (%q), but the chain does not validate under it: %v", i, probes.Clip(chain[i].Subject.CommonName, 80), err)
 		}
 		return ""
 	}
@@ -205,7 +206,7 @@ func matchOutsideTA(r *dns.TLSA, chain []*x509.Certificate, mx string, now time.
 			return "", false
 		}
 		if err := verifyUnder(ta, chain[1:], chain[0], mx, now); err != nil {
-			return fmt.Sprintf("names a trust anchor (%q), but the chain does not validate under it: %v", clip(ta.Subject.CommonName, 80), err), true
+			return fmt.Sprintf("names a trust anchor (%q), but the chain does not validate under it: %v", probes.Clip(ta.Subject.CommonName, 80), err), true
 		}
 		return "", true
 	case selectorSPKI:

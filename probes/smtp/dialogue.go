@@ -345,7 +345,7 @@ func (d *dialogue) transcript(line string) {
 	switch {
 	case len(s.Transcript) < maxTranscript:
 		q := strconv.Quote(line)
-		s.Transcript = append(s.Transcript, clip(q[1:len(q)-1], 200))
+		s.Transcript = append(s.Transcript, probes.Clip(q[1:len(q)-1], 200))
 	case len(s.Transcript) == maxTranscript:
 		s.Transcript = append(s.Transcript, "… (transcript cut)")
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
 // Bounds on what is read from a server. RFC 5321 §4.5.3.1.5 limits a reply
@@ -46,7 +48,7 @@ func (r *Reply) String() string {
 	if len(r.Lines) > 1 {
 		s += fmt.Sprintf(" (+%d lines)", len(r.Lines)-1)
 	}
-	return clip(s, 200)
+	return probes.Clip(s, 200)
 }
 
 // Text joins the lines' texts.
@@ -162,14 +164,6 @@ func quoteBytes(b []byte) string {
 		return fmt.Sprintf("%q…", b[:max])
 	}
 	return fmt.Sprintf("%q", b)
-}
-
-// clip cuts s to n bytes (on a rune boundary is not needed: callers quote).
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 // Extension is one EHLO keyword and its parameters (RFC 5321 §4.1.1.1).

@@ -8,6 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
 
@@ -420,7 +421,7 @@ func (a *audit) walkMX(c *node, target string, t *Term, match *addrSets) {
 		return
 	}
 	hosts := mxHosts(ans)
-	c.note("%s, %d address lookups (not counted against the limit, §4.6.4)", plural(len(hosts), "MX host", "MX hosts"), 2*len(hosts))
+	c.note("%s, %d address lookups (not counted against the limit, §4.6.4)", probes.Plural(len(hosts), "MX host", "MX hosts"), 2*len(hosts))
 	for _, h := range hosts {
 		a.lookupAddrs(c, h, t, match, false)
 	}

@@ -47,7 +47,7 @@ func (r *run) recordSyntax(domain string, a *audit) {
 		}
 		reason := fmt.Sprintf("the record of %s parses", domain)
 		if n := len(a.included); n > 0 {
-			reason = fmt.Sprintf("the record of %s and the %s it includes or redirects to parse", domain, plural(n, "record", "records"))
+			reason = fmt.Sprintf("the record of %s and the %s it includes or redirects to parse", domain, probes.Plural(n, "record", "records"))
 		}
 		r.res.Pass(checkSyntax, reason+a.scope())
 		return
@@ -62,7 +62,7 @@ func (r *run) recordSyntax(domain string, a *audit) {
 			fixes = append(fixes, fmt.Sprintf("have the operator of %s fix its record, or remove what includes it", f.domain))
 		}
 	}
-	r.res.Fail(checkSyntax, "receivers return permerror: "+joinPhrases(problems), joinPhrases(dedup(fixes)), evidence...)
+	r.res.Fail(checkSyntax, "receivers return permerror: "+probes.JoinPhrases(problems), probes.JoinPhrases(probes.Dedup(fixes)), evidence...)
 }
 
 // scope qualifies a passing reason when the audit resolved only part of
@@ -81,7 +81,7 @@ func (a *audit) branchCosts() []string {
 	sort.SliceStable(kids, func(i, j int) bool { return kids[i].cost > kids[j].cost })
 	var out []string
 	for _, k := range kids {
-		out = append(out, fmt.Sprintf("%s: %s", k.label, plural(k.cost, "lookup", "lookups")))
+		out = append(out, fmt.Sprintf("%s: %s", k.label, probes.Plural(k.cost, "lookup", "lookups")))
 	}
 	return out
 }
@@ -99,14 +99,14 @@ func (r *run) recordLookups(domain string, a *audit) {
 			if kids := a.root.children; len(kids) > 0 {
 				costliest := slices.MaxFunc(kids, func(x, y *node) int { return x.cost - y.cost })
 				fixes = append(fixes, fmt.Sprintf("cut %s: %s costs %s; replace it with the ip4:/ip6: ranges it publishes (flatten it) or drop it if you no longer send through it (the include tree in the report shows every branch)",
-					plural(a.lookups-LookupLimit, "lookup", "lookups"), costliest.label, plural(costliest.cost, "lookup", "lookups")))
+					probes.Plural(a.lookups-LookupLimit, "lookup", "lookups"), costliest.label, probes.Plural(costliest.cost, "lookup", "lookups")))
 			}
 		}
 		for _, f := range a.mxOver {
 			problems = append(problems, oneLine(f.String()))
 			fixes = append(fixes, fmt.Sprintf("replace %s in the record of %s with a: or ip4:/ip6: terms for the hosts that send", f.term, f.domain))
 		}
-		r.res.Fail(checkLookupLimit, joinPhrases(problems), joinPhrases(fixes), evidence...)
+		r.res.Fail(checkLookupLimit, probes.JoinPhrases(problems), probes.JoinPhrases(fixes), evidence...)
 		return
 	}
 	if a.incomplete {
@@ -140,7 +140,7 @@ func (r *run) recordVoids(domain string, a *audit) {
 		}
 		r.res.Fail(checkVoidLimit,
 			fmt.Sprintf("%d void lookups for %s in the tree of %s; receivers return permerror after %d (RFC 7208 §4.6.4)", n, who, domain, VoidLookupLimit),
-			"remove or repair the terms whose names have no records: "+joinPhrases(terms), evidence...)
+			"remove or repair the terms whose names have no records: "+probes.JoinPhrases(terms), evidence...)
 		return
 	}
 	if a.incomplete {
@@ -158,8 +158,8 @@ func (r *run) recordLoops(domain string, a *audit) {
 			fixes = append(fixes, fmt.Sprintf("remove %s from the record of %s", f.term, f.domain))
 		}
 		r.res.Fail(checkNoLoop,
-			joinPhrases(problems)+"; receivers go round it until they pass 10 lookups and return permerror",
-			joinPhrases(dedup(fixes)))
+			probes.JoinPhrases(problems)+"; receivers go round it until they pass 10 lookups and return permerror",
+			probes.JoinPhrases(probes.Dedup(fixes)))
 		return
 	}
 	if a.incomplete {
@@ -277,7 +277,7 @@ func (r *run) recordPTR(domain string, a *audit) {
 			where = append(where, oneLine(f.String()))
 		}
 		r.res.Fail(checkNoPTR,
-			joinPhrases(where)+": the ptr mechanism is slow, unreliable and not to be used (RFC 7208 §5.5); some receivers ignore it",
+			probes.JoinPhrases(where)+": the ptr mechanism is slow, unreliable and not to be used (RFC 7208 §5.5); some receivers ignore it",
 			"replace ptr with ip4:/ip6: or a: terms for the hosts it is meant to cover")
 		return
 	}
@@ -337,4 +337,17 @@ func count(n float64, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%.0f %s", n, many)
+}
+
+// oneLine makes text from a record safe for a one-line reason by turning
+// every control character into a space. It is not probes.OneLine on
+// purpose: SPF terms and include chains are quoted whole, with their own
+// spacing, so nothing is folded or cut here.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
 }

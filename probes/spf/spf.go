@@ -194,7 +194,7 @@ func (r *run) recordPresent(domain string, top *recordSet, nullMX bool, hosts *m
 			reason = domain + " does not exist (NXDOMAIN)"
 			evidence = append(evidence, "TXT "+domain+": NXDOMAIN from "+top.answer.Server)
 		} else if len(evidence) == 0 {
-			evidence = append(evidence, fmt.Sprintf("%s. has %s, none starting with v=spf1", domain, plural(len(top.others), "TXT record", "TXT records")))
+			evidence = append(evidence, fmt.Sprintf("%s. has %s, none starting with v=spf1", domain, probes.Plural(len(top.others), "TXT record", "TXT records")))
 		}
 		r.res.Fail(checkPresent, reason, "publish "+txtLine(domain, suggestedRecord(nullMX, hosts)), evidence...)
 	}
@@ -306,12 +306,12 @@ func (r *run) checkHELO(names []string) {
 		wg.Go(func() { out[i].set, out[i].err = fetchRecord(r.ctx, r.dns, name) })
 	}
 	wg.Wait()
-	var v verdict
+	var v probes.Verdict
 	var good []string
 	for i, name := range names {
 		o := out[i]
 		if o.err != nil {
-			v.unknown(fmt.Errorf("spf HELO %s: %w", name, o.err))
+			v.Unknown(fmt.Errorf("spf HELO %s: %w", name, o.err))
 			continue
 		}
 		fix := "publish " + txtLine(name, "v=spf1 a -all") + " (the host may send as itself, nothing else may)"
@@ -322,26 +322,26 @@ func (r *run) checkHELO(names []string) {
 			if o.set.answer.NXDomain() {
 				why = "does not exist (NXDOMAIN)"
 			}
-			v.fail(fmt.Sprintf("HELO name %s %s", name, why), fix)
-			v.see(fmt.Sprintf("%s. no SPF record", name))
+			v.Fail(fmt.Sprintf("HELO name %s %s", name, why), fix)
+			v.See(fmt.Sprintf("%s. no SPF record", name))
 			continue
 		case 1:
 		default:
 			r.res.Measure(metricHELO, 1, name)
-			v.fail(fmt.Sprintf("HELO name %s publishes %d SPF records (permerror)", name, len(o.set.records)),
+			v.Fail(fmt.Sprintf("HELO name %s publishes %d SPF records (permerror)", name, len(o.set.records)),
 				"keep one: "+txtLine(name, mergeRecords(o.set.records)))
 			continue
 		}
 		r.res.Measure(metricHELO, 1, name)
-		v.see(fmt.Sprintf("%s. TXT %s", name, probes.Quote(o.set.records[0])))
+		v.See(fmt.Sprintf("%s. TXT %s", name, probes.Quote(o.set.records[0])))
 		if _, err := Parse(o.set.records[0]); err != nil {
-			v.fail(fmt.Sprintf("the SPF record of HELO name %s does not parse: %v", name, err),
+			v.Fail(fmt.Sprintf("the SPF record of HELO name %s does not parse: %v", name, err),
 				"fix it, for example "+txtLine(name, "v=spf1 a -all"))
 			continue
 		}
 		good = append(good, name)
 	}
-	v.record(r.res, checkHELO, fmt.Sprintf("every HELO name has its own SPF record: %s", probes.JoinNames(good)))
+	v.Record(r.res, checkHELO, fmt.Sprintf("every HELO name has its own SPF record: %s", probes.JoinNames(good)))
 }
 
 // checkOutbound evaluates check_host() for the MX addresses and the
@@ -352,7 +352,7 @@ func (r *run) checkOutbound(domain string, hosts *mailhosts.Set, hostsErr error,
 		r.res.Skip(checkOutbound, "check_outbound is off in the module")
 		return
 	}
-	var v verdict
+	var v probes.Verdict
 	var ips []netip.Addr
 	seen := map[netip.Addr]bool{}
 	add := func(ip netip.Addr) {
@@ -364,12 +364,12 @@ func (r *run) checkOutbound(domain string, hosts *mailhosts.Set, hostsErr error,
 	}
 	switch {
 	case hostsErr != nil:
-		v.unknown(fmt.Errorf("spf outbound: %w", hostsErr))
+		v.Unknown(fmt.Errorf("spf outbound: %w", hostsErr))
 	case hosts.NullMX && len(hosts.Hosts) == 0:
 	default:
 		for _, h := range hosts.Hosts {
 			if h.Err != nil {
-				v.unknown(fmt.Errorf("spf outbound: addresses of %s: %w", h.Name, h.Err))
+				v.Unknown(fmt.Errorf("spf outbound: addresses of %s: %w", h.Name, h.Err))
 			}
 		}
 		for _, ip := range hosts.AllIPs() {
@@ -383,7 +383,7 @@ func (r *run) checkOutbound(domain string, hosts *mailhosts.Set, hostsErr error,
 		r.res.Note("spf: check_host() was evaluated for the first %d of %d addresses", maxEvaluatedIPs, len(ips))
 		ips = ips[:maxEvaluatedIPs]
 	}
-	if len(ips) == 0 && len(v.errs) == 0 {
+	if len(ips) == 0 && len(v.Errs) == 0 {
 		r.res.Skip(checkOutbound, "no addresses to evaluate: "+domain+" has no MX addresses and the request names no outbound IPs")
 		return
 	}
@@ -406,19 +406,19 @@ func (r *run) checkOutbound(domain string, hosts *mailhosts.Set, hostsErr error,
 		}
 		switch res {
 		case Pass:
-			v.see(line)
+			v.See(line)
 		case TempError:
-			v.unknown(fmt.Errorf("spf check_host(%s): %w", ip, errs[i]))
+			v.Unknown(fmt.Errorf("spf check_host(%s): %w", ip, errs[i]))
 		default:
-			v.see(line)
-			v.fail(fmt.Sprintf("%s gets %s", ip, res), "")
+			v.See(line)
+			v.Fail(fmt.Sprintf("%s gets %s", ip, res), "")
 			failing = append(failing, ip.String())
 		}
 	}
 	if len(failing) > 0 {
-		v.fixes = append(v.fixes, outboundFix(domain, rec, records, failing))
+		v.Fixes = append(v.Fixes, outboundFix(domain, rec, records, failing))
 	}
-	v.record(r.res, checkOutbound, fmt.Sprintf("%s of %s pass", plural(len(ips), "address", "addresses"), domain))
+	v.Record(r.res, checkOutbound, fmt.Sprintf("%s of %s pass", probes.Plural(len(ips), "address", "addresses"), domain))
 }
 
 // outboundFix proposes the record with the failing addresses authorised.

@@ -3,6 +3,8 @@ package spf
 import (
 	"fmt"
 	"strings"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
 // treeTitle is the title of the report block.
@@ -40,7 +42,7 @@ func (a *audit) treeLines() []string {
 			b.WriteString(strings.Repeat(" ", pad))
 		}
 		if n.depth == 0 {
-			fmt.Fprintf(&b, "  %s in total, %s", plural(n.cost, "lookup", "lookups"), a.voidSummary())
+			fmt.Fprintf(&b, "  %s in total, %s", probes.Plural(n.cost, "lookup", "lookups"), a.voidSummary())
 		} else {
 			fmt.Fprintf(&b, "  %2d", n.cost)
 		}
@@ -58,7 +60,7 @@ func (a *audit) treeLines() []string {
 		}
 		if n.skipped > 0 {
 			lines = append(lines, fmt.Sprintf("%s… %s not resolved (the audit resolves at most %d)",
-				strings.Repeat("  ", n.depth+1), plural(n.skipped, "more DNS-querying term", "more DNS-querying terms"), auditLookupCap))
+				strings.Repeat("  ", n.depth+1), probes.Plural(n.skipped, "more DNS-querying term", "more DNS-querying terms"), auditLookupCap))
 		}
 	}
 	render(a.root)
@@ -68,15 +70,7 @@ func (a *audit) treeLines() []string {
 // voidSummary says how many void lookups each family meets.
 func (a *audit) voidSummary() string {
 	if a.voids[0] == a.voids[1] {
-		return plural(a.voids[0], "void lookup", "void lookups")
+		return probes.Plural(a.voids[0], "void lookup", "void lookups")
 	}
 	return fmt.Sprintf("%d void lookups for IPv4 clients, %d for IPv6 clients", a.voids[0], a.voids[1])
-}
-
-// plural picks the word form for n.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

@@ -1,6 +1,7 @@
 // Package tagvalue parses the tag=value lists of RFC 6376 §3.2, the syntax
-// DKIM key records, DMARC records (RFC 7489 §6.4), MTA-STS TXT records
-// (RFC 8461 §3.1) and TLS-RPT records (RFC 8460 §3) share:
+// DKIM key records and DMARC records (RFC 7489 §6.4) share (the MTA-STS and
+// TLS-RPT TXT records look alike but have a grammar of their own, read by
+// probes/txtfields):
 //
 //	tag-list  =  tag-spec *( ";" tag-spec ) [ ";" ]
 //	tag-spec  =  [FWS] tag-name [FWS] "=" [FWS] tag-value [FWS]
@@ -19,6 +20,8 @@ package tagvalue
 import (
 	"fmt"
 	"strings"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
 // Tag is one tag=value pair.
@@ -168,7 +171,7 @@ func (p *parser) list() (*List, error) {
 func (p *parser) tag() (Tag, error) {
 	start := p.i
 	if !isAlpha(p.s[p.i]) {
-		return Tag{}, p.errorf(p.i, "tag name starts with %s; it must start with a letter", describe(p.s[p.i]))
+		return Tag{}, p.errorf(p.i, "tag name starts with %s; it must start with a letter", probes.DescribeByte(p.s[p.i]))
 	}
 	for p.i < len(p.s) && isAlnumPunc(p.s[p.i]) {
 		p.i++
@@ -179,7 +182,7 @@ func (p *parser) tag() (Tag, error) {
 		if p.i == len(p.s) || p.s[p.i] == ';' {
 			return Tag{}, p.errorf(start, "tag %q has no \"=\"", t.Name)
 		}
-		return Tag{}, p.errorf(p.i, "%s in tag name %q", describe(p.s[p.i]), t.Name)
+		return Tag{}, p.errorf(p.i, "%s in tag name %q", probes.DescribeByte(p.s[p.i]), t.Name)
 	}
 	p.i++ // "="
 	p.skipFWS()
@@ -197,10 +200,10 @@ func (p *parser) tag() (Tag, error) {
 			before := p.i
 			p.skipFWS()
 			if p.i == before {
-				return Tag{}, p.errorf(p.i, "%s in the value of %q (a line break must be followed by whitespace)", describe(c), t.Name)
+				return Tag{}, p.errorf(p.i, "%s in the value of %q (a line break must be followed by whitespace)", probes.DescribeByte(c), t.Name)
 			}
 		default:
-			return Tag{}, p.errorf(p.i, "%s in the value of %q", describe(c), t.Name)
+			return Tag{}, p.errorf(p.i, "%s in the value of %q", probes.DescribeByte(c), t.Name)
 		}
 	}
 	t.Value = p.s[t.ValuePos:end]
@@ -212,25 +215,6 @@ func isAlpha(c byte) bool     { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 
 func isDigit(c byte) bool     { return c >= '0' && c <= '9' }
 func isAlnumPunc(c byte) bool { return isAlpha(c) || isDigit(c) || c == '_' }
 func isValChar(c byte) bool   { return c >= 0x21 && c <= 0x7e && c != ';' }
-
-// describe names a byte for an error message.
-func describe(c byte) string {
-	switch {
-	case c == ' ':
-		return "a space"
-	case c == '\t':
-		return "a tab"
-	case c == '\r':
-		return "a carriage return"
-	case c == '\n':
-		return "a line feed"
-	case c >= 0x80:
-		return fmt.Sprintf("the non-ASCII byte 0x%02x", c)
-	case c < 0x20 || c == 0x7f:
-		return fmt.Sprintf("the control character 0x%02x", c)
-	}
-	return fmt.Sprintf("%q", string(c))
-}
 
 // SplitList splits a colon- or comma-separated value (DKIM h=, s=, t=;
 // DMARC fo=, rf=, rua=) at sep, trimming whitespace around each element.

@@ -143,7 +143,7 @@ func judge(res *probes.Result, domain, name string, txt *dnsclient.Answer) {
 	measure(counts[SchemeMailto], counts[SchemeHTTPS])
 	if len(bad) > 0 {
 		reason := fmt.Sprintf("rua= of %s lists %s that reporters cannot use: %s", owner,
-			plural(len(bad), "destination", "destinations"), strings.Join(bad, "; "))
+			probes.Plural(len(bad), "destination", "destinations"), strings.Join(bad, "; "))
 		if len(valid) == 0 {
 			reason += "; no report reaches anyone"
 		}
@@ -151,7 +151,7 @@ func judge(res *probes.Result, domain, name string, txt *dnsclient.Answer) {
 		return
 	}
 	reason := fmt.Sprintf("%s publishes v=TLSRPTv1 with %s: %s", owner,
-		plural(len(valid), "report destination", "report destinations"), probes.JoinNames(good))
+		probes.Plural(len(valid), "report destination", "report destinations"), probes.JoinNames(good))
 	if len(rec.Duplicates) > 0 {
 		reason += fmt.Sprintf(" (%s given more than once: reporters use the first)", strings.Join(rec.Duplicates, ", "))
 	}
@@ -202,11 +202,4 @@ func txtEvidence(name string, txt *dnsclient.Answer) []string {
 // "_smtp._tls.example.com. IN TXT \"v=TLSRPTv1; ...\"".
 func zoneLine(owner, data string) string {
 	return fmt.Sprintf("%q", dns.Fqdn(owner)+" IN TXT "+data)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/txtfields"
 )
 
 // The schemes RFC 8460 §3 defines for rua= URIs.
@@ -17,9 +18,7 @@ const (
 )
 
 // Field is one name=value pair of the record.
-type Field struct {
-	Name, Value string
-}
+type Field = txtfields.Field
 
 // URI is one report destination of rua=.
 type URI struct {
@@ -64,13 +63,8 @@ func (r *Record) ValidRUA() []URI {
 }
 
 // RecordError says why a TXT record that starts with v=TLSRPTv1 is not
-// one reporters accept.
-type RecordError struct {
-	Pos int
-	Msg string
-}
-
-func (e *RecordError) Error() string { return e.Msg }
+// one reporters accept, and at which byte offset.
+type RecordError = txtfields.Error
 
 // recordPrefix is the version field every TLS-RPT record starts with,
 // exactly so: %s"v=TLSRPTv1" is case-sensitive (RFC 7405).
@@ -85,13 +79,7 @@ const maxURIs = 32
 // records that do not begin with "v=TLSRPTv1;" are discarded; the grammar
 // allows whitespace before the ";", so such records are selected and the
 // parser judges them).
-func IsRecord(txt string) bool {
-	if !strings.HasPrefix(txt, recordPrefix) {
-		return false
-	}
-	rest := txt[len(recordPrefix):]
-	return rest == "" || rest[0] == ';' || rest[0] == ' ' || rest[0] == '\t'
-}
+func IsRecord(txt string) bool { return txtfields.HasVersion(txt, recordPrefix) }
 
 // looksLikeTLSRPT matches TXT records written as TLS-RPT records that
 // reporters nevertheless discard: another case, whitespace before or
@@ -119,35 +107,30 @@ func LooksLikeRecord(txt string) bool { return !IsRecord(txt) && looksLikeTLSRPT
 // a mailto: without an address) parses with its Problem set, as reporters
 // skip it and use the others.
 //
-// The shared tag=value parser (probes/tagvalue, RFC 6376 §3.2) does not fit
-// this grammar: it rejects extension names that start with a digit or hold
-// "-" or ".", which RFC 8460 requires reporters to accept and ignore, and it
-// accepts whitespace around "=", which RFC 8460 does not.
+// The fields are read by probes/txtfields, as the MTA-STS record (RFC 8461
+// §3.1) shares this grammar and the tag=value parser (probes/tagvalue,
+// RFC 6376 §3.2) does not fit it; rua= is read here.
 func Parse(txt string) (*Record, error) {
 	if !strings.HasPrefix(txt, recordPrefix) {
 		return nil, &RecordError{Msg: fmt.Sprintf("the record does not start with %q", recordPrefix)}
 	}
 	r := &Record{Text: txt}
-	p := parser{s: txt, i: len(recordPrefix)}
+	sc := txtfields.Scanner{Text: txt, Pos: len(recordPrefix),
+		TrailingSpace: "whitespace after the last field (RFC 8460 §3 allows it only around \";\")",
+		// The wording of TLS-RPT's messages: line breaks named by their
+		// codes, and "a==b" reported as an empty value.
+		DescribeByte: describe, EmptyBeforeBadByte: true}
 	seen := map[string]bool{}
 	fields := 0
 	for {
-		if !p.separator() {
-			if p.i == len(p.s) {
-				break
-			}
-			if strings.TrimLeft(p.s[p.i:], " \t") == "" {
-				return nil, p.errorf("whitespace after the last field (RFC 8460 §3 allows it only around \";\")")
-			}
-			for isWSP(p.s[p.i]) {
-				p.i++
-			}
-			return nil, p.errorf("%s after %s; fields are separated by \";\"", describe(p.s[p.i]), p.last())
+		more, err := sc.Next()
+		if err != nil {
+			return nil, err
 		}
-		if p.i == len(p.s) {
+		if !more {
 			break
 		}
-		name, err := p.name()
+		name, err := sc.Name()
 		if err != nil {
 			return nil, err
 		}
@@ -158,7 +141,7 @@ func Parse(txt string) (*Record, error) {
 			r.Duplicates = append(r.Duplicates, name)
 		}
 		if name == "rua" {
-			uris, err := p.uris()
+			uris, err := readRUA(&sc)
 			if err != nil {
 				return nil, err
 			}
@@ -167,7 +150,7 @@ func Parse(txt string) (*Record, error) {
 			}
 			continue
 		}
-		value, err := p.value(name)
+		value, err := sc.Value(name)
 		if err != nil {
 			return nil, err
 		}
@@ -184,111 +167,34 @@ func Parse(txt string) (*Record, error) {
 	return r, nil
 }
 
-type parser struct {
-	s string
-	i int
-}
-
-func (p *parser) errorf(format string, args ...any) error {
-	return &RecordError{Pos: p.i, Msg: fmt.Sprintf(format, args...)}
-}
-
-// last names what came before the current position, for messages.
-func (p *parser) last() string {
-	return fmt.Sprintf("%q", p.s[max(0, p.i-20):p.i])
-}
-
-// separator reads field-delim: *WSP ";" *WSP. Without a ";" it reads
-// nothing.
-func (p *parser) separator() bool {
-	j := p.i
-	for j < len(p.s) && isWSP(p.s[j]) {
-		j++
-	}
-	if j == len(p.s) || p.s[j] != ';' {
-		return false
-	}
-	j++
-	for j < len(p.s) && isWSP(p.s[j]) {
-		j++
-	}
-	p.i = j
-	return true
-}
-
-// name reads a field name and its "=".
-func (p *parser) name() (string, error) {
-	start := p.i
-	for p.i < len(p.s) && isNameChar(p.s[p.i], p.i == start) {
-		p.i++
-	}
-	name := p.s[start:p.i]
-	switch {
-	case name == "" && p.s[p.i] == ';':
-		return "", p.errorf("empty field between two \";\"")
-	case name == "":
-		return "", p.errorf("%s where a field name should start (a letter or digit)", describe(p.s[p.i]))
-	case len(name) > 32:
-		return "", &RecordError{Pos: start, Msg: fmt.Sprintf("field name %q is %d characters long; names have at most 32", clip(name, 40), len(name))}
-	case p.i == len(p.s) || p.s[p.i] != '=':
-		if p.i < len(p.s) && isWSP(p.s[p.i]) {
-			return "", p.errorf("whitespace after the field name %q; write %s=value without spaces", name, name)
-		}
-		if p.i == len(p.s) || p.s[p.i] == ';' {
-			return "", p.errorf("field %q has no \"=\"", name)
-		}
-		return "", p.errorf("%s in the field name %q", describe(p.s[p.i]), name)
-	}
-	p.i++
-	return name, nil
-}
-
-// value reads an extension's value.
-func (p *parser) value(name string) (string, error) {
-	start := p.i
-	for p.i < len(p.s) && isValueChar(p.s[p.i]) {
-		p.i++
-	}
-	value := p.s[start:p.i]
-	switch {
-	case value == "" && p.i < len(p.s) && isWSP(p.s[p.i]):
-		return "", p.errorf("whitespace after %q; write %s=value without spaces", name+"=", name)
-	case value == "":
-		return "", p.errorf("field %q has an empty value", name)
-	case p.i < len(p.s) && !isWSP(p.s[p.i]) && p.s[p.i] != ';':
-		return "", p.errorf("%s in the value of %q", describe(p.s[p.i]), name)
-	}
-	return value, nil
-}
-
-// uris reads rua's list: URIs separated by commas with optional
+// readRUA reads rua's list: URIs separated by commas with optional
 // whitespace around them, up to the next ";" or the end.
-func (p *parser) uris() ([]URI, error) {
-	end := strings.IndexByte(p.s[p.i:], ';')
+func readRUA(sc *txtfields.Scanner) ([]URI, error) {
+	end := strings.IndexByte(sc.Text[sc.Pos:], ';')
 	if end < 0 {
-		end = len(p.s)
+		end = len(sc.Text)
 	} else {
-		end += p.i
+		end += sc.Pos
 	}
-	list := strings.TrimRight(p.s[p.i:end], " \t")
+	list := strings.TrimRight(sc.Text[sc.Pos:end], " \t")
 	if list == "" {
-		return nil, p.errorf("rua= is empty")
+		return nil, sc.Errorf("rua= is empty")
 	}
-	start := p.i
-	p.i += len(list)
+	start := sc.Pos
+	sc.Pos += len(list)
 	var out []URI
 	for n, part := range strings.Split(list, ",") {
 		raw := strings.Trim(part, " \t")
 		switch {
 		case n == maxURIs:
 			return nil, &RecordError{Pos: start, Msg: fmt.Sprintf("rua= lists more than %d destinations", maxURIs)}
-		case n == 0 && len(part) > 0 && isWSP(part[0]):
+		case n == 0 && len(part) > 0 && txtfields.IsWSP(part[0]):
 			return nil, &RecordError{Pos: start, Msg: "whitespace after \"rua=\"; write rua=URI without spaces"}
 		case raw == "":
-			return nil, &RecordError{Pos: start, Msg: fmt.Sprintf("rua= has an empty entry (a stray comma) in %q", clip(list, 200))}
+			return nil, &RecordError{Pos: start, Msg: fmt.Sprintf("rua= has an empty entry (a stray comma) in %q", probes.Clip(list, 200))}
 		}
 		if err := uriSyntax(raw); err != nil {
-			return nil, &RecordError{Pos: start, Msg: fmt.Sprintf("rua= entry %q is not a URI: %s", clip(raw, 200), err)}
+			return nil, &RecordError{Pos: start, Msg: fmt.Sprintf("rua= entry %q is not a URI: %s", probes.Clip(raw, 200), err)}
 		}
 		out = append(out, judgeURI(raw))
 	}
@@ -360,12 +266,12 @@ func judgeMailto(u *URI, rest string) {
 		u.Problem = "mailto: without an address"
 		return
 	case !ok || local == "" || strings.Contains(domain, "@"):
-		u.Problem = fmt.Sprintf("%q is not an e-mail address (local-part@domain)", clip(addr, 100))
+		u.Problem = fmt.Sprintf("%q is not an e-mail address (local-part@domain)", probes.Clip(addr, 100))
 		return
 	}
 	name, err := probes.NormalizeName(domain)
 	if err != nil {
-		u.Problem = fmt.Sprintf("the domain of %q: %s", clip(addr, 100), err)
+		u.Problem = fmt.Sprintf("the domain of %q: %s", probes.Clip(addr, 100), err)
 		return
 	}
 	u.Address, u.Host = local+"@"+name, name
@@ -389,43 +295,22 @@ func judgeHTTPS(u *URI) {
 	}
 	name, err := probes.NormalizeName(host)
 	if err != nil {
-		u.Problem = fmt.Sprintf("the host %q: %s", clip(host, 100), err)
+		u.Problem = fmt.Sprintf("the host %q: %s", probes.Clip(host, 100), err)
 		return
 	}
 	u.Host = name
 }
 
-func isWSP(c byte) bool   { return c == ' ' || c == '\t' }
 func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isHex(c byte) bool   { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
-// isNameChar: (ALPHA / DIGIT) first, then also "_", "-", ".".
-func isNameChar(c byte, first bool) bool {
-	return isAlpha(c) || isDigit(c) || !first && (c == '_' || c == '-' || c == '.')
-}
-
-// isValueChar: %x21-3A / %x3C / %x3E-7E, visible ASCII but ";" and "=".
-func isValueChar(c byte) bool { return c >= 0x21 && c <= 0x7e && c != ';' && c != '=' }
-
-// describe names a byte for an error message.
+// describe names a byte for an error message as probes.DescribeByte does,
+// but for line breaks, which TLS-RPT's messages name by their codes ("the
+// control character 0x0a") where MTA-STS's say "a line feed".
 func describe(c byte) string {
-	switch {
-	case c == ' ':
-		return "a space"
-	case c == '\t':
-		return "a tab"
-	case c >= 0x80:
-		return fmt.Sprintf("the non-ASCII byte 0x%02x", c)
-	case c < 0x20 || c == 0x7f:
+	if c == '\r' || c == '\n' {
 		return fmt.Sprintf("the control character 0x%02x", c)
 	}
-	return fmt.Sprintf("%q", string(c))
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
+	return probes.DescribeByte(c)
 }
