@@ -62,6 +62,9 @@ type Module struct {
 	// DNSMaxInFlight bounds the module's DNS exchanges on the wire at once,
 	// across all its probe requests.
 	DNSMaxInFlight int `yaml:"dns_max_in_flight"`
+	// DNSCacheMaxTTL keeps DNS answers across the module's probe requests
+	// for their TTL, at most this long; 0 asks every request afresh.
+	DNSCacheMaxTTL time.Duration `yaml:"dns_cache_max_ttl"`
 	// CAFile adds a PEM bundle to the system roots for SMTP and MTA-STS
 	// certificates.
 	CAFile string `yaml:"ca_file"`
@@ -109,7 +112,13 @@ var DefaultModule = Module{
 	DNSQueryTimeout: dnsclient.DefaultTimeout,
 	DNSAttempts:     dnsclient.DefaultAttempts,
 	DNSMaxInFlight:  dnsclient.DefaultMaxInFlight,
+	DNSCacheMaxTTL:  DefaultDNSCacheMaxTTL,
 }
+
+// DefaultDNSCacheMaxTTL is how long a module keeps a DNS answer at most: a
+// fixed record shows within 5 minutes (plus the resolver's own caching),
+// while a 15-second scrape asks each question once in 20 scrapes.
+const DefaultDNSCacheMaxTTL = 5 * time.Minute
 
 // probeBlock ties a module's probe key to its config field and probe.
 type probeBlock struct {
@@ -298,6 +307,8 @@ func (m *Module) compile(res *Resources) error {
 		return fmt.Errorf("dns_query_timeout %s is longer than the module timeout %s", m.DNSQueryTimeout, m.Timeout)
 	case m.DNSAttempts < 1 || m.DNSAttempts > 10:
 		return fmt.Errorf("dns_attempts must be between 1 and 10, got %d", m.DNSAttempts)
+	case m.DNSCacheMaxTTL < 0 || m.DNSCacheMaxTTL > 24*time.Hour:
+		return fmt.Errorf("dns_cache_max_ttl must be between 0 and 24h, got %s", m.DNSCacheMaxTTL)
 	case m.DNSMaxInFlight < 1 || m.DNSMaxInFlight > 65536:
 		return fmt.Errorf("dns_max_in_flight must be between 1 and 65536, got %d", m.DNSMaxInFlight)
 	}
@@ -306,6 +317,7 @@ func (m *Module) compile(res *Resources) error {
 		Timeout:     m.DNSQueryTimeout,
 		Attempts:    m.DNSAttempts,
 		MaxInFlight: m.DNSMaxInFlight,
+		CacheMaxTTL: m.DNSCacheMaxTTL,
 	})
 	if err != nil {
 		return fmt.Errorf("resolvers: %w", err)
@@ -334,6 +346,13 @@ func (m *Module) compile(res *Resources) error {
 			return err
 		}
 		m.rootCAs = pool
+	}
+	if d, ok := m.MinInterval["smtp"]; ok && d > 0 && m.SMTP != nil {
+		// Within the interval the probes that read the smtp probe's
+		// conversations (spf.helo, MTA-STS enforce) reuse them too,
+		// rather than connect while its result is served again.
+		cfg := m.SMTP.WithSessionMemory(smtp.NewSessionMemory(d))
+		m.SMTP = &cfg
 	}
 	m.probes = nil
 	for _, b := range probeBlocks {

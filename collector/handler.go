@@ -29,6 +29,7 @@ type SelfMetrics struct {
 	RequestsRejected *prometheus.CounterVec
 	DNSQueries       prometheus.Counter
 	DNSCacheHits     prometheus.Counter
+	DNSSharedHits    prometheus.Counter
 	DNSCacheMisses   prometheus.Counter
 }
 
@@ -65,6 +66,10 @@ func NewSelfMetrics(reg prometheus.Registerer) *SelfMetrics {
 			Name: "deliverability_exporter_dns_cache_hits_total",
 			Help: "DNS questions answered from a probe request's cache.",
 		}),
+		DNSSharedHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "deliverability_exporter_dns_shared_cache_hits_total",
+			Help: "DNS questions answered from the answers a module keeps across probe requests (dns_cache_max_ttl).",
+		}),
 		DNSCacheMisses: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "deliverability_exporter_dns_cache_misses_total",
 			Help: "DNS questions that had to be sent to a resolver.",
@@ -73,7 +78,7 @@ func NewSelfMetrics(reg prometheus.Registerer) *SelfMetrics {
 	for _, reason := range []string{RejectBadTarget, RejectUnknownModule, RejectBadTimeout, RejectBadParameter, RejectOverload, RejectTargetDenied} {
 		m.RequestsRejected.WithLabelValues(reason)
 	}
-	reg.MustRegister(m.ProbesInFlight, m.ProbesTotal, m.RequestsRejected, m.DNSQueries, m.DNSCacheHits, m.DNSCacheMisses)
+	reg.MustRegister(m.ProbesInFlight, m.ProbesTotal, m.RequestsRejected, m.DNSQueries, m.DNSCacheHits, m.DNSSharedHits, m.DNSCacheMisses)
 	return m
 }
 
@@ -234,6 +239,7 @@ func (h *ProbeHandler) account(module string, r *Report) {
 	h.Metrics.ProbesTotal.WithLabelValues(module, outcome).Inc()
 	h.Metrics.DNSQueries.Add(float64(r.DNS.Queries))
 	h.Metrics.DNSCacheHits.Add(float64(r.DNS.CacheHits))
+	h.Metrics.DNSSharedHits.Add(float64(r.DNS.SharedHits))
 	h.Metrics.DNSCacheMisses.Add(float64(r.DNS.CacheMisses))
 }
 

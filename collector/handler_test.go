@@ -645,36 +645,67 @@ func mustParse(t *testing.T, yaml string) *Config {
 	return cfg
 }
 
-// The blocklist cache outlives a request: a second probe of a domain asks
-// the lists nothing new within the answers' TTL, while every other probe
-// asks its questions again.
-func TestBlocklistAnswersAreSharedAcrossRequests(t *testing.T) {
+// Answers outlive a request: a second probe of a domain within the TTLs
+// asks the resolver only what has no TTL (a negative answer without an
+// SOA), and the blocklists nothing. With dns_cache_max_ttl: 0s every probe
+// but the blocklist probe (its own cache) asks its questions again.
+func TestDNSAnswersAreSharedAcrossRequests(t *testing.T) {
 	world := testbed.StartExampleWorld(t)
-	h, _ := newHandler(worldConfig(t, world.Addr, ""))
-	blocklistQueries := func() int {
+	blocklistQueries := func(qs []testbed.Query) int {
 		n := 0
-		for _, q := range world.Queries() {
+		for _, q := range qs {
 			if strings.HasSuffix(q.Name, ".bl.test.") {
 				n++
 			}
 		}
 		return n
 	}
-	if res := probe(t, h, "target=example.test", nil); res.code != 200 {
-		t.Fatal(res.code)
+	twice := func(module string) (first, second []testbed.Query) {
+		t.Helper()
+		cfg, err := ParseConfig([]byte("modules:\n" + module))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := newHandler(cfg)
+		world.ResetQueries()
+		if res := probe(t, h, "target=example.test", nil); res.code != 200 {
+			t.Fatal(res.code)
+		}
+		first = world.Queries()
+		world.ResetQueries()
+		res := probe(t, h, "target=example.test", nil)
+		if res.code != 200 {
+			t.Fatal(res.code)
+		}
+		if v := res.mustValue(t, "probe_success"); v != 1 {
+			t.Errorf("probe_success = %v on the second request", v)
+		}
+		return first, world.Queries()
 	}
-	first, total := blocklistQueries(), len(world.Queries())
-	if first == 0 {
+
+	first, second := twice(testbed.ExampleModule("mail", world.Addr))
+	if blocklistQueries(first) == 0 {
 		t.Fatal("the first probe asked no blocklist")
 	}
-	if res := probe(t, h, "target=example.test", nil); res.code != 200 {
-		t.Fatal(res.code)
+	if n := blocklistQueries(second); n != 0 {
+		t.Errorf("the second probe asked the blocklists %d questions, want 0 (cached)", n)
 	}
-	if again := blocklistQueries() - first; again != 0 {
-		t.Errorf("the second probe asked the blocklists %d questions, want 0 (cached)", again)
+	for _, q := range second {
+		if q.Name != "test." {
+			t.Errorf("the second probe asked %s %s again within its TTL", q.Name, dns.TypeToString[q.Type])
+		}
 	}
-	if len(world.Queries()) <= total {
-		t.Error("the second probe asked nothing at all; only blocklist answers are shared across requests")
+
+	module := strings.Replace(testbed.ExampleModule("mail", world.Addr), "    dns_attempts: 2\n", "    dns_attempts: 2\n    dns_cache_max_ttl: 0s\n", 1)
+	if !strings.Contains(module, "dns_cache_max_ttl: 0s") {
+		t.Fatal("the example module has no dns_attempts line to put the option after")
+	}
+	first, second = twice(module)
+	if n := blocklistQueries(second); n != 0 {
+		t.Errorf("without the DNS cache the second probe asked the blocklists %d questions, want 0 (their own cache)", n)
+	}
+	if got, want := len(second), len(first)-blocklistQueries(first); got != want {
+		t.Errorf("without the DNS cache the second probe asked %d questions, want %d (all but the blocklists')", got, want)
 	}
 }
 
@@ -698,9 +729,10 @@ func TestProbeParametersAreValidatedByTheirProbe(t *testing.T) {
 
 func TestMinIntervalServesTheLastResult(t *testing.T) {
 	world := testbed.StartExampleWorld(t)
-	cfg := worldConfig(t, world.Addr, "")
-	m, _ := cfg.Module("mail")
-	m.MinInterval = map[string]time.Duration{"mx": time.Hour}
+	// Without the DNS cache, so that a run of the mx probe shows in the
+	// server's questions.
+	cfg := mustParse(t, "modules:\n"+strings.Replace(testbed.ExampleModule("mail", world.Addr),
+		"    dns_attempts: 2\n", "    dns_attempts: 2\n    dns_cache_max_ttl: 0s\n    min_interval: {mx: 1h}\n", 1))
 	h, _ := newHandler(cfg)
 
 	mxQueries := func() int {

@@ -43,6 +43,7 @@ type JSONDNS struct {
 	Resolvers   []string `json:"resolvers"`
 	Queries     int64    `json:"queries"`
 	CacheHits   int64    `json:"cache_hits"`
+	SharedHits  int64    `json:"shared_cache_hits"`
 	CacheMisses int64    `json:"cache_misses"`
 }
 
@@ -94,6 +95,7 @@ func (r *Report) JSON() JSONReport {
 			Resolvers:   nonNil(r.Resolvers),
 			Queries:     r.DNS.Queries,
 			CacheHits:   r.DNS.CacheHits,
+			SharedHits:  r.DNS.SharedHits,
 			CacheMisses: r.DNS.CacheMisses,
 		},
 		Probes: []JSONProbe{},

@@ -100,7 +100,7 @@ func (r *Report) WriteTextStyled(w io.Writer, st TextStyle) error {
 	} else {
 		ew.printf("No check applied. %s\n", st.paint(verdictColor, verdict))
 	}
-	ew.printf("DNS: %d queries sent, %d answered from the request cache\n", r.DNS.Queries, r.DNS.CacheHits)
+	ew.printf("DNS: %d queries sent, %d answered from the request cache, %d from answers kept from earlier requests\n", r.DNS.Queries, r.DNS.CacheHits, r.DNS.SharedHits)
 
 	for _, p := range r.Probes {
 		header := fmt.Sprintf("== %s (%s)", p.Name, p.Duration.Round(time.Millisecond))

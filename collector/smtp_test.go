@@ -15,7 +15,11 @@ import (
 // loopback: the conversation is reported once, the SPF probe checks the
 // HELO name the server gave and the MTA-STS probe judges the MX
 // certificate from the same conversation, without connecting again.
-func TestSMTPProbeInTheModule(t *testing.T) {
+// mailWorld is mail.test with one STARTTLS MX and an MTA-STS policy host in
+// enforce mode, and the config of a module probing it; extra goes into the
+// module.
+func mailWorld(t *testing.T, extra string) (*testbed.SMTPServer, *Config) {
+	t.Helper()
 	ca, err := testbed.NewCA("collector test CA")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +61,12 @@ $ORIGIN 0.0.127.in-addr.arpa.
     smtp: {port: %d, ehlo_name: probe.example.test, rcpt_checks: [postmaster, abuse, open_relay], implicit_tls: false}
     mtasts: {https_port: %d}
     tlsrpt: {}
-`, dnsSrv.Addr, caFile, server.Port(), web.Port()))
+%s`, dnsSrv.Addr, caFile, server.Port(), web.Port(), extra))
+	return server, cfg
+}
+
+func TestSMTPProbeInTheModule(t *testing.T) {
+	server, cfg := mailWorld(t, "")
 	h, _ := newHandler(cfg)
 	res := probe(t, h, "target=mail.test", nil)
 	if res.code != http.StatusOK {
@@ -88,5 +97,45 @@ $ORIGIN 0.0.127.in-addr.arpa.
 		if c == "DATA" {
 			t.Fatal("DATA was sent")
 		}
+	}
+}
+
+// TestSMTPMinIntervalOpensPort25OncePerInterval: while the smtp probe's
+// result is served again under its min_interval, spf.helo and MTA-STS's
+// enforce-mode certificate check read the same conversations instead of
+// connecting, and still pass.
+func TestSMTPMinIntervalOpensPort25OncePerInterval(t *testing.T) {
+	server, cfg := mailWorld(t, "    min_interval: {smtp: 1h}\n")
+	h, _ := newHandler(cfg)
+	for i := range 3 {
+		res := probe(t, h, "target=mail.test", nil)
+		if res.code != http.StatusOK {
+			t.Fatalf("request %d: %d %s", i, res.code, res.body)
+		}
+		for _, check := range []string{"smtp.starttls", "spf.helo", "mtasts.mx_match"} {
+			if v := res.mustValue(t, "mail_check_success", "check", check); v != 1 {
+				t.Errorf("request %d: %s = %v", i, check, v)
+			}
+		}
+		if v := res.mustValue(t, "mail_spf_helo_record", "helo", "mx.mail.test"); v != 1 {
+			t.Errorf("request %d: spf.helo lost the server's EHLO name: %v", i, v)
+		}
+		age := res.mustValue(t, "mail_probe_result_age_seconds", "probe", "smtp")
+		if (i == 0) != (age == 0) {
+			t.Errorf("request %d: smtp result age %v", i, age)
+		}
+	}
+	if n := server.Connections(); n != 1 {
+		t.Errorf("%d SMTP connections for 3 requests within the smtp min_interval, want 1", n)
+	}
+
+	// Without the interval every request talks to the server.
+	server, cfg = mailWorld(t, "")
+	h, _ = newHandler(cfg)
+	for range 3 {
+		probe(t, h, "target=mail.test", nil)
+	}
+	if n := server.Connections(); n != 3 {
+		t.Errorf("%d SMTP connections for 3 requests without min_interval, want 3", n)
 	}
 }

@@ -23,9 +23,10 @@ type Resolver struct {
 	mu    sync.Mutex
 	calls map[question]*call
 
-	queries atomic.Int64
-	hits    atomic.Int64
-	misses  atomic.Int64
+	queries    atomic.Int64
+	hits       atomic.Int64
+	sharedHits atomic.Int64
+	misses     atomic.Int64
 }
 
 type question struct {
@@ -52,12 +53,13 @@ func (c *Client) NewResolver() *Resolver {
 type Stats struct {
 	Queries     int64 // messages sent on the wire (a truncated answer retried over TCP is two)
 	CacheHits   int64 // questions answered from the request cache
+	SharedHits  int64 // questions answered from the answers kept across requests
 	CacheMisses int64 // questions that had to be asked
 }
 
 // Stats returns the counts so far.
 func (r *Resolver) Stats() Stats {
-	return Stats{Queries: r.queries.Load(), CacheHits: r.hits.Load(), CacheMisses: r.misses.Load()}
+	return Stats{Queries: r.queries.Load(), CacheHits: r.hits.Load(), SharedHits: r.sharedHits.Load(), CacheMisses: r.misses.Load()}
 }
 
 // Servers returns the resolver addresses in use.
@@ -218,8 +220,17 @@ func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg
 			c = &call{done: make(chan struct{})}
 			r.calls[q] = c
 			r.mu.Unlock()
+			if msg, server, ok := r.client.cached(q); ok {
+				r.sharedHits.Add(1)
+				c.msg, c.server = msg, server
+				close(c.done)
+				return c.msg, c.server, nil
+			}
 			r.misses.Add(1)
 			c.msg, c.server, c.err = r.client.exchange(ctx, name, qtype, func() { r.queries.Add(1) })
+			if c.err == nil {
+				r.client.keep(q, c.msg, c.server)
+			}
 			if c.err != nil && contextOver(ctx) {
 				// Abandoned, not answered: let the next asker try again.
 				c.abandoned = true

@@ -62,6 +62,9 @@ type Config struct {
 	// tls.key_strength accepts.
 	MinRSABits   int `yaml:"min_rsa_bits"`
 	MinECDSABits int `yaml:"min_ecdsa_bits"`
+
+	// memory keeps conversations across requests (WithSessionMemory).
+	memory *SessionMemory
 }
 
 // DefaultConfig is the configuration of an empty `smtp: {}` block.

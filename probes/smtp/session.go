@@ -270,7 +270,14 @@ func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Conf
 	var wg sync.WaitGroup
 	for i, ep := range eps {
 		wg.Go(func() {
-			v, err := env.Shared.Do(ctx, memoKey(ep, cfg), func() (any, error) {
+			key := memoKey(ep, cfg)
+			v, err := env.Shared.Do(ctx, key, func() (any, error) {
+				// Conversations across requests are the target's: the RCPT
+				// checks name its domain.
+				memKey := req.Target.String() + "|" + key
+				if s, ok := cfg.memory.get(memKey, env.Now()); ok {
+					return s, nil
+				}
 				select {
 				case sem <- struct{}{}:
 				case <-ctx.Done():
@@ -278,7 +285,11 @@ func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Conf
 						NotProbed: fmt.Errorf("%s: not probed: %w", endpointLabel(ep), ctx.Err())}, nil
 				}
 				defer func() { <-sem }()
-				return converse(ctx, env, ep, conversationFor(req, cfg, ep)), nil
+				s := converse(ctx, env, ep, conversationFor(req, cfg, ep))
+				if ctx.Err() == nil {
+					cfg.memory.put(memKey, s, env.Now())
+				}
+				return s, nil
 			})
 			if err != nil {
 				// Only a waiting caller's own context ends here.
