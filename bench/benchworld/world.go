@@ -159,6 +159,11 @@ _smtp._tls   IN TXT   "v=TLSRPTv1; rua=mailto:tls-reports@%[1]s"
 // report destination, and the six test blocklists with their RFC 5782 §5
 // test points (2.0.0.127 and "test" listed, 1.0.0.127 and "invalid" not).
 var sharedZones = `
+; the parent of every domain here, as the root zone answers for a TLD:
+; negative answers carry its SOA, so resolvers may cache them (RFC 2308)
+$ORIGIN test.
+@            IN SOA   ns hostmaster 1 7200 3600 1209600 3600
+
 $ORIGIN provider.test.
 @            IN SOA   ns hostmaster 1 7200 3600 1209600 3600
 _spf         IN TXT   "v=spf1 ip4:` + providerRange + ` ip6:2001:db8:ff::/48 -all"
