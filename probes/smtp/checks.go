@@ -589,7 +589,15 @@ func (r *run) recordDANE() {
 			continue
 		}
 		if !addressesValidated(h) {
-			lines = append(lines, fmt.Sprintf("note: the address records of %s are not DNSSEC-validated; senders look TLSA up only when they are (RFC 7672 §2.2)", h.Name))
+			// A sender uses TLSA records only for a host whose address
+			// records are secure too; otherwise it falls back to
+			// opportunistic TLS (RFC 7672 §2.2.2).
+			tlsaV.Fail(fmt.Sprintf("%s publishes validated TLSA records, but the address records of %s are not DNSSEC-validated: senders do not use the TLSA records of a host whose addresses are insecure (RFC 7672 §2.2.2)", owner, h.Name),
+				"sign the zone that holds the A/AAAA records of "+h.Name+" (or point the MX at a name in a signed zone)", lines...)
+			r.res.Note("TLSA records of %s ignored: the address records of %s are not DNSSEC-validated", owner, h.Name)
+			match.Skip("the host's address records are not DNSSEC-validated, so its TLSA records are not used")
+			rollover.Skip("the host's address records are not DNSSEC-validated, so its TLSA records are not used")
+			continue
 		}
 		tlsaV.Pass(lines...)
 		usable, unusable := ts.usable()

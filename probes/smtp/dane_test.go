@@ -58,8 +58,11 @@ type daneCase struct {
 	// records returns the TLSA records to publish, given the hosts' certificates.
 	records  func(certs map[string]*x509.Certificate) []string
 	unsigned bool
-	behave   func(b *testbed.SMTPBehaviour)
-	expect   expect
+	// secure are apexes whose answers carry the AD bit besides those of
+	// the world (none when unsigned).
+	secure []string
+	behave func(b *testbed.SMTPBehaviour)
+	expect expect
 }
 
 func TestDANE(t *testing.T) {
@@ -215,6 +218,25 @@ func TestDANE(t *testing.T) {
 			},
 		},
 		{
+			// The TLSA records validate but the hosts' A/AAAA records do
+			// not: senders never look the records up (RFC 7672 §2.2.2).
+			name:     "validated TLSA records, insecure address records",
+			unsigned: true,
+			secure:   []string{"_tcp.mx1.smtp.test", "_tcp.mx2.smtp.test"},
+			records: func(c map[string]*x509.Certificate) []string {
+				return []string{
+					tlsa("mx1.smtp.test", 3, 1, 1, tlsaData(c["mx1.smtp.test"], 1, 1)),
+					tlsa("mx2.smtp.test", 3, 1, 1, tlsaData(c["mx2.smtp.test"], 1, 1)),
+				}
+			},
+			expect: expect{
+				checks:       ok("dane.tlsa", fail, "dane.match", skip, "dane.rollover", skip),
+				reasons:      map[string]string{"dane.tlsa": "the address records of mx1.smtp.test are not DNSSEC-validated"},
+				remediations: map[string]string{"dane.tlsa": "sign the zone that holds the A/AAAA records of mx1.smtp.test"},
+				evidence:     map[string]string{"dane.tlsa": "_25._tcp.mx1.smtp.test. TLSA 3 1 1 "},
+			},
+		},
+		{
 			name:   "TLSA published but no STARTTLS",
 			behave: func(b *testbed.SMTPBehaviour) { b.Certificate = nil },
 			records: func(c map[string]*x509.Certificate) []string {
@@ -253,6 +275,9 @@ func TestDANE(t *testing.T) {
 				}
 				return b
 			})
+			if tc.secure != nil {
+				w.dns.SetSecure(tc.secure...)
+			}
 			w.addTLSA(tc.records(served)...)
 			res := w.run("smtp.test", w.cfg(), 20*time.Second)
 			tc.expect.assert(t, res)
