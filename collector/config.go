@@ -62,6 +62,10 @@ type Module struct {
 	// DNSMaxInFlight bounds the module's DNS exchanges on the wire at once,
 	// across all its probe requests.
 	DNSMaxInFlight int `yaml:"dns_max_in_flight"`
+	// MaxRunningRequests bounds the module's probe requests that run at
+	// once; more wait their turn, first come first served, within their
+	// deadline.
+	MaxRunningRequests int `yaml:"max_running_requests"`
 	// DNSCacheMaxTTL keeps DNS answers across the module's probe requests
 	// for their TTL, at most this long; 0 asks every request afresh.
 	DNSCacheMaxTTL time.Duration `yaml:"dns_cache_max_ttl"`
@@ -98,6 +102,7 @@ type Module struct {
 	name           string
 	line           int
 	dns            *dnsclient.Client
+	running        chan struct{} // a slot per running probe request
 	rootCAs        *x509.CertPool
 	probes         []probes.Probe
 	allowed        []netip.Prefix
@@ -113,7 +118,17 @@ var DefaultModule = Module{
 	DNSAttempts:     dnsclient.DefaultAttempts,
 	DNSMaxInFlight:  dnsclient.DefaultMaxInFlight,
 	DNSCacheMaxTTL:  DefaultDNSCacheMaxTTL,
+
+	MaxRunningRequests: DefaultMaxRunningRequests,
 }
+
+// DefaultMaxRunningRequests is how many probe requests of a module run at
+// once. A request fans out into some 40 concurrent DNS questions, so 64
+// running requests keep the default 256 DNS exchanges in flight busy;
+// beyond that a request would only add goroutines waiting for the same
+// exchanges (and their memory), and would finish later than if it waited
+// its turn.
+const DefaultMaxRunningRequests = 64
 
 // DefaultDNSCacheMaxTTL is how long a module keeps a DNS answer at most: a
 // fixed record shows within 5 minutes (plus the resolver's own caching),
@@ -307,6 +322,8 @@ func (m *Module) compile(res *Resources) error {
 		return fmt.Errorf("dns_query_timeout %s is longer than the module timeout %s", m.DNSQueryTimeout, m.Timeout)
 	case m.DNSAttempts < 1 || m.DNSAttempts > 10:
 		return fmt.Errorf("dns_attempts must be between 1 and 10, got %d", m.DNSAttempts)
+	case m.MaxRunningRequests < 1 || m.MaxRunningRequests > 65536:
+		return fmt.Errorf("max_running_requests must be between 1 and 65536, got %d", m.MaxRunningRequests)
 	case m.DNSCacheMaxTTL < 0 || m.DNSCacheMaxTTL > 24*time.Hour:
 		return fmt.Errorf("dns_cache_max_ttl must be between 0 and 24h, got %s", m.DNSCacheMaxTTL)
 	case m.DNSMaxInFlight < 1 || m.DNSMaxInFlight > 65536:
@@ -323,6 +340,7 @@ func (m *Module) compile(res *Resources) error {
 		return fmt.Errorf("resolvers: %w", err)
 	}
 	m.dns = client
+	m.running = make(chan struct{}, m.MaxRunningRequests)
 	if _, err := probes.ParseOutboundIPs(m.OutboundIPs); err != nil {
 		return fmt.Errorf("outbound_ips: %w", err)
 	}

@@ -25,6 +25,7 @@ const ScrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
 // SelfMetrics are the exporter's own metrics, served on /metrics.
 type SelfMetrics struct {
 	ProbesInFlight   prometheus.Gauge
+	ProbesWaiting    prometheus.Gauge
 	ProbesTotal      *prometheus.CounterVec
 	RequestsRejected *prometheus.CounterVec
 	DNSQueries       prometheus.Counter
@@ -46,6 +47,10 @@ const (
 // NewSelfMetrics creates the exporter's own metrics and registers them.
 func NewSelfMetrics(reg prometheus.Registerer) *SelfMetrics {
 	m := &SelfMetrics{
+		ProbesWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "deliverability_exporter_probe_requests_waiting",
+			Help: "Probe requests waiting for a turn because their module's max_running_requests are running.",
+		}),
 		ProbesInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "deliverability_exporter_probes_in_flight",
 			Help: "Probe requests being answered right now.",
@@ -78,7 +83,7 @@ func NewSelfMetrics(reg prometheus.Registerer) *SelfMetrics {
 	for _, reason := range []string{RejectBadTarget, RejectUnknownModule, RejectBadTimeout, RejectBadParameter, RejectOverload, RejectTargetDenied} {
 		m.RequestsRejected.WithLabelValues(reason)
 	}
-	reg.MustRegister(m.ProbesInFlight, m.ProbesTotal, m.RequestsRejected, m.DNSQueries, m.DNSCacheHits, m.DNSSharedHits, m.DNSCacheMisses)
+	reg.MustRegister(m.ProbesInFlight, m.ProbesWaiting, m.ProbesTotal, m.RequestsRejected, m.DNSQueries, m.DNSCacheHits, m.DNSSharedHits, m.DNSCacheMisses)
 	return m
 }
 
@@ -214,7 +219,11 @@ func (h *ProbeHandler) run(w http.ResponseWriter, r *http.Request, keepLogs bool
 		h.Metrics.ProbesInFlight.Inc()
 		defer h.Metrics.ProbesInFlight.Dec()
 	}
-	report = module.RunWith(ctx, req, RunOptions{Logger: probeLogger})
+	opts := RunOptions{Logger: probeLogger}
+	if h.Metrics != nil {
+		opts.OnWait = func(delta int) { h.Metrics.ProbesWaiting.Add(float64(delta)) }
+	}
+	report = module.RunWith(ctx, req, opts)
 	h.account(moduleName, report)
 	level.Debug(logger).Log("msg", "Probe done", "success", report.Success(), "duration_seconds", report.Duration.Seconds())
 	return report, buf.String(), true

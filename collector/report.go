@@ -100,6 +100,9 @@ func (r *Report) WriteTextStyled(w io.Writer, st TextStyle) error {
 	} else {
 		ew.printf("No check applied. %s\n", st.paint(verdictColor, verdict))
 	}
+	if r.Waited >= time.Millisecond {
+		ew.printf("Waited %s for a turn: the module's max_running_requests were busy\n", r.Waited.Round(time.Millisecond))
+	}
 	ew.printf("DNS: %d queries sent, %d answered from the request cache, %d from answers kept from earlier requests\n", r.DNS.Queries, r.DNS.CacheHits, r.DNS.SharedHits)
 
 	for _, p := range r.Probes {

@@ -39,8 +39,11 @@ type Report struct {
 	Duration  time.Duration
 	Timeout   time.Duration
 	Resolvers []string
-	Probes    []ProbeRun
-	DNS       dnsclient.Stats
+	// Waited is how long the request waited for one of the module's
+	// max_running_requests slots before its probes started.
+	Waited time.Duration
+	Probes []ProbeRun
+	DNS    dnsclient.Stats
 }
 
 // Success is probe_success: every probe finished and every must check
@@ -108,6 +111,9 @@ type RunOptions struct {
 	// OnProbeDone, when set, is called as each probe finishes (from the
 	// probe's goroutine), with how many of how many have finished.
 	OnProbeDone func(probe string, done, total int)
+	// OnWait, when set, is called with +1 when the request starts waiting
+	// for a running slot and -1 when it stops.
+	OnWait func(delta int)
 }
 
 // RunWith is Run with options.
@@ -126,6 +132,18 @@ func (m *Module) RunWith(ctx context.Context, req *probes.Request, opts RunOptio
 	if dl, ok := ctx.Deadline(); ok {
 		report.Timeout = dl.Sub(start)
 	}
+	if !m.waitTurn(ctx, opts.OnWait) {
+		report.Waited = time.Since(start)
+		for _, p := range m.probes {
+			res := probes.NewResult(p.Name())
+			res.Error(fmt.Errorf("%s probe did not start: the module's %d running requests (max_running_requests) kept this one waiting until its %s deadline", p.Name(), cap(m.running), report.Timeout.Round(time.Millisecond)))
+			report.Probes = append(report.Probes, ProbeRun{Name: p.Name(), Result: res})
+		}
+		report.Duration = time.Since(start)
+		return report
+	}
+	defer m.leaveTurn()
+	report.Waited = time.Since(start)
 	env := &probes.Env{
 		DNS:     m.dns.NewResolver(),
 		Dialer:  m.Dialer(),
@@ -186,6 +204,36 @@ func (m *Module) RunWith(ctx context.Context, req *probes.Request, opts RunOptio
 	report.Duration = time.Since(start)
 	report.DNS = env.DNS.Stats()
 	return report
+}
+
+// waitTurn takes one of the module's running slots, waiting (first come,
+// first served: a channel's blocked senders are woken in order) until one
+// is free or ctx ends.
+func (m *Module) waitTurn(ctx context.Context, onWait func(int)) bool {
+	if m.running == nil {
+		return true // a module that was never compiled has no bound
+	}
+	select {
+	case m.running <- struct{}{}:
+		return true
+	default:
+	}
+	if onWait != nil {
+		onWait(1)
+		defer onWait(-1)
+	}
+	select {
+	case m.running <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (m *Module) leaveTurn() {
+	if m.running != nil {
+		<-m.running
+	}
 }
 
 // runOrReuse serves the probe's last result when the module's min_interval
