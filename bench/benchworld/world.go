@@ -159,6 +159,7 @@ _smtp._tls   IN TXT   "v=TLSRPTv1; rua=mailto:tls-reports@%[1]s"
 // report destination, and the six test blocklists with their RFC 5782 §5
 // test points (2.0.0.127 and "test" listed, 1.0.0.127 and "invalid" not).
 var sharedZones = `
+$TTL 3600
 ; the parent of every domain here, as the root zone answers for a TLD:
 ; negative answers carry its SOA, so resolvers may cache them (RFC 2308)
 $ORIGIN test.
@@ -188,7 +189,7 @@ var BlocklistZones = []struct {
 }
 
 func blocklistZone(zone, kind string) string {
-	z := "\n$ORIGIN " + zone + ".\n@ IN SOA ns hostmaster 1 7200 3600 1209600 300\n"
+	z := "\n$ORIGIN " + zone + ".\n$TTL 300\n@ IN SOA ns hostmaster 1 7200 3600 1209600 300\n"
 	if kind == "domain" {
 		return z + "test IN A 127.0.1.2\n"
 	}
