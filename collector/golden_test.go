@@ -32,6 +32,7 @@ func goldenReport(t *testing.T, world *testbed.DNSServer, target string) *Report
 	r := m.Run(context.Background(), &probes.Request{Target: tgt}, nil)
 	r.Start = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	r.Duration = 42 * time.Millisecond
+	r.Waited = 0
 	for i := range r.Probes {
 		r.Probes[i].Duration = 40 * time.Millisecond
 	}
@@ -106,7 +107,7 @@ func TestJSONSchema(t *testing.T) {
 		t.Errorf("document keys: %s", got)
 	}
 	report := doc["reports"].([]any)[0].(map[string]any)
-	if got := keys(report); got != "dns,duration_seconds,failed_must,module,probes,score,started_at,success,target" {
+	if got := keys(report); got != "dns,duration_seconds,failed_must,module,probes,score,started_at,success,target,waited_seconds" {
 		t.Errorf("report keys: %s", got)
 	}
 	probe := report["probes"].([]any)[0].(map[string]any)

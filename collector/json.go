@@ -22,6 +22,7 @@ type JSONReport struct {
 	Module          string      `json:"module"`
 	StartedAt       time.Time   `json:"started_at"`
 	DurationSeconds float64     `json:"duration_seconds"`
+	WaitedSeconds   float64     `json:"waited_seconds"`
 	Success         bool        `json:"success"`
 	Score           *float64    `json:"score"`
 	FailedMust      []string    `json:"failed_must"`
@@ -89,6 +90,7 @@ func (r *Report) JSON() JSONReport {
 		Module:          r.Module,
 		StartedAt:       r.Start.UTC(),
 		DurationSeconds: r.Duration.Seconds(),
+		WaitedSeconds:   r.Waited.Seconds(),
 		Success:         r.Success(),
 		FailedMust:      nonNil(r.FailedMust()),
 		DNS: JSONDNS{

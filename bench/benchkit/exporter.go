@@ -164,6 +164,8 @@ func (l *Load) Run(ctx context.Context, n, concurrency int) *Outcome {
 					resp.Body.Close()
 					code = resp.StatusCode
 					switch {
+					case rerr != nil && ctx.Err() != nil:
+						return // the run's end cut the answer short: not a result
 					case rerr != nil:
 						problem = rerr.Error()
 					case code == http.StatusOK && l.Check != nil:

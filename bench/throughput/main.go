@@ -73,6 +73,7 @@ type row struct {
 	cpuHere   time.Duration // this process (binary variants)
 	queries   int64
 	failures  int
+	firstErr  string
 	extraNote string
 }
 
@@ -183,7 +184,7 @@ func run(duration time.Duration, concurrency, domains int, exporter, only string
 		}
 		note := r.extraNote
 		if r.failures > 0 {
-			note = strings.TrimPrefix(note+fmt.Sprintf("; %d failed", r.failures), "; ")
+			note = strings.TrimPrefix(note+fmt.Sprintf("; %d failed (first: %s)", r.failures, clip(r.firstErr, 120)), "; ")
 		}
 		trows = append(trows, []string{r.name, fmt.Sprintf("**%.0f**", r.rate()), fmt.Sprint(r.probes),
 			benchkit.Ms(r.lat.Pct(50)), benchkit.Ms(r.lat.Pct(99)), cpu, here, q, note})
@@ -286,5 +287,19 @@ func binary(ctx context.Context, exporter, dir, config, module string, targets [
 	q1, _ := e.Metric("deliverability_exporter_dns_queries_total")
 	client.CloseIdleConnections()
 	return row{name: name, probes: len(out.Latencies), elapsed: out.Elapsed, lat: out.Latencies,
-		cpuExp: s1.CPU - s0.CPU, cpuHere: here1 - here0, queries: int64(q1 - q0), failures: len(out.Errors)}, nil
+		cpuExp: s1.CPU - s0.CPU, cpuHere: here1 - here0, queries: int64(q1 - q0), failures: len(out.Errors), firstErr: first(out.Errors)}, nil
+}
+
+func first(errs []string) string {
+	if len(errs) == 0 {
+		return ""
+	}
+	return errs[0]
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

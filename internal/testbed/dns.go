@@ -150,14 +150,16 @@ func StartDNS(tb testing.TB, zones ...string) *DNSServer {
 	return s
 }
 
-func (s *DNSServer) listen() error {
+// listenTwins listens on a UDP port of 127.0.0.1 and on the same TCP port,
+// as a resolver does. Another socket may hold the TCP twin of a free UDP
+// port (an outgoing connection's ephemeral port, under load), so it tries
+// a few.
+func listenTwins() (net.PacketConn, net.Listener, error) {
 	var lastErr error
-	// The TCP port must equal the UDP port; another process may hold it, so
-	// try a few UDP ports.
-	for try := 0; try < 20; try++ {
+	for try := 0; try < 50; try++ {
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		ln, err := net.Listen("tcp", pc.LocalAddr().String())
 		if err != nil {
@@ -165,27 +167,35 @@ func (s *DNSServer) listen() error {
 			lastErr = err
 			continue
 		}
-		s.Addr = pc.LocalAddr().String()
-		handler := dns.HandlerFunc(s.serve)
-		s.servers = []*dns.Server{
-			{PacketConn: pc, Handler: handler},
-			{Listener: ln, Handler: handler},
-		}
-		for _, srv := range s.servers {
-			started := make(chan struct{})
-			srv.NotifyStartedFunc = func() { close(started) }
-			errc := make(chan error, 1)
-			go func() { errc <- srv.ActivateAndServe() }()
-			select {
-			case <-started:
-			case err := <-errc:
-				s.Close()
-				return fmt.Errorf("start DNS server: %w", err)
-			}
-		}
-		return nil
+		return pc, ln, nil
 	}
-	return fmt.Errorf("no UDP port whose TCP twin is free: %w", lastErr)
+	return nil, nil, fmt.Errorf("no UDP port whose TCP twin is free: %w", lastErr)
+}
+
+func (s *DNSServer) listen() error {
+	pc, ln, err := listenTwins()
+	if err != nil {
+		return err
+	}
+	s.Addr = pc.LocalAddr().String()
+	handler := dns.HandlerFunc(s.serve)
+	s.servers = []*dns.Server{
+		{PacketConn: pc, Handler: handler},
+		{Listener: ln, Handler: handler},
+	}
+	for _, srv := range s.servers {
+		started := make(chan struct{})
+		srv.NotifyStartedFunc = func() { close(started) }
+		errc := make(chan error, 1)
+		go func() { errc <- srv.ActivateAndServe() }()
+		select {
+		case <-started:
+		case err := <-errc:
+			s.Close()
+			return fmt.Errorf("start DNS server: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close stops the server.
@@ -512,13 +522,8 @@ type SilentResolver struct {
 // StartSilentResolver starts one for a test.
 func StartSilentResolver(tb testing.TB) *SilentResolver {
 	tb.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, ln, err := listenTwins()
 	if err != nil {
-		tb.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
 		tb.Fatal(err)
 	}
 	s := &SilentResolver{Addr: pc.LocalAddr().String(), pc: pc, ln: ln, done: make(chan struct{})}
