@@ -30,6 +30,24 @@ func BuildExporter(dir string) (string, error) {
 	return out, nil
 }
 
+// Workdir makes a temporary directory for a measurement's files and, when
+// exporter is empty, builds the exporter binary into it. cleanup removes
+// the directory.
+func Workdir(prefix, exporter string) (dir, binary string, cleanup func(), err error) {
+	dir, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	if exporter == "" {
+		if exporter, err = BuildExporter(dir); err != nil {
+			cleanup()
+			return "", "", nil, err
+		}
+	}
+	return dir, exporter, cleanup, nil
+}
+
 // Exporter is a running exporter binary on loopback.
 type Exporter struct {
 	Base string // "http://127.0.0.1:port"

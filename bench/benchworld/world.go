@@ -40,6 +40,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
@@ -399,6 +400,23 @@ func (w *World) startServers(shape Shape, mx1v4, mx1v6, mx2v4, mx2v6, policy net
 }
 
 // Close stops the servers and removes the temporary files.
+// ForgetQueriesEvery makes the DNS server forget the questions it logged,
+// every d, until stop is called: long runs need no log of them.
+func (w *World) ForgetQueriesEvery(d time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(d):
+				w.DNS.ResetQueries()
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
 func (w *World) Close() {
 	if w == nil {
 		return

@@ -87,16 +87,11 @@ func run(ctx context.Context, blackbox, exporter string, n int, waitLoad float64
 		return false, fmt.Errorf("%s: %w (bench/blackbox/run.sh installs Debian's prometheus-blackbox-exporter)", blackbox, err)
 	}
 	bbVersion := version(blackbox)
-	dir, err := os.MkdirTemp("", "blackbox-compare")
+	dir, exporter, cleanup, err := benchkit.Workdir("blackbox-compare", exporter)
 	if err != nil {
 		return false, err
 	}
-	defer os.RemoveAll(dir)
-	if exporter == "" {
-		if exporter, err = benchkit.BuildExporter(dir); err != nil {
-			return false, err
-		}
-	}
+	defer cleanup()
 
 	// The servers.
 	dnsSrv, err := testbed.NewDNSServer(bbZone)

@@ -81,33 +81,17 @@ func run(inFlight, total int, delay time.Duration, dnsInFlight int, dnsCache, ex
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "memory")
+	dir, exporter, cleanup, err := benchkit.Workdir("memory", exporter)
 	if err != nil {
 		return false, err
 	}
-	defer os.RemoveAll(dir)
-	if exporter == "" {
-		if exporter, err = benchkit.BuildExporter(dir); err != nil {
-			return false, err
-		}
-	}
+	defer cleanup()
 	w, err := benchworld.Start(benchworld.Options{Shape: benchworld.Loopback, Synthetic: inFlight, NoServers: true})
 	if err != nil {
 		return false, err
 	}
 	defer w.Close()
-	stopReset := make(chan struct{})
-	defer close(stopReset)
-	go func() {
-		for {
-			select {
-			case <-stopReset:
-				return
-			case <-time.After(time.Second):
-				w.DNS.ResetQueries()
-			}
-		}
-	}()
+	defer w.ForgetQueriesEvery(time.Second)()
 	w.DNS.SetDelay(delay)
 
 	config := "modules:\n" + w.Module("dnsonly", benchworld.ModuleOptions{Probes: benchworld.DNSOnlyProbes, Timeout: "120s", DNSMaxInFlight: dnsInFlight,

@@ -85,16 +85,11 @@ func run(duration time.Duration, concurrency, domains int, exporter, only string
 		loadNote = benchkit.WaitQuiet(waitLoad, *waitMax)
 	}
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "throughput")
+	dir, exporter, cleanup, err := benchkit.Workdir("throughput", exporter)
 	if err != nil {
 		return false, err
 	}
-	defer os.RemoveAll(dir)
-	if exporter == "" {
-		if exporter, err = benchkit.BuildExporter(dir); err != nil {
-			return false, err
-		}
-	}
+	defer cleanup()
 
 	w, err := benchworld.Start(benchworld.Options{Shape: benchworld.Loopback, Synthetic: domains})
 	if err != nil {
@@ -102,18 +97,7 @@ func run(duration time.Duration, concurrency, domains int, exporter, only string
 	}
 	defer w.Close()
 	// The server logs every question; forget them as the runs go.
-	stopReset := make(chan struct{})
-	defer close(stopReset)
-	go func() {
-		for {
-			select {
-			case <-stopReset:
-				return
-			case <-time.After(time.Second):
-				w.DNS.ResetQueries()
-			}
-		}
-	}()
+	defer w.ForgetQueriesEvery(time.Second)()
 	want := func(name string) bool { return only == "" || strings.Contains(name, only) }
 
 	var rows []row
