@@ -77,6 +77,7 @@ type Client struct {
 	udp, tcp  *dns.Client
 	slots     chan struct{}
 	shared    *sharedCache // nil: nothing kept across requests
+	udpConns  *udpPool
 }
 
 // New makes a client. Server addresses must be IP literals with an optional
@@ -106,6 +107,7 @@ func New(cfg Config) (*Client, error) {
 		maxInFlight = DefaultMaxInFlight
 	}
 	c.slots = make(chan struct{}, maxInFlight)
+	c.udpConns = newUDPPool()
 	if cfg.CacheMaxTTL > 0 {
 		entries := cfg.CacheMaxEntries
 		if entries <= 0 {
@@ -265,7 +267,7 @@ func (c *Client) exchangeOne(ctx context.Context, q *dns.Msg, server string, sen
 	}
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	r, err := exchangeOver(actx, c.udp, q, server, sent)
+	r, err := c.exchangeUDP(actx, q, server, sent)
 	if err == nil && r.Truncated {
 		r, err = exchangeOver(actx, c.tcp, q, server, sent)
 	}
@@ -291,7 +293,7 @@ func (c *Client) exchangeOne(ctx context.Context, q *dns.Msg, server string, sen
 	return r, nil
 }
 
-// exchangeOver sends q over one fresh connection. The connection is closed
+// exchangeOver sends q over one fresh connection (TCP). The connection is closed
 // when ctx ends, so a cancelled request does not wait for the read deadline.
 func exchangeOver(ctx context.Context, dc *dns.Client, q *dns.Msg, server string, sent func()) (*dns.Msg, error) {
 	conn, err := dc.DialContext(ctx, server)
