@@ -537,6 +537,16 @@ func decodeStrict(data []byte, v any) error {
 	return dec.Decode(v)
 }
 
+// Close releases what the config's modules hold open (idle DNS sockets)
+// once it is no longer in force. Requests still running on it finish.
+func (c *Config) Close() {
+	for _, m := range c.Modules {
+		if m.dns != nil {
+			m.dns.Close()
+		}
+	}
+}
+
 // ModuleNames returns the module names in sorted order.
 func (c *Config) ModuleNames() []string {
 	names := make([]string, 0, len(c.Modules))

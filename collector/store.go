@@ -103,7 +103,9 @@ func (s *Store) Reload() error {
 		}
 		return err
 	}
-	s.current.Store(cfg)
+	if old := s.current.Swap(cfg); old != nil {
+		old.Close()
+	}
 	s.lastSuccessful.Set(1)
 	s.lastSuccessTS.Set(float64(time.Now().UnixNano()) / 1e9)
 	source := s.path

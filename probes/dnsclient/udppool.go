@@ -23,8 +23,9 @@ const (
 // only after an exchange that ended with its answer, so no answer to an
 // earlier question is still on its way to it.
 type udpPool struct {
-	mu   sync.Mutex
-	idle map[string][]*pooledUDP
+	mu     sync.Mutex
+	idle   map[string][]*pooledUDP
+	closed bool
 }
 
 type pooledUDP struct {
@@ -65,7 +66,7 @@ func (p *udpPool) put(server string, s *pooledUDP, now time.Time) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.idle[server]) >= udpMaxIdle {
+	if p.closed || len(p.idle[server]) >= udpMaxIdle {
 		s.conn.Close()
 		return
 	}
@@ -96,3 +97,22 @@ func (c *Client) exchangeUDP(ctx context.Context, q *dns.Msg, server string, sen
 	c.udpConns.put(server, s, time.Now())
 	return r, nil
 }
+
+// close closes the idle sockets; sockets handed back later are closed
+// instead of kept.
+func (p *udpPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for server, list := range p.idle {
+		for _, s := range list {
+			s.conn.Close()
+		}
+		delete(p.idle, server)
+	}
+}
+
+// Close releases the client's idle sockets. Exchanges still running finish
+// normally; their sockets are closed rather than kept. The client stays
+// usable, without keeping sockets.
+func (c *Client) Close() { c.udpConns.close() }

@@ -133,3 +133,22 @@ func TestUDPSocketOfAnAbandonedQuestionIsNotReused(t *testing.T) {
 		t.Errorf("the question after an abandoned one came from the abandoned socket (port %d)", b)
 	}
 }
+
+// A closed client (its config reloaded away) keeps answering the requests
+// still running, without keeping sockets.
+func TestClosedClientKeepsNoSockets(t *testing.T) {
+	srv := startPortCounter(t)
+	c, err := dnsclient.New(dnsclient.Config{Servers: []string{srv.addr}, Timeout: time.Second, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	for _, name := range []string{"one.example.test", "two.example.test"} {
+		if _, err := c.NewResolver().Lookup(context.Background(), name, dns.TypeA); err != nil {
+			t.Fatalf("%s after Close: %v", name, err)
+		}
+	}
+	if a, b := srv.port("one.example.test."), srv.port("two.example.test."); a == b {
+		t.Errorf("a closed client reused its socket (port %d)", a)
+	}
+}
