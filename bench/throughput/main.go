@@ -162,10 +162,7 @@ func run(duration time.Duration, concurrency, domains int, exporter, only string
 		if r.cpuHere > 0 {
 			here = fmt.Sprintf("%.2f ms", float64(r.cpuHere)/float64(time.Millisecond)/float64(max(r.probes, 1)))
 		}
-		q := "—"
-		if r.queries > 0 {
-			q = fmt.Sprintf("%.1f", float64(r.queries)/float64(max(r.probes, 1)))
-		}
+		q := fmt.Sprintf("%.1f", float64(r.queries)/float64(max(r.probes, 1)))
 		note := r.extraNote
 		if r.failures > 0 {
 			note = strings.TrimPrefix(note+fmt.Sprintf("; %d failed (first: %s)", r.failures, clip(r.firstErr, 120)), "; ")
