@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -202,6 +203,31 @@ type Resources struct {
 	MTASTSMemory *mtasts.Memory
 	// Recent keeps the last result of each probe for min_interval.
 	Recent *recentResults
+	// smtpSessions keeps each module's SMTP conversations under its smtp
+	// min_interval. Like Recent it outlives reloads, so the conversations
+	// and the smtp results served beside them always age together.
+	smtpSessions sessionMemories
+}
+
+type sessionMemories struct {
+	mu       sync.Mutex
+	byModule map[string]*smtp.SessionMemory
+}
+
+// sessionMemory returns the module's SMTP session memory for interval: the
+// one it had if the interval is the same, else a new one.
+func (r *Resources) sessionMemory(module string, interval time.Duration) *smtp.SessionMemory {
+	r.smtpSessions.mu.Lock()
+	defer r.smtpSessions.mu.Unlock()
+	if m := r.smtpSessions.byModule[module]; m != nil && m.MaxAge() == interval {
+		return m
+	}
+	if r.smtpSessions.byModule == nil {
+		r.smtpSessions.byModule = map[string]*smtp.SessionMemory{}
+	}
+	m := smtp.NewSessionMemory(interval)
+	r.smtpSessions.byModule[module] = m
+	return m
 }
 
 // Bounds of the process-wide state.
@@ -369,7 +395,7 @@ func (m *Module) compile(res *Resources) error {
 		// Within the interval the probes that read the smtp probe's
 		// conversations (spf.helo, MTA-STS enforce) reuse them too,
 		// rather than connect while its result is served again.
-		cfg := m.SMTP.WithSessionMemory(smtp.NewSessionMemory(d))
+		cfg := m.SMTP.WithSessionMemory(res.sessionMemory(m.name, d))
 		m.SMTP = &cfg
 	}
 	m.probes = nil

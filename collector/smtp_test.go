@@ -19,6 +19,12 @@ import (
 // enforce mode, and the config of a module probing it; extra goes into the
 // module.
 func mailWorld(t *testing.T, extra string) (*testbed.SMTPServer, *Config) {
+	server, yaml := mailWorldYAML(t, extra)
+	return server, mustParse(t, yaml)
+}
+
+// mailWorldYAML is mailWorld with the config's text.
+func mailWorldYAML(t *testing.T, extra string) (*testbed.SMTPServer, string) {
 	t.Helper()
 	ca, err := testbed.NewCA("collector test CA")
 	if err != nil {
@@ -52,7 +58,7 @@ $ORIGIN 0.0.127.in-addr.arpa.
 	if err := os.WriteFile(caFile, ca.PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := mustParse(t, fmt.Sprintf(`modules:
+	yaml := fmt.Sprintf(`modules:
   mail:
     timeout: 10s
     resolvers: [%q]
@@ -61,8 +67,8 @@ $ORIGIN 0.0.127.in-addr.arpa.
     smtp: {port: %d, ehlo_name: probe.example.test, rcpt_checks: [postmaster, abuse, open_relay], implicit_tls: false}
     mtasts: {https_port: %d}
     tlsrpt: {}
-%s`, dnsSrv.Addr, caFile, server.Port(), web.Port(), extra))
-	return server, cfg
+%s`, dnsSrv.Addr, caFile, server.Port(), web.Port(), extra)
+	return server, yaml
 }
 
 func TestSMTPProbeInTheModule(t *testing.T) {
@@ -105,9 +111,22 @@ func TestSMTPProbeInTheModule(t *testing.T) {
 // enforce-mode certificate check read the same conversations instead of
 // connecting, and still pass.
 func TestSMTPMinIntervalOpensPort25OncePerInterval(t *testing.T) {
-	server, cfg := mailWorld(t, "    min_interval: {smtp: 1h}\n")
+	server, yaml := mailWorldYAML(t, "    min_interval: {smtp: 1h}\n")
+	resources := NewResources()
+	cfg, err := ParseConfigWith([]byte(yaml), resources)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h, _ := newHandler(cfg)
-	for i := range 3 {
+	for i := range 4 {
+		if i == 2 {
+			// A reload: the served smtp results and the conversations
+			// beside them outlive it together.
+			if cfg, err = ParseConfigWith([]byte(yaml), resources); err != nil {
+				t.Fatal(err)
+			}
+			h, _ = newHandler(cfg)
+		}
 		res := probe(t, h, "target=mail.test", nil)
 		if res.code != http.StatusOK {
 			t.Fatalf("request %d: %d %s", i, res.code, res.body)
@@ -126,7 +145,7 @@ func TestSMTPMinIntervalOpensPort25OncePerInterval(t *testing.T) {
 		}
 	}
 	if n := server.Connections(); n != 1 {
-		t.Errorf("%d SMTP connections for 3 requests within the smtp min_interval, want 1", n)
+		t.Errorf("%d SMTP connections for 4 requests (and a reload) within the smtp min_interval, want 1", n)
 	}
 
 	// Without the interval every request talks to the server.

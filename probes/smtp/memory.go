@@ -37,6 +37,9 @@ func NewSessionMemory(maxAge time.Duration) *SessionMemory {
 	return &SessionMemory{maxAge: maxAge, maxEntries: DefaultSessionMemoryEntries, entries: map[string]rememberedSession{}}
 }
 
+// MaxAge is how long the memory serves a conversation.
+func (m *SessionMemory) MaxAge() time.Duration { return m.maxAge }
+
 // WithSessionMemory returns the config with conversations kept in m (nil:
 // none kept across requests).
 func (c Config) WithSessionMemory(m *SessionMemory) Config {
