@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dkim"
@@ -106,27 +107,6 @@ const (
 var checkIDs = []string{
 	"dkim.present", "dkim.key_valid", "dkim.key_strength", "dkim.not_revoked",
 	"dkim.not_testing", "dkim.hash", "dkim.ed25519",
-}
-
-func statuses(def probes.Status, overrides ...any) map[string]probes.Status {
-	out := map[string]probes.Status{}
-	for _, id := range checkIDs {
-		out[id] = def
-	}
-	for i := 0; i+1 < len(overrides); i += 2 {
-		out[overrides[i].(string)] = overrides[i+1].(probes.Status)
-	}
-	return out
-}
-
-type metric struct {
-	name   string
-	labels []string
-	value  float64
-}
-
-func m(name string, value float64, labels ...string) metric {
-	return metric{name: name, labels: labels, value: value}
 }
 
 type probeCase struct {
@@ -505,140 +485,6 @@ func runProbe(t testing.TB, addr, target string, cfg dkim.Config, params url.Val
 	return res, resolver
 }
 
-// checkInvariants holds for every run: each check recorded once with its
-// declared level, one-line reasons, a remediation for every failure,
-// errors for every undecided check, and only declared metrics.
-func checkInvariants(t *testing.T, res *probes.Result) {
-	t.Helper()
-	p := dkim.New(dkim.DefaultConfig())
-	levels := map[string]probes.Level{}
-	for _, spec := range p.CheckSpecs() {
-		levels[spec.ID] = spec.Level
-	}
-	checks := res.Checks()
-	if len(checks) != len(checkIDs) {
-		t.Errorf("%d checks recorded, want %d", len(checks), len(checkIDs))
-	}
-	for _, c := range checks {
-		if want, ok := levels[c.ID]; !ok || c.Level != want {
-			t.Errorf("%s: level %q, declared %q (declared: %v)", c.ID, c.Level, want, ok)
-		}
-		if c.Reason == "" || strings.ContainsAny(c.Reason, "\r\n") {
-			t.Errorf("%s: reason %q is not one line", c.ID, c.Reason)
-		}
-		if strings.ContainsAny(c.Remediation, "\r\n") {
-			t.Errorf("%s: remediation %q is not one line", c.ID, c.Remediation)
-		}
-		if c.Status == probes.StatusFail && c.Remediation == "" {
-			t.Errorf("%s failed without a remediation: %s", c.ID, c.Reason)
-		}
-		if c.Status == probes.StatusError && len(res.Errors()) == 0 {
-			t.Errorf("%s is undecided but the probe recorded no error", c.ID)
-		}
-	}
-	declared := map[string]int{}
-	for _, spec := range p.MetricSpecs() {
-		declared[spec.Name] = len(spec.Labels)
-	}
-	seen := map[string]bool{}
-	for _, s := range res.Measurements() {
-		n, ok := declared[s.Name()]
-		if !ok || n != len(s.LabelValues) {
-			t.Errorf("measurement %s%q is not declared with %d labels", s.Name(), s.LabelValues, len(s.LabelValues))
-		}
-		key := s.Name() + strings.Join(s.LabelValues, "\x00")
-		if seen[key] {
-			t.Errorf("measurement %s%q recorded twice", s.Name(), s.LabelValues)
-		}
-		seen[key] = true
-	}
-	for _, e := range res.Errors() {
-		if strings.Contains(e, "internal:") {
-			t.Errorf("probe error: %s", e)
-		}
-	}
-}
-
-func assertChecks(t *testing.T, res *probes.Result, tc probeCase) {
-	t.Helper()
-	for id, want := range tc.checks {
-		c, ok := res.Check(id)
-		if !ok {
-			t.Errorf("%s not recorded", id)
-			continue
-		}
-		if c.Status != want {
-			t.Errorf("%s = %s (%s), want %s", id, c.Status, c.Reason, want)
-		}
-	}
-	for id, want := range tc.reasons {
-		if c, _ := res.Check(id); !strings.Contains(c.Reason, want) {
-			t.Errorf("%s reason %q, want it to contain %q", id, c.Reason, want)
-		}
-	}
-	for id, want := range tc.remediations {
-		if c, _ := res.Check(id); !strings.Contains(c.Remediation, want) {
-			t.Errorf("%s remediation %q, want it to contain %q", id, c.Remediation, want)
-		}
-	}
-	for id, want := range tc.evidence {
-		c, _ := res.Check(id)
-		if !slices.ContainsFunc(c.Evidence, func(line string) bool { return strings.Contains(line, want) }) {
-			t.Errorf("%s evidence %q, want a line containing %q", id, c.Evidence, want)
-		}
-	}
-}
-
-func findMeasurement(res *probes.Result, name string, labels ...string) (float64, bool) {
-	for _, s := range res.Measurements() {
-		if s.Name() == name && slices.Equal(s.LabelValues, labels) {
-			return s.Value, true
-		}
-	}
-	return 0, false
-}
-
-func assertMetrics(t *testing.T, res *probes.Result, want, absent []metric) {
-	t.Helper()
-	for _, w := range want {
-		got, ok := findMeasurement(res, w.name, w.labels...)
-		if !ok {
-			t.Errorf("%s%q not recorded; have %v", w.name, w.labels, describe(res))
-			continue
-		}
-		if got != w.value {
-			t.Errorf("%s%q = %v, want %v", w.name, w.labels, got, w.value)
-		}
-	}
-	for _, a := range absent {
-		if _, ok := findMeasurement(res, a.name, a.labels...); ok {
-			t.Errorf("%s%q recorded, want it absent", a.name, a.labels)
-		}
-	}
-}
-
-func assertErrors(t *testing.T, res *probes.Result, want string) {
-	t.Helper()
-	errs := res.Errors()
-	if want == "" {
-		if len(errs) > 0 {
-			t.Errorf("probe errors %q, want none", errs)
-		}
-		return
-	}
-	if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, want) }) {
-		t.Errorf("probe errors %q, want one containing %q", errs, want)
-	}
-}
-
-func describe(res *probes.Result) []string {
-	var out []string
-	for _, s := range res.Measurements() {
-		out = append(out, s.Name()+"{"+strings.Join(s.LabelValues, ",")+"}")
-	}
-	return out
-}
-
 func TestDiscoveryIsOneRound(t *testing.T) {
 	// Every selector of the discovery list, the wildcard check and the
 	// module's selectors are independent questions: one round, however
@@ -839,4 +685,31 @@ func BenchmarkParseKey(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The shared assertions (internal/probetest), bound to this probe.
+
+type metric = probetest.Metric
+
+var (
+	m               = probetest.M
+	findMeasurement = probetest.FindMeasurement
+	assertMetrics   = probetest.AssertMetrics
+	assertErrors    = probetest.AssertErrors
+)
+
+// statuses expects every check to have status def except those overridden
+// ("dkim.ed25519", skip, ...).
+func statuses(def probes.Status, overrides ...any) map[string]probes.Status {
+	return probetest.Statuses(checkIDs, def, overrides...)
+}
+
+func checkInvariants(t testing.TB, res *probes.Result) {
+	t.Helper()
+	probetest.CheckInvariants(t, res, dkim.New(dkim.DefaultConfig()), checkIDs)
+}
+
+func assertChecks(t testing.TB, res *probes.Result, tc probeCase) {
+	t.Helper()
+	probetest.AssertChecks(t, res, tc.checks, tc.reasons, tc.remediations, tc.evidence)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dmarc"
@@ -64,27 +65,6 @@ const (
 
 var checkIDs = []string{
 	"dmarc.present", "dmarc.syntax", "dmarc.policy", "dmarc.reports", "dmarc.external_reports", "dmarc.pct",
-}
-
-func statuses(def probes.Status, overrides ...any) map[string]probes.Status {
-	out := map[string]probes.Status{}
-	for _, id := range checkIDs {
-		out[id] = def
-	}
-	for i := 0; i+1 < len(overrides); i += 2 {
-		out[overrides[i].(string)] = overrides[i+1].(probes.Status)
-	}
-	return out
-}
-
-type metric struct {
-	name   string
-	labels []string
-	value  float64
-}
-
-func m(name string, value float64, labels ...string) metric {
-	return metric{name: name, labels: labels, value: value}
 }
 
 type probeCase struct {
@@ -400,52 +380,13 @@ func TestProbe(t *testing.T) {
 			}
 			res, _ := runProbe(t, srv.Addr, tc.target, cfg, 10*time.Second)
 			checkInvariants(t, res)
-			for id, want := range tc.checks {
-				c, ok := res.Check(id)
-				if !ok {
-					t.Errorf("%s not recorded", id)
-					continue
-				}
-				if c.Status != want {
-					t.Errorf("%s = %s (%s), want %s", id, c.Status, c.Reason, want)
-				}
-			}
-			for id, want := range tc.reasons {
-				if c, _ := res.Check(id); !strings.Contains(c.Reason, want) {
-					t.Errorf("%s reason %q, want it to contain %q", id, c.Reason, want)
-				}
-			}
-			for id, want := range tc.remediations {
-				if c, _ := res.Check(id); !strings.Contains(c.Remediation, want) {
-					t.Errorf("%s remediation %q, want it to contain %q", id, c.Remediation, want)
-				}
-			}
-			for id, want := range tc.evidence {
-				c, _ := res.Check(id)
-				if !slices.ContainsFunc(c.Evidence, func(l string) bool { return strings.Contains(l, want) }) {
-					t.Errorf("%s evidence %q, want a line containing %q", id, c.Evidence, want)
-				}
-			}
-			for _, w := range tc.metrics {
-				got, ok := findMeasurement(res, w.name, w.labels...)
-				if !ok || got != w.value {
-					t.Errorf("%s%q = %v (recorded %v), want %v; have %v", w.name, w.labels, got, ok, w.value, describe(res))
-				}
-			}
+			probetest.AssertChecks(t, res, tc.checks, tc.reasons, tc.remediations, tc.evidence)
+			var absent []metric
 			for _, name := range tc.absent {
-				for _, s := range res.Measurements() {
-					if s.Name() == name {
-						t.Errorf("%s%q recorded, want none", name, s.LabelValues)
-					}
-				}
+				absent = append(absent, m(name, 0)) // no labels: no sample of the name
 			}
-			errs := res.Errors()
-			if tc.wantErrors == "" && len(errs) > 0 {
-				t.Errorf("probe errors %q, want none", errs)
-			}
-			if tc.wantErrors != "" && !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, tc.wantErrors) }) {
-				t.Errorf("probe errors %q, want one containing %q", errs, tc.wantErrors)
-			}
+			assertMetrics(t, res, tc.metrics, absent)
+			assertErrors(t, res, tc.wantErrors)
 		})
 	}
 }
@@ -469,65 +410,6 @@ func runProbe(t testing.TB, addr, target string, cfg dmarc.Config, timeout time.
 		t.Fatal("Run returned nil")
 	}
 	return res, resolver
-}
-
-func checkInvariants(t *testing.T, res *probes.Result) {
-	t.Helper()
-	p := dmarc.New(dmarc.DefaultConfig())
-	levels := map[string]probes.Level{}
-	for _, spec := range p.CheckSpecs() {
-		levels[spec.ID] = spec.Level
-	}
-	checks := res.Checks()
-	if len(checks) != len(checkIDs) {
-		t.Errorf("%d checks recorded, want %d", len(checks), len(checkIDs))
-	}
-	for _, c := range checks {
-		if want, ok := levels[c.ID]; !ok || c.Level != want {
-			t.Errorf("%s: level %q, declared %q", c.ID, c.Level, want)
-		}
-		if c.Reason == "" || strings.ContainsAny(c.Reason, "\r\n") || strings.ContainsAny(c.Remediation, "\r\n") {
-			t.Errorf("%s: reason %q or remediation %q is not one line", c.ID, c.Reason, c.Remediation)
-		}
-		if c.Status == probes.StatusFail && c.Remediation == "" {
-			t.Errorf("%s failed without a remediation: %s", c.ID, c.Reason)
-		}
-		if c.Status == probes.StatusError && len(res.Errors()) == 0 {
-			t.Errorf("%s is undecided but the probe recorded no error", c.ID)
-		}
-	}
-	declared := map[string]int{}
-	for _, spec := range p.MetricSpecs() {
-		declared[spec.Name] = len(spec.Labels)
-	}
-	seen := map[string]bool{}
-	for _, s := range res.Measurements() {
-		if n, ok := declared[s.Name()]; !ok || n != len(s.LabelValues) {
-			t.Errorf("measurement %s%q is not declared", s.Name(), s.LabelValues)
-		}
-		key := s.Name() + strings.Join(s.LabelValues, "\x00")
-		if seen[key] {
-			t.Errorf("measurement %s%q recorded twice", s.Name(), s.LabelValues)
-		}
-		seen[key] = true
-	}
-}
-
-func findMeasurement(res *probes.Result, name string, labels ...string) (float64, bool) {
-	for _, s := range res.Measurements() {
-		if s.Name() == name && slices.Equal(s.LabelValues, labels) {
-			return s.Value, true
-		}
-	}
-	return 0, false
-}
-
-func describe(res *probes.Result) []string {
-	var out []string
-	for _, s := range res.Measurements() {
-		out = append(out, fmt.Sprintf("%s{%s}=%v", s.Name(), strings.Join(s.LabelValues, ","), s.Value))
-	}
-	return out
 }
 
 func TestLookupsTakeTwoRounds(t *testing.T) {
@@ -658,4 +540,25 @@ func BenchmarkParse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The shared assertions (internal/probetest), bound to this probe.
+
+type metric = probetest.Metric
+
+var (
+	m             = probetest.M
+	assertMetrics = probetest.AssertMetrics
+	assertErrors  = probetest.AssertErrors
+)
+
+// statuses expects every check to have status def except those overridden
+// ("dmarc.rua", skip, ...).
+func statuses(def probes.Status, overrides ...any) map[string]probes.Status {
+	return probetest.Statuses(checkIDs, def, overrides...)
+}
+
+func checkInvariants(t testing.TB, res *probes.Result) {
+	t.Helper()
+	probetest.CheckInvariants(t, res, dmarc.New(dmarc.DefaultConfig()), checkIDs)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
@@ -226,90 +227,6 @@ const (
 
 var checkIDs = []string{"dnsbl.domain", "dnsbl.ip", "dnsbl.list_health", "dnswl.listed"}
 
-// checkInvariants holds for every run: each check recorded once with its
-// declared level, one-line reasons, a remediation for every failure, an
-// error for every undecided check, and only declared metrics, each once.
-func checkInvariants(t testing.TB, res *probes.Result) {
-	t.Helper()
-	p := dnsbl.New(dnsbl.DefaultConfig(), nil)
-	levels := map[string]probes.Level{}
-	for _, spec := range p.CheckSpecs() {
-		levels[spec.ID] = spec.Level
-	}
-	var ids []string
-	for _, c := range res.Checks() {
-		ids = append(ids, c.ID)
-		if want, ok := levels[c.ID]; !ok || c.Level != want {
-			t.Errorf("%s: level %q, declared %q (declared: %v)", c.ID, c.Level, want, ok)
-		}
-		if c.Reason == "" || strings.ContainsAny(c.Reason, "\r\n") {
-			t.Errorf("%s: reason %q is not one line", c.ID, c.Reason)
-		}
-		if c.Status == probes.StatusFail && c.Remediation == "" {
-			t.Errorf("%s failed without a remediation: %s", c.ID, c.Reason)
-		}
-		if c.Status == probes.StatusError && len(res.Errors()) == 0 {
-			t.Errorf("%s is undecided but the probe recorded no error", c.ID)
-		}
-	}
-	if !slices.Equal(ids, checkIDs) {
-		t.Errorf("checks recorded %q, want %q", ids, checkIDs)
-	}
-	declared := map[string]int{}
-	for _, spec := range p.MetricSpecs() {
-		declared[spec.Name] = len(spec.Labels)
-	}
-	seen := map[string]bool{}
-	for _, s := range res.Measurements() {
-		if n, ok := declared[s.Name()]; !ok || n != len(s.LabelValues) {
-			t.Errorf("measurement %s%q is not declared with %d labels", s.Name(), s.LabelValues, len(s.LabelValues))
-		}
-		key := s.Name() + strings.Join(s.LabelValues, "\x00")
-		if seen[key] {
-			t.Errorf("measurement %s%q recorded twice", s.Name(), s.LabelValues)
-		}
-		seen[key] = true
-		for _, v := range s.LabelValues {
-			if v == "" || strings.HasSuffix(v, ".") {
-				t.Errorf("measurement %s%q has an empty label or one with a trailing dot", s.Name(), s.LabelValues)
-			}
-		}
-	}
-	for _, e := range res.Errors() {
-		if strings.Contains(e, "internal:") || strings.Contains(e, "\n") {
-			t.Errorf("probe error: %q", e)
-		}
-	}
-}
-
-// metric is one expected sample: name, label values in spec order, value.
-type metric struct {
-	name   string
-	labels []string
-	value  float64
-}
-
-func m(name string, value float64, labels ...string) metric {
-	return metric{name: name, labels: labels, value: value}
-}
-
-func findMeasurement(res *probes.Result, name string, labels ...string) (float64, bool) {
-	for _, s := range res.Measurements() {
-		if s.Name() == name && slices.Equal(s.LabelValues, labels) {
-			return s.Value, true
-		}
-	}
-	return 0, false
-}
-
-func describe(res *probes.Result) []string {
-	var out []string
-	for _, s := range res.Measurements() {
-		out = append(out, s.Name()+"{"+strings.Join(s.LabelValues, ",")+"}")
-	}
-	return out
-}
-
 type probeCase struct {
 	name     string
 	target   string
@@ -330,14 +247,6 @@ type probeCase struct {
 	notErrors    []string // substrings no probe error may contain
 	notes        string
 	detail       string // substring of the detail block
-}
-
-func statuses(overrides ...any) map[string]probes.Status {
-	out := map[string]probes.Status{}
-	for i := 0; i+1 < len(overrides); i += 2 {
-		out[overrides[i].(string)] = overrides[i+1].(probes.Status)
-	}
-	return out
 }
 
 func TestProbe(t *testing.T) {
@@ -690,52 +599,13 @@ func TestProbe(t *testing.T) {
 
 func assertCase(t *testing.T, res *probes.Result, tc probeCase) {
 	t.Helper()
-	for id, want := range tc.checks {
-		c, ok := res.Check(id)
-		if !ok {
-			t.Errorf("%s not recorded", id)
-			continue
-		}
-		if c.Status != want {
-			t.Errorf("%s = %s (%s), want %s", id, c.Status, c.Reason, want)
-		}
-	}
-	for id, want := range tc.reasons {
-		if c, _ := res.Check(id); !strings.Contains(c.Reason, want) {
-			t.Errorf("%s reason\n %q\nwant it to contain\n %q", id, c.Reason, want)
-		}
-	}
+	probetest.AssertChecks(t, res, tc.checks, tc.reasons, tc.remediations, tc.evidence)
 	for id, not := range tc.notReason {
 		if c, _ := res.Check(id); strings.Contains(c.Reason, not) {
 			t.Errorf("%s reason %q contains %q", id, c.Reason, not)
 		}
 	}
-	for id, want := range tc.remediations {
-		if c, _ := res.Check(id); !strings.Contains(c.Remediation, want) {
-			t.Errorf("%s remediation\n %q\nwant it to contain\n %q", id, c.Remediation, want)
-		}
-	}
-	for id, want := range tc.evidence {
-		c, _ := res.Check(id)
-		if !slices.ContainsFunc(c.Evidence, func(line string) bool { return strings.Contains(line, want) }) {
-			t.Errorf("%s evidence %q\nwant a line containing %q", id, c.Evidence, want)
-		}
-	}
-	for _, w := range tc.metrics {
-		got, ok := findMeasurement(res, w.name, w.labels...)
-		if !ok {
-			t.Errorf("%s%q not recorded; have %v", w.name, w.labels, describe(res))
-			continue
-		}
-		if got != w.value {
-			t.Errorf("%s%q = %v, want %v", w.name, w.labels, got, w.value)
-		}
-	}
-	for _, a := range tc.absent {
-		if _, ok := findMeasurement(res, a.name, a.labels...); ok {
-			t.Errorf("%s%q recorded, want it absent", a.name, a.labels)
-		}
-	}
+	assertMetrics(t, res, tc.metrics, tc.absent)
 	errs := res.Errors()
 	if tc.wantErrors == nil && len(errs) > 0 {
 		t.Errorf("probe errors %q, want none", errs)
@@ -787,5 +657,40 @@ dbltest.test      IN A    127.0.1.2
 	bad.Kind, bad.TestPoint = dnsbl.KindIP, "dbltest.test"
 	if err := config(bad).Validate(); err == nil || !strings.Contains(err.Error(), "test_point applies to domain lists") {
 		t.Errorf("test_point on an IP list: %v", err)
+	}
+}
+
+// The shared assertions (internal/probetest), bound to this probe.
+
+type metric = probetest.Metric
+
+var (
+	m               = probetest.M
+	findMeasurement = probetest.FindMeasurement
+	assertMetrics   = probetest.AssertMetrics
+	describe        = probetest.Describe
+)
+
+// statuses expects the checks named in pairs ("dnsbl.ip", fail, ...).
+func statuses(overrides ...any) map[string]probes.Status {
+	return probetest.Statuses(nil, 0, overrides...)
+}
+
+// checkInvariants is probetest's, and the checks come in their order, and
+// no label is empty.
+func checkInvariants(t testing.TB, res *probes.Result) {
+	t.Helper()
+	probetest.CheckInvariants(t, res, dnsbl.New(dnsbl.DefaultConfig(), nil), checkIDs)
+	var ids []string
+	for _, c := range res.Checks() {
+		ids = append(ids, c.ID)
+	}
+	if !slices.Equal(ids, checkIDs) {
+		t.Errorf("checks recorded %q, want %q", ids, checkIDs)
+	}
+	for _, s := range res.Measurements() {
+		if slices.Contains(s.LabelValues, "") {
+			t.Errorf("measurement %s%q has an empty label", s.Name(), s.LabelValues)
+		}
 	}
 }
