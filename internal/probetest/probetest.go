@@ -8,8 +8,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-kit/log"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
 
 // Statuses expects every check of ids to have status def except those
@@ -203,4 +207,10 @@ func Describe(res *probes.Result) []string {
 		out = append(out, s.Name()+"{"+strings.Join(s.LabelValues, ",")+"}")
 	}
 	return out
+}
+
+// Env is a probe environment for one request resolving through c: a fresh
+// request cache and memo, the real clock, no logs.
+func Env(c *dnsclient.Client) *probes.Env {
+	return &probes.Env{DNS: c.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
 }

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
-
 	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
@@ -470,8 +468,8 @@ func runProbe(t testing.TB, addr, target string, cfg dkim.Config, params url.Val
 	if err != nil {
 		t.Fatal(err)
 	}
-	resolver := client.NewResolver()
-	env := &probes.Env{DNS: resolver, Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	env := probetest.Env(client)
+	resolver := env.DNS
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	p := dkim.New(cfg)
@@ -553,7 +551,7 @@ func TestSilentResolverEndsAtDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	env := probetest.Env(client)
 	const deadline = 300 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
@@ -669,7 +667,7 @@ func BenchmarkProbeDiscovery(b *testing.B) {
 	p := dkim.New(dkim.DefaultConfig())
 	b.ReportAllocs()
 	for b.Loop() {
-		env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+		env := probetest.Env(client)
 		res := p.Run(context.Background(), &probes.Request{Target: tgt}, env)
 		if c, _ := res.Check("dkim.present"); c.Status != probes.StatusPass {
 			b.Fatalf("dkim.present = %s (%s)", c.Status, c.Reason)

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
-
 	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
@@ -401,8 +399,8 @@ func runProbe(t testing.TB, addr, target string, cfg dmarc.Config, timeout time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	resolver := client.NewResolver()
-	env := &probes.Env{DNS: resolver, Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	env := probetest.Env(client)
+	resolver := env.DNS
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	res := dmarc.New(cfg).Run(ctx, &probes.Request{Target: tgt}, env)
@@ -467,7 +465,7 @@ func TestSilentResolverEndsAtDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	env := probetest.Env(client)
 	const deadline = 300 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
@@ -524,7 +522,7 @@ func BenchmarkProbe(b *testing.B) {
 	p := dmarc.New(dmarc.DefaultConfig())
 	b.ReportAllocs()
 	for b.Loop() {
-		env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+		env := probetest.Env(client)
 		res := p.Run(context.Background(), &probes.Request{Target: tgt}, env)
 		if c, _ := res.Check("dmarc.present"); c.Status != probes.StatusPass {
 			b.Fatalf("dmarc.present = %s", c.Status)

@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
-
+	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
@@ -36,7 +35,7 @@ func benchWorld(tb testing.TB) (*testbed.DNSServer, dnsbl.Config) {
 // benchEnv is one probe request's environment with MX discovery already
 // done, so only the blocklist round is measured.
 func benchEnv(tb testing.TB, client *dnsclient.Client, req *probes.Request) *probes.Env {
-	env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	env := probetest.Env(client)
 	set, err := mailhosts.Discover(context.Background(), req, env)
 	if err != nil || len(set.AllIPs()) != 20 {
 		tb.Fatalf("discovery: %v, %d addresses", err, len(set.AllIPs()))

@@ -10,6 +10,7 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
+	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
@@ -70,7 +71,7 @@ func TestSilentResolverEndsAtDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	env := probetest.Env(client)
 	const deadline = 300 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
-
 	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
@@ -581,8 +579,8 @@ func runProbe(t *testing.T, addr, target string, cfg mx.Config, timeout time.Dur
 	if err != nil {
 		t.Fatal(err)
 	}
-	resolver := client.NewResolver()
-	env := &probes.Env{DNS: resolver, Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	env := probetest.Env(client)
+	resolver := env.DNS
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	res := mx.New(cfg).Run(ctx, &probes.Request{Target: tgt}, env)
@@ -616,7 +614,7 @@ func TestSilentResolverEndsAtDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	env := probetest.Env(client)
 	const deadline = 300 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()

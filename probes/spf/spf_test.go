@@ -716,7 +716,7 @@ func TestSilentResolverEndsAtDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	env := probetest.Env(client)
 	const deadline = 300 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()

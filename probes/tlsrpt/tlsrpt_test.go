@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
-
+	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
@@ -89,7 +88,7 @@ func run(t testing.TB, srv *testbed.DNSServer, target string) *probes.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	env := probetest.Env(client)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	res := tlsrpt.New(tlsrpt.DefaultConfig()).Run(ctx, &probes.Request{Target: tgt}, env)
