@@ -9,8 +9,8 @@ import (
 
 	"github.com/go-kit/log"
 
-	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
