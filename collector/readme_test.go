@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,18 +15,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// readmeTable returns the rows of the first markdown table after the
-// heading, as cells.
-func readmeTable(t *testing.T, readme, heading string, skipTables int) [][]string {
+// docTable returns the rows of the markdown table after the heading in the
+// document (skipTables tables after it skipped), as cells. The table must
+// come before the next "## " heading.
+func docTable(t *testing.T, doc document, heading string, skipTables int) [][]string {
 	t.Helper()
-	i := strings.Index(readme, "\n"+heading+"\n")
+	text := doc.text
+	i := strings.Index(text, "\n"+heading+"\n")
 	if i < 0 {
-		t.Fatalf("README has no %q section", heading)
+		t.Fatalf("%s has no %q section", doc.name, heading)
 	}
 	var rows [][]string
 	tables := 0
 	inTable := false
-	for _, line := range strings.Split(readme[i+len(heading)+2:], "\n") {
+	for _, line := range strings.Split(text[i+len(heading)+2:], "\n") {
 		if strings.HasPrefix(line, "## ") {
 			break
 		}
@@ -49,6 +52,9 @@ func readmeTable(t *testing.T, readme, heading string, skipTables int) [][]strin
 		}
 		rows = append(rows, cells)
 	}
+	if len(rows) == 0 {
+		t.Fatalf("%s has no table under %q", doc.name, heading)
+	}
 	return rows[1:] // the header
 }
 
@@ -61,19 +67,35 @@ func codeCell(cell string) string {
 	return ""
 }
 
-func readREADME(t *testing.T) string {
+// document is a markdown file of the repository: its path from the
+// repository root and its text, led by a newline so that a heading on the
+// first line is found like any other.
+type document struct {
+	name string
+	text string
+}
+
+// readDoc reads a markdown file, named by its path from the repository root.
+func readDoc(t *testing.T, name string) document {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "README.md"))
+	data, err := os.ReadFile(filepath.Join("..", filepath.FromSlash(name)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(data)
+	return document{name: name, text: "\n" + string(data)}
 }
 
-// TestREADMECatalogue keeps the README's check and metric tables equal to
-// what the code declares.
+// The documents that hold the catalogues the tests below keep true.
+const (
+	checksDoc  = "docs/checks.md"   // the check table, under "## Checks"
+	metricsDoc = "docs/metrics.md"  // the /probe and /metrics tables, under "# Metrics"
+	configDoc  = "CONFIGURATION.md" // the module settings, under "## Modules"
+)
+
+// TestREADMECatalogue keeps the check table of docs/checks.md and the
+// metric tables of docs/metrics.md equal to what the code declares.
 func TestREADMECatalogue(t *testing.T) {
-	readme := readREADME(t)
+	checksMD, metricsMD := readDoc(t, checksDoc), readDoc(t, metricsDoc)
 	checks, metrics := Catalogue()
 
 	want := map[string]string{}
@@ -81,11 +103,11 @@ func TestREADMECatalogue(t *testing.T) {
 		want[c.ID] = string(c.Level)
 	}
 	got := map[string]string{}
-	for _, row := range readmeTable(t, readme, "## Checks", 0) {
+	for _, row := range docTable(t, checksMD, "## Checks", 0) {
 		got[codeCell(row[0])] = row[1]
 	}
 	if !mapsEqual(got, want) {
-		t.Errorf("README checks table:\n got %v\nwant %v", got, want)
+		t.Errorf("%s checks table:\n got %v\nwant %v", checksDoc, got, want)
 	}
 
 	var wantMetrics, gotMetrics []string
@@ -98,17 +120,17 @@ func TestREADMECatalogue(t *testing.T) {
 		}
 		labels[m.Name] = strings.Join(ls, ", ")
 	}
-	for _, row := range readmeTable(t, readme, "## Metrics", 0) {
+	for _, row := range docTable(t, metricsMD, "# Metrics", 0) {
 		name := codeCell(row[0])
 		gotMetrics = append(gotMetrics, name)
 		if row[1] != labels[name] {
-			t.Errorf("README: %s labels %q, code %q", name, row[1], labels[name])
+			t.Errorf("%s: %s labels %q, code %q", metricsDoc, name, row[1], labels[name])
 		}
 	}
 	sort.Strings(wantMetrics)
 	sort.Strings(gotMetrics)
 	if !slices.Equal(gotMetrics, wantMetrics) {
-		t.Errorf("README /probe metrics:\n got %v\nwant %v", gotMetrics, wantMetrics)
+		t.Errorf("%s /probe metrics:\n got %v\nwant %v", metricsDoc, gotMetrics, wantMetrics)
 	}
 
 	// The exporter's own metrics: what the collector registers, plus the
@@ -128,13 +150,13 @@ func TestREADMECatalogue(t *testing.T) {
 		self = append(self, mf.GetName())
 	}
 	var documented []string
-	for _, row := range readmeTable(t, readme, "## Metrics", 1) {
+	for _, row := range docTable(t, metricsMD, "# Metrics", 1) {
 		documented = append(documented, codeCell(row[0]))
 	}
 	sort.Strings(self)
 	sort.Strings(documented)
 	if !slices.Equal(self, documented) {
-		t.Errorf("README /metrics table:\n got %v\nwant %v", documented, self)
+		t.Errorf("%s /metrics table:\n got %v\nwant %v", metricsDoc, documented, self)
 	}
 }
 
@@ -151,18 +173,19 @@ func mapsEqual(a, b map[string]string) bool {
 }
 
 // TestREADMEConfigKeys checks that every key a module accepts (read off the
-// Go structs' yaml tags) is documented in the README's configuration table
-// and shown in config.example.yml, and that nothing else is documented.
+// Go structs' yaml tags) is documented in the module settings table of
+// CONFIGURATION.md and shown in config.example.yml, and that nothing else is
+// documented.
 func TestREADMEConfigKeys(t *testing.T) {
-	readme := readREADME(t)
+	conf := readDoc(t, configDoc)
 	documented := map[string]bool{}
-	for _, row := range readmeTable(t, readme, "## Configuration", 0) {
+	for _, row := range docTable(t, conf, "## Modules", 0) {
 		documented[strings.TrimPrefix(codeCell(row[0]), "modules.<name>.")] = true
 	}
 	keys := yamlKeys(reflect.TypeOf(Module{}), "")
 	for _, key := range keys {
 		if !documented[key] {
-			t.Errorf("README does not document modules.<name>.%s", key)
+			t.Errorf("%s does not document modules.<name>.%s", configDoc, key)
 		}
 		last := key[strings.LastIndex(key, ".")+1:]
 		if !strings.Contains(string(DefaultConfigYAML), " "+last+":") {
@@ -171,7 +194,7 @@ func TestREADMEConfigKeys(t *testing.T) {
 		delete(documented, key)
 	}
 	for key := range documented {
-		t.Errorf("README documents modules.<name>.%s, which the code does not accept", key)
+		t.Errorf("%s documents modules.<name>.%s, which the code does not accept", configDoc, key)
 	}
 }
 
@@ -192,4 +215,96 @@ func yamlKeys(typ reflect.Type, prefix string) []string {
 		out = append(out, prefix+tag)
 	}
 	return out
+}
+
+// readmeMaxBytes bounds README.md: one page a newcomer reads; the reference
+// lives in CONFIGURATION.md and docs/.
+const readmeMaxBytes = 20480
+
+// TestREADMESize keeps README.md under 20 KB.
+func TestREADMESize(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) >= readmeMaxBytes {
+		t.Errorf("README.md is %d bytes, more than %d: move reference material to CONFIGURATION.md or docs/", len(data), readmeMaxBytes)
+	}
+}
+
+var (
+	mdFenceRE   = regexp.MustCompile("(?ms)^```.*?^```")
+	mdCodeRE    = regexp.MustCompile("`[^`\n]*`")
+	mdLinkRE    = regexp.MustCompile(`\]\(([^()\s]+)\)`)
+	mdHeadingRE = regexp.MustCompile(`(?m)^#{1,6} +(.+?) *$`)
+	mdSlugDrop  = regexp.MustCompile(`[^\p{L}\p{N} _-]`)
+)
+
+// mdAnchors returns the anchors GitHub gives the headings of a markdown
+// text: lower case, punctuation dropped, spaces as hyphens, "-1", "-2", …
+// appended to repeats.
+func mdAnchors(text string) map[string]bool {
+	anchors := map[string]bool{}
+	seen := map[string]int{}
+	for _, m := range mdHeadingRE.FindAllStringSubmatch(mdFenceRE.ReplaceAllString(text, ""), -1) {
+		slug := strings.ReplaceAll(mdSlugDrop.ReplaceAllString(strings.ToLower(m[1]), ""), " ", "-")
+		if n := seen[slug]; n > 0 {
+			anchors[slug+"-"+strconv.Itoa(n)] = true
+		} else {
+			anchors[slug] = true
+		}
+		seen[slug]++
+	}
+	return anchors
+}
+
+// TestDocsLinks checks that every relative link in README.md,
+// CONFIGURATION.md and docs/*.md points at a file that exists and, into a
+// markdown file, at a heading it has.
+func TestDocsLinks(t *testing.T) {
+	root := ".."
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs = append([]string{filepath.Join(root, "README.md"), filepath.Join(root, "CONFIGURATION.md")}, docs...)
+	links := 0
+	for _, doc := range docs {
+		name, _ := filepath.Rel(root, doc) // for the messages
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := mdCodeRE.ReplaceAllString(mdFenceRE.ReplaceAllString(string(data), ""), "")
+		for _, m := range mdLinkRE.FindAllStringSubmatch(text, -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			links++
+			path, anchor, _ := strings.Cut(target, "#")
+			file := doc
+			if path != "" {
+				file = filepath.Join(filepath.Dir(doc), filepath.FromSlash(path))
+				if _, err := os.Stat(file); err != nil {
+					t.Errorf("%s links to %s, which does not exist", name, target)
+					continue
+				}
+			}
+			if anchor == "" || !strings.HasSuffix(file, ".md") {
+				continue
+			}
+			linked, err := os.ReadFile(file)
+			if err != nil {
+				t.Errorf("%s links to %s: %v", name, target, err)
+				continue
+			}
+			if !mdAnchors(string(linked))[anchor] {
+				t.Errorf("%s links to %s: the file has no heading with the anchor #%s", name, target, anchor)
+			}
+		}
+	}
+	if links == 0 {
+		t.Error("no relative links found: the test does not read the documents")
+	}
 }
