@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs every performance measurement of bench/ one after the other and
-# prints their Markdown reports (the tables of bench/RESULTS.md). Each first
+# prints their Markdown reports (the tables of docs/performance.md). Each first
 # waits for the machine to be quiet (1-minute load average below $WAIT_LOAD,
 # default 0.7, for at most $WAIT_MAX, default 10m); each report gives the
 # load it ran under. Loopback only; 15 to 20 minutes of measuring.

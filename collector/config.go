@@ -256,7 +256,8 @@ func newDNSBLWithoutCache(c dnsbl.Config) *dnsbl.Probe { return dnsbl.New(c, nil
 func newMTASTSAlone(c mtasts.Config) *mtasts.Probe { return mtasts.New(c, nil, nil) }
 
 // Catalogue lists every check and every metric family a probe request can
-// produce, for documentation and for the test that keeps the README true.
+// produce, for documentation and for the test that keeps docs/checks.md and
+// docs/metrics.md true.
 func Catalogue() (checks []probes.CheckSpec, metrics []*probes.MetricSpec) {
 	metrics = append(metrics, FrameMetricSpecs...)
 	for _, b := range probeBlocks {

@@ -13,7 +13,7 @@ import (
 // The performance benchmarks of issue 9, on the bench world
 // (bench/benchworld: bench.test with 2 MX hosts, IPv4 and IPv6, STARTTLS
 // servers, 3 DKIM selectors, 6 blocklists, MTA-STS, DANE). The programs
-// under bench/ report the same with tables; see bench/RESULTS.md.
+// under bench/ report the same with tables; see docs/performance.md.
 
 // BenchmarkLatencyFullModule20ms is one probe request of bench.test with
 // the full mail module, every DNS answer 20 ms late, fresh process-wide

@@ -12,7 +12,7 @@ import (
 	"sync"
 )
 
-// Level is how much a check matters to receivers, as CHECKS.md defines it.
+// Level is how much a check matters to receivers, as docs/checks.md defines it.
 type Level string
 
 // The levels. LevelInfo marks facts that are reported but never scored
@@ -79,7 +79,7 @@ func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 type CheckSpec struct {
 	ID      string
 	Level   Level
-	Passing string // one line: what passes, as in CHECKS.md
+	Passing string // one line: what passes, as in docs/checks.md
 }
 
 // Check is the outcome of one CheckSpec for one probe run.
@@ -97,8 +97,8 @@ type Check struct {
 }
 
 // MetricSpec describes a measurement family. The collector registers one
-// gauge per spec; probes declare their specs up front so the catalogue in the
-// README can be tested against the code.
+// gauge per spec; probes declare their specs up front so the catalogue in
+// docs/metrics.md can be tested against the code.
 type MetricSpec struct {
 	Name   string
 	Help   string

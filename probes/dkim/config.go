@@ -19,7 +19,7 @@ type Config struct {
 }
 
 // DefaultMinRSABits follows RFC 8301 §3.2 ("Signers SHOULD use RSA keys of
-// at least 2048 bits") and the sources of CHECKS.md's dkim.key_strength.
+// at least 2048 bits") and the rule of docs/checks.md's dkim.key_strength.
 const DefaultMinRSABits = 2048
 
 // maxSelectors bounds the selectors of a module and of a request, so a

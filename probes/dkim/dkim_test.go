@@ -615,7 +615,7 @@ func TestDescriber(t *testing.T) {
 	if !slices.Equal(ids, checkIDs) {
 		t.Errorf("CheckSpecs ids = %q, want %q", ids, checkIDs)
 	}
-	// The levels of CHECKS.md ("—" is info).
+	// The levels of docs/checks.md.
 	wantLevels := map[string]probes.Level{
 		"dkim.present": probes.LevelMust, "dkim.key_valid": probes.LevelMust, "dkim.key_strength": probes.LevelMust,
 		"dkim.not_revoked": probes.LevelInfo, "dkim.not_testing": probes.LevelShould, "dkim.hash": probes.LevelShould,

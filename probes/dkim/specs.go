@@ -2,7 +2,7 @@ package dkim
 
 import "github.com/deliverability-exporter/deliverability_exporter/probes"
 
-// The checks of the probe, as CHECKS.md defines them.
+// The checks of the probe, as docs/checks.md defines them.
 var (
 	checkPresent = probes.CheckSpec{ID: "dkim.present", Level: probes.LevelMust,
 		Passing: "at least one selector publishes a key (and every selector asked for by name does)"}

@@ -2,7 +2,7 @@ package dmarc
 
 import "github.com/deliverability-exporter/deliverability_exporter/probes"
 
-// The checks of the probe, as CHECKS.md defines them.
+// The checks of the probe, as docs/checks.md defines them.
 var (
 	checkPresent = probes.CheckSpec{ID: "dmarc.present", Level: probes.LevelMust,
 		Passing: "_dmarc.<domain> (or the organizational domain) publishes DMARC"}

@@ -2,7 +2,7 @@ package dnsbl
 
 import "github.com/deliverability-exporter/deliverability_exporter/probes"
 
-// The checks of the probe, as CHECKS.md defines them.
+// The checks of the probe, as docs/checks.md defines them.
 var (
 	checkIP = probes.CheckSpec{ID: "dnsbl.ip", Level: probes.LevelMust,
 		Passing: "no MX or outbound IP (v4 and v6) is listed on a configured IP list"}

@@ -2,7 +2,7 @@ package mtasts
 
 import "github.com/deliverability-exporter/deliverability_exporter/probes"
 
-// The checks of the probe, as CHECKS.md defines them. "must (if record)"
+// The checks of the probe, as docs/checks.md defines them. "must (if record)"
 // and "must (if enforce)" are must checks that are skipped when their
 // condition does not hold.
 var (

@@ -2,7 +2,7 @@ package mx
 
 import "github.com/deliverability-exporter/deliverability_exporter/probes"
 
-// The checks of the probe, as CHECKS.md defines them.
+// The checks of the probe, as docs/checks.md defines them.
 var (
 	checkPresent = probes.CheckSpec{ID: "mx.present", Level: probes.LevelMust,
 		Passing: "the domain publishes MX records (no implicit A/AAAA fallback)"}

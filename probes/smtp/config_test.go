@@ -105,7 +105,7 @@ func TestDescriber(t *testing.T) {
 	if !slices.Equal(ids, checkIDs) {
 		t.Errorf("CheckSpecs ids = %q, want %q", ids, checkIDs)
 	}
-	// The levels of CHECKS.md.
+	// The levels of docs/checks.md.
 	levels := map[string]string{
 		"smtp.reachable": "must", "smtp.banner": "should", "smtp.helo": "must", "smtp.starttls": "must",
 		"tls.version": "should", "tls.cert_trusted": "must", "tls.cert_name": "must", "tls.cert_expiry": "must",

@@ -2,7 +2,7 @@ package smtp
 
 import "github.com/deliverability-exporter/deliverability_exporter/probes"
 
-// The checks of the probe, as CHECKS.md defines them.
+// The checks of the probe, as docs/checks.md defines them.
 var (
 	checkReachable = probes.CheckSpec{ID: "smtp.reachable", Level: probes.LevelMust,
 		Passing: "port 25 answers with 220 within the timeout"}

@@ -29,7 +29,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		AcceptableAll:    []string{"~", "-"},
-		MaxIPv4Addresses: 65536, // a /16 (CHECKS.md)
+		MaxIPv4Addresses: 65536, // a /16 (docs/checks.md)
 		CheckOutbound:    true,
 	}
 }

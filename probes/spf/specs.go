@@ -2,7 +2,7 @@ package spf
 
 import "github.com/deliverability-exporter/deliverability_exporter/probes"
 
-// The checks of the probe, as CHECKS.md defines them.
+// The checks of the probe, as docs/checks.md defines them.
 var (
 	checkPresent = probes.CheckSpec{ID: "spf.present", Level: probes.LevelMust,
 		Passing: "exactly one TXT record starts with v=spf1"}

@@ -752,7 +752,7 @@ func TestDescriber(t *testing.T) {
 	if !slices.Equal(ids, checkIDs) {
 		t.Errorf("CheckSpecs ids = %q, want %q", ids, checkIDs)
 	}
-	// CHECKS.md: must for the first six, should for the rest.
+	// docs/checks.md: must for the first six, should for the rest.
 	for _, spec := range p.CheckSpecs() {
 		want := probes.LevelShould
 		if slices.Index(checkIDs, spec.ID) < 6 {

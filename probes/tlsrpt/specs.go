@@ -2,7 +2,7 @@ package tlsrpt
 
 import "github.com/deliverability-exporter/deliverability_exporter/probes"
 
-// The check of the probe, as CHECKS.md defines it.
+// The check of the probe, as docs/checks.md defines it.
 var checkPresent = probes.CheckSpec{ID: "tlsrpt.present", Level: probes.LevelShould,
 	Passing: "_smtp._tls.<domain> TXT is one v=TLSRPTv1 record whose rua= lists valid mailto: and https: URIs (RFC 8460 §3)"}
 

@@ -83,7 +83,8 @@ func ProbeOfCheck(id string) string {
 }
 
 // LoadCatalogue reads collector.Catalogue(), the exporter's own metrics
-// (as the README test gathers them) and Prometheus' series.
+// (as the test that keeps docs/metrics.md true gathers them) and
+// Prometheus' series.
 func LoadCatalogue() (*Catalogue, error) {
 	c := &Catalogue{Metrics: map[string]Metric{}, Checks: map[string]string{}, Wired: map[string]bool{}}
 	checks, metrics := collector.Catalogue()
