@@ -23,17 +23,13 @@ func BenchmarkProbeHealthyDomain(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			module := strings.Replace(testbed.ExampleModule("mail", world.Addr), "    dns_attempts: 2\n", "    dns_attempts: 2\n"+bc.option, 1)
-			cfg, err := ParseConfig([]byte("modules:\n" + module))
-			if err != nil {
-				b.Fatal(err)
-			}
-			m, _ := cfg.Module("mail")
+			m := compileYAML(b, "modules:\n"+module).byName["mail"]
 			target, _ := probes.ParseTarget("example.test")
 			var queries int64
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				report := m.Run(context.Background(), &probes.Request{Target: target}, nil)
+				report := m.Run(context.Background(), &probes.Request{Target: target}, RunOptions{})
 				if !report.Success() {
 					b.Fatal("healthy domain failed")
 				}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/deliverability-exporter/deliverability_exporter/bench/benchkit"
 	"github.com/deliverability-exporter/deliverability_exporter/bench/benchworld"
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
@@ -101,7 +102,7 @@ func BenchmarkDNSOnlyParallel(b *testing.B) {
 		if targets[i], err = probes.ParseTarget(d); err != nil {
 			b.Fatal(err)
 		}
-		if rep := m.Run(context.Background(), &probes.Request{Target: targets[i]}, nil); !rep.Success() {
+		if rep := m.Run(context.Background(), &probes.Request{Target: targets[i]}, collector.RunOptions{}); !rep.Success() {
 			b.Fatalf("%s: %v", d, benchkit.Problems(rep))
 		}
 	}
@@ -114,7 +115,7 @@ func BenchmarkDNSOnlyParallel(b *testing.B) {
 		i := 0
 		for pb.Next() {
 			i++
-			rep := m.Run(context.Background(), &probes.Request{Target: targets[i%len(targets)]}, nil)
+			rep := m.Run(context.Background(), &probes.Request{Target: targets[i%len(targets)]}, collector.RunOptions{})
 			if !rep.Success() {
 				b.Errorf("%s: %v", rep.Target, benchkit.Problems(rep))
 				return
@@ -150,7 +151,7 @@ func BenchmarkFullModuleLoopback(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		rep := m.Run(context.Background(), req, nil)
+		rep := m.Run(context.Background(), req, collector.RunOptions{})
 		if p := benchkit.Problems(rep); len(p) > 0 {
 			b.Fatalf("bench.test is not healthy: %v", p)
 		}

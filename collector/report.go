@@ -1,72 +1,88 @@
 package collector
 
 import (
-	"fmt"
-	"io"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
-
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
 
-// statusOrder puts what needs attention first.
-var statusOrder = map[probes.Status]int{
-	probes.StatusFail:  0,
-	probes.StatusError: 1,
-	probes.StatusPass:  2,
-	probes.StatusSkip:  3,
+// ProbeRun is one probe's part of a report.
+type ProbeRun struct {
+	Name     string
+	Duration time.Duration
+	Result   *probes.Result
+	// Age is how old a result served again under the module's
+	// min_interval is; 0 for a result of this request.
+	Age time.Duration
 }
 
-var levelOrder = map[probes.Level]int{
-	probes.LevelMust: 0, probes.LevelShould: 1, probes.LevelMay: 2, probes.LevelInfo: 3,
+// Report is everything one probe request found. Once Run returns it, it is
+// the report's alone: nothing a probe still running writes reaches it.
+type Report struct {
+	Module    string
+	Target    probes.Target
+	Start     time.Time
+	Duration  time.Duration
+	Timeout   time.Duration
+	Resolvers []string
+	// Waited is how long the request waited for one of the module's
+	// max_running_requests slots before its probes started.
+	Waited time.Duration
+	Probes []ProbeRun
+	DNS    dnsclient.Stats
 }
 
-// SortedChecks returns a probe's checks with failures first, then
-// undecided, passes and skips; within each, must before should before may.
-func SortedChecks(res *probes.Result) []probes.Check {
-	checks := res.Checks()
-	sort.SliceStable(checks, func(i, j int) bool {
-		a, b := checks[i], checks[j]
-		if statusOrder[a.Status] != statusOrder[b.Status] {
-			return statusOrder[a.Status] < statusOrder[b.Status]
+// Success is probe_success: every probe finished and every must check
+// passed.
+func (r *Report) Success() bool {
+	for _, p := range r.Probes {
+		if p.Result.Failed() {
+			return false
 		}
-		return levelOrder[a.Level] < levelOrder[b.Level]
-	})
-	return checks
-}
-
-// TextStyle says how to render a text report.
-type TextStyle struct {
-	// Color uses ANSI colours (for a terminal that wants them).
-	Color bool
-}
-
-const (
-	ansiReset  = "\x1b[0m"
-	ansiBold   = "\x1b[1m"
-	ansiDim    = "\x1b[2m"
-	ansiRed    = "\x1b[31m"
-	ansiGreen  = "\x1b[32m"
-	ansiYellow = "\x1b[33m"
-	ansiCyan   = "\x1b[36m"
-)
-
-func (s TextStyle) paint(color, text string) string {
-	if !s.Color {
-		return text
+		for _, c := range p.Result.Checks() {
+			if c.Level == probes.LevelMust && c.Status == probes.StatusFail {
+				return false
+			}
+		}
 	}
-	return color + text + ansiReset
+	return true
 }
 
-var statusColor = map[probes.Status]string{
-	probes.StatusFail:  ansiRed + ansiBold,
-	probes.StatusError: ansiYellow + ansiBold,
-	probes.StatusPass:  ansiGreen,
-	probes.StatusSkip:  ansiDim,
+// Score is the weighted share (0..100) of passing checks among those that
+// applied and were decided; ok is false when no check applied.
+func (r *Report) Score() (score float64, ok bool) {
+	var passed, total float64
+	for _, p := range r.Probes {
+		for _, c := range p.Result.Checks() {
+			w := c.Level.Weight()
+			switch c.Status {
+			case probes.StatusPass:
+				passed += w
+				total += w
+			case probes.StatusFail:
+				total += w
+			}
+		}
+	}
+	if total == 0 {
+		return 0, false
+	}
+	return 100 * passed / total, true
+}
+
+// FailedMust lists the must checks that failed, as "probe/check".
+func (r *Report) FailedMust() []string {
+	var out []string
+	for _, p := range r.Probes {
+		for _, c := range p.Result.Checks() {
+			if c.Level == probes.LevelMust && c.Status == probes.StatusFail {
+				out = append(out, c.ID)
+			}
+		}
+	}
+	return out
 }
 
 // Verdict is the report's one-line conclusion.
@@ -78,98 +94,4 @@ func (r *Report) Verdict() string {
 		return "FAIL: must checks failed: " + strings.Join(failed, ", ")
 	}
 	return "INCOMPLETE: a probe could not finish, see its errors"
-}
-
-// WriteText writes the report for people: a summary, then every check of
-// every probe with its evidence and, for a failure, what to change.
-func (r *Report) WriteText(w io.Writer) error { return r.WriteTextStyled(w, TextStyle{}) }
-
-// WriteTextStyled writes the text report in the given style.
-func (r *Report) WriteTextStyled(w io.Writer, st TextStyle) error {
-	ew := &errWriter{w: w}
-	verdict := r.Verdict()
-	verdictColor := ansiGreen + ansiBold
-	if !r.Success() {
-		verdictColor = ansiRed + ansiBold
-	}
-	ew.printf("%s\n", st.paint(ansiBold, fmt.Sprintf("Mail deliverability report for %s (%s)", r.Target, r.Target.Kind)))
-	ew.printf("Module %s, resolvers %s, probed %s in %s\n", r.Module, strings.Join(r.Resolvers, " "),
-		r.Start.UTC().Format(time.RFC3339), r.Duration.Round(time.Millisecond))
-	if score, ok := r.Score(); ok {
-		ew.printf("Score %.0f/100. %s\n", score, st.paint(verdictColor, verdict))
-	} else {
-		ew.printf("No check applied. %s\n", st.paint(verdictColor, verdict))
-	}
-	if r.Waited >= time.Millisecond {
-		ew.printf("Waited %s for a turn: the module's max_running_requests were busy\n", r.Waited.Round(time.Millisecond))
-	}
-	ew.printf("DNS: %d queries sent, %d answered from the request cache, %d from answers kept from earlier requests\n", r.DNS.Queries, r.DNS.CacheHits, r.DNS.SharedHits)
-
-	for _, p := range r.Probes {
-		header := fmt.Sprintf("== %s (%s)", p.Name, p.Duration.Round(time.Millisecond))
-		if p.Age > 0 {
-			header = fmt.Sprintf("== %s (%s; the result of %s ago, served again under the module's min_interval)", p.Name, p.Duration.Round(time.Millisecond), p.Age.Round(time.Second))
-		}
-		ew.printf("\n%s\n", st.paint(ansiBold, header))
-		for _, e := range p.Result.Errors() {
-			ew.printf("  %s  %s\n", st.paint(statusColor[probes.StatusError], "ERROR"), e)
-		}
-		for _, c := range SortedChecks(p.Result) {
-			status := fmt.Sprintf("%-5s", strings.ToUpper(c.Status.String()))
-			ew.printf("  %s  %-6s  %-24s %s\n", st.paint(statusColor[c.Status], status), c.Level, c.ID, c.Reason)
-			for _, e := range c.Evidence {
-				ew.printf("%38s- %s\n", "", e)
-			}
-			if c.Status == probes.StatusFail && c.Remediation != "" {
-				ew.printf("%38s%s %s\n", "", st.paint(ansiCyan+ansiBold, "fix:"), c.Remediation)
-			}
-		}
-		for _, n := range p.Result.Notes() {
-			ew.printf("  note: %s\n", n)
-		}
-		for _, d := range p.Result.Details() {
-			ew.printf("  %s\n", d.Title)
-			for _, line := range d.Lines {
-				ew.printf("    %s\n", line)
-			}
-		}
-	}
-	return ew.err
-}
-
-// WriteDebug writes what debug=true returns: the report, the metrics a
-// scrape would have returned, and the probe's log lines.
-func (r *Report) WriteDebug(w io.Writer, reg *prometheus.Registry, logs string) error {
-	if err := r.WriteText(w); err != nil {
-		return err
-	}
-	ew := &errWriter{w: w}
-	ew.printf("\n== Metrics that a scrape would have returned\n")
-	if ew.err != nil {
-		return ew.err
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		ew.printf("# gathering: %v\n", err)
-	}
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
-			return err
-		}
-	}
-	if logs != "" {
-		ew.printf("\n== Log of the probe\n%s", logs)
-	}
-	return ew.err
-}
-
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
-	}
 }

@@ -1,10 +1,8 @@
-// Package collector runs a module's probes against a target and turns the
-// results into metrics (one registry per request) and into reports for
-// people. It never speaks DNS or SMTP itself; the probes do.
 package collector
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -13,6 +11,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
@@ -20,90 +19,6 @@ import (
 // straggleGrace is how long past the deadline a probe may take to hand back
 // what it has before it is reported as not finished.
 const straggleGrace = 250 * time.Millisecond
-
-// ProbeRun is one probe's part of a report.
-type ProbeRun struct {
-	Name     string
-	Duration time.Duration
-	Result   *probes.Result
-	// Age is how old a result served again under the module's
-	// min_interval is; 0 for a result of this request.
-	Age time.Duration
-}
-
-// Report is everything one probe request found.
-type Report struct {
-	Module    string
-	Target    probes.Target
-	Start     time.Time
-	Duration  time.Duration
-	Timeout   time.Duration
-	Resolvers []string
-	// Waited is how long the request waited for one of the module's
-	// max_running_requests slots before its probes started.
-	Waited time.Duration
-	Probes []ProbeRun
-	DNS    dnsclient.Stats
-}
-
-// Success is probe_success: every probe finished and every must check
-// passed.
-func (r *Report) Success() bool {
-	for _, p := range r.Probes {
-		if p.Result.Failed() {
-			return false
-		}
-		for _, c := range p.Result.Checks() {
-			if c.Level == probes.LevelMust && c.Status == probes.StatusFail {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// Score is the weighted share (0..100) of passing checks among those that
-// applied and were decided; ok is false when no check applied.
-func (r *Report) Score() (score float64, ok bool) {
-	var passed, total float64
-	for _, p := range r.Probes {
-		for _, c := range p.Result.Checks() {
-			w := c.Level.Weight()
-			switch c.Status {
-			case probes.StatusPass:
-				passed += w
-				total += w
-			case probes.StatusFail:
-				total += w
-			}
-		}
-	}
-	if total == 0 {
-		return 0, false
-	}
-	return 100 * passed / total, true
-}
-
-// FailedMust lists the must checks that failed, as "probe/check".
-func (r *Report) FailedMust() []string {
-	var out []string
-	for _, p := range r.Probes {
-		for _, c := range p.Result.Checks() {
-			if c.Level == probes.LevelMust && c.Status == probes.StatusFail {
-				out = append(out, c.ID)
-			}
-		}
-	}
-	return out
-}
-
-// Run runs every probe of the module concurrently against the target under
-// ctx, sharing one request-scoped DNS cache, and returns when all have
-// finished or, at the latest, shortly after ctx ends. A probe that panics or
-// does not finish is reported as a probe error, never as a crash.
-func (m *Module) Run(ctx context.Context, req *probes.Request, logger log.Logger) *Report {
-	return m.RunWith(ctx, req, RunOptions{Logger: logger})
-}
 
 // RunOptions are the optional parts of a run.
 type RunOptions struct {
@@ -114,20 +29,36 @@ type RunOptions struct {
 	// OnWait, when set, is called with +1 when the request starts waiting
 	// for a running slot and -1 when it stops.
 	OnWait func(delta int)
+
+	// Benchmarks reach a world of their own: they may substitute the
+	// dialer (which then bypasses allowed_networks and denied_networks),
+	// the certificate roots and the DNS client (without the module's
+	// cache). None of them is reachable from a probe request.
+	Dialer  probes.Dialer
+	RootCAs *x509.CertPool
+	DNS     *dnsclient.Client
 }
 
-// RunWith is Run with options.
-func (m *Module) RunWith(ctx context.Context, req *probes.Request, opts RunOptions) *Report {
+// Run runs every probe of the module concurrently against the target under
+// ctx, sharing one request-scoped DNS cache and facts layer, and returns
+// when all have finished or, at the latest, shortly after ctx ends. A probe
+// that panics (on its own goroutine or on one it started) or does not
+// finish is reported as a probe error, never as a crash.
+func (m *Module) Run(ctx context.Context, req *probes.Request, opts RunOptions) *Report {
 	logger := opts.Logger
 	if logger == nil {
 		logger = log.NewNopLogger()
 	}
 	start := time.Now()
+	dnsClient := m.dns
+	if opts.DNS != nil {
+		dnsClient = opts.DNS
+	}
 	report := &Report{
 		Module:    m.name,
 		Target:    req.Target,
 		Start:     start,
-		Resolvers: m.dns.Servers(),
+		Resolvers: dnsClient.Servers(),
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		report.Timeout = dl.Sub(start)
@@ -145,23 +76,34 @@ func (m *Module) RunWith(ctx context.Context, req *probes.Request, opts RunOptio
 	defer m.leaveTurn()
 	report.Waited = time.Since(start)
 	env := &probes.Env{
-		DNS:     m.dns.NewResolver(),
+		DNS:     dnsClient.NewResolver(),
 		Dialer:  m.Dialer(),
 		RootCAs: m.rootCAs,
 		Now:     time.Now,
 		Logger:  logger,
-		Shared:  probes.NewMemo(),
+		Facts:   probes.NewFacts(m.providers),
+	}
+	if opts.Dialer != nil {
+		env.Dialer = opts.Dialer
+	}
+	if opts.RootCAs != nil {
+		env.RootCAs = opts.RootCAs
 	}
 
+	// Each probe writes its own slot of runs; what the report gets is a
+	// copy taken under mu, so a straggler that writes its slot after the
+	// grace period never touches the report's runs.
 	runs := make([]ProbeRun, len(m.probes))
 	done := make([]chan struct{}, len(m.probes))
-	var mu sync.Mutex // guards runs and finished against the late reads below
+	var mu sync.Mutex
 	finished := 0
 	for i, p := range m.probes {
 		done[i] = make(chan struct{})
+		penv := *env
+		penv.Facts = env.Facts.For(p.Name(), p.needs)
 		go func() {
 			defer close(done[i])
-			run := m.runOrReuse(ctx, p, req, env, logger)
+			run := m.runOrReuse(ctx, p, req, &penv, logger)
 			mu.Lock()
 			runs[i] = run
 			finished++
@@ -192,15 +134,15 @@ func (m *Module) RunWith(ctx context.Context, req *probes.Request, opts RunOptio
 	}
 
 	mu.Lock()
+	report.Probes = append([]ProbeRun(nil), runs...)
+	mu.Unlock()
 	for i, p := range m.probes {
-		if runs[i].Result == nil {
+		if report.Probes[i].Result == nil {
 			res := probes.NewResult(p.Name())
 			res.Error(fmt.Errorf("%s probe did not finish within the %s deadline", p.Name(), report.Timeout.Round(time.Millisecond)))
-			runs[i] = ProbeRun{Name: p.Name(), Duration: time.Since(start), Result: res}
+			report.Probes[i] = ProbeRun{Name: p.Name(), Duration: time.Since(start), Result: res}
 		}
 	}
-	report.Probes = runs
-	mu.Unlock()
 	report.Duration = time.Since(start)
 	report.DNS = env.DNS.Stats()
 	return report
@@ -210,9 +152,6 @@ func (m *Module) RunWith(ctx context.Context, req *probes.Request, opts RunOptio
 // first served: a channel's blocked senders are woken in order) until one
 // is free or ctx ends.
 func (m *Module) waitTurn(ctx context.Context, onWait func(int)) bool {
-	if m.running == nil {
-		return true // a module that was never compiled has no bound
-	}
 	select {
 	case m.running <- struct{}{}:
 		return true
@@ -230,23 +169,18 @@ func (m *Module) waitTurn(ctx context.Context, onWait func(int)) bool {
 	}
 }
 
-func (m *Module) leaveTurn() {
-	if m.running != nil {
-		<-m.running
-	}
-}
+func (m *Module) leaveTurn() { <-m.running }
 
 // runOrReuse serves the probe's last result when the module's min_interval
 // for it has not passed, and runs it otherwise.
-func (m *Module) runOrReuse(ctx context.Context, p probes.Probe, req *probes.Request, env *probes.Env, logger log.Logger) ProbeRun {
-	interval, limited := m.MinInterval[p.Name()]
-	if !limited || m.recent == nil {
+func (m *Module) runOrReuse(ctx context.Context, p compiledProbe, req *probes.Request, env *probes.Env, logger log.Logger) ProbeRun {
+	if p.minInterval <= 0 || m.recent == nil {
 		res, took := runProbe(ctx, p, req, env, logger)
 		return ProbeRun{Name: p.Name(), Duration: took, Result: res}
 	}
 	key := recentKey(m.name, p.Name(), req)
 	now := env.Now()
-	if e, ok := m.recent.get(key, interval, now); ok {
+	if e, ok := m.recent.get(key, p.minInterval, now); ok {
 		return ProbeRun{Name: p.Name(), Duration: e.duration, Result: e.result, Age: now.Sub(e.finished)}
 	}
 	res, took := runProbe(ctx, p, req, env, logger)
@@ -254,14 +188,21 @@ func (m *Module) runOrReuse(ctx context.Context, p probes.Probe, req *probes.Req
 	return ProbeRun{Name: p.Name(), Duration: took, Result: res}
 }
 
+// runProbe runs one probe. A panic on the probe's goroutine, or on one it
+// started through flight.Tasks (which raises it again on the probe's
+// goroutine when it waits), replaces the result with that probe's error.
 func runProbe(ctx context.Context, p probes.Probe, req *probes.Request, env *probes.Env, logger log.Logger) (res *probes.Result, took time.Duration) {
 	start := time.Now()
 	defer func() {
 		took = time.Since(start)
 		if v := recover(); v != nil {
-			level.Error(logger).Log("msg", "Probe panicked", "probe", p.Name(), "panic", v, "stack", string(debug.Stack()))
+			pe, ok := v.(*flight.PanicError)
+			if !ok {
+				pe = &flight.PanicError{Value: v, Stack: debug.Stack()}
+			}
+			level.Error(logger).Log("msg", "Probe panicked", "probe", p.Name(), "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
 			res = probes.NewResult(p.Name())
-			res.Error(fmt.Errorf("%s probe failed internally: %v", p.Name(), v))
+			res.Error(fmt.Errorf("%s probe failed internally: %v", p.Name(), pe.Value))
 		}
 	}()
 	res = p.Run(ctx, req, env)

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-kit/log"
@@ -141,75 +140,16 @@ type Env struct {
 	Now func() time.Time
 	// Logger logs for this request (debug output collects it).
 	Logger log.Logger
-	// Shared computes request-wide sub-results once (MX discovery, SMTP
-	// conversations) for every probe that asks.
-	Shared *Memo
+	// Facts computes what several probes read (MX discovery, SMTP
+	// conversations, TLSA answers) once for every probe that asks.
+	Facts *Facts
 }
 
-// Memo computes each keyed value once per request, however many probes ask
-// for it at the same time, and remembers it (errors included).
-type Memo struct {
-	mu      sync.Mutex
-	entries map[string]*memoEntry
-}
-
-type memoEntry struct {
-	done      chan struct{}
-	value     any
-	err       error
-	abandoned bool // the computing caller's ctx ended; the entry is gone
-}
-
-// NewMemo returns an empty memo.
-func NewMemo() *Memo { return &Memo{entries: map[string]*memoEntry{}} }
-
-// Do returns the value for key, computing it with fn on first use; fn runs
-// under the first caller's ctx. A caller whose ctx ends while another
-// computes gets its ctx's error. A computation abandoned because the first
-// caller's ctx ended is forgotten, so a caller with time left computes again.
-func (m *Memo) Do(ctx context.Context, key string, fn func() (any, error)) (any, error) {
-	for {
-		m.mu.Lock()
-		e, ok := m.entries[key]
-		if !ok {
-			e = &memoEntry{done: make(chan struct{})}
-			m.entries[key] = e
-			m.mu.Unlock()
-			func() {
-				// Everything waiters read is written before done closes,
-				// the entry's removal included; a panic in fn still
-				// releases them.
-				defer close(e.done)
-				e.value, e.err = fn()
-				if e.err != nil && contextOver(ctx) {
-					e.abandoned = true
-					m.mu.Lock()
-					delete(m.entries, key)
-					m.mu.Unlock()
-				}
-			}()
-			return e.value, e.err
-		}
-		m.mu.Unlock()
-		select {
-		case <-e.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if e.abandoned && ctx.Err() == nil {
-			continue
-		}
-		return e.value, e.err
+// Clock returns the time now by the Env's clock (the system clock when none
+// is set).
+func (e *Env) Clock() time.Time {
+	if e.Now != nil {
+		return e.Now()
 	}
-}
-
-// contextOver reports whether ctx has ended or its deadline has passed: a
-// network read that timed out at the context's deadline can return before
-// the context's own timer marks it done.
-func contextOver(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
+	return time.Now()
 }

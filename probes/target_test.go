@@ -6,10 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 	"unicode/utf8"
 )
 
@@ -106,50 +103,6 @@ func FuzzParseTarget(f *testing.F) {
 	})
 }
 
-func TestMemoComputesOnce(t *testing.T) {
-	m := NewMemo()
-	var calls atomic.Int32
-	var wg sync.WaitGroup
-	for i := 0; i < 50; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			v, err := m.Do(context.Background(), "k", func() (any, error) {
-				calls.Add(1)
-				time.Sleep(10 * time.Millisecond)
-				return 42, nil
-			})
-			if err != nil || v.(int) != 42 {
-				t.Errorf("got %v, %v", v, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if calls.Load() != 1 {
-		t.Errorf("computed %d times, want once", calls.Load())
-	}
-	boom := errors.New("boom")
-	if _, err := m.Do(context.Background(), "e", func() (any, error) { return nil, boom }); !errors.Is(err, boom) {
-		t.Errorf("err = %v", err)
-	}
-	if _, err := m.Do(context.Background(), "e", func() (any, error) { return 1, nil }); !errors.Is(err, boom) {
-		t.Errorf("a remembered error was recomputed: %v", err)
-	}
-}
-
-func TestMemoWaiterLeavesAtItsDeadline(t *testing.T) {
-	m := NewMemo()
-	release := make(chan struct{})
-	go m.Do(context.Background(), "slow", func() (any, error) { <-release; return 1, nil })
-	time.Sleep(10 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	if _, err := m.Do(ctx, "slow", func() (any, error) { return 2, nil }); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("err = %v, want the waiter's deadline", err)
-	}
-	close(release)
-}
-
 func TestResultKeepsWorstOutcome(t *testing.T) {
 	r := NewResult("x")
 	spec := CheckSpec{ID: "x.y", Level: LevelMust}
@@ -211,24 +164,5 @@ func TestAddressDialerNetworks(t *testing.T) {
 	conn.Close()
 	if err := d.Permit(netip.MustParseAddr("::ffff:10.1.2.3")); err == nil {
 		t.Error("an IPv4-mapped address slipped past denied_networks")
-	}
-}
-
-// A computation abandoned at the first caller's deadline is computed again
-// for a waiter with time left, without a data race on the entry.
-func TestMemoAbandonedIsRecomputed(t *testing.T) {
-	m := NewMemo()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	started := make(chan struct{})
-	go m.Do(ctx, "k", func() (any, error) {
-		close(started)
-		<-ctx.Done()
-		return nil, ctx.Err()
-	})
-	<-started
-	v, err := m.Do(context.Background(), "k", func() (any, error) { return 7, nil })
-	if err != nil || v.(int) != 7 {
-		t.Errorf("waiter got %v, %v; want a fresh computation", v, err)
 	}
 }

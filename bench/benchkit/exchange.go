@@ -9,7 +9,9 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mtasts"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 // SMTPExchange times the SMTP conversations of bench.test (all addresses at
@@ -22,16 +24,21 @@ func SMTPExchange(ctx context.Context, w *benchworld.World, m *collector.Module,
 	}
 	t, _ := probes.ParseTarget(benchworld.Domain)
 	req := &probes.Request{Target: t}
-	env := &probes.Env{DNS: r.Client.NewResolver(), Dialer: w.Dialer, RootCAs: w.CA.Pool, Now: time.Now, Shared: probes.NewMemo()}
+	env := &probes.Env{DNS: r.Client.NewResolver(), Dialer: w.Dialer, RootCAs: w.CA.Pool, Now: time.Now, Facts: probes.NewFacts(nil)}
 	if _, err := mailhosts.Discover(ctx, req, env); err != nil {
 		return nil, err
 	}
+	block, ok := m.Config.Block(smtp.Name)
+	if !ok {
+		return nil, fmt.Errorf("module %s has no smtp block", m.Name())
+	}
+	providers := smtp.Registration.Provides(block, probes.Setup{})
 	var out Durations
 	for i := 0; i < n+1; i++ {
 		e := *env
-		e.Shared = probes.NewMemo()
+		e.Facts = probes.NewFacts(providers)
 		t0 := time.Now()
-		sessions, err := smtp.Sessions(ctx, req, &e, *m.SMTP)
+		sessions, err := smtpsession.Sessions(ctx, req, &e)
 		took := time.Since(t0)
 		if err != nil {
 			return nil, err
@@ -62,12 +69,19 @@ func PolicyFetch(ctx context.Context, w *benchworld.World, n int) (Durations, er
 	}
 	t, _ := probes.ParseTarget(benchworld.Domain)
 	req := &probes.Request{Target: t}
-	env := &probes.Env{DNS: r.Client.NewResolver(), Dialer: w.Dialer, RootCAs: w.CA.Pool, Now: time.Now, Shared: probes.NewMemo()}
-	p := m.Probes()[0]
+	env := &probes.Env{DNS: r.Client.NewResolver(), Dialer: w.Dialer, RootCAs: w.CA.Pool, Now: time.Now, Facts: probes.NewFacts(nil)}
+	block, ok := m.Config.Block(mtasts.Name)
+	if !ok {
+		return nil, fmt.Errorf("module %s has no mtasts block", m.Name())
+	}
+	p, err := mtasts.Registration.Build(block, probes.Setup{})
+	if err != nil {
+		return nil, err
+	}
 	var out Durations
 	for i := 0; i < n+1; i++ {
 		e := *env
-		e.Shared = probes.NewMemo()
+		e.Facts = probes.NewFacts(nil)
 		t0 := time.Now()
 		res := p.Run(ctx, req, &e)
 		took := time.Since(t0)

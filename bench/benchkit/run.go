@@ -10,20 +10,18 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/go-kit/log"
-
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
+	"github.com/deliverability-exporter/deliverability_exporter/config"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
 
-// Runner runs a module's probes the way collector.Module.RunWith does (all
-// probes at once, one request-scoped resolver and memo shared by them), but
-// with a dialer and CA pool of the caller's: the bench world's addresses
-// are reached through benchworld.MapDialer, which a module cannot be given.
+// Runner runs a module's probes through collector.Module.Run, with a
+// dialer, CA pool and DNS client of its own: the bench world's addresses
+// are reached through benchworld.MapDialer, which a module's config cannot
+// name, and the DNS client keeps no answers across requests.
 type Runner struct {
 	Module  *collector.Module
 	Client  *dnsclient.Client
@@ -36,9 +34,9 @@ type Runner struct {
 func NewRunner(m *collector.Module, dialer probes.Dialer, roots *x509.CertPool) (*Runner, error) {
 	client, err := dnsclient.New(dnsclient.Config{
 		Servers:     m.ResolverAddresses(),
-		Timeout:     m.DNSQueryTimeout,
-		Attempts:    m.DNSAttempts,
-		MaxInFlight: m.DNSMaxInFlight,
+		Timeout:     m.Config.DNSQueryTimeout,
+		Attempts:    m.Config.DNSAttempts,
+		MaxInFlight: m.Config.DNSMaxInFlight,
 	})
 	if err != nil {
 		return nil, err
@@ -53,36 +51,12 @@ func (r *Runner) Run(ctx context.Context, target string) (*collector.Report, err
 	if err != nil {
 		return nil, err
 	}
-	req := &probes.Request{Target: t}
-	env := &probes.Env{
-		DNS:     r.Client.NewResolver(),
+	rep := r.Module.Run(ctx, &probes.Request{Target: t}, collector.RunOptions{
 		Dialer:  r.Dialer,
 		RootCAs: r.RootCAs,
-		Now:     time.Now,
-		Logger:  log.NewNopLogger(),
-		Shared:  probes.NewMemo(),
-	}
-	start := time.Now()
-	ps := r.Module.Probes()
-	runs := make([]collector.ProbeRun, len(ps))
-	var wg sync.WaitGroup
-	for i, p := range ps {
-		wg.Go(func() {
-			t0 := time.Now()
-			res := p.Run(ctx, req, env)
-			runs[i] = collector.ProbeRun{Name: p.Name(), Duration: time.Since(t0), Result: res}
-		})
-	}
-	wg.Wait()
-	return &collector.Report{
-		Module:    r.Module.Name(),
-		Target:    t,
-		Start:     start,
-		Duration:  time.Since(start),
-		Resolvers: r.Client.Servers(),
-		Probes:    runs,
-		DNS:       env.DNS.Stats(),
-	}, nil
+		DNS:     r.Client,
+	})
+	return rep, nil
 }
 
 // Problems lists what keeps a report of a healthy domain from being
@@ -107,11 +81,15 @@ func Problems(rep *collector.Report) []string {
 // fresh process-wide resources (empty blocklist cache, MTA-STS memory and
 // min_interval results).
 func ParseModule(yaml, name string) (*collector.Module, error) {
-	cfg, err := collector.ParseConfig([]byte("modules:\n" + yaml))
+	cfg, err := config.Parse([]byte("modules:\n" + yaml))
 	if err != nil {
 		return nil, err
 	}
-	m, ok := cfg.Module(name)
+	ms, err := collector.Compile(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := ms.Module(name)
 	if !ok {
 		return nil, fmt.Errorf("no module %q", name)
 	}

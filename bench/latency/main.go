@@ -37,6 +37,7 @@ import (
 
 	"github.com/deliverability-exporter/deliverability_exporter/bench/benchkit"
 	"github.com/deliverability-exporter/deliverability_exporter/bench/benchworld"
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
@@ -218,7 +219,7 @@ func run(delay time.Duration, runs int, quiet time.Duration, waitLoad float64) (
 			return false, err
 		}
 		t, _ := probes.ParseTarget(benchworld.Domain)
-		rep := m.Run(ctx, &probes.Request{Target: t}, nil)
+		rep := m.Run(ctx, &probes.Request{Target: t}, collector.RunOptions{})
 		if p := benchkit.Problems(rep); len(p) > 0 {
 			return false, fmt.Errorf("collector run not healthy:\n  %s", strings.Join(p, "\n  "))
 		}
@@ -232,7 +233,7 @@ func run(delay time.Duration, runs int, quiet time.Duration, waitLoad float64) (
 			return false, err
 		}
 		t, _ := probes.ParseTarget(benchworld.Domain)
-		m.Run(ctx, &probes.Request{Target: t}, nil)
+		m.Run(ctx, &probes.Request{Target: t}, collector.RunOptions{})
 	}
 	loopChain := loop.DNS.Rounds()
 	loop.DNS.SetLockstep(0)

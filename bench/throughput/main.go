@@ -38,6 +38,7 @@ import (
 
 	"github.com/deliverability-exporter/deliverability_exporter/bench/benchkit"
 	"github.com/deliverability-exporter/deliverability_exporter/bench/benchworld"
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
@@ -192,7 +193,7 @@ func inProcess(ctx context.Context, w *benchworld.World, duration time.Duration,
 	// One pass first: the blocklist cache holds the lists' answers from
 	// then on, as in a running exporter.
 	for _, t := range targets {
-		if rep := m.Run(ctx, &probes.Request{Target: t}, nil); !rep.Success() {
+		if rep := m.Run(ctx, &probes.Request{Target: t}, collector.RunOptions{}); !rep.Success() {
 			return row{}, fmt.Errorf("%s: %v", t, benchkit.Problems(rep))
 		}
 	}
@@ -212,7 +213,7 @@ func inProcess(ctx context.Context, w *benchworld.World, duration time.Duration,
 			for time.Now().Before(deadline) {
 				t := targets[int(next.Add(1))%len(targets)]
 				t0 := time.Now()
-				rep := m.Run(ctx, &probes.Request{Target: t}, nil)
+				rep := m.Run(ctx, &probes.Request{Target: t}, collector.RunOptions{})
 				took := time.Since(t0)
 				mu.Lock()
 				lat = append(lat, took)

@@ -14,7 +14,9 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
+	"github.com/deliverability-exporter/deliverability_exporter/config"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/web"
 )
 
 // checkFlags are the flags of the check command.
@@ -30,7 +32,7 @@ type checkFlags struct {
 
 func addCheckCommand(app *kingpin.Application, f *checkFlags) {
 	c := app.Command("check", "Probe targets once and print a report. Exit status: 0 when every must check passed, 1 when one failed or could not be decided, 2 for usage or configuration errors.")
-	c.Flag("module", "Module to run.").Default(collector.DefaultModuleName).StringVar(&f.module)
+	c.Flag("module", "Module to run.").Default(config.DefaultModuleName).StringVar(&f.module)
 	c.Flag("format", "Report format: text or json.").Default("text").EnumVar(&f.format, "text", "json")
 	c.Flag("color", "Colour the text report: auto (when stdout is a terminal and NO_COLOR is unset), always or never.").
 		Default("auto").EnumVar(&f.color, "auto", "always", "never")
@@ -42,20 +44,24 @@ func addCheckCommand(app *kingpin.Application, f *checkFlags) {
 
 // runCheck is `deliverability_exporter check`.
 func runCheck(f *flags, logger log.Logger, stdout, stderr io.Writer) int {
-	var cfg *collector.Config
+	var cfg *config.Config
 	var err error
 	if f.configFile != "" {
-		cfg, err = collector.LoadConfig(f.configFile)
+		cfg, err = config.Load(f.configFile)
 	} else {
-		cfg, err = collector.ParseConfig(collector.DefaultConfigYAML)
+		cfg, err = config.Parse(config.DefaultConfigYAML)
+	}
+	var modules *collector.Modules
+	if err == nil {
+		modules, err = collector.Compile(cfg, nil)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
 		return 2
 	}
-	module, ok := cfg.Module(f.check.module)
+	module, ok := modules.Module(f.check.module)
 	if !ok {
-		fmt.Fprintf(stderr, "%s: unknown module %q; the configuration has: %s\n", programName, f.check.module, strings.Join(cfg.ModuleNames(), ", "))
+		fmt.Fprintf(stderr, "%s: unknown module %q; the configuration has: %s\n", programName, f.check.module, strings.Join(modules.Names(), ", "))
 		return 2
 	}
 	params := url.Values{}
@@ -83,7 +89,7 @@ func runCheck(f *flags, logger log.Logger, stdout, stderr io.Writer) int {
 		}
 		requests = append(requests, req)
 	}
-	timeout := module.Timeout
+	timeout := module.Timeout()
 	if f.check.timeout > 0 {
 		timeout = f.check.timeout
 	}
@@ -92,9 +98,9 @@ func runCheck(f *flags, logger log.Logger, stdout, stderr io.Writer) int {
 	var reports []*collector.Report
 	for _, req := range requests {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		total := len(module.Probes())
+		total := len(module.ProbeNames())
 		progress.show(req.Target.String(), 0, total, "")
-		report := module.RunWith(ctx, req, collector.RunOptions{
+		report := module.Run(ctx, req, collector.RunOptions{
 			Logger: logger,
 			OnProbeDone: func(probe string, done, total int) {
 				progress.show(req.Target.String(), done, total, probe)
@@ -107,14 +113,14 @@ func runCheck(f *flags, logger log.Logger, stdout, stderr io.Writer) int {
 
 	switch f.check.format {
 	case "json":
-		err = collector.WriteJSON(stdout, reports)
+		err = web.WriteJSON(stdout, reports)
 	default:
-		style := collector.TextStyle{Color: wantColor(f.check.color, stdout)}
+		style := web.TextStyle{Color: wantColor(f.check.color, stdout)}
 		for i, r := range reports {
 			if i > 0 {
 				fmt.Fprintln(stdout)
 			}
-			if err = r.WriteTextStyled(stdout, style); err != nil {
+			if err = web.WriteTextStyled(stdout, r, style); err != nil {
 				break
 			}
 		}

@@ -22,10 +22,12 @@ import (
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
+	toolkitweb "github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
+	"github.com/deliverability-exporter/deliverability_exporter/config"
+	"github.com/deliverability-exporter/deliverability_exporter/web"
 )
 
 const (
@@ -47,7 +49,7 @@ type flags struct {
 	maxInFlight   int
 	logLevel      string
 	logFormat     string
-	web           *web.FlagConfig
+	web           *toolkitweb.FlagConfig
 	check         checkFlags
 }
 
@@ -107,7 +109,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "--config.check needs --config.file")
 			return 2
 		}
-		if _, err := collector.LoadConfig(path); err != nil {
+		cfg, err := config.Load(path)
+		if err == nil {
+			_, err = collector.Compile(cfg, nil)
+		}
+		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
@@ -130,24 +136,24 @@ func serve(f *flags, logger, baseLogger log.Logger) int {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector(programName),
 	)
-	store, err := collector.NewStore(f.configFile, logger, registry)
+	engine, err := collector.NewEngine(f.configFile, logger, registry)
 	if err != nil {
 		level.Error(logger).Log("msg", "Cannot load the configuration", "err", err)
 		return 1
 	}
-	selfMetrics := collector.NewSelfMetrics(registry)
-	history := collector.NewHistory(f.historyLimit)
-	probeHandler := &collector.ProbeHandler{
-		Config:        store.Current,
+	selfMetrics := web.NewSelfMetrics(registry)
+	history := web.NewHistory(f.historyLimit)
+	probeHandler := &web.ProbeHandler{
+		Modules:       engine.Current,
 		Logger:        logger,
 		TimeoutOffset: f.timeoutOffset,
 		Metrics:       selfMetrics,
 		History:       history,
 		MaxInFlight:   f.maxInFlight,
 	}
-	ui := &collector.WebUI{
-		Config:       store.Current,
-		ConfigSource: store.Source,
+	ui := &web.WebUI{
+		Modules:      engine.Current,
+		ConfigSource: engine.Source,
 		History:      history,
 		Probe:        probeHandler,
 	}
@@ -172,7 +178,7 @@ func serve(f *flags, logger, baseLogger log.Logger) int {
 			http.Error(w, "reload with POST", http.StatusMethodNotAllowed)
 			return
 		}
-		if err := store.Reload(); err != nil {
+		if err := engine.Reload(); err != nil {
 			http.Error(w, "reload failed, the previous configuration stays in force: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -190,7 +196,7 @@ func serve(f *flags, logger, baseLogger log.Logger) int {
 	defer signal.Stop(signals)
 	serveErr := make(chan error, 1)
 	go func() {
-		serveErr <- web.ListenAndServe(server, f.web, slogFor(baseLogger, f.logLevel))
+		serveErr <- toolkitweb.ListenAndServe(server, f.web, slogFor(baseLogger, f.logLevel))
 	}()
 	for {
 		select {
@@ -202,7 +208,7 @@ func serve(f *flags, logger, baseLogger log.Logger) int {
 			return 0
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
-				if err := store.Reload(); err == nil {
+				if err := engine.Reload(); err == nil {
 					level.Info(logger).Log("msg", "Reloaded configuration on SIGHUP")
 				}
 				continue

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
+	"github.com/deliverability-exporter/deliverability_exporter/config"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/e2e/assets"
 )
 
@@ -51,7 +52,7 @@ func wiredProbes(t *testing.T) map[string]bool {
 	t.Helper()
 	wired := map[string]bool{}
 	for _, b := range probeBlocks {
-		if _, err := collector.ParseConfig([]byte("modules:\n  m:\n    " + b.key + ": {}\n")); err == nil {
+		if _, err := config.Parse([]byte("modules:\n  m:\n    " + b.key + ": {}\n")); err == nil {
 			wired[b.key] = true
 		}
 	}
@@ -89,7 +90,7 @@ func (w *world) startExporter(t *testing.T, resolver string, wired map[string]bo
 	}
 	cfgFile := filepath.Join(dir, "config.yml")
 	writeFile(t, cfgFile, []byte(cfg.String()), 0o644)
-	if _, err := collector.ParseConfig([]byte(cfg.String())); err != nil {
+	if _, err := config.Parse([]byte(cfg.String())); err != nil {
 		t.Fatalf("the suite's exporter config does not load: %v\n%s", err, cfg.String())
 	}
 

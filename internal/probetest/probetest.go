@@ -212,5 +212,5 @@ func Describe(res *probes.Result) []string {
 // Env is a probe environment for one request resolving through c: a fresh
 // request cache and memo, the real clock, no logs.
 func Env(c *dnsclient.Client) *probes.Env {
-	return &probes.Env{DNS: c.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	return &probes.Env{DNS: c.NewResolver(), Facts: probes.NewFacts(nil), Now: time.Now, Logger: log.NewNopLogger()}
 }

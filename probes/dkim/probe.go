@@ -13,12 +13,13 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/tagvalue"
 )
 
@@ -46,6 +47,10 @@ func New(cfg Config) *Probe {
 	cfg.Selectors = append([]string(nil), cfg.Selectors...)
 	return &Probe{cfg: cfg}
 }
+
+// Registration declares the probe to the engine.
+var Registration = probes.Register(Name, []string{mailhosts.FactName}, DefaultConfig,
+	func(c Config, _ probes.Setup) *Probe { return New(c) })
 
 // Name returns "dkim".
 func (p *Probe) Name() string { return Name }
@@ -208,7 +213,7 @@ func lookupSelectors(ctx context.Context, r *dnsclient.Resolver, domain string, 
 			name: dns.Fqdn(wildcardLabel + "._domainkey." + domain)}
 		all = append(append([]*lookup(nil), lookups...), wild)
 	}
-	var wg sync.WaitGroup
+	var tasks flight.Tasks
 	for _, l := range all {
 		// RFC 1035 §2.3.4 via RFC 2181 §11: 255 octets on the wire, 253
 		// characters of text.
@@ -216,7 +221,7 @@ func lookupSelectors(ctx context.Context, r *dnsclient.Resolver, domain string, 
 			l.tooLong = true
 			continue
 		}
-		wg.Go(func() {
+		tasks.Go(func() {
 			ans, err := r.Lookup(ctx, l.name, dns.TypeTXT)
 			if err != nil {
 				l.err = fmt.Errorf("DKIM selector %s: %w", l.selector, err)
@@ -226,7 +231,7 @@ func lookupSelectors(ctx context.Context, r *dnsclient.Resolver, domain string, 
 			l.records = ans.TXT()
 		})
 	}
-	wg.Wait()
+	tasks.Wait()
 	if wild != nil && len(wild.records) == 0 {
 		wild = nil
 	}

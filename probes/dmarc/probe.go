@@ -15,10 +15,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
@@ -52,6 +52,10 @@ func New(cfg Config) *Probe {
 	cfg.AcceptedPolicies = append([]string(nil), cfg.AcceptedPolicies...)
 	return &Probe{cfg: cfg}
 }
+
+// Registration declares the probe to the engine.
+var Registration = probes.Register(Name, nil, DefaultConfig,
+	func(c Config, _ probes.Setup) *Probe { return New(c) })
 
 // Name returns "dmarc".
 func (p *Probe) Name() string { return Name }
@@ -113,11 +117,11 @@ func (r *run) lookupDomains() []string {
 // cost a round trip per level for a record published high up.
 func lookupLevels(ctx context.Context, r *dnsclient.Resolver, domains []string) []*level {
 	levels := make([]*level, len(domains))
-	var wg sync.WaitGroup
+	var tasks flight.Tasks
 	for i, d := range domains {
 		l := &level{domain: d, name: dns.Fqdn("_dmarc." + d)}
 		levels[i] = l
-		wg.Go(func() {
+		tasks.Go(func() {
 			ans, err := r.Lookup(ctx, l.name, dns.TypeTXT)
 			if err != nil {
 				l.err = fmt.Errorf("DMARC record of %s: %w", d, err)
@@ -134,7 +138,7 @@ func lookupLevels(ctx context.Context, r *dnsclient.Resolver, domains []string) 
 			}
 		})
 	}
-	wg.Wait()
+	tasks.Wait()
 	return levels
 }
 
@@ -505,14 +509,14 @@ func (a *authorization) evidence() []string {
 // once.
 func lookupAuthorizations(ctx context.Context, r *dnsclient.Resolver, domain string, dests []string) []*authorization {
 	out := make([]*authorization, len(dests))
-	var wg sync.WaitGroup
+	var tasks flight.Tasks
 	for i, d := range dests {
 		a := &authorization{dest: d, name: dns.Fqdn(domain + "._report._dmarc." + d)}
 		out[i] = a
 		if len(a.name) > 254 {
 			continue
 		}
-		wg.Go(func() {
+		tasks.Go(func() {
 			ans, err := r.Lookup(ctx, a.name, dns.TypeTXT)
 			if err != nil {
 				a.err = fmt.Errorf("DMARC report authorization at %s: %w", strings.TrimSuffix(a.name, "."), err)
@@ -526,7 +530,7 @@ func lookupAuthorizations(ctx context.Context, r *dnsclient.Resolver, domain str
 			}
 		})
 	}
-	wg.Wait()
+	tasks.Wait()
 	return out
 }
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
+
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
 
@@ -28,7 +30,9 @@ type Cache struct {
 
 	mu      sync.Mutex
 	entries map[cacheKey]*cacheEntry
-	order   *list.List // answered entries, oldest first
+	order   *list.List // oldest first
+
+	asking *flight.Group[cacheKey, *dnsclient.Answer]
 
 	hits, misses atomic.Uint64
 }
@@ -39,19 +43,12 @@ type cacheKey struct {
 	qtype   uint16
 }
 
+// cacheEntry is a kept answer. Guarded by Cache.mu.
 type cacheEntry struct {
-	key  cacheKey
-	done chan struct{}
-	// Set before done closes; read after.
-	ans *dnsclient.Answer
-	err error
-	// abandoned: the asker's context ended; the entry is gone and a
-	// waiter with time left asks again.
-	abandoned bool
-	// Guarded by Cache.mu.
-	answered bool
-	expires  time.Time
-	elem     *list.Element
+	key     cacheKey
+	ans     *dnsclient.Answer
+	expires time.Time
+	elem    *list.Element
 }
 
 // The range an answer's TTL is clamped to. Below: a list answering with TTL
@@ -73,7 +70,7 @@ func NewCache(maxEntries int) *Cache {
 	if maxEntries < 1 {
 		maxEntries = 1
 	}
-	return &Cache{max: maxEntries, entries: map[cacheKey]*cacheEntry{}, order: list.New()}
+	return &Cache{max: maxEntries, entries: map[cacheKey]*cacheEntry{}, order: list.New(), asking: flight.NewGroup[cacheKey, *dnsclient.Answer]()}
 }
 
 // Stats returns how many questions were answered from the cache (including
@@ -103,49 +100,61 @@ func serversKey(r *dnsclient.Resolver) string { return strings.Join(r.Servers(),
 // serversKey(r); now is the request's clock.
 func (c *Cache) lookup(ctx context.Context, r *dnsclient.Resolver, servers string, now func() time.Time, name string, qtype uint16) (*dnsclient.Answer, error) {
 	key := cacheKey{servers: servers, name: dns.CanonicalName(name), qtype: qtype}
-	for {
-		c.mu.Lock()
-		e, ok := c.entries[key]
-		if ok && e.answered && !now().Before(e.expires) {
-			c.removeLocked(e)
-			ok = false
-		}
-		if !ok {
-			e = &cacheEntry{key: key, done: make(chan struct{})}
-			c.entries[key] = e
-			c.mu.Unlock()
-			c.misses.Add(1)
-			ans, err := r.Lookup(ctx, name, qtype)
-			c.mu.Lock()
-			e.ans, e.err = ans, err
-			if err != nil {
-				// Not kept: a failure says nothing about the next try.
-				e.abandoned = contextOver(ctx)
-				if c.entries[key] == e {
-					delete(c.entries, key)
-				}
-			} else {
-				e.answered = true
-				e.expires = now().Add(clampTTL(ans.TTL))
-				e.elem = c.order.PushBack(e)
-				c.evictLocked()
-			}
-			close(e.done)
-			c.mu.Unlock()
-			return ans, err
-		}
-		c.mu.Unlock()
-		select {
-		case <-e.done:
-		case <-ctx.Done():
-			return nil, &dnsclient.Error{Name: key.name, Type: qtype, Rcode: -1, Err: ctx.Err()}
-		}
-		if e.err != nil && e.abandoned && !contextOver(ctx) {
-			continue // the asker gave up; we still have time
-		}
+	if ans, ok := c.kept(key, now()); ok {
 		c.hits.Add(1)
-		return e.ans, e.err
+		return ans, nil
 	}
+	// Concurrent askers of one question share one query; a question whose
+	// asker gave up is asked again for a waiter with time left.
+	fresh := false
+	ans, err, joined := c.asking.Do(ctx, key, func() (*dnsclient.Answer, error) {
+		if ans, ok := c.kept(key, now()); ok {
+			return ans, nil // kept while this asker came
+		}
+		fresh = true
+		c.misses.Add(1)
+		ans, err := r.Lookup(ctx, name, qtype)
+		if err == nil {
+			// Errors are not kept: a failure says nothing about the next try.
+			c.keep(key, ans, now())
+		}
+		return ans, err
+	})
+	if joined && err != nil && err == ctx.Err() {
+		return nil, &dnsclient.Error{Name: key.name, Type: qtype, Rcode: -1, Err: err}
+	}
+	if !fresh {
+		c.hits.Add(1)
+	}
+	return ans, err
+}
+
+// kept returns the kept answer to the question if it has not expired.
+func (c *Cache) kept(key cacheKey, now time.Time) (*dnsclient.Answer, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok {
+		return nil, false
+	}
+	if !now.Before(e.expires) {
+		c.removeLocked(e)
+		return nil, false
+	}
+	return e.ans, true
+}
+
+// keep stores an answer for its (clamped) TTL.
+func (c *Cache) keep(key cacheKey, ans *dnsclient.Answer, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.entries[key]; ok {
+		c.removeLocked(old)
+	}
+	e := &cacheEntry{key: key, ans: ans, expires: now.Add(clampTTL(ans.TTL))}
+	e.elem = c.order.PushBack(e)
+	c.entries[key] = e
+	c.evictLocked()
 }
 
 // evictLocked drops the oldest answers beyond the bound.
@@ -163,15 +172,4 @@ func (c *Cache) removeLocked(e *cacheEntry) {
 	if c.entries[e.key] == e {
 		delete(c.entries, e.key)
 	}
-}
-
-// contextOver reports whether ctx has ended or its deadline has passed: a
-// network read that timed out at the context's deadline can return before
-// the context's own timer marks it done.
-func contextOver(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
 }

@@ -206,7 +206,7 @@ func runProbe(t testing.TB, addr string, cfg dnsbl.Config, rq request) (*probes.
 		now = time.Now
 	}
 	resolver := client.NewResolver()
-	env := &probes.Env{DNS: resolver, Shared: probes.NewMemo(), Now: now, Logger: log.NewNopLogger()}
+	env := &probes.Env{DNS: resolver, Facts: probes.NewFacts(nil), Now: now, Logger: log.NewNopLogger()}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	res := dnsbl.New(cfg, rq.cache).Run(ctx, &probes.Request{Target: tgt, OutboundIPs: out}, env)

@@ -23,12 +23,12 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/miekg/dns"
 	"golang.org/x/net/publicsuffix"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
@@ -84,6 +84,20 @@ func copyMap(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// Registration declares the probe to the engine.
+var Registration = probes.Register(Name, []string{mailhosts.FactName}, DefaultConfig,
+	func(c Config, s probes.Setup) *Probe { return New(c, SharedCache(s.Kept)) })
+
+// DefaultCacheEntries bounds the process-wide blocklist answer cache.
+const DefaultCacheEntries = 100000
+
+// SharedCache returns the process-wide blocklist answer cache kept in k, so
+// domains that share MX hosts do not multiply blocklist traffic, across
+// modules and reloads.
+func SharedCache(k *probes.Kept) *Cache {
+	return probes.Keep(k, "dnsbl.cache", nil, func() *Cache { return NewCache(DefaultCacheEntries) })
 }
 
 // Name returns "dnsbl".
@@ -370,18 +384,11 @@ func (r *run) askAll(qs []*query, qtype uint16) {
 	if len(qs) == 0 {
 		return
 	}
-	sem := make(chan struct{}, r.p.cfg.MaxConcurrency)
-	var wg sync.WaitGroup
+	tasks := flight.Tasks{Limit: r.p.cfg.MaxConcurrency}
 	for _, q := range qs {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			q.ans, q.err = r.lookup(q.name, qtype)
-		}()
+		tasks.Go(func() { q.ans, q.err = r.lookup(q.name, qtype) })
 	}
-	wg.Wait()
+	tasks.Wait()
 }
 
 func (r *run) lookup(name string, qtype uint16) (*dnsclient.Answer, error) {

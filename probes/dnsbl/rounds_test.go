@@ -143,7 +143,7 @@ func TestNewCopiesConfig(t *testing.T) {
 	cfg.Lists[0].Codes["127.0.0.2"] = "changed"
 	tgt, _ := probes.ParseTarget("192.0.2.10")
 	client, _ := dnsclient.New(dnsclient.Config{Servers: []string{srv.Addr}})
-	env := &probes.Env{DNS: client.NewResolver(), Shared: probes.NewMemo(), Logger: log.NewNopLogger()}
+	env := &probes.Env{DNS: client.NewResolver(), Facts: probes.NewFacts(nil), Logger: log.NewNopLogger()}
 	res := p.Run(context.Background(), &probes.Request{Target: tgt}, env)
 	if _, ok := findMeasurement(res, "mail_dnsbl_return_code_info", "zen.bl.test", "192.0.2.10", "127.0.0.2", "SBL"); !ok {
 		t.Errorf("the probe saw the caller's later change: %v", describe(res))

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 )
 
 // Defaults for Config fields left zero.
@@ -230,7 +232,7 @@ func (c *Client) exchange(ctx context.Context, name string, qtype uint16, sent f
 	q.SetEdns0(c.udpSize, true)
 
 	for attempt := 0; attempt < c.attempts; attempt++ {
-		if contextOver(ctx) {
+		if flight.ContextOver(ctx) {
 			if qerr.Err == nil {
 				qerr.Err = context.DeadlineExceeded
 				if ctx.Err() != nil {
@@ -272,13 +274,13 @@ func (c *Client) exchangeOne(ctx context.Context, q *dns.Msg, server string, sen
 		r, err = exchangeOver(actx, c.tcp, q, server, sent)
 	}
 	if err != nil {
-		if contextOver(ctx) {
+		if flight.ContextOver(ctx) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 			return nil, context.DeadlineExceeded
 		}
-		if contextOver(actx) {
+		if flight.ContextOver(actx) {
 			return nil, fmt.Errorf("no answer within %s", c.timeout)
 		}
 		return nil, err

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 )
 
 // Resolver answers questions for one probe request. Each distinct question
@@ -20,8 +20,7 @@ import (
 type Resolver struct {
 	client *Client
 
-	mu    sync.Mutex
-	calls map[question]*call
+	calls *flight.Group[question, exchanged]
 
 	queries    atomic.Int64
 	hits       atomic.Int64
@@ -34,19 +33,15 @@ type question struct {
 	qtype uint16
 }
 
-type call struct {
-	done   chan struct{}
+// exchanged is a question's answer and the resolver that gave it.
+type exchanged struct {
 	msg    *dns.Msg
 	server string
-	err    error
-	// abandoned: the asker's context ended before an answer came. The call
-	// is out of the cache by the time done closes.
-	abandoned bool
 }
 
 // NewResolver returns a request-scoped resolver with an empty cache.
 func (c *Client) NewResolver() *Resolver {
-	return &Resolver{client: c, calls: map[question]*call{}}
+	return &Resolver{client: c, calls: flight.NewMemo[question, exchanged]()}
 }
 
 // Stats counts a resolver's work.
@@ -210,49 +205,31 @@ func cnameOf(msg *dns.Msg, owner string) (string, bool) {
 	return "", false
 }
 
-// ask returns the cached message for a question, asking it if needed.
+// ask returns the cached message for a question, asking it if needed. A
+// question abandoned because its asker's context ended is asked again for
+// the next asker with time left (flight.Group).
 func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
 	q := question{name: name, qtype: qtype}
-	for {
-		r.mu.Lock()
-		c, ok := r.calls[q]
-		if !ok {
-			c = &call{done: make(chan struct{})}
-			r.calls[q] = c
-			r.mu.Unlock()
-			if msg, server, ok := r.client.cached(q); ok {
-				r.sharedHits.Add(1)
-				c.msg, c.server = msg, server
-				close(c.done)
-				return c.msg, c.server, nil
-			}
-			r.misses.Add(1)
-			c.msg, c.server, c.err = r.client.exchange(ctx, name, qtype, func() { r.queries.Add(1) })
-			if c.err == nil {
-				r.client.keep(q, c.msg, c.server)
-			}
-			if c.err != nil && contextOver(ctx) {
-				// Abandoned, not answered: let the next asker try again.
-				c.abandoned = true
-				r.mu.Lock()
-				delete(r.calls, q)
-				r.mu.Unlock()
-			}
-			close(c.done)
-			return c.msg, c.server, c.err
+	v, err, joined := r.calls.Do(ctx, q, func() (exchanged, error) {
+		if msg, server, ok := r.client.cached(q); ok {
+			r.sharedHits.Add(1)
+			return exchanged{msg: msg, server: server}, nil
 		}
-		r.mu.Unlock()
-		select {
-		case <-c.done:
-		case <-ctx.Done():
-			return nil, "", &Error{Name: name, Type: qtype, Rcode: -1, Err: ctx.Err()}
+		r.misses.Add(1)
+		msg, server, err := r.client.exchange(ctx, name, qtype, func() { r.queries.Add(1) })
+		if err == nil {
+			r.client.keep(q, msg, server)
 		}
-		if c.abandoned && ctx.Err() == nil {
-			continue // the other asker gave up; we still have time
+		return exchanged{msg: msg, server: server}, err
+	})
+	if joined {
+		if err != nil && err == ctx.Err() {
+			// This asker's own context ended while another asked.
+			return nil, "", &Error{Name: name, Type: qtype, Rcode: -1, Err: err}
 		}
 		r.hits.Add(1)
-		return c.msg, c.server, c.err
 	}
+	return v.msg, v.server, err
 }
 
 // Addrs returns the addresses of an A or AAAA answer.
@@ -348,14 +325,3 @@ func ReverseName(ip netip.Addr) string {
 
 // TypeName returns the mnemonic of a record type ("AAAA").
 func TypeName(t uint16) string { return dns.TypeToString[t] }
-
-// contextOver reports whether ctx has ended or its deadline has passed: a
-// network read that timed out at the context's deadline can return before
-// the context's own timer marks it done.
-func contextOver(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
-}

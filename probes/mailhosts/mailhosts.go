@@ -14,6 +14,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
@@ -74,11 +75,15 @@ func (h *Host) CNAMEs() []string {
 	return nil
 }
 
+// FactName is the fact of the mail servers, which every probe that looks
+// at them declares.
+const FactName = "mailhosts"
+
 // Discover returns the mail servers of the request's target, computing them
 // once per request. The error is set when the MX question itself could not
 // be answered; per-host resolution errors are in Host.Err.
 func Discover(ctx context.Context, req *probes.Request, env *probes.Env) (*Set, error) {
-	v, err := env.Shared.Do(ctx, "mailhosts:"+req.Target.String(), func() (any, error) {
+	v, err := env.Facts.Do(ctx, FactName, req.Target.String(), func() (any, error) {
 		return discover(ctx, req.Target, env.DNS)
 	})
 	if err != nil {
@@ -134,16 +139,14 @@ func discover(ctx context.Context, t probes.Target, r *dnsclient.Resolver) (*Set
 // resolveHosts asks A and AAAA of every host at once: the answers do not
 // depend on each other, so the whole set costs one round trip.
 func resolveHosts(ctx context.Context, r *dnsclient.Resolver, hosts []*Host) {
-	var wg sync.WaitGroup
+	var tasks flight.Tasks
 	var mu sync.Mutex
 	for _, h := range hosts {
 		if h.IPLiteral {
 			continue
 		}
 		for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			tasks.Go(func() {
 				ans, err := r.Lookup(ctx, h.Name, qtype)
 				mu.Lock()
 				defer mu.Unlock()
@@ -158,10 +161,10 @@ func resolveHosts(ctx context.Context, r *dnsclient.Resolver, hosts []*Host) {
 				} else {
 					h.AAAA = ans
 				}
-			}()
+			})
 		}
 	}
-	wg.Wait()
+	tasks.Wait()
 }
 
 // AllIPs returns every address of the set (hosts' addresses, or the IP of an

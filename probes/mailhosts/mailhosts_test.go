@@ -21,7 +21,7 @@ func env(t *testing.T, addr string) *probes.Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &probes.Env{DNS: c.NewResolver(), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	return &probes.Env{DNS: c.NewResolver(), Facts: probes.NewFacts(nil), Now: time.Now, Logger: log.NewNopLogger()}
 }
 
 func discover(t *testing.T, e *probes.Env, target string) *mailhosts.Set {

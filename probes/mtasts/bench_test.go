@@ -14,7 +14,7 @@ import (
 func BenchmarkProbe(b *testing.B) {
 	w := newWorld(b, zones)
 	w.policy("gmail.com", gmailPolicy)
-	p := mtasts.New(w.cfg(), nil, mtasts.NewMemory(0))
+	p := mtasts.New(w.cfg(), mtasts.NewMemory(0))
 	b.ReportAllocs()
 	for b.Loop() {
 		res := runIn(b, w.env(), "gmail.com", p, 30*time.Second)

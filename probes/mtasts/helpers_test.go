@@ -86,7 +86,7 @@ func (w *world) env() *probes.Env {
 		RootCAs: testCA(w.t).Pool,
 		Now:     time.Now,
 		Logger:  log.NewNopLogger(),
-		Shared:  probes.NewMemo(),
+		Facts:   probes.NewFacts(nil),
 	}
 }
 
@@ -98,9 +98,19 @@ func (w *world) cfg() mtasts.Config {
 }
 
 // run probes target.
+// run probes target; with smtpCfg the request has the SMTP conversations
+// a module's smtp block supplies.
 func (w *world) run(target string, cfg mtasts.Config, smtpCfg *smtp.Config, mem *mtasts.Memory) *probes.Result {
 	w.t.Helper()
-	return runIn(w.t, w.env(), target, mtasts.New(cfg, smtpCfg, mem), 30*time.Second)
+	return runIn(w.t, withSMTP(w.env(), smtpCfg), target, mtasts.New(cfg, mem), 30*time.Second)
+}
+
+// withSMTP gives env the conversations of the smtp block cfg (nil: none).
+func withSMTP(env *probes.Env, cfg *smtp.Config) *probes.Env {
+	if cfg != nil {
+		env.Facts = probes.NewFacts(smtp.Registration.Provides(cfg, probes.Setup{}))
+	}
+	return env
 }
 
 func runIn(t testing.TB, env *probes.Env, target string, p *mtasts.Probe, timeout time.Duration) *probes.Result {
@@ -171,5 +181,5 @@ func statuses(def probes.Status, overrides ...any) map[string]probes.Status {
 
 func checkInvariants(t testing.TB, res *probes.Result) {
 	t.Helper()
-	probetest.CheckInvariants(t, res, mtasts.New(mtasts.DefaultConfig(), nil, nil), checkIDs)
+	probetest.CheckInvariants(t, res, mtasts.New(mtasts.DefaultConfig(), nil), checkIDs)
 }

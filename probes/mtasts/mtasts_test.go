@@ -617,7 +617,7 @@ func TestProbe(t *testing.T) {
 			if tc.cfg != nil {
 				tc.cfg(&cfg)
 			}
-			res := runIn(t, w.env(), tc.target, mtasts.New(cfg, nil, mtasts.NewMemory(10)), 30*time.Second)
+			res := runIn(t, w.env(), tc.target, mtasts.New(cfg, mtasts.NewMemory(10)), 30*time.Second)
 			tc.assert(t, res)
 			if tc.check != nil {
 				tc.check(t, res)
@@ -702,7 +702,7 @@ func TestDeadlineEndsAStalledFetch(t *testing.T) {
 	// short, and that is undecided, not the policy host's failure.
 	w := serveWorld(t)
 	start := time.Now()
-	res := runIn(t, w.env(), "stall.test", mtasts.New(w.cfg(), nil, nil), 500*time.Millisecond)
+	res := runIn(t, w.env(), "stall.test", mtasts.New(w.cfg(), nil), 500*time.Millisecond)
 	if elapsed := time.Since(start); elapsed > 10*time.Second {
 		t.Errorf("Run took %s after a 500ms deadline", elapsed)
 	}
@@ -716,7 +716,7 @@ func TestDeniedPolicyHost(t *testing.T) {
 	w := serveWorld(t)
 	env := w.env()
 	env.Dialer = &probes.AddressDialer{Denied: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
-	res := runIn(t, env, "gmail.com", mtasts.New(w.cfg(), nil, nil), 30*time.Second)
+	res := runIn(t, env, "gmail.com", mtasts.New(w.cfg(), nil), 30*time.Second)
 	expect{
 		checks:  statuses(skip, "mtasts.record", pass),
 		reasons: map[string]string{"mtasts.policy": "the policy host mta-sts.gmail.com was not contacted: 127.0.0.1 is in 127.0.0.1/32, which the module's denied_networks exclude"},

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
-	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 // mxHost is one MX host the policy must cover.
@@ -97,7 +97,7 @@ func (r *run) judgeMXMatch() {
 	switch {
 	case implicit:
 		certNote = "; no certificate checked: the smtp probe talks to MX hosts, and there are none"
-	case r.p.smtp == nil:
+	case !r.env.Facts.Provided(smtpsession.FactName):
 		certNote = "; certificates not checked: the module has no smtp: block (add \"smtp: {}\" to it so enforce mode checks each MX certificate, RFC 8461 §4.2)"
 		r.res.Note("MTA-STS enforce mode: the MX certificates were not checked, as the module does not run the smtp probe; add \"smtp: {}\" to the module")
 	default:
@@ -144,7 +144,7 @@ type certVerdict struct {
 // could not be held (the probe's deadline, the MX hosts unknown).
 func (r *run) judgeCertificates(hosts []*mxHost) certVerdict {
 	var v certVerdict
-	sessions, err := smtp.Sessions(r.ctx, r.req, r.env, *r.p.smtp)
+	sessions, err := smtpsession.Sessions(r.ctx, r.req, r.env)
 	if err != nil {
 		v.err = fmt.Errorf("SMTP conversations for the MX certificates: %w", err)
 		return v
@@ -187,21 +187,21 @@ func (r *run) judgeCertificates(hosts []*mxHost) certVerdict {
 	return v
 }
 
-func validErr(t *smtp.TLSInfo) string {
+func validErr(t *smtpsession.TLSInfo) string {
 	if t.ValidErr != nil {
 		return t.ValidErr.Error()
 	}
 	return "it does not verify"
 }
 
-func leafCN(t *smtp.TLSInfo) string {
+func leafCN(t *smtpsession.TLSInfo) string {
 	if len(t.Chain) == 0 {
 		return ""
 	}
 	return t.Chain[0].Subject.CommonName
 }
 
-func leafNames(t *smtp.TLSInfo) []string {
+func leafNames(t *smtpsession.TLSInfo) []string {
 	if len(t.Chain) == 0 {
 		return nil
 	}

@@ -21,15 +21,15 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
-	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 // Name is the probe's name (the probe label of its metrics).
@@ -39,7 +39,6 @@ const Name = "mtasts"
 // concurrent use.
 type Probe struct {
 	cfg    Config
-	smtp   *smtp.Config
 	memory *Memory
 }
 
@@ -49,23 +48,29 @@ var (
 )
 
 // New makes a probe. cfg should have passed Validate (decoding it from YAML
-// does that). smtpCfg is the module's smtp probe configuration when the
-// module runs that probe, nil otherwise: with it, enforce-mode policies
-// have every MX host's certificate checked from the SMTP conversations the
-// request shares; without it, that part is left out and the report says
-// how to add it. memory is the process-wide policy memory; nil gives the
-// probe one of its own, which a config reload then forgets.
-func New(cfg Config, smtpCfg *smtp.Config, memory *Memory) *Probe {
+// does that). In enforce mode every MX host's certificate is checked from
+// the SMTP conversations of the request (smtpsession.FactName) when the
+// module's smtp block provides them; without them, that part is left out
+// and the report says how to add it. memory is the process-wide policy
+// memory; nil gives the probe one of its own, which a config reload then
+// forgets.
+func New(cfg Config, memory *Memory) *Probe {
 	p := &Probe{cfg: cfg, memory: memory}
-	if smtpCfg != nil {
-		c := *smtpCfg
-		c.RcptChecks = append([]string(nil), smtpCfg.RcptChecks...)
-		p.smtp = &c
-	}
 	if p.memory == nil {
 		p.memory = NewMemory(0)
 	}
 	return p
+}
+
+// Registration declares the probe to the engine; the policy memory is
+// process-wide, so a reload keeps what the policies were.
+var Registration = probes.Register(Name,
+	[]string{mailhosts.FactName, smtpsession.FactName},
+	DefaultConfig, func(c Config, s probes.Setup) *Probe { return New(c, SharedMemory(s.Kept)) })
+
+// SharedMemory returns the process-wide policy memory kept in k.
+func SharedMemory(k *probes.Kept) *Memory {
+	return probes.Keep(k, "mtasts.memory", nil, func() *Memory { return NewMemory(DefaultMemoryDomains) })
 }
 
 // Name returns "mtasts".
@@ -141,21 +146,21 @@ func (r *run) checkDomain() {
 func (r *run) lookup() {
 	dnsr := r.env.DNS
 	r.txtName = dns.Fqdn("_mta-sts." + r.domain)
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	var tasks flight.Tasks
+	tasks.Go(func() {
 		r.txt, r.txtErr = dnsr.Lookup(r.ctx, r.txtName, dns.TypeTXT)
 		if r.txtErr != nil {
 			r.txtErr = fmt.Errorf("MTA-STS record of %s: %w", r.domain, r.txtErr)
 		}
 	})
-	wg.Go(func() {
+	tasks.Go(func() {
 		r.hostA, r.hostAErr = dnsr.Lookup(r.ctx, r.policyHost, dns.TypeA)
 	})
-	wg.Go(func() {
+	tasks.Go(func() {
 		r.hostAAAA, r.hostAAAAErr = dnsr.Lookup(r.ctx, r.policyHost, dns.TypeAAAA)
 	})
 	r.set, r.setErr = mailhosts.Discover(r.ctx, r.req, r.env)
-	wg.Wait()
+	tasks.Wait()
 }
 
 // policyAddrs returns the policy host's addresses, IPv4 first. The error is

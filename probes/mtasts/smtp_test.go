@@ -88,12 +88,12 @@ func TestEnforceChecksMXCertificates(t *testing.T) {
 				return tc.mx2(0)
 			})
 			smtpCfg := smtp.DefaultConfig()
-			smtpCfg.Port = servers[0].Port()
-			smtpCfg.EHLOName = "probe.exporter.test"
+			smtpCfg.Session.Port = servers[0].Port()
+			smtpCfg.Session.EHLOName = "probe.exporter.test"
 
 			// The smtp probe and this one run side by side in one request,
 			// as the collector runs them.
-			env := w.env()
+			env := withSMTP(w.env(), &smtpCfg)
 			tgt, _ := probes.ParseTarget("smtpmx.test")
 			req := &probes.Request{Target: tgt}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -101,7 +101,7 @@ func TestEnforceChecksMXCertificates(t *testing.T) {
 			var res *probes.Result
 			var wg sync.WaitGroup
 			wg.Go(func() { smtp.New(smtpCfg).Run(ctx, req, env) })
-			wg.Go(func() { res = mtasts.New(w.cfg(), &smtpCfg, nil).Run(ctx, req, env) })
+			wg.Go(func() { res = mtasts.New(w.cfg(), nil).Run(ctx, req, env) })
 			wg.Wait()
 			checkInvariants(t, res)
 			tc.assert(t, res)
@@ -125,7 +125,7 @@ func TestTestingModeLeavesTheSMTPServersAlone(t *testing.T) {
 		return testbed.SMTPBehaviour{Hostname: "mx.smtpmx.test"}
 	})
 	smtpCfg := smtp.DefaultConfig()
-	smtpCfg.Port = servers[0].Port()
+	smtpCfg.Session.Port = servers[0].Port()
 	res := w.run("smtpmx.test", w.cfg(), &smtpCfg, nil)
 	expect{checks: statuses(pass, "mtasts.mode", fail, "mtasts.mx_match", skip)}.assert(t, res)
 	for _, s := range servers {
@@ -159,7 +159,7 @@ func TestEnforceWithAnMXDown(t *testing.T) {
 	w.policy("smtpmx.test", smtpPolicy)
 	srv := testbed.StartSMTP(t, "127.0.0.2:0", testbed.SMTPBehaviour{Hostname: "mx1.smtpmx.test", Certificate: certFor(t, "mx1.smtpmx.test")})
 	smtpCfg := smtp.DefaultConfig()
-	smtpCfg.Port = srv.Port()
+	smtpCfg.Session.Port = srv.Port()
 	res := w.run("smtpmx.test", w.cfg(), &smtpCfg, nil)
 	expect{
 		checks:   statuses(pass),

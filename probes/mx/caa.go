@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
@@ -28,9 +28,9 @@ func lookupCAA(ctx context.Context, r *dnsclient.Resolver, name string) *caaLook
 	l := &caaLookup{names: selfAndParents(name)}
 	l.answers = make([]*dnsclient.Answer, len(l.names))
 	l.errs = make([]error, len(l.names))
-	var wg sync.WaitGroup
+	var tasks flight.Tasks
 	for i, n := range l.names {
-		wg.Go(func() {
+		tasks.Go(func() {
 			ans, err := r.Lookup(ctx, n, dns.TypeCAA)
 			if err != nil {
 				err = fmt.Errorf("CAA of %s: %w", n, err)
@@ -38,7 +38,7 @@ func lookupCAA(ctx context.Context, r *dnsclient.Resolver, name string) *caaLook
 			l.answers[i], l.errs[i] = ans, err
 		})
 	}
-	wg.Wait()
+	tasks.Wait()
 	return l
 }
 

@@ -760,7 +760,6 @@ var (
 	findMeasurement = probetest.FindMeasurement
 	assertMetrics   = probetest.AssertMetrics
 	assertErrors    = probetest.AssertErrors
-	describeSamples = probetest.Describe
 )
 
 // statuses expects every check to have status def except those overridden

@@ -14,8 +14,8 @@ package mx
 import (
 	"context"
 	"net/netip"
-	"sync"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
@@ -40,6 +40,10 @@ func New(cfg Config) *Probe {
 	cfg.SRVServices = append([]string(nil), cfg.SRVServices...)
 	return &Probe{cfg: cfg}
 }
+
+// Registration declares the probe to the engine.
+var Registration = probes.Register(Name, []string{mailhosts.FactName}, DefaultConfig,
+	func(c Config, _ probes.Setup) *Probe { return New(c) })
 
 // Name returns "mx".
 func (p *Probe) Name() string { return Name }
@@ -94,14 +98,14 @@ type domainLookups struct {
 // beside it, the CAA climb and the SRV names, which depend on nothing.
 func (r *run) lookupDomain() domainLookups {
 	var l domainLookups
-	var wg sync.WaitGroup
-	wg.Go(func() { l.caa = lookupCAA(r.ctx, r.dns, r.target.Name) })
-	wg.Go(func() { l.srv = lookupSRV(r.ctx, r.dns, r.target.Name, r.cfg.SRVServices) })
+	var tasks flight.Tasks
+	tasks.Go(func() { l.caa = lookupCAA(r.ctx, r.dns, r.target.Name) })
+	tasks.Go(func() { l.srv = lookupSRV(r.ctx, r.dns, r.target.Name, r.cfg.SRVServices) })
 	l.set, l.err = mailhosts.Discover(r.ctx, r.req, r.env)
 	if l.err == nil {
 		l.reverses = lookupReverses(r.ctx, r.dns, l.set)
 	}
-	wg.Wait()
+	tasks.Wait()
 	return l
 }
 
@@ -150,14 +154,14 @@ func (r *run) recordDomain(l domainLookups) {
 // checkHost runs the checks that apply to one mail host.
 func (r *run) checkHost() {
 	var caa *caaLookup
-	var wg sync.WaitGroup
-	wg.Go(func() { caa = lookupCAA(r.ctx, r.dns, r.target.Name) })
+	var tasks flight.Tasks
+	tasks.Go(func() { caa = lookupCAA(r.ctx, r.dns, r.target.Name) })
 	set, err := mailhosts.Discover(r.ctx, r.req, r.env)
 	var reverses map[netip.Addr]*reverse
 	if err == nil {
 		reverses = lookupReverses(r.ctx, r.dns, set)
 	}
-	wg.Wait()
+	tasks.Wait()
 
 	r.skip("the target is one host ("+r.target.String()+"); MX, domain DNSSEC and client SRV checks apply to a mail domain",
 		checkPresent, checkNull, checkHostname, checkDNSSECDomain, checkSRV)

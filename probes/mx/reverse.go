@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"sync"
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
@@ -83,13 +83,13 @@ type question struct {
 func lookupReverses(ctx context.Context, r *dnsclient.Resolver, set *mailhosts.Set) map[netip.Addr]*reverse {
 	known := knownAnswers(set)
 	out := map[netip.Addr]*reverse{}
-	var wg sync.WaitGroup
+	var tasks flight.Tasks
 	for _, ip := range set.AllIPs() {
 		rv := &reverse{ip: ip}
 		out[ip] = rv
-		wg.Go(func() { rv.resolve(ctx, r, known) })
+		tasks.Go(func() { rv.resolve(ctx, r, known) })
 	}
-	wg.Wait()
+	tasks.Wait()
 	return out
 }
 
@@ -121,12 +121,12 @@ func (rv *reverse) resolve(ctx context.Context, r *dnsclient.Resolver, known map
 		qtype = dns.TypeA
 	}
 	rv.forward = make([]forward, min(len(rv.names), maxPTRNames))
-	var wg sync.WaitGroup
+	var tasks flight.Tasks
 	for i := range rv.forward {
 		name := rv.names[i]
-		wg.Go(func() { rv.forward[i] = lookupForward(ctx, r, known, name, qtype, rv.ip) })
+		tasks.Go(func() { rv.forward[i] = lookupForward(ctx, r, known, name, qtype, rv.ip) })
 	}
-	wg.Wait()
+	tasks.Wait()
 }
 
 func lookupForward(ctx context.Context, r *dnsclient.Resolver, known map[question]*dnsclient.Answer, name string, qtype uint16, ip netip.Addr) forward {

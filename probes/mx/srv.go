@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
@@ -32,10 +32,10 @@ type srvLookup struct {
 // lookupSRV asks the SRV record of every service at once.
 func lookupSRV(ctx context.Context, r *dnsclient.Resolver, domain string, services []string) []srvLookup {
 	out := make([]srvLookup, len(services))
-	var wg sync.WaitGroup
+	var tasks flight.Tasks
 	for i, svc := range services {
 		out[i] = srvLookup{service: svc, name: "_" + svc + "._tcp." + domain}
-		wg.Go(func() {
+		tasks.Go(func() {
 			ans, err := r.Lookup(ctx, out[i].name, dns.TypeSRV)
 			if err != nil {
 				err = fmt.Errorf("SRV of %s: %w", out[i].name, err)
@@ -43,7 +43,7 @@ func lookupSRV(ctx context.Context, r *dnsclient.Resolver, domain string, servic
 			out[i].answer, out[i].err = ans, err
 		})
 	}
-	wg.Wait()
+	tasks.Wait()
 	return out
 }
 

@@ -24,7 +24,7 @@ func BenchmarkProbe(b *testing.B) {
 	for b.Loop() {
 		env := w.newEnv()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		res := p.Run(ctx, req, env)
+		res := p.Run(ctx, req, withSessions(env, cfg))
 		cancel()
 		if c, _ := res.Check("smtp.starttls"); c.Status != probes.StatusPass {
 			b.Fatalf("smtp.starttls = %s (%s)", c.Status, c.Reason)
@@ -40,16 +40,16 @@ func BenchmarkSession(b *testing.B) {
 	req := &probes.Request{Target: probes.Target{Kind: probes.KindDomain, Name: "one.test", Port: 25}}
 	// Resolve once; each iteration reuses the answers but not the memo.
 	warm := w.newEnv()
-	if _, err := smtp.Sessions(context.Background(), req, warm, cfg); err != nil {
+	if _, err := sessionsFor(context.Background(), req, warm, cfg); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
 		env := *warm
-		env.Shared = probes.NewMemo()
+		env.Facts = probes.NewFacts(nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		sessions, err := smtp.Sessions(ctx, req, &env, cfg)
+		sessions, err := sessionsFor(ctx, req, &env, cfg)
 		cancel()
 		if err != nil || len(sessions) != 1 || !sessions[0].Handshaked() {
 			b.Fatalf("sessions %v, %v", sessions, err)

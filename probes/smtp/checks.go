@@ -13,6 +13,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 // recordAll records every check once, folded over the sessions and hosts,
@@ -110,7 +111,7 @@ func evidenceOf(s *Session) string {
 	case s.Greeting != nil:
 		return s.Greeting.String()
 	case s.TLS != nil && s.TLS.Err != nil:
-		return fmt.Sprintf("%s: %s", StageHandshake, shortErr(s.TLS.Err))
+		return fmt.Sprintf("%s: %s", smtpsession.StageHandshake, shortErr(s.TLS.Err))
 	case s.Err != nil:
 		return fmt.Sprintf("%s: %s", s.Stage, shortErr(s.Err))
 	}
@@ -298,7 +299,7 @@ func (r *run) withChain(v *probes.Verdict, fn func(s *Session)) {
 }
 
 func (r *run) recordTLS() {
-	now := clock(r.env)
+	now := r.env.Clock()
 
 	var version probes.Verdict
 	r.withChain(&version, func(s *Session) {
@@ -378,7 +379,7 @@ const tlsVersion12 = 0x0303
 
 // insecureNote marks cipher suites Go lists as insecure.
 func insecureNote(id uint16) string {
-	if insecureSuites[id] {
+	if smtpsession.InsecureSuites[id] {
 		return " (an insecure cipher suite)"
 	}
 	return ""
@@ -419,7 +420,7 @@ func chainLines(s *Session) []string {
 }
 
 func hasAuth(exts []Extension) (string, bool) {
-	e, ok := findExtension(exts, "AUTH")
+	e, ok := smtpsession.FindExtension(exts, "AUTH")
 	if !ok {
 		return "", false
 	}
@@ -475,14 +476,14 @@ func (r *run) recordRcpt(spec probes.CheckSpec, check string) {
 	var v probes.Verdict
 	t := r.req.Target
 	switch {
-	case !r.cfg.enabled(check):
+	case !r.cfg.Session.Enabled(check):
 		r.res.Skip(spec, fmt.Sprintf("not enabled: add %s to the module's smtp rcpt_checks", check))
 		return
 	case check == RcptAbuse && t.Kind != probes.KindDomain:
 		r.res.Skip(spec, "the target is a host or an address: abuse@ needs the mail domain (RFC 2142)")
 		return
-	case check == RcptOpenRelay && relayIsLocal(r.cfg.RelayTestRecipient, t.Name) && t.Kind == probes.KindDomain:
-		r.res.Skip(spec, fmt.Sprintf("relay_test_recipient %s is in %s itself; name an address in a foreign domain", r.cfg.RelayTestRecipient, t.Name))
+	case check == RcptOpenRelay && smtpsession.RelayIsLocal(r.cfg.Session.RelayTestRecipient, t.Name) && t.Kind == probes.KindDomain:
+		r.res.Skip(spec, fmt.Sprintf("relay_test_recipient %s is in %s itself; name an address in a foreign domain", r.cfg.Session.RelayTestRecipient, t.Name))
 		return
 	}
 	r.each(&v, func(s *Session) {
@@ -541,7 +542,7 @@ func (r *run) recordRcpt(spec probes.CheckSpec, check string) {
 	pass := map[string]string{
 		RcptPostmaster: "every server accepts mail for postmaster",
 		RcptAbuse:      "every server accepts mail for abuse",
-		RcptOpenRelay:  "every server refuses to relay to " + r.cfg.RelayTestRecipient,
+		RcptOpenRelay:  "every server refuses to relay to " + r.cfg.Session.RelayTestRecipient,
 	}[check]
 	v.RecordObserved(r.res, spec, pass)
 }
@@ -555,7 +556,7 @@ func (r *run) recordDANE() {
 		}
 		return
 	}
-	now := clock(r.env)
+	now := r.env.Clock()
 	var tlsaV, match, rollover probes.Verdict
 	for _, h := range r.set.Hosts {
 		ts := r.tlsa[h.Name]
@@ -563,25 +564,25 @@ func (r *run) recordDANE() {
 			continue
 		}
 		sessions := r.hostSessions(h.Name)
-		if ts.err != nil {
-			tlsaV.Unknown(ts.err)
-			match.Unknown(ts.err)
-			rollover.Unknown(ts.err)
+		if ts.Err != nil {
+			tlsaV.Unknown(ts.Err)
+			match.Unknown(ts.Err)
+			rollover.Unknown(ts.Err)
 			continue
 		}
-		owner := strings.TrimSuffix(ts.name, ".")
-		if len(ts.records) == 0 {
-			tlsaV.Fail(fmt.Sprintf("%s publishes no TLSA records", owner), r.tlsaFix(h.Name, sessions), fmt.Sprintf("%s: no TLSA records", ts.name))
+		owner := strings.TrimSuffix(ts.Name, ".")
+		if len(ts.Records) == 0 {
+			tlsaV.Fail(fmt.Sprintf("%s publishes no TLSA records", owner), r.tlsaFix(h.Name, sessions), fmt.Sprintf("%s: no TLSA records", ts.Name))
 			match.Skip("no MX host publishes DNSSEC-validated TLSA records")
 			rollover.Skip("no MX host publishes DNSSEC-validated TLSA records")
 			continue
 		}
 		var lines []string
-		for _, rec := range ts.records {
-			lines = append(lines, fmt.Sprintf("%s TLSA %d %d %d %s", ts.name, rec.Usage, rec.Selector, rec.MatchingType, probes.Clip(strings.ToLower(rec.Certificate), 64)))
+		for _, rec := range ts.Records {
+			lines = append(lines, fmt.Sprintf("%s TLSA %d %d %d %s", ts.Name, rec.Usage, rec.Selector, rec.MatchingType, probes.Clip(strings.ToLower(rec.Certificate), 64)))
 		}
-		if !ts.validated() {
-			tlsaV.Fail(fmt.Sprintf("the TLSA records of %s are not DNSSEC-validated (no AD bit from %s): senders ignore them (RFC 7672 §2.1.1)", owner, ts.answer.Server),
+		if !ts.Validated() {
+			tlsaV.Fail(fmt.Sprintf("the TLSA records of %s are not DNSSEC-validated (no AD bit from %s): senders ignore them (RFC 7672 §2.1.1)", owner, ts.Answer.Server),
 				"sign the zone of "+h.Name+" with DNSSEC (and have the parent publish its DS), and probe through a validating resolver", lines...)
 			r.res.Note("TLSA records of %s ignored: not DNSSEC-validated", owner)
 			match.Skip("the TLSA records are not DNSSEC-validated, so they are ignored")
@@ -600,17 +601,17 @@ func (r *run) recordDANE() {
 			continue
 		}
 		tlsaV.Pass(lines...)
-		usable, unusable := ts.usable()
+		usable, unusable := usableTLSA(ts)
 		r.res.Measure(metricTLSARecords, float64(len(usable)), h.Name)
 		switch {
 		case len(usable) == 0:
-			match.Fail(fmt.Sprintf("none of the %s of %s is usable for SMTP", probes.Plural(len(ts.records), "TLSA record", "TLSA records"), owner),
+			match.Fail(fmt.Sprintf("none of the %s of %s is usable for SMTP", probes.Plural(len(ts.Records), "TLSA record", "TLSA records"), owner),
 				r.tlsaFix(h.Name, sessions), unusable...)
 			rollover.Skip("no usable TLSA records")
 			continue
 		case len(usable) == 1:
 			rollover.Fail(fmt.Sprintf("%s publishes a single usable TLSA record: a key or CA change breaks delivery from DANE senders until the DNS catches up", owner),
-				fmt.Sprintf("publish the next key's record beside the current one before changing keys (RFC 7671 §8.1), e.g. a %q for the issuing CA", ts.name+" IN TLSA 2 1 1 <SHA-256 of the CA's public key>"),
+				fmt.Sprintf("publish the next key's record beside the current one before changing keys (RFC 7671 §8.1), e.g. a %q for the issuing CA", ts.Name+" IN TLSA 2 1 1 <SHA-256 of the CA's public key>"),
 				lines...)
 		default:
 			rollover.Pass(fmt.Sprintf("%s: %d usable TLSA records", owner, len(usable)))
@@ -651,7 +652,7 @@ func (r *run) judgeDANE(v *probes.Verdict, s *Session, usable []*dns.TLSA, now t
 // tlsaFix quotes the DANE-EE record for the key a host's first address
 // served, when one did.
 func (r *run) tlsaFix(mx string, sessions []*Session) string {
-	name := tlsaName(mx)
+	name := mailhosts.TLSAName(mx)
 	for _, s := range sessions {
 		if s.TLS != nil && len(s.TLS.Chain) > 0 {
 			if data, err := association(selectorSPKI, matchSHA256, s.TLS.Chain[0]); err == nil {
@@ -699,11 +700,11 @@ func (r *run) recordImplicitTLS() {
 		case !s.Connected:
 			v.Fail(fmt.Sprintf("%s does not accept connections (%s)", s.Label(), shortErr(errOr(s.Err))), fix, s.Label()+": "+evidenceOf(s))
 		case s.TLS == nil || s.TLS.Err != nil:
-			v.Fail(fmt.Sprintf("the TLS handshake with %s failed: %s", s.Label(), shortErr(errOr(s.TLS.errOrNil()))), fix, s.Label()+": "+evidenceOf(s))
+			v.Fail(fmt.Sprintf("the TLS handshake with %s failed: %s", s.Label(), shortErr(errOr(tlsErr(s.TLS)))), fix, s.Label()+": "+evidenceOf(s))
 		case !s.Greeted():
 			v.Fail(fmt.Sprintf("%s sent no 220 greeting over TLS (%s)", s.Label(), evidenceOf(s)), fix, s.Label()+": "+evidenceOf(s))
-		case !implicitCertOK(s, clock(r.env)):
-			v.Fail(fmt.Sprintf("the certificate of %s is not valid: %s", s.Label(), shortErr(implicitCertErr(s, clock(r.env)))), fix, chainLines(s)...)
+		case !implicitCertOK(s, r.env.Clock()):
+			v.Fail(fmt.Sprintf("the certificate of %s is not valid: %s", s.Label(), shortErr(implicitCertErr(s, r.env.Clock()))), fix, chainLines(s)...)
 		default:
 			v.Pass(fmt.Sprintf("%s: %s, %s, %s", s.Label(), s.TLS.VersionName(), s.TLS.CipherName(), s.Greeting.String()))
 		}
@@ -711,7 +712,7 @@ func (r *run) recordImplicitTLS() {
 	v.RecordObserved(r.res, checkImplicitTLS, fmt.Sprintf("implicit TLS with a valid certificate on %s", probes.Plural(v.Passes, "address", "addresses")))
 }
 
-func (t *TLSInfo) errOrNil() error {
+func tlsErr(t *TLSInfo) error {
 	if t == nil {
 		return nil
 	}

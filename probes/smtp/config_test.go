@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 func decode(text string) (smtp.Config, error) {
@@ -24,8 +25,8 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := smtp.Config{Port: 25, RelayTestRecipient: "postmaster@iana.org", MaxParallel: 8,
-		ImplicitTLSPort: 465, MinRSABits: 2048, MinECDSABits: 256}
+	want := smtp.Config{Session: smtpsession.Config{Port: 25, RelayTestRecipient: "postmaster@iana.org", MaxParallel: 8,
+		ImplicitTLSPort: 465}, MinRSABits: 2048, MinECDSABits: 256}
 	if !equalConfig(c, want) {
 		t.Errorf("defaults %+v, want %+v", c, want)
 	}
@@ -36,10 +37,10 @@ func TestConfigDefaults(t *testing.T) {
 
 // equalConfig compares configs, an empty RcptChecks equal to a nil one.
 func equalConfig(a, b smtp.Config) bool {
-	if !slices.Equal(a.RcptChecks, b.RcptChecks) {
+	if !slices.Equal(a.Session.RcptChecks, b.Session.RcptChecks) {
 		return false
 	}
-	a.RcptChecks, b.RcptChecks = nil, nil
+	a.Session.RcptChecks, b.Session.RcptChecks = nil, nil
 	return reflect.DeepEqual(a, b)
 }
 
@@ -58,9 +59,9 @@ min_ecdsa_bits: 384
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := smtp.Config{EHLOName: "probe.example.com", Port: 2525,
+	want := smtp.Config{Session: smtpsession.Config{EHLOName: "probe.example.com", Port: 2525,
 		RcptChecks: []string{"postmaster", "abuse", "open_relay"}, RelayTestRecipient: "relay-test@example.net",
-		MaxParallel: 2, ImplicitTLS: true, ImplicitTLSPort: 4465, MinRSABits: 3072, MinECDSABits: 384}
+		MaxParallel: 2, ImplicitTLSPort: 4465}, ImplicitTLS: true, MinRSABits: 3072, MinECDSABits: 384}
 	if !equalConfig(c, want) {
 		t.Errorf("decoded %+v, want %+v", c, want)
 	}

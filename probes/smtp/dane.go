@@ -1,7 +1,6 @@
 package smtp
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
@@ -11,7 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
-	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
 )
 
 // TLSA certificate usages, selectors and matching types (RFC 6698 §2.1,
@@ -30,53 +29,12 @@ const (
 	matchSHA512 = 2
 )
 
-// maxTLSA bounds the TLSA records looked at per host.
-const maxTLSA = 32
-
-// tlsaSet is what the DNS says about one MX host's TLSA records.
-type tlsaSet struct {
-	name   string // _25._tcp.<mx>.
-	answer *dnsclient.Answer
-	err    error
-	// records are the TLSA records as published (at most maxTLSA).
-	records []*dns.TLSA
-}
-
-// tlsaName is the TLSA base name for SMTP to an MX host: always port 25,
-// since RFC 7672 is about MX delivery, even when the probe connects
-// elsewhere (a test redirect, a host:port target).
-func tlsaName(mx string) string {
-	return "_25._tcp." + dns.Fqdn(mx)
-}
-
-// lookupTLSA asks the TLSA records of an MX host.
-func lookupTLSA(ctx context.Context, r *dnsclient.Resolver, mx string) *tlsaSet {
-	t := &tlsaSet{name: tlsaName(mx)}
-	ans, err := r.Lookup(ctx, t.name, dns.TypeTLSA)
-	if err != nil {
-		t.err = fmt.Errorf("TLSA of %s: %w", mx, err)
-		return t
-	}
-	t.answer = ans
-	for _, rr := range ans.Records {
-		if v, ok := rr.(*dns.TLSA); ok && len(t.records) < maxTLSA {
-			t.records = append(t.records, v)
-		}
-	}
-	return t
-}
-
-// validated reports whether the records count: RFC 7672 §2.1.1, only
-// DNSSEC-validated ("secure") TLSA records are used; the AD bit from the
-// resolver is the validation.
-func (t *tlsaSet) validated() bool { return t.answer != nil && t.answer.Authenticated }
-
 // usable returns the records a DANE SMTP client uses: DANE-TA(2) and
 // DANE-EE(3) with a known selector and matching type (RFC 7672 §3.1.3:
 // PKIX-TA(0) and PKIX-EE(1) are unusable for SMTP), and why the others are
 // not.
-func (t *tlsaSet) usable() (use []*dns.TLSA, unusable []string) {
-	for _, r := range t.records {
+func usableTLSA(t *mailhosts.TLSASet) (use []*dns.TLSA, unusable []string) {
+	for _, r := range t.Records {
 		if why := unusableWhy(r); why != "" {
 			unusable = append(unusable, fmt.Sprintf("%s: %s", tlsaText(r), why))
 			continue

@@ -10,6 +10,8 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
+
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 )
 
@@ -82,7 +84,7 @@ func TestMatchDANE(t *testing.T) {
 }
 
 func TestUsableTLSA(t *testing.T) {
-	ts := &tlsaSet{records: []*dns.TLSA{
+	ts := &mailhosts.TLSASet{Records: []*dns.TLSA{
 		{Usage: 3, Selector: 1, MatchingType: 1, Certificate: "ab"},
 		{Usage: 2, Selector: 0, MatchingType: 2, Certificate: "AB"},
 		{Usage: 0, Selector: 1, MatchingType: 1, Certificate: "ab"},
@@ -93,7 +95,7 @@ func TestUsableTLSA(t *testing.T) {
 		{Usage: 3, Selector: 1, MatchingType: 1, Certificate: "xyz"},
 		{Usage: 3, Selector: 1, MatchingType: 1, Certificate: ""},
 	}}
-	use, unusable := ts.usable()
+	use, unusable := usableTLSA(ts)
 	if len(use) != 2 || len(unusable) != 7 {
 		t.Fatalf("usable %d, unusable %d: %q", len(use), len(unusable), unusable)
 	}

@@ -12,18 +12,9 @@
 //
 // # The conversation
 //
-// The dialogue is hand-written on net.Conn and a bounded reply reader
-// (reply.go), because the libraries at hand each lose something the
-// checks need: net/smtp drops the greeting and folds handshake errors into
-// other errors, go-smtp's client cannot send STARTTLS after an EHLO with a
-// chosen name, and net/textproto's reader buffers lines without bound.
-// It says EHLO (HELO when EHLO is refused), STARTTLS, EHLO again, then,
-// only for the RCPT checks a module turns on, MAIL FROM:<>, RCPT TO and
-// RSET, and QUIT. It never says DATA: no message is ever sent.
-//
-// Every read is bounded (line length, lines and bytes per reply) and every
-// conversation ends at the context's deadline: the deadline is set on the
-// connection and the connection is closed when the context ends.
+// The conversations are package smtpsession's: the smtp probe's block
+// supplies them to its module as the fact smtpsession.FactName, and the
+// probe judges what they found.
 //
 // TLS is handshaken permissively (TLS 1.0 to 1.3, every cipher suite Go
 // implements, no verification during the handshake) and judged afterwards,
@@ -35,17 +26,17 @@
 //
 // # Shared conversations
 //
-// Other probes read what the conversations found without connecting again:
-// Sessions (and ImplicitTLSSessions for port 465) returns one Session per
-// address, computed once per probe request through env.Shared, keyed by
-// host, address, port and what the probe says (EHLO name and RCPT checks:
-// pass the module's smtp Config to share the smtp probe's conversations).
+// Other probes read what the conversations found without connecting again,
+// by declaring the fact smtpsession.FactName in their Registration:
+// smtpsession.Sessions (and ImplicitTLSSessions for port 465) returns one
+// Session per address, computed once per probe request, keyed by host,
+// address, port and what the probe says (EHLO name and RCPT checks).
 //
 //   - The MTA-STS probe reads Session.TLS.Valid (trusted, covering the MX
 //     host name, within its dates: RFC 8461 §4.2) for enforce-mode policies,
 //     and TLS.Chain, TLS.Version for its report.
 //   - The SPF probe's spf.helo reads the names servers gave for themselves
-//     in EHLO (HELONames(sessions)): the names they are likely to use in
+//     in EHLO (smtpsession.HELONames): the names they are likely to use in
 //     HELO when they send.
 //
 // Sessions are shared: treat them as read-only.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 // zones is the DNS of the test world. The records are written as operators
@@ -219,7 +219,7 @@ func (w *world) newEnv() *probes.Env {
 		RootCAs: testCA(w.t).Pool,
 		Now:     time.Now,
 		Logger:  log.NewNopLogger(),
-		Shared:  probes.NewMemo(),
+		Facts:   probes.NewFacts(nil),
 	}
 }
 
@@ -227,9 +227,9 @@ func (w *world) newEnv() *probes.Env {
 // RCPT check on.
 func (w *world) cfg() smtp.Config {
 	c := smtp.DefaultConfig()
-	c.Port = w.port
-	c.EHLOName = "probe.exporter.test"
-	c.RcptChecks = []string{smtp.RcptPostmaster, smtp.RcptAbuse, smtp.RcptOpenRelay}
+	c.Session.Port = w.port
+	c.Session.EHLOName = "probe.exporter.test"
+	c.Session.RcptChecks = []string{smtp.RcptPostmaster, smtp.RcptAbuse, smtp.RcptOpenRelay}
 	return c
 }
 
@@ -242,7 +242,7 @@ func (w *world) run(target string, cfg smtp.Config, timeout time.Duration) *prob
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	res := smtp.New(cfg).Run(ctx, &probes.Request{Target: tgt}, w.env)
+	res := smtp.New(cfg).Run(ctx, &probes.Request{Target: tgt}, withSessions(w.env, cfg))
 	if res == nil {
 		w.t.Fatal("Run returned nil")
 	}
@@ -338,11 +338,6 @@ func describe(res *probes.Result) []string {
 	return out
 }
 
-// hostPort is "ip:port" as the probe writes it.
-func hostPort(ip string, port int) string {
-	return net.JoinHostPort(ip, fmt.Sprint(port))
-}
-
 // statuses expects every check to have status def except those overridden
 // ("smtp.banner", fail, ...).
 func statuses(def probes.Status, overrides ...any) map[string]probes.Status {
@@ -352,4 +347,17 @@ func statuses(def probes.Status, overrides ...any) map[string]probes.Status {
 func checkInvariants(t testing.TB, res *probes.Result) {
 	t.Helper()
 	probetest.CheckInvariants(t, res, smtp.New(smtp.DefaultConfig()), checkIDs)
+}
+
+// withSessions is env with the SMTP conversations of cfg as the module's
+// smtp block supplies them (what was gathered already stays shared).
+func withSessions(env *probes.Env, cfg smtp.Config) *probes.Env {
+	e := *env
+	e.Facts = env.Facts.WithProviders(smtp.Registration.Provides(&cfg, probes.Setup{}))
+	return &e
+}
+
+// sessionsFor returns the conversations of cfg in env's request.
+func sessionsFor(ctx context.Context, req *probes.Request, env *probes.Env, cfg smtp.Config) ([]*smtp.Session, error) {
+	return smtpsession.Sessions(ctx, req, withSessions(env, cfg))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 // TestHostileServers: whatever a server does, the probe ends by its
@@ -68,7 +69,7 @@ func TestImplicitTLSGarbage(t *testing.T) {
 	w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour { return good(t, "mx.one.test") })
 	smtps := testbed.StartSMTP(t, "127.0.0.4:0", testbed.SMTPBehaviour{ImplicitTLS: true, Hostile: testbed.GarbageTLS})
 	cfg := w.cfg()
-	cfg.ImplicitTLS, cfg.ImplicitTLSPort = true, smtps.Port()
+	cfg.ImplicitTLS, cfg.Session.ImplicitTLSPort = true, smtps.Port()
 	res := w.run("one.test", cfg, 5*time.Second)
 	c, _ := res.Check("smtps.implicit_tls")
 	if c.Status != probes.StatusFail || !strings.Contains(c.Reason, "first record does not look like a TLS handshake") {
@@ -88,11 +89,11 @@ func TestDeadlineBeforeConnecting(t *testing.T) {
 	cfg := w.cfg()
 	// Resolve the hosts first (shared through the memo), then end the
 	// context.
-	if _, err := smtp.Sessions(context.Background(), &probes.Request{Target: tgt}, w.newEnv(), smtp.Config{MaxParallel: 1, Port: 1}); err != nil {
+	if _, err := sessionsFor(context.Background(), &probes.Request{Target: tgt}, w.newEnv(), smtp.Config{Session: smtpsession.Config{MaxParallel: 1, Port: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
-	res := smtp.New(cfg).Run(ctx, &probes.Request{Target: tgt}, w.env)
+	res := smtp.New(cfg).Run(ctx, &probes.Request{Target: tgt}, withSessions(w.env, cfg))
 	for _, c := range res.Checks() {
 		if c.Status == probes.StatusFail || c.Status == probes.StatusPass {
 			t.Errorf("%s = %s (%s) without a conversation", c.ID, c.Status, c.Reason)

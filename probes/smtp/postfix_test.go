@@ -46,14 +46,14 @@ func TestPostfix(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := &probes.Env{DNS: client.NewResolver(), Dialer: &probes.AddressDialer{}, RootCAs: roots,
-		Now: time.Now, Logger: log.NewNopLogger(), Shared: probes.NewMemo()}
+		Now: time.Now, Logger: log.NewNopLogger(), Facts: probes.NewFacts(nil)}
 	cfg := smtp.DefaultConfig()
-	cfg.Port = port
-	cfg.EHLOName = "probe.exporter.test"
-	cfg.RcptChecks = []string{smtp.RcptPostmaster, smtp.RcptAbuse, smtp.RcptOpenRelay}
+	cfg.Session.Port = port
+	cfg.Session.EHLOName = "probe.exporter.test"
+	cfg.Session.RcptChecks = []string{smtp.RcptPostmaster, smtp.RcptAbuse, smtp.RcptOpenRelay}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res := smtp.New(cfg).Run(ctx, &probes.Request{Target: probes.Target{Kind: probes.KindDomain, Name: domain, Port: 25}}, env)
+	res := smtp.New(cfg).Run(ctx, &probes.Request{Target: probes.Target{Kind: probes.KindDomain, Name: domain, Port: 25}}, withSessions(env, cfg))
 	for _, d := range res.Details() {
 		t.Log(d.Title)
 		for _, l := range d.Lines {

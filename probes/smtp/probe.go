@@ -2,16 +2,18 @@ package smtp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"sync"
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 // Name is the probe's name (the probe label of its metrics).
@@ -28,17 +30,36 @@ var (
 )
 
 // New makes a probe. cfg should have passed Validate (decoding it from YAML
-// does that).
+// does that). The conversations it judges are the module's SMTP sessions
+// fact, which Registration's provider supplies from the same block.
 func New(cfg Config) *Probe {
-	cfg.RcptChecks = append([]string(nil), cfg.RcptChecks...)
-	for i, r := range cfg.RcptChecks {
-		cfg.RcptChecks[i] = strings.ToLower(r)
-	}
-	if cfg.MaxParallel < 1 {
-		cfg.MaxParallel = 1
+	cfg.Session.Normalize()
+	if cfg.Session.MaxParallel < 1 {
+		cfg.Session.MaxParallel = 1
 	}
 	return &Probe{cfg: cfg}
 }
+
+// Registration declares the probe to the engine. Its block also supplies
+// the SMTP conversations (smtpsession.FactName) to every probe of the
+// module, kept across requests under the module's smtp min_interval.
+var Registration = probes.Register(Name,
+	[]string{mailhosts.FactName, mailhosts.TLSAFactName, smtpsession.FactName},
+	DefaultConfig, func(c Config, _ probes.Setup) *Probe { return New(c) },
+).WithProvider(func(block any, s probes.Setup) map[string]probes.Provider {
+	c, err := probes.BlockOf[Config](Name, block)
+	if err != nil {
+		return nil
+	}
+	c.Session.Normalize()
+	var memory *smtpsession.SessionMemory
+	if s.MinInterval > 0 {
+		memory = probes.Keep(s.Kept, "smtp.sessions/"+s.Module,
+			func(m *smtpsession.SessionMemory) bool { return m.MaxAge() == s.MinInterval },
+			func() *smtpsession.SessionMemory { return smtpsession.NewSessionMemory(s.MinInterval) })
+	}
+	return map[string]probes.Provider{smtpsession.FactName: smtpsession.Provider(c.Session, memory)}
+})
 
 // Name returns "smtp".
 func (p *Probe) Name() string { return Name }
@@ -54,7 +75,7 @@ type run struct {
 	// sessions on the SMTP port and on the implicit-TLS port.
 	sessions, implicit []*Session
 	// tlsa per MX host name.
-	tlsa map[string]*tlsaSet
+	tlsa map[string]*mailhosts.TLSASet
 	// names are the forward lookups of the names servers gave.
 	names map[nameQuestion]*nameAnswer
 	// hostErrs are the hosts whose addresses could not be resolved.
@@ -80,16 +101,12 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 		return r.res
 	}
 
-	if ehloName(r.cfg) == "" {
+	if smtpsession.EHLOName(r.cfg.Session) == "" {
 		r.res.Note("this machine's host name is not fully qualified, so the probe says EHLO with an address literal (RFC 5321 §4.1.4); set ehlo_name to a name that resolves to the exporter's address")
 	}
-	eps, omitted := plan(set, req.Target, r.cfg, false)
+	eps, omitted := smtpsession.Plan(set, req.Target, r.cfg.Session, false)
 	if omitted > 0 {
-		r.res.Note("%d addresses beyond the first %d of a host were not probed", omitted, maxAddrsPerHost)
-	}
-	if r.cfg.ImplicitTLS {
-		more, _ := plan(set, req.Target, r.cfg, true)
-		eps = append(eps, more...)
+		r.res.Note("%d addresses beyond the first %d of a host were not probed", omitted, smtpsession.MaxAddrsPerHost)
 	}
 	if len(eps) == 0 {
 		for _, h := range set.Hosts {
@@ -107,20 +124,30 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 		return r.res
 	}
 
-	// The TLSA lookups depend on nothing the conversations find, so they
-	// run beside them.
-	var wg sync.WaitGroup
-	wg.Go(func() { r.tlsa = lookupAllTLSA(ctx, env.DNS, set, req.Target) })
-	all := collect(ctx, req, env, r.cfg, eps)
-	for _, s := range all {
-		if s.ImplicitTLS {
-			r.implicit = append(r.implicit, s)
-		} else {
-			r.sessions = append(r.sessions, s)
-		}
+	// The TLSA lookups and the two ports' conversations depend on nothing
+	// the others find, so they run side by side.
+	var tasks flight.Tasks
+	var tlsaErr, sessErr, implicitErr error
+	tasks.Go(func() { r.tlsa, tlsaErr = mailhosts.TLSA(ctx, req, env) })
+	if r.cfg.ImplicitTLS {
+		tasks.Go(func() { r.implicit, implicitErr = smtpsession.ImplicitTLSSessions(ctx, req, env) })
 	}
-	r.names = lookupNames(ctx, env.DNS, r.sessions)
-	wg.Wait()
+	r.sessions, sessErr = smtpsession.Sessions(ctx, req, env)
+	if sessErr == nil {
+		r.names = lookupNames(ctx, env.DNS, r.sessions)
+	}
+	tasks.Wait()
+	if err := errors.Join(sessErr, implicitErr, tlsaErr); err != nil {
+		// Only a failure to find the mail hosts (already decided above)
+		// or an internal failure ends here.
+		for _, spec := range allChecks {
+			r.res.Undecided(spec, err)
+		}
+		return r.res
+	}
+	if r.tlsa == nil {
+		r.tlsa = map[string]*mailhosts.TLSASet{}
+	}
 
 	r.recordAll()
 	return r.res
@@ -143,30 +170,6 @@ func nothingToProbe(set *mailhosts.Set) string {
 	return ""
 }
 
-// lookupAllTLSA asks the TLSA records of every MX host with addresses, at
-// once.
-func lookupAllTLSA(ctx context.Context, r *dnsclient.Resolver, set *mailhosts.Set, t probes.Target) map[string]*tlsaSet {
-	out := map[string]*tlsaSet{}
-	if t.Kind == probes.KindIP {
-		return out
-	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, h := range set.Hosts {
-		if h.IPLiteral || len(h.Addrs()) == 0 {
-			continue
-		}
-		wg.Go(func() {
-			ts := lookupTLSA(ctx, r, h.Name)
-			mu.Lock()
-			out[h.Name] = ts
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return out
-}
-
 // nameQuestion is a forward lookup of a name a server gave for itself, of
 // the family of the address it was connected on.
 type nameQuestion struct {
@@ -182,7 +185,7 @@ type nameAnswer struct {
 
 // maxNameLookups bounds the forward lookups of server-given names per run:
 // two per session (greeting and EHLO), deduplicated.
-const maxNameLookups = 2 * mailhosts.MaxHosts * maxAddrsPerHost
+const maxNameLookups = 2 * mailhosts.MaxHosts * smtpsession.MaxAddrsPerHost
 
 // lookupNames resolves the greeting and EHLO names of the sessions, all at
 // once; names that are not host names are not asked.
@@ -199,9 +202,9 @@ func lookupNames(ctx context.Context, r *dnsclient.Resolver, sessions []*Session
 	}
 	out := map[nameQuestion]*nameAnswer{}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var tasks flight.Tasks
 	for q := range qs {
-		wg.Go(func() {
+		tasks.Go(func() {
 			a := &nameAnswer{}
 			ans, err := r.Lookup(ctx, q.name, q.qtype)
 			if err != nil {
@@ -214,7 +217,7 @@ func lookupNames(ctx context.Context, r *dnsclient.Resolver, sessions []*Session
 			mu.Unlock()
 		})
 	}
-	wg.Wait()
+	tasks.Wait()
 	return out
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 func request(t *testing.T, target string) *probes.Request {
@@ -32,15 +33,15 @@ func TestSessionsAreShared(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	sessions, err := smtp.Sessions(ctx, req, w.env, cfg)
+	sessions, err := sessionsFor(ctx, req, w.env, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := smtp.Sessions(ctx, req, w.env, cfg)
+	again, err := sessionsFor(ctx, req, w.env, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := smtp.New(cfg).Run(ctx, req, w.env)
+	res := smtp.New(cfg).Run(ctx, req, withSessions(w.env, cfg))
 	if c, _ := res.Check("smtp.starttls"); c.Status != probes.StatusPass {
 		t.Fatalf("smtp.starttls = %s (%s)", c.Status, c.Reason)
 	}
@@ -72,14 +73,14 @@ func TestSessionsAreShared(t *testing.T) {
 	if want := []string{"mx1.smtp.test 127.0.0.2", "mx1.smtp.test ::1", "mx2.smtp.test 127.0.0.3"}; !slices.Equal(got, want) {
 		t.Errorf("sessions %q, want %q", got, want)
 	}
-	if names := smtp.HELONames(sessions); !slices.Equal(names, []string{"mx1.smtp.test", "mx2.smtp.test"}) {
+	if names := smtpsession.HELONames(sessions); !slices.Equal(names, []string{"mx1.smtp.test", "mx2.smtp.test"}) {
 		t.Errorf("HELONames = %q", names)
 	}
 
 	// Another EHLO name is another conversation.
 	other := cfg
-	other.EHLOName = "other.exporter.test"
-	if _, err := smtp.Sessions(ctx, req, w.env, other); err != nil {
+	other.Session.EHLOName = "other.exporter.test"
+	if _, err := sessionsFor(ctx, req, w.env, other); err != nil {
 		t.Fatal(err)
 	}
 	if n := w.servers[mx2v4].Connections(); n != 2 {
@@ -103,7 +104,7 @@ func TestSessionValidityForMTASTS(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	sessions, err := smtp.Sessions(ctx, request(t, "smtp.test"), w.env, w.cfg())
+	sessions, err := sessionsFor(ctx, request(t, "smtp.test"), w.env, w.cfg())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestAddressesProbedInParallel(t *testing.T) {
 			return b
 		})
 		cfg := w.cfg()
-		cfg.MaxParallel = tc.parallel
+		cfg.Session.MaxParallel = tc.parallel
 		res := w.run("four.test", cfg, 30*time.Second)
 		if c, _ := res.Check("smtp.starttls"); c.Status != probes.StatusPass {
 			t.Fatalf("smtp.starttls = %s (%s)", c.Status, c.Reason)
@@ -166,11 +167,11 @@ func TestImplicitTLS(t *testing.T) {
 			cfg := w.cfg()
 			cfg.ImplicitTLS = true
 			if tc.b != nil {
-				cfg.ImplicitTLSPort = testbed.StartSMTP(t, "127.0.0.4:0", *tc.b).Port()
+				cfg.Session.ImplicitTLSPort = testbed.StartSMTP(t, "127.0.0.4:0", *tc.b).Port()
 			} else {
-				cfg.ImplicitTLSPort = w.port + 1 // nothing there
-				if cfg.ImplicitTLSPort > 65535 {
-					cfg.ImplicitTLSPort = w.port - 1
+				cfg.Session.ImplicitTLSPort = w.port + 1 // nothing there
+				if cfg.Session.ImplicitTLSPort > 65535 {
+					cfg.Session.ImplicitTLSPort = w.port - 1
 				}
 			}
 			w.env = w.newEnv()
@@ -196,7 +197,7 @@ func TestDefaultEHLOName(t *testing.T) {
 	// host name is not fully qualified (containers often are "a1b2c3").
 	w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour { return good(t, "mx.one.test") })
 	cfg := w.cfg()
-	cfg.EHLOName = ""
+	cfg.Session.EHLOName = ""
 	res := w.run("one.test", cfg, 10*time.Second)
 	want := "[127.0.0.1]"
 	if h, err := os.Hostname(); err == nil {

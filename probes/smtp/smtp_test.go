@@ -465,7 +465,7 @@ func TestProbe(t *testing.T) {
 		},
 		{
 			name: "RCPT checks off",
-			cfg:  func(c *smtp.Config) { c.RcptChecks = nil },
+			cfg:  func(c *smtp.Config) { c.Session.RcptChecks = nil },
 			setup: func(t *testing.T, w *world) {
 				t.Cleanup(func() {
 					for ip, s := range w.servers {
@@ -485,7 +485,7 @@ func TestProbe(t *testing.T) {
 		},
 		{
 			name: "relay test address in the probed domain",
-			cfg:  func(c *smtp.Config) { c.RelayTestRecipient = "someone@sub.smtp.test" },
+			cfg:  func(c *smtp.Config) { c.Session.RelayTestRecipient = "someone@sub.smtp.test" },
 			expect: expect{
 				checks:  ok("smtp.no_open_relay", skip),
 				reasons: map[string]string{"smtp.no_open_relay": "is in smtp.test itself"},

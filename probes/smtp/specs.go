@@ -51,7 +51,7 @@ var allChecks = []probes.CheckSpec{
 
 // The measurements of the probe, one series per MX host and address (the
 // label "mx" is empty for an IP target). Label values are bounded by what
-// the domain publishes (mailhosts.MaxHosts hosts, maxAddrsPerHost addresses
+// the domain publishes (mailhosts.MaxHosts hosts, smtpsession.MaxAddrsPerHost addresses
 // each) and by fixed sets: TLS version and cipher suite names come from
 // crypto/tls, rcpt is one of postmaster, abuse, open_relay, key_type one of
 // rsa, ecdsa, ed25519, other.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
@@ -148,7 +149,7 @@ type audit struct {
 	warmMu    sync.Mutex
 	warmed    map[string]bool
 	warmBudge int
-	warmWG    sync.WaitGroup
+	warmTasks flight.Tasks
 }
 
 // runAudit audits the SPF tree of domain, whose record rec has already
@@ -166,7 +167,7 @@ func runAudit(ctx context.Context, r Resolver, domain string, rec *Record) *audi
 	res := a.walkRecord(a.root, domain, rec)
 	a.final = res.final
 	a.pass = res.pass
-	a.warmWG.Wait()
+	a.warmTasks.Wait()
 	a.finish(a.root)
 	return a
 }
@@ -644,11 +645,11 @@ func (a *audit) warm(rec *Record, domain string) {
 				continue
 			}
 		}
-		a.warmWG.Go(func() { a.warmTerm(t.Mechanism, target) })
+		a.warmTasks.Go(func() { a.warmTerm(t.Mechanism, target) })
 	}
 	if rec.Redirect != nil && spend() {
 		if target, ok := rec.Redirect.Value.expand(vals); ok {
-			a.warmWG.Go(func() { a.warmTerm(MechInclude, target) })
+			a.warmTasks.Go(func() { a.warmTerm(MechInclude, target) })
 		}
 	}
 }
@@ -675,7 +676,7 @@ func (a *audit) warmTerm(m Mechanism, target string) {
 			a.warm(rec, name)
 		}
 	case MechA:
-		a.warmWG.Go(func() { ask(target, dns.TypeA) })
+		a.warmTasks.Go(func() { ask(target, dns.TypeA) })
 		ask(target, dns.TypeAAAA)
 	case MechExists:
 		ask(target, dns.TypeA)
@@ -685,8 +686,8 @@ func (a *audit) warmTerm(m Mechanism, target string) {
 			return
 		}
 		for _, h := range mxHosts(ans) {
-			a.warmWG.Go(func() { ask(h, dns.TypeA) })
-			a.warmWG.Go(func() { ask(h, dns.TypeAAAA) })
+			a.warmTasks.Go(func() { ask(h, dns.TypeA) })
+			a.warmTasks.Go(func() { ask(h, dns.TypeAAAA) })
 		}
 	}
 }

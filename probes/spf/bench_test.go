@@ -70,7 +70,7 @@ func BenchmarkProbe10Lookups(b *testing.B) {
 	p := New(cfg)
 	b.ReportAllocs()
 	for b.Loop() {
-		env := &probes.Env{DNS: newResolver(b, srv.Addr), Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+		env := &probes.Env{DNS: newResolver(b, srv.Addr), Facts: probes.NewFacts(nil), Now: time.Now, Logger: log.NewNopLogger()}
 		res := p.Run(context.Background(), &probes.Request{Target: tgt}, env)
 		if c, _ := res.Check("spf.lookup_limit"); c.Status != probes.StatusPass {
 			b.Fatalf("spf.lookup_limit = %s (%s)", c.Status, c.Reason)

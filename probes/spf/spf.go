@@ -17,10 +17,11 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 // Name is the probe's name (the probe label of its metrics).
@@ -32,22 +33,7 @@ const maxEvaluatedIPs = 64
 
 // Probe audits the SPF set-up of a target. It is safe for concurrent use.
 type Probe struct {
-	cfg  Config
-	helo HELOSource
-}
-
-// HELOSource reports the names the target's mail servers give in their
-// EHLO replies: the SMTP probe's conversations, which the collector hands
-// in when the module runs both probes, so spf.helo checks the names the
-// servers really use without connecting twice.
-type HELOSource func(ctx context.Context, req *probes.Request, env *probes.Env) ([]string, error)
-
-// WithHELOSource returns a copy of the probe that checks, besides the
-// configured helo_names, the names src reports.
-func (p *Probe) WithHELOSource(src HELOSource) *Probe {
-	q := *p
-	q.helo = src
-	return &q
+	cfg Config
 }
 
 var (
@@ -72,13 +58,20 @@ func New(cfg Config) *Probe {
 	return &Probe{cfg: cfg}
 }
 
+// Registration declares the probe to the engine. spf.helo reads the names
+// the servers give in the SMTP conversations when the module's smtp block
+// supplies them, so it checks the names the servers really use without
+// connecting twice.
+var Registration = probes.Register(Name, []string{mailhosts.FactName, smtpsession.FactName},
+	DefaultConfig, func(c Config, _ probes.Setup) *Probe { return New(c) })
+
 // Name returns "spf".
 func (p *Probe) Name() string { return Name }
 
 // Run checks the target. It returns when the checks are done or ctx ends,
 // whichever is first, with what it found.
 func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *probes.Result {
-	r := &run{cfg: p.cfg, helo: p.helo, ctx: ctx, req: req, env: env, dns: env.DNS, res: probes.NewResult(Name)}
+	r := &run{cfg: p.cfg, ctx: ctx, req: req, env: env, dns: env.DNS, res: probes.NewResult(Name)}
 	switch req.Target.Kind {
 	case probes.KindIP:
 		r.skip("the target is an IP address; SPF records belong to domains and host names", allChecks...)
@@ -95,13 +88,12 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 
 // run is the state of one Run.
 type run struct {
-	cfg  Config
-	helo HELOSource
-	ctx  context.Context
-	req  *probes.Request
-	env  *probes.Env
-	dns  Resolver
-	res  *probes.Result
+	cfg Config
+	ctx context.Context
+	req *probes.Request
+	env *probes.Env
+	dns Resolver
+	res *probes.Result
 }
 
 func (r *run) skip(reason string, specs ...probes.CheckSpec) {
@@ -121,8 +113,8 @@ func (r *run) undecided(err error, specs ...probes.CheckSpec) {
 // the outbound addresses runs last, mostly from the request cache.
 func (r *run) checkDomain() {
 	domain := r.req.Target.Name
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	var tasks flight.Tasks
+	tasks.Go(func() {
 		names := r.heloNames()
 		if len(names) == 0 {
 			r.res.Skip(checkHELO, "no HELO names to check: the module's smtp probe reported none and helo_names is empty")
@@ -132,7 +124,7 @@ func (r *run) checkDomain() {
 	})
 	var hosts *mailhosts.Set
 	var hostsErr error
-	wg.Go(func() { hosts, hostsErr = mailhosts.Discover(r.ctx, r.req, r.env) })
+	tasks.Go(func() { hosts, hostsErr = mailhosts.Discover(r.ctx, r.req, r.env) })
 
 	top, err := fetchRecord(r.ctx, r.dns, domain)
 	var a *audit
@@ -141,7 +133,7 @@ func (r *run) checkDomain() {
 		rec, _ = Parse(top.records[0])
 		a = runAudit(r.ctx, r.dns, domain, rec)
 	}
-	wg.Wait()
+	tasks.Wait()
 
 	nullMX := hostsErr == nil && hosts.NullMX
 	if err != nil {
@@ -278,14 +270,14 @@ func txtLine(owner, record string) string {
 // that is not a host name (an address literal) has no SPF record to check.
 func (r *run) heloNames() []string {
 	names := append([]string(nil), r.cfg.HeloNames...)
-	if r.helo == nil {
+	if !r.env.Facts.Provided(smtpsession.FactName) {
 		return names
 	}
-	seen, err := r.helo(r.ctx, r.req, r.env)
+	sessions, err := smtpsession.Sessions(r.ctx, r.req, r.env)
 	if err != nil {
 		r.res.Note("the HELO names of the mail servers are unknown: %v", err)
 	}
-	for _, h := range seen {
+	for _, h := range smtpsession.HELONames(sessions) {
 		if n, err := probes.NormalizeName(h); err == nil && !slices.Contains(names, n) {
 			names = append(names, n)
 		}
@@ -301,11 +293,11 @@ func (r *run) checkHELO(names []string) {
 		err error
 	}
 	out := make([]outcome, len(names))
-	var wg sync.WaitGroup
+	var tasks flight.Tasks
 	for i, name := range names {
-		wg.Go(func() { out[i].set, out[i].err = fetchRecord(r.ctx, r.dns, name) })
+		tasks.Go(func() { out[i].set, out[i].err = fetchRecord(r.ctx, r.dns, name) })
 	}
-	wg.Wait()
+	tasks.Wait()
 	var v probes.Verdict
 	var good []string
 	for i, name := range names {
@@ -389,13 +381,13 @@ func (r *run) checkOutbound(domain string, hosts *mailhosts.Set, hostsErr error,
 	}
 	results := make([]Result, len(ips))
 	errs := make([]error, len(ips))
-	var wg sync.WaitGroup
+	var tasks flight.Tasks
 	for i, ip := range ips {
-		wg.Go(func() {
+		tasks.Go(func() {
 			results[i], errs[i] = CheckHost(r.ctx, r.dns, ip, domain, "postmaster@"+domain, domain)
 		})
 	}
-	wg.Wait()
+	tasks.Wait()
 	var failing []string
 	for i, ip := range ips {
 		res := results[i]

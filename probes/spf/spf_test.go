@@ -611,7 +611,7 @@ func runProbe(t *testing.T, addr, target string, cfg Config, outbound []string, 
 		t.Fatal(err)
 	}
 	resolver := newResolver(t, addr)
-	env := &probes.Env{DNS: resolver, Shared: probes.NewMemo(), Now: time.Now, Logger: log.NewNopLogger()}
+	env := &probes.Env{DNS: resolver, Facts: probes.NewFacts(nil), Now: time.Now, Logger: log.NewNopLogger()}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	res := New(cfg).Run(ctx, &probes.Request{Target: tgt, OutboundIPs: ips}, env)

@@ -15,10 +15,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/miekg/dns"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
@@ -41,6 +41,10 @@ var (
 // New makes a probe.
 func New(cfg Config) *Probe { return &Probe{cfg: cfg} }
 
+// Registration declares the probe to the engine.
+var Registration = probes.Register(Name, []string{mailhosts.FactName}, DefaultConfig,
+	func(c Config, _ probes.Setup) *Probe { return New(c) })
+
 // Name returns "tlsrpt".
 func (p *Probe) Name() string { return Name }
 
@@ -60,10 +64,10 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	name := dns.Fqdn("_smtp._tls." + domain)
 	var txt *dnsclient.Answer
 	var txtErr error
-	var wg sync.WaitGroup
-	wg.Go(func() { txt, txtErr = env.DNS.Lookup(ctx, name, dns.TypeTXT) })
+	var tasks flight.Tasks
+	tasks.Go(func() { txt, txtErr = env.DNS.Lookup(ctx, name, dns.TypeTXT) })
 	set, setErr := mailhosts.Discover(ctx, req, env)
-	wg.Wait()
+	tasks.Wait()
 
 	if setErr == nil {
 		switch {

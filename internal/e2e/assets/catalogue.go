@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
+	"github.com/deliverability-exporter/deliverability_exporter/config"
+	"github.com/deliverability-exporter/deliverability_exporter/web"
 )
 
 // Metric is a metric family the shipped rules and dashboards may use.
@@ -104,8 +106,8 @@ func LoadCatalogue() (*Catalogue, error) {
 	reg := prometheus.NewRegistry()
 	// Vectors show once they have a child; the rejected counter has its
 	// children already.
-	collector.NewSelfMetrics(reg).ProbesTotal.WithLabelValues(collector.DefaultModuleName, "success")
-	if _, err := collector.NewStore("", log.NewNopLogger(), reg); err != nil {
+	web.NewSelfMetrics(reg).ProbesTotal.WithLabelValues(config.DefaultModuleName, "success")
+	if _, err := collector.NewEngine("", log.NewNopLogger(), reg); err != nil {
 		return nil, err
 	}
 	mfs, err := reg.Gather()

@@ -1,17 +1,19 @@
-package collector
+package web
 
 import (
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
 )
 
 // HistoryEntry is one remembered probe request.
 type HistoryEntry struct {
 	ID     uint64
 	Time   time.Time
-	Report *Report
+	Report *collector.Report
 	Logs   string
 }
 
@@ -33,7 +35,7 @@ func NewHistory(limit int) *History {
 }
 
 // Add remembers a report and returns its id (0 when nothing is kept).
-func (h *History) Add(r *Report, logs string) uint64 {
+func (h *History) Add(r *collector.Report, logs string) uint64 {
 	if h == nil {
 		return 0
 	}
@@ -82,7 +84,7 @@ func (h *History) Recent() []*HistoryEntry {
 }
 
 // registryFor gathers the metrics a report would have been scraped as.
-func registryFor(r *Report) *prometheus.Registry {
+func registryFor(r *collector.Report) *prometheus.Registry {
 	reg, _ := r.Registry()
 	return reg
 }

@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
@@ -30,7 +31,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 // reportView is what the report template renders.
 type reportView struct {
 	ID      uint64
-	Report  *Report
+	Report  *collector.Report
 	Verdict string
 	Success bool
 	Score   string
@@ -48,7 +49,7 @@ type probeView struct {
 	Details  []probes.Detail
 }
 
-func newReportView(id uint64, r *Report, logs string) reportView {
+func newReportView(id uint64, r *collector.Report, logs string) reportView {
 	v := reportView{ID: id, Report: r, Verdict: r.Verdict(), Success: r.Success(), Logs: logs, Score: "no check applied"}
 	if score, ok := r.Score(); ok {
 		v.Score = fmt.Sprintf("%.0f/100", score)
@@ -75,7 +76,7 @@ func newReportView(id uint64, r *Report, logs string) reportView {
 
 // WriteHTML renders a report as a page that reads without JavaScript: the
 // same content as the text report and debug=true.
-func (r *Report) WriteHTML(w io.Writer, id uint64, logs string) error {
+func WriteHTML(w io.Writer, r *collector.Report, id uint64, logs string) error {
 	return templates.ExecuteTemplate(w, "report.html", newReportView(id, r, logs))
 }
 
@@ -106,7 +107,7 @@ type recentView struct {
 
 // WebUI serves the landing page and the HTML reports.
 type WebUI struct {
-	Config       func() *Config
+	Modules      func() *collector.Modules
 	ConfigSource func() string
 	History      *History
 	Probe        *ProbeHandler
@@ -120,11 +121,11 @@ func (u *WebUI) Landing(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	cfg := u.Config()
+	cfg := u.Modules()
 	v := landingView{ConfigSource: u.ConfigSource(), Version: u.Version}
-	for _, name := range cfg.ModuleNames() {
+	for _, name := range cfg.Names() {
 		m, _ := cfg.Module(name)
-		v.Modules = append(v.Modules, landingModule{Name: name, Probes: m.ProbeNames(), Timeout: m.Timeout, Resolvers: m.ResolverAddresses()})
+		v.Modules = append(v.Modules, landingModule{Name: name, Probes: m.ProbeNames(), Timeout: m.Timeout(), Resolvers: m.ResolverAddresses()})
 	}
 	for _, e := range u.History.Recent() {
 		rv := recentView{ID: e.ID, Time: e.Time, Target: e.Report.Target.String(), Module: e.Report.Module,
@@ -153,7 +154,7 @@ func (u *WebUI) Report(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var buf bytes.Buffer
-		if err := e.Report.WriteHTML(&buf, e.ID, e.Logs); err != nil {
+		if err := WriteHTML(&buf, e.Report, e.ID, e.Logs); err != nil {
 			http.Error(w, "rendering the report: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -171,7 +172,7 @@ func (u *WebUI) Report(w http.ResponseWriter, r *http.Request) {
 	}
 	id := u.History.Add(report, logs)
 	var buf bytes.Buffer
-	if err := report.WriteHTML(&buf, id, logs); err != nil {
+	if err := WriteHTML(&buf, report, id, logs); err != nil {
 		http.Error(w, "rendering the report: "+err.Error(), http.StatusInternalServerError)
 		return
 	}

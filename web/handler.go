@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
+	"github.com/deliverability-exporter/deliverability_exporter/config"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
@@ -89,9 +91,9 @@ func NewSelfMetrics(reg prometheus.Registerer) *SelfMetrics {
 
 // ProbeHandler serves /probe.
 type ProbeHandler struct {
-	// Config returns the config in force.
-	Config func() *Config
-	Logger log.Logger
+	// Modules returns the modules in force.
+	Modules func() *collector.Modules
+	Logger  log.Logger
 	// TimeoutOffset is taken off the scrape timeout so the answer arrives
 	// before Prometheus gives up.
 	TimeoutOffset time.Duration
@@ -145,7 +147,7 @@ func (h *ProbeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if debug {
 		var buf bytes.Buffer
-		if err := report.WriteDebug(&buf, reg, logs); err != nil {
+		if err := WriteDebug(&buf, report, reg, logs); err != nil {
 			http.Error(w, "rendering the report: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -159,16 +161,16 @@ func (h *ProbeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // run validates a probe request and runs it. A bad request is answered
 // (400) here and ok is false. With keepLogs the probe's log lines are
 // collected and returned.
-func (h *ProbeHandler) run(w http.ResponseWriter, r *http.Request, keepLogs bool) (report *Report, logs string, ok bool) {
+func (h *ProbeHandler) run(w http.ResponseWriter, r *http.Request, keepLogs bool) (report *collector.Report, logs string, ok bool) {
 	params := r.URL.Query()
 	moduleName := params.Get("module")
 	if moduleName == "" {
-		moduleName = DefaultModuleName
+		moduleName = config.DefaultModuleName
 	}
-	cfg := h.Config()
+	cfg := h.Modules()
 	module, found := cfg.Module(moduleName)
 	if !found {
-		h.reject(w, RejectUnknownModule, fmt.Sprintf("unknown module %q; this exporter has: %s", moduleName, strings.Join(cfg.ModuleNames(), ", ")))
+		h.reject(w, RejectUnknownModule, fmt.Sprintf("unknown module %q; this exporter has: %s", moduleName, strings.Join(cfg.Names(), ", ")))
 		return nil, "", false
 	}
 	if len(params["target"]) > 1 {
@@ -192,7 +194,7 @@ func (h *ProbeHandler) run(w http.ResponseWriter, r *http.Request, keepLogs bool
 		h.reject(w, RejectBadParameter, err.Error())
 		return nil, "", false
 	}
-	timeout, err := probeTimeout(r, module.Timeout, h.TimeoutOffset)
+	timeout, err := probeTimeout(r, module.Timeout(), h.TimeoutOffset)
 	if err != nil {
 		h.reject(w, RejectBadTimeout, err.Error())
 		return nil, "", false
@@ -219,11 +221,11 @@ func (h *ProbeHandler) run(w http.ResponseWriter, r *http.Request, keepLogs bool
 		h.Metrics.ProbesInFlight.Inc()
 		defer h.Metrics.ProbesInFlight.Dec()
 	}
-	opts := RunOptions{Logger: probeLogger}
+	opts := collector.RunOptions{Logger: probeLogger}
 	if h.Metrics != nil {
 		opts.OnWait = func(delta int) { h.Metrics.ProbesWaiting.Add(float64(delta)) }
 	}
-	report = module.RunWith(ctx, req, opts)
+	report = module.Run(ctx, req, opts)
 	h.account(moduleName, report)
 	level.Debug(logger).Log("msg", "Probe done", "success", report.Success(), "duration_seconds", report.Duration.Seconds())
 	return report, buf.String(), true
@@ -237,7 +239,7 @@ func (h *ProbeHandler) reject(w http.ResponseWriter, reason, msg string) {
 	http.Error(w, msg, http.StatusBadRequest)
 }
 
-func (h *ProbeHandler) account(module string, r *Report) {
+func (h *ProbeHandler) account(module string, r *collector.Report) {
 	if h.Metrics == nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package smtp
+package smtpsession
 
 import (
 	"bufio"
@@ -99,10 +99,10 @@ func TestParseEHLO(t *testing.T) {
 	if !slices.Equal(kws, want) {
 		t.Errorf("keywords %q, want %q", kws, want)
 	}
-	if e, ok := findExtension(exts, "AUTH"); !ok || !slices.Equal(e.Params, []string{"LOGIN", "PLAIN"}) {
+	if e, ok := FindExtension(exts, "AUTH"); !ok || !slices.Equal(e.Params, []string{"LOGIN", "PLAIN"}) {
 		t.Errorf("AUTH %+v", e)
 	}
-	if e, _ := findExtension(exts, "X-"); len(e.Params) != maxParams {
+	if e, _ := FindExtension(exts, "X-"); len(e.Params) != maxParams {
 		t.Errorf("%d params kept, want %d", len(e.Params), maxParams)
 	}
 	if n, e := parseEHLO(nil); n != "" || e != nil {

@@ -1,4 +1,4 @@
-package smtp
+package smtpsession
 
 import (
 	"bufio"
@@ -129,14 +129,14 @@ func FuzzConversation(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, script []byte, rcpt bool) {
 		d := &pipeDialer{script: script}
-		env := &probes.Env{Dialer: d, Now: time.Now, Shared: probes.NewMemo()}
+		env := &probes.Env{Dialer: d, Now: time.Now, Facts: probes.NewFacts(nil)}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		conv := conversation{ehloName: "probe.example.com"}
 		if rcpt {
 			conv.rcpts = []RcptResult{{Check: RcptPostmaster, Address: "postmaster@example.com"}, {Check: RcptOpenRelay, Address: DefaultRelayTestRecipient}}
 		}
-		s := converse(ctx, env, endpoint{mx: "mx.example.com", ip: netip.MustParseAddr("192.0.2.1"), port: 25}, conv)
+		s := converse(ctx, env, Endpoint{MX: "mx.example.com", IP: netip.MustParseAddr("192.0.2.1"), Port: 25}, conv)
 		d.wg.Wait()
 		if s == nil || len(s.Transcript) > maxTranscript+1 {
 			t.Fatalf("session %+v", s)

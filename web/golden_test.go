@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
@@ -21,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // goldenReport probes a target of the example world and pins what varies
 // between runs (times, durations), so the rendering can be compared byte
 // for byte. The resolver address is replaced in the rendered output.
-func goldenReport(t *testing.T, world *testbed.DNSServer, target string) *Report {
+func goldenReport(t *testing.T, world *testbed.DNSServer, target string) *collector.Report {
 	t.Helper()
 	cfg := worldConfig(t, world.Addr, "")
 	m, _ := cfg.Module("mail")
@@ -29,7 +30,7 @@ func goldenReport(t *testing.T, world *testbed.DNSServer, target string) *Report
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := m.Run(context.Background(), &probes.Request{Target: tgt}, nil)
+	r := m.Run(context.Background(), &probes.Request{Target: tgt}, collector.RunOptions{})
 	r.Start = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	r.Duration = 42 * time.Millisecond
 	r.Waited = 0
@@ -67,15 +68,15 @@ func TestGoldenReports(t *testing.T) {
 		t.Run(target, func(t *testing.T) {
 			r := goldenReport(t, world, target)
 			var text, js, page bytes.Buffer
-			if err := r.WriteText(&text); err != nil {
+			if err := WriteText(&text, r); err != nil {
 				t.Fatal(err)
 			}
 			checkGolden(t, target+".txt", text.Bytes(), world.Addr)
-			if err := WriteJSON(&js, []*Report{r}); err != nil {
+			if err := WriteJSON(&js, []*collector.Report{r}); err != nil {
 				t.Fatal(err)
 			}
 			checkGolden(t, target+".json", js.Bytes(), world.Addr)
-			if err := r.WriteHTML(&page, 7, ""); err != nil {
+			if err := WriteHTML(&page, r, 7, ""); err != nil {
 				t.Fatal(err)
 			}
 			checkGolden(t, target+".html", page.Bytes(), world.Addr)
@@ -88,7 +89,7 @@ func TestGoldenReports(t *testing.T) {
 func TestJSONSchema(t *testing.T) {
 	world := testbed.StartExampleWorld(t)
 	var buf bytes.Buffer
-	if err := WriteJSON(&buf, []*Report{goldenReport(t, world, "broken.test")}); err != nil {
+	if err := WriteJSON(&buf, []*collector.Report{goldenReport(t, world, "broken.test")}); err != nil {
 		t.Fatal(err)
 	}
 	var doc map[string]any

@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
 // oneAtATime is the example module with one running request and without
 // the DNS cache, so every request waits for the DNS server.
-func oneAtATime(t *testing.T, addr string) *Config {
+func oneAtATime(t *testing.T, addr string) *collector.Modules {
 	t.Helper()
 	return mustParse(t, "modules:\n"+strings.Replace(testbed.ExampleModule("mail", addr),
 		"    dns_attempts: 2\n", "    dns_attempts: 2\n    dns_cache_max_ttl: 0s\n    max_running_requests: 1\n", 1))
@@ -95,7 +96,7 @@ func TestMaxRunningRequestsRunsRequestsInTurn(t *testing.T) {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			rep := m.RunWith(ctx, &probes.Request{Target: target}, RunOptions{
+			rep := m.Run(ctx, &probes.Request{Target: target}, collector.RunOptions{
 				OnProbeDone: func(_ string, done, total int) {
 					mu.Lock()
 					defer mu.Unlock()
@@ -121,7 +122,7 @@ func TestMaxRunningRequestsRunsRequestsInTurn(t *testing.T) {
 
 func TestMaxRunningRequestsMustBePositive(t *testing.T) {
 	for _, bad := range []string{"0", "-1", "100000"} {
-		_, err := ParseConfig([]byte("modules:\n  mail:\n    max_running_requests: " + bad + "\n    mx: {}\n"))
+		_, err := parseModules([]byte("modules:\n  mail:\n    max_running_requests: " + bad + "\n    mx: {}\n"))
 		if err == nil || !strings.Contains(err.Error(), "max_running_requests") {
 			t.Errorf("max_running_requests: %s: %v", bad, err)
 		}

@@ -1,21 +1,23 @@
-package collector
+// Package config is the exporter's configuration file as data: the YAML
+// model of modules and their probe blocks, its defaults and its validation,
+// with errors that name the line. It builds nothing and connects to
+// nothing; the collector compiles a Config into runnable modules.
+package config
 
 import (
 	"bytes"
-	"context"
 	"crypto/x509"
 	_ "embed" // the built-in default config
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
-	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -90,6 +92,19 @@ type Module struct {
 	// scrape.
 	MinInterval map[string]time.Duration `yaml:"min_interval"`
 
+	// Blocks are the probe blocks; a probe runs when its block is present.
+	Blocks `yaml:",inline"`
+
+	// Set when the config is loaded.
+	name string
+	line int
+}
+
+// Blocks are a module's probe blocks, one field per probe, keyed by the
+// probe's name (its Registration's). A new probe adds its block here and
+// its Registration to the collector's list; nothing else in this package
+// names a probe.
+type Blocks struct {
 	MX     *mx.Config     `yaml:"mx"`
 	SPF    *spf.Config    `yaml:"spf"`
 	DKIM   *dkim.Config   `yaml:"dkim"`
@@ -98,18 +113,67 @@ type Module struct {
 	TLSRPT *tlsrpt.Config `yaml:"tlsrpt"`
 	SMTP   *smtp.Config   `yaml:"smtp"`
 	DNSBL  *dnsbl.Config  `yaml:"dnsbl"`
+}
 
-	// Set when the config is loaded.
-	name           string
-	line           int
-	dns            *dnsclient.Client
-	running        chan struct{} // a slot per running probe request
-	rootCAs        *x509.CertPool
-	probes         []probes.Probe
-	allowed        []netip.Prefix
-	denied         []netip.Prefix
-	allowedTargets *regexp.Regexp
-	recent         *recentResults
+// Block returns the block of the named probe (a pointer to its package's
+// Config) when the module has it.
+func (b *Blocks) Block(probe string) (any, bool) {
+	v := reflect.ValueOf(b).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		if blockKey(v.Type().Field(i)) == probe {
+			f := v.Field(i)
+			if f.IsNil() {
+				return nil, false
+			}
+			return f.Interface(), true
+		}
+	}
+	return nil, false
+}
+
+// BlockNames lists every probe block a module can have, in field order.
+func BlockNames() []string {
+	t := reflect.TypeOf(Blocks{})
+	names := make([]string, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		names = append(names, blockKey(t.Field(i)))
+	}
+	return names
+}
+
+// PresentBlocks lists the probe blocks the module has, in field order.
+func (b *Blocks) PresentBlocks() []string {
+	var out []string
+	for _, name := range BlockNames() {
+		if _, ok := b.Block(name); ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func blockKey(f reflect.StructField) string {
+	key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return key
+}
+
+// enableDefault sets the named block to its defaults, as "key: {}" does:
+// decoding an empty mapping runs the block's UnmarshalYAML, which fills its
+// defaults.
+func (b *Blocks) enableDefault(probe string) error {
+	v := reflect.ValueOf(b).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		if blockKey(v.Type().Field(i)) != probe {
+			continue
+		}
+		f := v.Field(i)
+		block := reflect.New(f.Type().Elem())
+		if err := yaml.Unmarshal([]byte("{}"), block.Interface()); err != nil {
+			return fmt.Errorf("%s defaults: %w", probe, err)
+		}
+		f.Set(block)
+	}
+	return nil
 }
 
 // DefaultModule holds the values a module gets for keys it leaves out.
@@ -136,138 +200,6 @@ const DefaultMaxRunningRequests = 64
 // while a 15-second scrape asks each question once in 20 scrapes.
 const DefaultDNSCacheMaxTTL = 5 * time.Minute
 
-// probeBlock ties a module's probe key to its config field and probe.
-type probeBlock struct {
-	key      string
-	present  func(*Module) bool
-	enable   func(*Module)
-	build    func(*Module, *Resources) probes.Probe
-	describe func() probes.Describer
-}
-
-// block builds a probeBlock for a config type C whose module field is
-// reached by field, with C's defaults and C's probe constructor.
-func block[C any, P interface {
-	probes.Probe
-	probes.Describer
-}](key string, field func(*Module) **C, defaults func() C, newProbe func(C) P) probeBlock {
-	return probeBlock{
-		key:      key,
-		present:  func(m *Module) bool { return *field(m) != nil },
-		enable:   func(m *Module) { c := defaults(); *field(m) = &c },
-		build:    func(m *Module, _ *Resources) probes.Probe { return newProbe(**field(m)) },
-		describe: func() probes.Describer { return newProbe(defaults()) },
-	}
-}
-
-// probeBlocks lists the probe keys of a module, in the order probes run and
-// are reported.
-var probeBlocks = []probeBlock{
-	block("mx", func(m *Module) **mx.Config { return &m.MX }, mx.DefaultConfig, mx.New),
-	withResources(block("spf", func(m *Module) **spf.Config { return &m.SPF }, spf.DefaultConfig, spf.New),
-		func(m *Module, _ *Resources) probes.Probe {
-			p := spf.New(*m.SPF)
-			if m.SMTP != nil {
-				// spf.helo checks the names the servers give in the
-				// SMTP probe's conversations (shared, not repeated).
-				cfg := *m.SMTP
-				p = p.WithHELOSource(func(ctx context.Context, req *probes.Request, env *probes.Env) ([]string, error) {
-					sessions, err := smtp.Sessions(ctx, req, env, cfg)
-					return smtp.HELONames(sessions), err
-				})
-			}
-			return p
-		}),
-	block("dkim", func(m *Module) **dkim.Config { return &m.DKIM }, dkim.DefaultConfig, dkim.New),
-	block("dmarc", func(m *Module) **dmarc.Config { return &m.DMARC }, dmarc.DefaultConfig, dmarc.New),
-	withResources(block("mtasts", func(m *Module) **mtasts.Config { return &m.MTASTS }, mtasts.DefaultConfig, newMTASTSAlone),
-		func(m *Module, r *Resources) probes.Probe {
-			// In enforce mode the MX certificates are read from the smtp
-			// probe's conversations when the module has one.
-			return mtasts.New(*m.MTASTS, m.SMTP, r.MTASTSMemory)
-		}),
-	block("tlsrpt", func(m *Module) **tlsrpt.Config { return &m.TLSRPT }, tlsrpt.DefaultConfig, tlsrpt.New),
-	block("smtp", func(m *Module) **smtp.Config { return &m.SMTP }, smtp.DefaultConfig, smtp.New),
-	withResources(block("dnsbl", func(m *Module) **dnsbl.Config { return &m.DNSBL }, dnsbl.DefaultConfig, newDNSBLWithoutCache),
-		func(m *Module, r *Resources) probes.Probe { return dnsbl.New(*m.DNSBL, r.DNSBLCache) }),
-}
-
-// Resources are what outlives a config: the process-wide caches every
-// config (and every reload) shares.
-type Resources struct {
-	// DNSBLCache keeps blocklist answers for their TTL across requests, so
-	// domains that share MX hosts do not multiply blocklist traffic.
-	DNSBLCache *dnsbl.Cache
-	// MTASTSMemory remembers each domain's last MTA-STS policy and id, so
-	// a policy changed without a new id is noticed (mtasts.id_changed).
-	MTASTSMemory *mtasts.Memory
-	// Recent keeps the last result of each probe for min_interval.
-	Recent *recentResults
-	// smtpSessions keeps each module's SMTP conversations under its smtp
-	// min_interval. Like Recent it outlives reloads, so the conversations
-	// and the smtp results served beside them always age together.
-	smtpSessions sessionMemories
-}
-
-type sessionMemories struct {
-	mu       sync.Mutex
-	byModule map[string]*smtp.SessionMemory
-}
-
-// sessionMemory returns the module's SMTP session memory for interval: the
-// one it had if the interval is the same, else a new one.
-func (r *Resources) sessionMemory(module string, interval time.Duration) *smtp.SessionMemory {
-	r.smtpSessions.mu.Lock()
-	defer r.smtpSessions.mu.Unlock()
-	if m := r.smtpSessions.byModule[module]; m != nil && m.MaxAge() == interval {
-		return m
-	}
-	if r.smtpSessions.byModule == nil {
-		r.smtpSessions.byModule = map[string]*smtp.SessionMemory{}
-	}
-	m := smtp.NewSessionMemory(interval)
-	r.smtpSessions.byModule[module] = m
-	return m
-}
-
-// Bounds of the process-wide state.
-const (
-	DefaultDNSBLCacheEntries = 100000
-	DefaultMTASTSDomains     = 100000
-	DefaultRecentResults     = 100000
-)
-
-// NewResources makes the process-wide resources.
-func NewResources() *Resources {
-	return &Resources{
-		DNSBLCache:   dnsbl.NewCache(DefaultDNSBLCacheEntries),
-		MTASTSMemory: mtasts.NewMemory(DefaultMTASTSDomains),
-		Recent:       newRecentResults(DefaultRecentResults),
-	}
-}
-
-func withResources(b probeBlock, build func(*Module, *Resources) probes.Probe) probeBlock {
-	b.build = build
-	return b
-}
-
-func newDNSBLWithoutCache(c dnsbl.Config) *dnsbl.Probe { return dnsbl.New(c, nil) }
-
-func newMTASTSAlone(c mtasts.Config) *mtasts.Probe { return mtasts.New(c, nil, nil) }
-
-// Catalogue lists every check and every metric family a probe request can
-// produce, for documentation and for the test that keeps docs/checks.md and
-// docs/metrics.md true.
-func Catalogue() (checks []probes.CheckSpec, metrics []*probes.MetricSpec) {
-	metrics = append(metrics, FrameMetricSpecs...)
-	for _, b := range probeBlocks {
-		d := b.describe()
-		checks = append(checks, d.CheckSpecs()...)
-		metrics = append(metrics, d.MetricSpecs()...)
-	}
-	return checks, metrics
-}
-
 type rawModule Module
 
 // UnmarshalYAML implements yaml.Unmarshaler: defaults first, then the file's
@@ -282,9 +214,13 @@ func (m *Module) UnmarshalYAML(unmarshal func(any) error) error {
 	if err := unmarshal((*rawModule)(m)); err != nil {
 		return err
 	}
-	for _, b := range probeBlocks {
-		if v, ok := keys[b.key]; ok && v == nil && !b.present(m) {
-			b.enable(m)
+	for _, name := range BlockNames() {
+		if v, ok := keys[name]; ok && v == nil {
+			if _, present := m.Block(name); !present {
+				if err := m.enableDefault(name); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
@@ -293,51 +229,13 @@ func (m *Module) UnmarshalYAML(unmarshal func(any) error) error {
 // Name is the module's name in the config.
 func (m *Module) Name() string { return m.name }
 
-// ProbeNames lists the probes the module runs.
-func (m *Module) ProbeNames() []string {
-	var out []string
-	for _, p := range m.probes {
-		out = append(out, p.Name())
-	}
-	return out
-}
-
-// Probes returns the module's probes in run order.
-func (m *Module) Probes() []probes.Probe { return m.probes }
-
-// NewRequest builds what the module's probes are asked: the target, the
-// outbound IPs (the module's and the outbound_ip= parameters) and the other
-// parameters, which each probe that reads parameters validates. The error
-// says in one line what is wrong with the parameters.
-func (m *Module) NewRequest(target probes.Target, params url.Values) (*probes.Request, error) {
-	ips, err := probes.ParseOutboundIPs(append(append([]string(nil), m.OutboundIPs...), params["outbound_ip"]...))
-	if err != nil {
-		return nil, err
-	}
-	rest := url.Values{}
-	for k, v := range params {
-		if k != "outbound_ip" {
-			rest[k] = v
-		}
-	}
-	for _, p := range m.probes {
-		if v, ok := p.(probes.ParamValidator); ok {
-			if err := v.ValidateParams(rest); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return &probes.Request{Target: target, OutboundIPs: ips, Params: rest}, nil
-}
-
-// ResolverAddresses returns the resolvers the module's DNS client uses.
-func (m *Module) ResolverAddresses() []string { return m.dns.Servers() }
+// Line is the line of the config file the module starts on.
+func (m *Module) Line() int { return m.line }
 
 var moduleNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// validate checks the values decoding could not and builds the module's
-// DNS client, CA pool and probes.
-func (m *Module) compile(res *Resources) error {
+// validate checks the values decoding could not.
+func (m *Module) validate() error {
 	switch {
 	case m.Timeout <= 0:
 		return fmt.Errorf("timeout must be positive, got %s", m.Timeout)
@@ -356,69 +254,62 @@ func (m *Module) compile(res *Resources) error {
 	case m.DNSMaxInFlight < 1 || m.DNSMaxInFlight > 65536:
 		return fmt.Errorf("dns_max_in_flight must be between 1 and 65536, got %d", m.DNSMaxInFlight)
 	}
-	client, err := dnsclient.New(dnsclient.Config{
-		Servers:     m.Resolvers,
-		Timeout:     m.DNSQueryTimeout,
-		Attempts:    m.DNSAttempts,
-		MaxInFlight: m.DNSMaxInFlight,
-		CacheMaxTTL: m.DNSCacheMaxTTL,
-	})
-	if err != nil {
-		return fmt.Errorf("resolvers: %w", err)
+	for _, s := range m.Resolvers {
+		if _, err := dnsclient.ServerAddress(s); err != nil {
+			return fmt.Errorf("resolvers: %w", err)
+		}
 	}
-	m.dns = client
-	m.running = make(chan struct{}, m.MaxRunningRequests)
 	if _, err := probes.ParseOutboundIPs(m.OutboundIPs); err != nil {
 		return fmt.Errorf("outbound_ips: %w", err)
 	}
-	if m.allowed, err = parsePrefixes("allowed_networks", m.AllowedNetworks); err != nil {
+	if _, err := ParsePrefixes("allowed_networks", m.AllowedNetworks); err != nil {
 		return err
 	}
-	if m.denied, err = parsePrefixes("denied_networks", m.DeniedNetworks); err != nil {
+	if _, err := ParsePrefixes("denied_networks", m.DeniedNetworks); err != nil {
 		return err
 	}
-	m.allowedTargets = nil
-	if m.AllowedTargets != "" {
-		re, err := regexp.Compile("^(?:" + m.AllowedTargets + ")$")
-		if err != nil {
-			return fmt.Errorf("allowed_targets: %w", err)
-		}
-		m.allowedTargets = re
+	if _, err := m.TargetPattern(); err != nil {
+		return err
 	}
-	if m.CAFile != "" {
-		pool, err := loadCAFile(m.CAFile)
-		if err != nil {
-			return err
-		}
-		m.rootCAs = pool
+	if _, err := m.RootCAs(); err != nil {
+		return err
 	}
-	if d, ok := m.MinInterval["smtp"]; ok && d > 0 && m.SMTP != nil {
-		// Within the interval the probes that read the smtp probe's
-		// conversations (spf.helo, MTA-STS enforce) reuse them too,
-		// rather than connect while its result is served again.
-		cfg := m.SMTP.WithSessionMemory(res.sessionMemory(m.name, d))
-		m.SMTP = &cfg
-	}
-	m.probes = nil
-	for _, b := range probeBlocks {
-		if b.present(m) {
-			m.probes = append(m.probes, b.build(m, res))
-		}
-	}
-	if len(m.probes) == 0 {
+	present := m.PresentBlocks()
+	if len(present) == 0 {
 		return fmt.Errorf("no probes: add at least one probe block, such as \"mx: {}\"")
 	}
 	for _, name := range sortedKeys(m.MinInterval) {
 		d := m.MinInterval[name]
-		if !slices.Contains(m.ProbeNames(), name) {
-			return fmt.Errorf("min_interval: %q is not a probe of this module (it has: %s)", name, strings.Join(m.ProbeNames(), ", "))
+		if !slices.Contains(present, name) {
+			return fmt.Errorf("min_interval: %q is not a probe of this module (it has: %s)", name, strings.Join(present, ", "))
 		}
 		if d <= 0 || d > 24*time.Hour {
 			return fmt.Errorf("min_interval: %s: %s is not between 0 and 24h", name, d)
 		}
 	}
-	m.recent = res.Recent
 	return nil
+}
+
+// TargetPattern is allowed_targets compiled to match a whole target (nil
+// when every target is allowed).
+func (m *Module) TargetPattern() (*regexp.Regexp, error) {
+	if m.AllowedTargets == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile("^(?:" + m.AllowedTargets + ")$")
+	if err != nil {
+		return nil, fmt.Errorf("allowed_targets: %w", err)
+	}
+	return re, nil
+}
+
+// RootCAs is the system roots plus ca_file's certificates (nil, meaning
+// the system roots, without ca_file).
+func (m *Module) RootCAs() (*x509.CertPool, error) {
+	if m.CAFile == "" {
+		return nil, nil
+	}
+	return loadCAFile(m.CAFile)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -430,7 +321,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func parsePrefixes(key string, list []string) ([]netip.Prefix, error) {
+// ParsePrefixes parses the networks of allowed_networks or denied_networks
+// (key names the setting in errors); a bare address is a network of one.
+func ParsePrefixes(key string, list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, s := range list {
 		p, err := netip.ParsePrefix(s)
@@ -444,19 +337,6 @@ func parsePrefixes(key string, list []string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
-}
-
-// Dialer returns the connection dialer of the module's probes.
-func (m *Module) Dialer() *probes.AddressDialer {
-	return &probes.AddressDialer{Allowed: m.allowed, Denied: m.denied}
-}
-
-// PermitTarget says whether the module may probe the target (allowed_targets).
-func (m *Module) PermitTarget(t probes.Target) error {
-	if m.allowedTargets == nil || m.allowedTargets.MatchString(t.Host()) {
-		return nil
-	}
-	return fmt.Errorf("target %q is not among this module's allowed_targets", t.Host())
 }
 
 // loadCAFile returns the system roots plus the certificates of a PEM file.
@@ -498,30 +378,22 @@ func readBounded(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// LoadConfig reads and parses a config file, with resources of its own.
-func LoadConfig(path string) (*Config, error) { return LoadConfigWith(path, NewResources()) }
-
-// LoadConfigWith reads and parses a config file whose probes use res.
-func LoadConfigWith(path string, res *Resources) (*Config, error) {
+// Load reads and parses a config file.
+func Load(path string) (*Config, error) {
 	data, err := readBounded(path, maxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := ParseConfigWith(data, res)
+	cfg, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
 }
 
-// ParseConfig parses config YAML strictly (unknown keys are errors naming
-// their line), applies defaults and validates every module. The config gets
-// resources of its own.
-func ParseConfig(data []byte) (*Config, error) { return ParseConfigWith(data, NewResources()) }
-
-// ParseConfigWith is ParseConfig with the process-wide resources the
-// config's probes share with earlier and later configs.
-func ParseConfigWith(data []byte, res *Resources) (*Config, error) {
+// Parse parses config YAML strictly (unknown keys are errors naming their
+// line), applies defaults and validates every module.
+func Parse(data []byte) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, cleanYAMLError(err)
@@ -539,7 +411,7 @@ func ParseConfigWith(data []byte, res *Resources) (*Config, error) {
 		return nil, attributeModuleError(doc.Content[0], err)
 	}
 	if len(cfg.Modules) == 0 {
-		return nil, errors.New("no modules defined; add at least one under modules:")
+		return nil, errors.New("no modules defined: add at least one under the modules key")
 	}
 	lines := moduleLines(doc.Content[0])
 	for _, name := range cfg.ModuleNames() {
@@ -551,7 +423,7 @@ func ParseConfigWith(data []byte, res *Resources) (*Config, error) {
 		if !moduleNameRE.MatchString(name) {
 			return nil, fmt.Errorf("line %d: module name %q: use letters, digits, '_', '-' and '.' (at most 64)", m.line, name)
 		}
-		if err := m.compile(res); err != nil {
+		if err := m.validate(); err != nil {
 			return nil, fmt.Errorf("line %d: module %q: %w", m.line, name, err)
 		}
 	}
@@ -562,16 +434,6 @@ func decodeStrict(data []byte, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	return dec.Decode(v)
-}
-
-// Close releases what the config's modules hold open (idle DNS sockets)
-// once it is no longer in force. Requests still running on it finish.
-func (c *Config) Close() {
-	for _, m := range c.Modules {
-		if m.dns != nil {
-			m.dns.Close()
-		}
-	}
 }
 
 // ModuleNames returns the module names in sorted order.
@@ -646,11 +508,11 @@ func cleanYAMLError(err error) error {
 	msg = rawTypeRE.ReplaceAllStringFunc(msg, func(s string) string {
 		sub := rawTypeRE.FindStringSubmatch(s)
 		what := sub[1] // a probe package: its block
-		if what == "collector" {
+		if what == "config" {
 			what = strings.ToLower(sub[2])
 		}
 		return "in the " + what + " settings"
 	})
-	msg = strings.ReplaceAll(msg, "in type collector.Config", "at the top level (only modules: is allowed there)")
+	msg = strings.ReplaceAll(msg, "in type config.Config", "at the top level (only modules: is allowed there)")
 	return errors.New(msg)
 }

@@ -1,4 +1,7 @@
-package collector
+// Package docs_test holds the documentation to the code: the check and
+// metric catalogues, the configuration reference, the README's size and
+// every relative link.
+package docs_test
 
 import (
 	"os"
@@ -13,6 +16,10 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
+	"github.com/deliverability-exporter/deliverability_exporter/config"
+	"github.com/deliverability-exporter/deliverability_exporter/web"
 )
 
 // docTable returns the rows of the markdown table after the heading in the
@@ -96,7 +103,7 @@ const (
 // metric tables of docs/metrics.md equal to what the code declares.
 func TestREADMECatalogue(t *testing.T) {
 	checksMD, metricsMD := readDoc(t, checksDoc), readDoc(t, metricsDoc)
-	checks, metrics := Catalogue()
+	checks, metrics := collector.Catalogue()
 
 	want := map[string]string{}
 	for _, c := range checks {
@@ -136,9 +143,9 @@ func TestREADMECatalogue(t *testing.T) {
 	// The exporter's own metrics: what the collector registers, plus the
 	// build info the command adds.
 	reg := prometheus.NewRegistry()
-	self0 := NewSelfMetrics(reg)
-	self0.ProbesTotal.WithLabelValues(DefaultModuleName, "success") // vectors show once they have a child
-	if _, err := NewStore("", log.NewNopLogger(), reg); err != nil {
+	self0 := web.NewSelfMetrics(reg)
+	self0.ProbesTotal.WithLabelValues(config.DefaultModuleName, "success") // vectors show once they have a child
+	if _, err := collector.NewEngine("", log.NewNopLogger(), reg); err != nil {
 		t.Fatal(err)
 	}
 	self := []string{"deliverability_exporter_build_info"}
@@ -182,13 +189,13 @@ func TestREADMEConfigKeys(t *testing.T) {
 	for _, row := range docTable(t, conf, "## Modules", 0) {
 		documented[strings.TrimPrefix(codeCell(row[0]), "modules.<name>.")] = true
 	}
-	keys := yamlKeys(reflect.TypeOf(Module{}), "")
+	keys := yamlKeys(reflect.TypeOf(config.Module{}), "")
 	for _, key := range keys {
 		if !documented[key] {
 			t.Errorf("%s does not document modules.<name>.%s", configDoc, key)
 		}
 		last := key[strings.LastIndex(key, ".")+1:]
-		if !strings.Contains(string(DefaultConfigYAML), " "+last+":") {
+		if !strings.Contains(string(config.DefaultConfigYAML), " "+last+":") {
 			t.Errorf("config.example.yml does not show %s", key)
 		}
 		delete(documented, key)
@@ -204,7 +211,11 @@ func yamlKeys(typ reflect.Type, prefix string) []string {
 	var out []string
 	for i := 0; i < typ.NumField(); i++ {
 		f := typ.Field(i)
-		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if f.IsExported() && opts == "inline" {
+			out = append(out, yamlKeys(f.Type, prefix)...)
+			continue
+		}
 		if !f.IsExported() || tag == "" || tag == "-" {
 			continue
 		}

@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"fmt"
@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
 // TestSMTPProbeInTheModule runs a module with the smtp, spf and mtasts
@@ -18,7 +20,7 @@ import (
 // mailWorld is mail.test with one STARTTLS MX and an MTA-STS policy host in
 // enforce mode, and the config of a module probing it; extra goes into the
 // module.
-func mailWorld(t *testing.T, extra string) (*testbed.SMTPServer, *Config) {
+func mailWorld(t *testing.T, extra string) (*testbed.SMTPServer, *collector.Modules) {
 	server, yaml := mailWorldYAML(t, extra)
 	return server, mustParse(t, yaml)
 }
@@ -112,8 +114,8 @@ func TestSMTPProbeInTheModule(t *testing.T) {
 // connecting, and still pass.
 func TestSMTPMinIntervalOpensPort25OncePerInterval(t *testing.T) {
 	server, yaml := mailWorldYAML(t, "    min_interval: {smtp: 1h}\n")
-	resources := NewResources()
-	cfg, err := ParseConfigWith([]byte(yaml), resources)
+	kept := probes.NewKept()
+	cfg, err := parseModulesKept([]byte(yaml), kept)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +124,7 @@ func TestSMTPMinIntervalOpensPort25OncePerInterval(t *testing.T) {
 		if i == 2 {
 			// A reload: the served smtp results and the conversations
 			// beside them outlive it together.
-			if cfg, err = ParseConfigWith([]byte(yaml), resources); err != nil {
+			if cfg, err = parseModulesKept([]byte(yaml), kept); err != nil {
 				t.Fatal(err)
 			}
 			h, _ = newHandler(cfg)

@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"os"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -23,13 +21,14 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
-func worldConfig(t *testing.T, resolver string, extra string) *Config {
+func worldConfig(t *testing.T, resolver string, extra string) *collector.Modules {
 	t.Helper()
-	cfg, err := ParseConfig([]byte("modules:\n" + testbed.ExampleModule("mail", resolver) + extra))
+	cfg, err := parseModules([]byte("modules:\n" + testbed.ExampleModule("mail", resolver) + extra))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,9 +97,9 @@ func (p probeResponse) mustValue(t *testing.T, name string, labels ...string) fl
 	return v
 }
 
-func newHandler(cfg *Config) (*ProbeHandler, *SelfMetrics) {
+func newHandler(cfg *collector.Modules) (*ProbeHandler, *SelfMetrics) {
 	m := NewSelfMetrics(prometheus.NewRegistry())
-	return &ProbeHandler{Config: func() *Config { return cfg }, Logger: log.NewNopLogger(), TimeoutOffset: 500 * time.Millisecond, Metrics: m}, m
+	return &ProbeHandler{Modules: func() *collector.Modules { return cfg }, Logger: log.NewNopLogger(), TimeoutOffset: 500 * time.Millisecond, Metrics: m}, m
 }
 
 func TestProbeHealthyDomain(t *testing.T) {
@@ -157,7 +156,7 @@ func TestProbeMetricsLint(t *testing.T) {
 	m, _ := cfg.Module("mail")
 	for _, target := range []string{"example.test", "broken.test", "nullmx.test"} {
 		tgt, _ := probes.ParseTarget(target)
-		report := m.Run(context.Background(), &probes.Request{Target: tgt}, nil)
+		report := m.Run(context.Background(), &probes.Request{Target: tgt}, collector.RunOptions{})
 		reg, err := report.Registry()
 		if err != nil {
 			t.Fatalf("%s: %v", target, err)
@@ -336,158 +335,12 @@ func TestProbeTimeout(t *testing.T) {
 	}
 }
 
-type panicProbe struct{}
-
-func (panicProbe) Name() string { return "boom" }
-func (panicProbe) Run(context.Context, *probes.Request, *probes.Env) *probes.Result {
-	var m map[string]int
-	m["x"]++ // a nil map write: the kind of bug a hostile answer could trigger
-	return nil
-}
-
-type stuckProbe struct{ release chan struct{} }
-
-func (stuckProbe) Name() string { return "stuck" }
-func (s stuckProbe) Run(context.Context, *probes.Request, *probes.Env) *probes.Result {
-	<-s.release // ignores its context: a bug the collector must survive
-	return probes.NewResult("stuck")
-}
-
-func TestRunSurvivesBrokenProbes(t *testing.T) {
-	world := testbed.StartExampleWorld(t)
-	cfg := worldConfig(t, world.Addr, "")
-	m, _ := cfg.Module("mail")
-	healthy := m.ProbeNames()
-	stuck := stuckProbe{release: make(chan struct{})}
-	defer close(stuck.release)
-	m.probes = append(m.probes, panicProbe{}, stuck)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	tgt, _ := probes.ParseTarget("example.test")
-	report := m.Run(ctx, &probes.Request{Target: tgt}, nil)
-
-	byName := map[string]ProbeRun{}
-	var names []string
-	for _, p := range report.Probes {
-		byName[p.Name] = p
-		names = append(names, p.Name)
-	}
-	want := append(append([]string(nil), healthy...), "boom", "stuck")
-	sort.Strings(names)
-	sort.Strings(want)
-	if strings.Join(names, ",") != strings.Join(want, ",") {
-		t.Fatalf("probes reported: %v, want %v", names, want)
-	}
-	if errs := byName["boom"].Result.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "failed internally") {
-		t.Errorf("panicking probe: %v", errs)
-	}
-	if errs := byName["stuck"].Result.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "did not finish") {
-		t.Errorf("stuck probe: %v", errs)
-	}
-	for _, name := range healthy {
-		if byName[name].Result.Failed() {
-			t.Errorf("the healthy %s probe was dragged down: %v", name, byName[name].Result.Errors())
-		}
-	}
-	if report.Success() {
-		t.Error("probe_success would be 1 with two broken probes")
-	}
-}
-
-func TestStoreReloadKeepsOldConfigOnError(t *testing.T) {
-	dir := t.TempDir()
-	path := dir + "/config.yml"
-	write := func(s string) {
-		t.Helper()
-		if err := writeFile(path, s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("modules:\n  first:\n    mx: {}\n")
-	reg := prometheus.NewRegistry()
-	store, err := NewStore(path, log.NewNopLogger(), reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok := func() float64 {
-		for _, mf := range mustGather(t, reg) {
-			if mf.GetName() == "deliverability_exporter_config_last_reload_successful" {
-				return mf.GetMetric()[0].GetGauge().GetValue()
-			}
-		}
-		t.Fatal("no reload metric")
-		return -1
-	}
-	if ok() != 1 {
-		t.Error("reload metric not 1 after a good load")
-	}
-
-	write("modules:\n  second:\n    timeout: -1s\n    mx: {}\n")
-	if err := store.Reload(); err == nil || !strings.Contains(err.Error(), "timeout must be positive") {
-		t.Errorf("reload err = %v", err)
-	}
-	if _, ok := store.Current().Module("first"); !ok {
-		t.Error("a failed reload replaced the config in force")
-	}
-	if ok() != 0 {
-		t.Error("reload metric not 0 after a failed reload")
-	}
-
-	write("modules:\n  second:\n    mx: {}\n")
-	if err := store.Reload(); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := store.Current().Module("second"); !ok {
-		t.Error("a good reload did not take effect")
-	}
-	if ok() != 1 {
-		t.Error("reload metric not 1 after recovering")
-	}
-}
-
-func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }
-
-func TestOutboundIPs(t *testing.T) {
-	world := testbed.StartExampleWorld(t)
-	cfg := worldConfig(t, world.Addr, "")
-	m, _ := cfg.Module("mail")
-	m.OutboundIPs = []string{"192.0.2.99", "2001:db8::99"}
-	tgt, _ := probes.ParseTarget("example.test")
-	req, err := m.NewRequest(tgt, url.Values{"outbound_ip": {"198.51.100.1", "192.0.2.99", "::ffff:198.51.100.2"}, "other": {"x"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, ip := range req.OutboundIPs {
-		got = append(got, ip.String())
-	}
-	if strings.Join(got, " ") != "192.0.2.99 2001:db8::99 198.51.100.1 198.51.100.2" {
-		t.Errorf("outbound IPs = %v", got)
-	}
-	if _, ok := req.Params["outbound_ip"]; ok || req.Params.Get("other") != "x" {
-		t.Errorf("params = %v", req.Params)
-	}
-
-	h, self := newHandler(cfg)
-	res := probe(t, h, "target=example.test&outbound_ip=mail.example.test", nil)
-	if res.code != http.StatusBadRequest || !strings.Contains(res.body, `outbound IP "mail.example.test"`) {
-		t.Errorf("bad outbound_ip: %d %q", res.code, res.body)
-	}
-	if got := testutil.ToFloat64(self.RequestsRejected.WithLabelValues(RejectBadParameter)); got != 1 {
-		t.Errorf("rejected{bad_parameter} = %v", got)
-	}
-	if _, err := ParseConfig([]byte("modules:\n  mail:\n    outbound_ips: [192.0.2.1, nope]\n    mx: {}\n")); err == nil || !strings.Contains(err.Error(), "outbound_ips") {
-		t.Errorf("config with a bad outbound IP: %v", err)
-	}
-}
-
 func TestReportRendersDetails(t *testing.T) {
 	res := probes.NewResult("spf")
 	res.AddDetail("SPF include tree (lookups):", "example.test  3", "  include:_spf.example.test  2")
-	r := &Report{Module: "mail", Probes: []ProbeRun{{Name: "spf", Result: res}}}
+	r := &collector.Report{Module: "mail", Probes: []collector.ProbeRun{{Name: "spf", Result: res}}}
 	var b strings.Builder
-	if err := r.WriteText(&b); err != nil {
+	if err := WriteText(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "  SPF include tree (lookups):\n    example.test  3\n      include:_spf.example.test  2\n") {
@@ -500,7 +353,7 @@ func TestWebUI(t *testing.T) {
 	cfg := worldConfig(t, world.Addr, "")
 	h, _ := newHandler(cfg)
 	h.History = NewHistory(2)
-	ui := &WebUI{Config: func() *Config { return cfg }, ConfigSource: func() string { return "test" }, History: h.History, Probe: h}
+	ui := &WebUI{Modules: func() *collector.Modules { return cfg }, ConfigSource: func() string { return "test" }, History: h.History, Probe: h}
 	get := func(handler http.HandlerFunc, path string) (int, string) {
 		rec := httptest.NewRecorder()
 		handler(rec, httptest.NewRequest(http.MethodGet, path, nil))
@@ -549,7 +402,7 @@ func TestWebUI(t *testing.T) {
 	res := probes.NewResult("x")
 	res.Fail(probes.CheckSpec{ID: "x.y", Level: probes.LevelMust}, `<script>alert(1)</script>`, "")
 	var page strings.Builder
-	if err := (&Report{Probes: []ProbeRun{{Name: "x", Result: res}}}).WriteHTML(&page, 1, ""); err != nil {
+	if err := WriteHTML(&page, (&collector.Report{Probes: []collector.ProbeRun{{Name: "x", Result: res}}}), 1, ""); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(page.String(), "<script>alert") {
@@ -630,15 +483,15 @@ func TestAllowedTargetsAndNetworks(t *testing.T) {
 		t.Errorf("allowed address refused: %v", err)
 	}
 	for _, bad := range []string{"allowed_targets: '(unclosed'", "denied_networks: [10.0.0.0/33]", "allowed_networks: [intranet]"} {
-		if _, err := ParseConfig([]byte("modules:\n  mail:\n    " + bad + "\n    mx: {}\n")); err == nil {
+		if _, err := parseModules([]byte("modules:\n  mail:\n    " + bad + "\n    mx: {}\n")); err == nil {
 			t.Errorf("accepted %s", bad)
 		}
 	}
 }
 
-func mustParse(t *testing.T, yaml string) *Config {
+func mustParse(t *testing.T, yaml string) *collector.Modules {
 	t.Helper()
-	cfg, err := ParseConfig([]byte(yaml))
+	cfg, err := parseModules([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -662,7 +515,7 @@ func TestDNSAnswersAreSharedAcrossRequests(t *testing.T) {
 	}
 	twice := func(module string) (first, second []testbed.Query) {
 		t.Helper()
-		cfg, err := ParseConfig([]byte("modules:\n" + module))
+		cfg, err := parseModules([]byte("modules:\n" + module))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -785,7 +638,7 @@ func TestMinIntervalServesTheLastResult(t *testing.T) {
 	}
 
 	for _, bad := range []string{"min_interval: {nope: 5m}", "min_interval: {mx: -5m}", "min_interval: {mx: 48h}"} {
-		if _, err := ParseConfig([]byte("modules:\n  mail:\n    " + bad + "\n    mx: {}\n")); err == nil || !strings.Contains(err.Error(), "min_interval") {
+		if _, err := parseModules([]byte("modules:\n  mail:\n    " + bad + "\n    mx: {}\n")); err == nil || !strings.Contains(err.Error(), "min_interval") {
 			t.Errorf("%s: %v", bad, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
@@ -79,7 +80,7 @@ type JSONMeasurement struct {
 // JSON returns the report in the documented JSON format, with checks in the
 // report's order (failures first) and measurements sorted by name and
 // labels, so equal results give equal documents.
-func (r *Report) JSON() JSONReport {
+func JSON(r *collector.Report) JSONReport {
 	out := JSONReport{
 		Target: JSONTarget{
 			Input: r.Target.String(),
@@ -178,10 +179,10 @@ type JSONDocument struct {
 }
 
 // WriteJSON writes the reports as one JSON document.
-func WriteJSON(w io.Writer, reports []*Report) error {
+func WriteJSON(w io.Writer, reports []*collector.Report) error {
 	doc := JSONDocument{SchemaVersion: JSONSchemaVersion, Success: true, Reports: []JSONReport{}}
 	for _, r := range reports {
-		jr := r.JSON()
+		jr := JSON(r)
 		doc.Success = doc.Success && jr.Success
 		doc.Reports = append(doc.Reports, jr)
 	}

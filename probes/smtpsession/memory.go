@@ -1,4 +1,4 @@
-package smtp
+package smtpsession
 
 import (
 	"sync"
@@ -39,13 +39,6 @@ func NewSessionMemory(maxAge time.Duration) *SessionMemory {
 
 // MaxAge is how long the memory serves a conversation.
 func (m *SessionMemory) MaxAge() time.Duration { return m.maxAge }
-
-// WithSessionMemory returns the config with conversations kept in m (nil:
-// none kept across requests).
-func (c Config) WithSessionMemory(m *SessionMemory) Config {
-	c.memory = m
-	return c
-}
 
 func (m *SessionMemory) get(key string, now time.Time) (*Session, bool) {
 	if m == nil {

@@ -1,4 +1,4 @@
-package smtp
+package smtpsession
 
 import (
 	"bufio"
@@ -46,9 +46,9 @@ type dialogue struct {
 // connection, and the connection closed when ctx ends) and by the reply
 // bounds of readReply. It never sends DATA: EHLO (HELO), STARTTLS, EHLO,
 // then for RCPT checks MAIL FROM:<>, RCPT TO, RSET; then QUIT.
-func converse(ctx context.Context, env *probes.Env, ep endpoint, conv conversation) *Session {
+func converse(ctx context.Context, env *probes.Env, ep Endpoint, conv conversation) *Session {
 	start := time.Now()
-	s := &Session{MX: ep.mx, IP: ep.ip, Port: ep.port, ImplicitTLS: ep.implicit}
+	s := &Session{MX: ep.MX, IP: ep.IP, Port: ep.Port, ImplicitTLS: ep.Implicit}
 	defer func() { s.Duration = time.Since(start) }()
 
 	if err := ctx.Err(); err != nil {
@@ -65,7 +65,7 @@ func converse(ctx context.Context, env *probes.Env, ep endpoint, conv conversati
 		dialer = &probes.AddressDialer{}
 	}
 	if p, ok := dialer.(interface{ Permit(netip.Addr) error }); ok {
-		if err := p.Permit(ep.ip); err != nil {
+		if err := p.Permit(ep.IP); err != nil {
 			s.NotProbed, s.Denied = fmt.Errorf("%s: not probed: %w", s.Label(), err), true
 			return s
 		}
@@ -158,7 +158,7 @@ func (d *dialogue) run(ctx context.Context, env *probes.Env, conv conversation) 
 	s.HELOName = hostName(name)
 	s.Extensions = exts
 	if !s.ImplicitTLS {
-		_, s.STARTTLSOffered = findExtension(exts, "STARTTLS")
+		_, s.STARTTLSOffered = FindExtension(exts, "STARTTLS")
 	}
 
 	if s.STARTTLSOffered {
@@ -411,8 +411,8 @@ var allCipherSuites = func() []uint16 {
 	return ids
 }()
 
-// insecureSuites are the suites crypto/tls lists as insecure.
-var insecureSuites = func() map[uint16]bool {
+// InsecureSuites are the suites crypto/tls lists as insecure.
+var InsecureSuites = func() map[uint16]bool {
 	m := map[uint16]bool{}
 	for _, c := range tls.InsecureCipherSuites() {
 		m[c.ID] = true

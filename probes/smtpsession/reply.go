@@ -1,4 +1,4 @@
-package smtp
+package smtpsession
 
 import (
 	"bufio"
@@ -234,8 +234,8 @@ func firstWord(s string) string {
 	return s
 }
 
-// findExtension returns the extension with the keyword, if advertised.
-func findExtension(exts []Extension, keyword string) (Extension, bool) {
+// FindExtension returns the extension with the keyword, if advertised.
+func FindExtension(exts []Extension, keyword string) (Extension, bool) {
 	for _, e := range exts {
 		if e.Keyword == keyword {
 			return e, true

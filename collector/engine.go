@@ -1,0 +1,184 @@
+package collector
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/deliverability-exporter/deliverability_exporter/config"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
+)
+
+// DefaultRecentResults bounds the results kept for min_interval.
+const DefaultRecentResults = 100000
+
+// Modules is a configuration compiled to run.
+type Modules struct {
+	// Config is the configuration the modules were compiled from.
+	Config *config.Config
+	byName map[string]*Module
+}
+
+// Compile builds the runnable modules of cfg; what they keep across
+// requests comes from kept (nil: nothing is shared with other compiles).
+func Compile(cfg *config.Config, kept *probes.Kept) (*Modules, error) {
+	if kept == nil {
+		kept = probes.NewKept()
+	}
+	recent := probes.Keep(kept, "collector.recent", nil, func() *recentResults { return newRecentResults(DefaultRecentResults) })
+	ms := &Modules{Config: cfg, byName: map[string]*Module{}}
+	for _, name := range cfg.ModuleNames() {
+		mc, _ := cfg.Module(name)
+		m, err := compileModule(name, mc, kept, recent)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: module %q: %w", mc.Line(), name, err)
+		}
+		ms.byName[name] = m
+	}
+	return ms, nil
+}
+
+// Module returns a module by name.
+func (ms *Modules) Module(name string) (*Module, bool) {
+	m, ok := ms.byName[name]
+	return m, ok
+}
+
+// Names returns the module names in sorted order.
+func (ms *Modules) Names() []string {
+	names := make([]string, 0, len(ms.byName))
+	for n := range ms.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// closeReplaced releases the DNS clients of ms that next does not use
+// (idle sockets closed; requests still running on them finish).
+func (ms *Modules) closeReplaced(next *Modules) {
+	for name, m := range ms.byName {
+		if n, ok := next.byName[name]; ok && n.dns == m.dns {
+			continue
+		}
+		m.dns.Close()
+	}
+}
+
+// Engine holds the configuration in force, compiled, and what outlives it:
+// the process-wide memories probes keep across requests and reloads (the
+// blocklist answers, the MTA-STS policies, the SMTP conversations and the
+// results served again under min_interval), and each module's DNS client
+// and running slots while their settings stay the same. A reload that
+// fails keeps the old configuration and says why, in the log and in the
+// reload metrics.
+type Engine struct {
+	path   string
+	logger log.Logger
+	kept   *probes.Kept
+
+	current atomic.Pointer[Modules]
+	reload  sync.Mutex // one reload at a time
+
+	lastSuccessful prometheus.Gauge
+	lastSuccessTS  prometheus.Gauge
+}
+
+// NewEngine loads the config from path (the built-in default when path is
+// empty) and registers the reload and cache metrics on reg (nil: none). An
+// error here means the exporter cannot start.
+func NewEngine(path string, logger log.Logger, reg prometheus.Registerer) (*Engine, error) {
+	e := &Engine{
+		path:   path,
+		logger: logger,
+		kept:   probes.NewKept(),
+		lastSuccessful: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "deliverability_exporter_config_last_reload_successful",
+			Help: "Whether the last configuration load succeeded (1) or not (0).",
+		}),
+		lastSuccessTS: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "deliverability_exporter_config_last_reload_success_timestamp_seconds",
+			Help: "When the configuration was last loaded successfully, as a Unix timestamp.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(e.lastSuccessful, e.lastSuccessTS)
+		cache := dnsbl.SharedCache(e.kept)
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "deliverability_exporter_dnsbl_cache_hits_total",
+				Help: "Blocklist questions answered from the process-wide cache.",
+			}, func() float64 { hits, _ := cache.Stats(); return float64(hits) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "deliverability_exporter_dnsbl_cache_misses_total",
+				Help: "Blocklist questions the process-wide cache had to ask.",
+			}, func() float64 { _, misses := cache.Stats(); return float64(misses) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "deliverability_exporter_dnsbl_cache_entries",
+				Help: "Blocklist answers held in the process-wide cache.",
+			}, func() float64 { return float64(cache.Len()) }),
+		)
+	}
+	if err := e.Reload(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Current returns the modules in force.
+func (e *Engine) Current() *Modules { return e.current.Load() }
+
+// Source names where the config comes from, for people.
+func (e *Engine) Source() string {
+	if e.path == "" {
+		return "built-in default (config.example.yml)"
+	}
+	return e.path
+}
+
+// Reload reads the config again. On failure the config in force stays.
+func (e *Engine) Reload() error {
+	e.reload.Lock()
+	defer e.reload.Unlock()
+	var (
+		cfg *config.Config
+		err error
+	)
+	if e.path == "" {
+		cfg, err = config.Parse(config.DefaultConfigYAML)
+		if err != nil {
+			err = fmt.Errorf("built-in default config: %w", err)
+		}
+	} else {
+		cfg, err = config.Load(e.path)
+	}
+	var ms *Modules
+	if err == nil {
+		ms, err = Compile(cfg, e.kept)
+	}
+	if err != nil {
+		e.lastSuccessful.Set(0)
+		if e.current.Load() != nil {
+			level.Error(e.logger).Log("msg", "Config reload failed; keeping the config in force", "err", err)
+		}
+		return err
+	}
+	if old := e.current.Swap(ms); old != nil {
+		old.closeReplaced(ms)
+	}
+	e.lastSuccessful.Set(1)
+	e.lastSuccessTS.Set(float64(time.Now().UnixNano()) / 1e9)
+	source := e.path
+	if source == "" {
+		source = "built-in default"
+	}
+	level.Info(e.logger).Log("msg", "Loaded config", "file", source, "modules", fmt.Sprint(ms.Names()))
+	return nil
+}

@@ -1,0 +1,118 @@
+package collector
+
+import (
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+)
+
+func TestEngineReloadKeepsOldConfigOnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("modules:\n  first:\n    mx: {}\n")
+	reg := prometheus.NewRegistry()
+	engine, err := NewEngine(path, log.NewNopLogger(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := testutil.ToFloat64(engine.lastSuccessful); v != 1 {
+		t.Error("reload metric not 1 after a good load")
+	}
+
+	write("modules:\n  second:\n    timeout: -1s\n    mx: {}\n")
+	if err := engine.Reload(); err == nil || !strings.Contains(err.Error(), "timeout must be positive") {
+		t.Errorf("reload err = %v", err)
+	}
+	if _, ok := engine.Current().Module("first"); !ok {
+		t.Error("a failed reload replaced the config in force")
+	}
+	if v := testutil.ToFloat64(engine.lastSuccessful); v != 0 {
+		t.Error("reload metric not 0 after a failed reload")
+	}
+
+	write("modules:\n  second:\n    mx: {}\n")
+	if err := engine.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := engine.Current().Module("second"); !ok {
+		t.Error("a good reload did not take effect")
+	}
+	if v := testutil.ToFloat64(engine.lastSuccessful); v != 1 {
+		t.Error("reload metric not 1 after recovering")
+	}
+}
+
+// A reload keeps a module's running slots and DNS client (with the answers
+// it keeps) while their settings stay the same, so a reload neither lets
+// more requests run than max_running_requests allows nor empties the
+// cache; changed settings get new ones, and the old client is closed.
+func TestReloadKeepsLimitsAndAnswers(t *testing.T) {
+	kept := probes.NewKept()
+	yaml := "modules:\n  mail:\n    resolvers: [127.0.0.1]\n    max_running_requests: 1\n    mx: {}\n"
+	compile := func(y string) *Module {
+		t.Helper()
+		cfg := compileYAMLKept(t, y, kept)
+		return cfg.byName["mail"]
+	}
+	first := compile(yaml)
+	again := compile(yaml)
+	if first.running != again.running || first.dns != again.dns {
+		t.Error("a reload with the same settings made new running slots or a new DNS client")
+	}
+	changed := compile(strings.Replace(yaml, "max_running_requests: 1", "max_running_requests: 2", 1))
+	if changed.running == first.running || cap(changed.running) != 2 {
+		t.Error("changed max_running_requests kept the old slots")
+	}
+	if changed.dns != first.dns {
+		t.Error("the DNS client changed with a setting that is not its own")
+	}
+	other := compile(strings.Replace(yaml, "127.0.0.1", "127.0.0.2", 1))
+	if other.dns == first.dns {
+		t.Error("new resolvers kept the old DNS client")
+	}
+}
+
+func TestNewRequestOutboundIPsAndParameters(t *testing.T) {
+	m := compileYAML(t, "modules:\n  mail:\n    resolvers: [127.0.0.1]\n    outbound_ips: [192.0.2.99, \"2001:db8::99\"]\n    mx: {}\n").byName["mail"]
+	tgt, _ := probes.ParseTarget("example.test")
+	req, err := m.NewRequest(tgt, url.Values{"outbound_ip": {"198.51.100.1", "192.0.2.99", "::ffff:198.51.100.2"}, "other": {"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ip := range req.OutboundIPs {
+		got = append(got, ip.String())
+	}
+	if strings.Join(got, " ") != "192.0.2.99 2001:db8::99 198.51.100.1 198.51.100.2" {
+		t.Errorf("outbound IPs = %v", got)
+	}
+	if _, ok := req.Params["outbound_ip"]; ok {
+		t.Errorf("params = %v", req.Params)
+	}
+	if _, err := m.NewRequest(tgt, url.Values{"outbound_ip": {"mail.example.test"}}); err == nil || !strings.Contains(err.Error(), `outbound IP "mail.example.test"`) {
+		t.Errorf("a name as outbound_ip: %v", err)
+	}
+}
+
+func TestModuleResolvers(t *testing.T) {
+	m := compileYAML(t, "modules:\n  quick:\n    resolvers: [\"127.0.0.1:5353\", \"::1\"]\n    mx:\n").byName["quick"]
+	if got := strings.Join(m.ResolverAddresses(), " "); got != "127.0.0.1:5353 [::1]:53" {
+		t.Errorf("resolvers = %s", got)
+	}
+	if got := strings.Join(m.ProbeNames(), ","); got != "mx" {
+		t.Errorf(`a bare "mx:" key: probes %s`, got)
+	}
+}

@@ -1,0 +1,180 @@
+package collector
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/deliverability-exporter/deliverability_exporter/config"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+)
+
+// Module is a module of the configuration compiled to run: its DNS client,
+// the slots of its running requests, its probes and the facts they supply
+// one another. The config it came from is never changed by compiling.
+type Module struct {
+	name string
+	// Config is the module as the configuration file has it.
+	Config *config.Module
+
+	dns            *dnsclient.Client
+	running        chan struct{} // a slot per running probe request
+	rootCAs        *x509.CertPool
+	allowed        []netip.Prefix
+	denied         []netip.Prefix
+	allowedTargets *regexp.Regexp
+	probes         []compiledProbe
+	providers      map[string]probes.Provider
+	recent         *recentResults
+}
+
+// compiledProbe is a probe with the facts its registration declares.
+type compiledProbe struct {
+	probes.Probe
+	needs       []string
+	minInterval time.Duration
+}
+
+// compileModule builds the runnable module. What outlives a config (the
+// DNS client and its kept answers, the running slots) comes from kept when
+// the settings it was made with are the same, so a reload neither empties
+// the DNS cache nor lets more requests run than the limits allow.
+func compileModule(name string, cfg *config.Module, kept *probes.Kept, recent *recentResults) (*Module, error) {
+	m := &Module{name: name, Config: cfg, recent: recent}
+	dnsCfg := dnsclient.Config{
+		Servers:     append([]string(nil), cfg.Resolvers...),
+		Timeout:     cfg.DNSQueryTimeout,
+		Attempts:    cfg.DNSAttempts,
+		MaxInFlight: cfg.DNSMaxInFlight,
+		CacheMaxTTL: cfg.DNSCacheMaxTTL,
+	}
+	client, err := keptDNSClient(kept, name, dnsCfg)
+	if err != nil {
+		return nil, fmt.Errorf("resolvers: %w", err)
+	}
+	m.dns = client
+	m.running = probes.Keep(kept, "collector.running/"+name,
+		func(c chan struct{}) bool { return cap(c) == cfg.MaxRunningRequests },
+		func() chan struct{} { return make(chan struct{}, cfg.MaxRunningRequests) })
+	if m.allowed, err = config.ParsePrefixes("allowed_networks", cfg.AllowedNetworks); err != nil {
+		return nil, err
+	}
+	if m.denied, err = config.ParsePrefixes("denied_networks", cfg.DeniedNetworks); err != nil {
+		return nil, err
+	}
+	if m.allowedTargets, err = cfg.TargetPattern(); err != nil {
+		return nil, err
+	}
+	if m.rootCAs, err = cfg.RootCAs(); err != nil {
+		return nil, err
+	}
+	m.providers = map[string]probes.Provider{}
+	for _, reg := range Registrations {
+		block, ok := cfg.Block(reg.Name)
+		if !ok {
+			continue
+		}
+		setup := probes.Setup{Module: name, MinInterval: cfg.MinInterval[reg.Name], Kept: kept}
+		p, err := reg.Build(block, setup)
+		if err != nil {
+			return nil, err
+		}
+		m.probes = append(m.probes, compiledProbe{Probe: p, needs: reg.Needs, minInterval: setup.MinInterval})
+		if reg.Provides != nil {
+			for fact, provider := range reg.Provides(block, setup) {
+				m.providers[fact] = provider
+			}
+		}
+	}
+	if len(m.probes) == 0 {
+		return nil, fmt.Errorf("no probes: add at least one probe block, such as \"mx: {}\"")
+	}
+	return m, nil
+}
+
+// keptDNS is a module's DNS client with the settings it was made with.
+type keptDNS struct {
+	cfg    dnsclient.Config
+	client *dnsclient.Client
+}
+
+func keptDNSClient(kept *probes.Kept, module string, cfg dnsclient.Config) (*dnsclient.Client, error) {
+	var err error
+	k := probes.Keep(kept, "collector.dns/"+module,
+		func(k *keptDNS) bool { return k.client != nil && sameDNSConfig(k.cfg, cfg) },
+		func() *keptDNS {
+			c, e := dnsclient.New(cfg)
+			err = e
+			return &keptDNS{cfg: cfg, client: c}
+		})
+	if err != nil {
+		return nil, err
+	}
+	return k.client, nil
+}
+
+func sameDNSConfig(a, b dnsclient.Config) bool {
+	return slices.Equal(a.Servers, b.Servers) && a.Timeout == b.Timeout && a.Attempts == b.Attempts &&
+		a.MaxInFlight == b.MaxInFlight && a.CacheMaxTTL == b.CacheMaxTTL
+}
+
+// Name is the module's name in the config.
+func (m *Module) Name() string { return m.name }
+
+// ProbeNames lists the probes the module runs, in report order.
+func (m *Module) ProbeNames() []string {
+	out := make([]string, 0, len(m.probes))
+	for _, p := range m.probes {
+		out = append(out, p.Name())
+	}
+	return out
+}
+
+// Timeout caps a probe request of the module.
+func (m *Module) Timeout() time.Duration { return m.Config.Timeout }
+
+// ResolverAddresses returns the resolvers the module's DNS client uses.
+func (m *Module) ResolverAddresses() []string { return m.dns.Servers() }
+
+// Dialer returns the connection dialer of the module's probes.
+func (m *Module) Dialer() *probes.AddressDialer {
+	return &probes.AddressDialer{Allowed: m.allowed, Denied: m.denied}
+}
+
+// PermitTarget says whether the module may probe the target (allowed_targets).
+func (m *Module) PermitTarget(t probes.Target) error {
+	if m.allowedTargets == nil || m.allowedTargets.MatchString(t.Host()) {
+		return nil
+	}
+	return fmt.Errorf("target %q is not among this module's allowed_targets", t.Host())
+}
+
+// NewRequest builds what the module's probes are asked: the target, the
+// outbound IPs (the module's and the outbound_ip= parameters) and the other
+// parameters, which each probe that reads parameters validates. The error
+// says in one line what is wrong with the parameters.
+func (m *Module) NewRequest(target probes.Target, params url.Values) (*probes.Request, error) {
+	ips, err := probes.ParseOutboundIPs(append(append([]string(nil), m.Config.OutboundIPs...), params["outbound_ip"]...))
+	if err != nil {
+		return nil, err
+	}
+	rest := url.Values{}
+	for k, v := range params {
+		if k != "outbound_ip" {
+			rest[k] = v
+		}
+	}
+	for _, p := range m.probes {
+		if v, ok := p.Probe.(probes.ParamValidator); ok {
+			if err := v.ValidateParams(rest); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &probes.Request{Target: target, OutboundIPs: ips, Params: rest}, nil
+}

@@ -1,0 +1,20 @@
+// Package smtpsession holds the SMTP conversations with a target's mail
+// servers: the fact (FactName) that the smtp probe's block supplies to its
+// module and that the smtp, spf (spf.helo) and mtasts (enforce mode's
+// certificates) probes read. One conversation per address per request,
+// kept across requests under the module's smtp min_interval
+// (SessionMemory).
+//
+// The dialogue is hand-written on net.Conn and a bounded reply reader
+// (reply.go), because the libraries at hand each lose something the
+// checks need: net/smtp drops the greeting and folds handshake errors into
+// other errors, go-smtp's client cannot send STARTTLS after an EHLO with a
+// chosen name, and net/textproto's reader buffers lines without bound.
+// It says EHLO (HELO when EHLO is refused), STARTTLS, EHLO again, then,
+// only for the RCPT checks a module turns on, MAIL FROM:<>, RCPT TO and
+// RSET, and QUIT. It never says DATA: no message is ever sent.
+//
+// Every read is bounded (line length, lines and bytes per reply) and every
+// conversation ends at the context's deadline: the deadline is set on the
+// connection and the connection is closed when the context ends.
+package smtpsession

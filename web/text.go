@@ -1,0 +1,165 @@
+package web
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/deliverability-exporter/deliverability_exporter/collector"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+)
+
+// statusOrder puts what needs attention first.
+var statusOrder = map[probes.Status]int{
+	probes.StatusFail:  0,
+	probes.StatusError: 1,
+	probes.StatusPass:  2,
+	probes.StatusSkip:  3,
+}
+
+var levelOrder = map[probes.Level]int{
+	probes.LevelMust: 0, probes.LevelShould: 1, probes.LevelMay: 2, probes.LevelInfo: 3,
+}
+
+// SortedChecks returns a probe's checks with failures first, then
+// undecided, passes and skips; within each, must before should before may.
+func SortedChecks(res *probes.Result) []probes.Check {
+	checks := res.Checks()
+	sort.SliceStable(checks, func(i, j int) bool {
+		a, b := checks[i], checks[j]
+		if statusOrder[a.Status] != statusOrder[b.Status] {
+			return statusOrder[a.Status] < statusOrder[b.Status]
+		}
+		return levelOrder[a.Level] < levelOrder[b.Level]
+	})
+	return checks
+}
+
+// TextStyle says how to render a text report.
+type TextStyle struct {
+	// Color uses ANSI colours (for a terminal that wants them).
+	Color bool
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiDim    = "\x1b[2m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+)
+
+func (s TextStyle) paint(color, text string) string {
+	if !s.Color {
+		return text
+	}
+	return color + text + ansiReset
+}
+
+var statusColor = map[probes.Status]string{
+	probes.StatusFail:  ansiRed + ansiBold,
+	probes.StatusError: ansiYellow + ansiBold,
+	probes.StatusPass:  ansiGreen,
+	probes.StatusSkip:  ansiDim,
+}
+
+// WriteText writes the report for people: a summary, then every check of
+// every probe with its evidence and, for a failure, what to change.
+func WriteText(w io.Writer, r *collector.Report) error { return WriteTextStyled(w, r, TextStyle{}) }
+
+// WriteTextStyled writes the text report in the given style.
+func WriteTextStyled(w io.Writer, r *collector.Report, st TextStyle) error {
+	ew := &errWriter{w: w}
+	verdict := r.Verdict()
+	verdictColor := ansiGreen + ansiBold
+	if !r.Success() {
+		verdictColor = ansiRed + ansiBold
+	}
+	ew.printf("%s\n", st.paint(ansiBold, fmt.Sprintf("Mail deliverability report for %s (%s)", r.Target, r.Target.Kind)))
+	ew.printf("Module %s, resolvers %s, probed %s in %s\n", r.Module, strings.Join(r.Resolvers, " "),
+		r.Start.UTC().Format(time.RFC3339), r.Duration.Round(time.Millisecond))
+	if score, ok := r.Score(); ok {
+		ew.printf("Score %.0f/100. %s\n", score, st.paint(verdictColor, verdict))
+	} else {
+		ew.printf("No check applied. %s\n", st.paint(verdictColor, verdict))
+	}
+	if r.Waited >= time.Millisecond {
+		ew.printf("Waited %s for a turn: the module's max_running_requests were busy\n", r.Waited.Round(time.Millisecond))
+	}
+	ew.printf("DNS: %d queries sent, %d answered from the request cache, %d from answers kept from earlier requests\n", r.DNS.Queries, r.DNS.CacheHits, r.DNS.SharedHits)
+
+	for _, p := range r.Probes {
+		header := fmt.Sprintf("== %s (%s)", p.Name, p.Duration.Round(time.Millisecond))
+		if p.Age > 0 {
+			header = fmt.Sprintf("== %s (%s; the result of %s ago, served again under the module's min_interval)", p.Name, p.Duration.Round(time.Millisecond), p.Age.Round(time.Second))
+		}
+		ew.printf("\n%s\n", st.paint(ansiBold, header))
+		for _, e := range p.Result.Errors() {
+			ew.printf("  %s  %s\n", st.paint(statusColor[probes.StatusError], "ERROR"), e)
+		}
+		for _, c := range SortedChecks(p.Result) {
+			status := fmt.Sprintf("%-5s", strings.ToUpper(c.Status.String()))
+			ew.printf("  %s  %-6s  %-24s %s\n", st.paint(statusColor[c.Status], status), c.Level, c.ID, c.Reason)
+			for _, e := range c.Evidence {
+				ew.printf("%38s- %s\n", "", e)
+			}
+			if c.Status == probes.StatusFail && c.Remediation != "" {
+				ew.printf("%38s%s %s\n", "", st.paint(ansiCyan+ansiBold, "fix:"), c.Remediation)
+			}
+		}
+		for _, n := range p.Result.Notes() {
+			ew.printf("  note: %s\n", n)
+		}
+		for _, d := range p.Result.Details() {
+			ew.printf("  %s\n", d.Title)
+			for _, line := range d.Lines {
+				ew.printf("    %s\n", line)
+			}
+		}
+	}
+	return ew.err
+}
+
+// WriteDebug writes what debug=true returns: the report, the metrics a
+// scrape would have returned, and the probe's log lines.
+func WriteDebug(w io.Writer, r *collector.Report, reg *prometheus.Registry, logs string) error {
+	if err := WriteText(w, r); err != nil {
+		return err
+	}
+	ew := &errWriter{w: w}
+	ew.printf("\n== Metrics that a scrape would have returned\n")
+	if ew.err != nil {
+		return ew.err
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		ew.printf("# gathering: %v\n", err)
+	}
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
+			return err
+		}
+	}
+	if logs != "" {
+		ew.printf("\n== Log of the probe\n%s", logs)
+	}
+	return ew.err
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
