@@ -87,8 +87,14 @@ func DescribeByte(c byte) string {
 
 // Plural counts n of something for a reason: "1 address", "2 addresses".
 func Plural(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, PluralForm(n, one, many))
+}
+
+// PluralForm picks the form of a word that agrees with n subjects, without
+// the count: PluralForm(2, "has", "have") is "have".
+func PluralForm(n int, one, many string) string {
 	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
+		return one
 	}
-	return fmt.Sprintf("%d %s", n, many)
+	return many
 }

@@ -68,6 +68,9 @@ func TestClipAndPlural(t *testing.T) {
 	if got := Plural(0, "address", "addresses"); got != "0 addresses" {
 		t.Errorf("Plural(0) = %q", got)
 	}
+	if got := PluralForm(1, "has", "have") + " " + PluralForm(2, "has", "have"); got != "has have" {
+		t.Errorf("PluralForm(1), PluralForm(2) = %q", got)
+	}
 }
 
 func TestDescribeByte(t *testing.T) {

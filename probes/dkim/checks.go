@@ -45,7 +45,7 @@ func (r *run) recordPresent(found []*lookup) {
 		r.res.Fail(checkPresent,
 			fmt.Sprintf("no key record at %s, named by %s", probes.JoinNames(names), r.originOf(first)),
 			fmt.Sprintf("publish the public key of each selector your mail is signed with, e.g. %s, or stop naming selectors you no longer sign with",
-				zoneTXT(first+"._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>")),
+				probes.ZoneTXT(first+"._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>")),
 			evidence...)
 		r.errors(errs)
 	case len(usable) > 0:
@@ -78,11 +78,11 @@ func (r *run) recordNoKey(found []*lookup, evidence []string) {
 	}
 	fix := fmt.Sprintf("publish the public key your mail is signed with, e.g. %s (generate the pair with your MTA or provider); "+
 		"if the domain already signs with a selector not in the discovery list, pass it as %s=<selector> or list it under the module's dkim: selectors:",
-		zoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"), ParamSelector)
+		probes.ZoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"), ParamSelector)
 	if why, ok := r.nonSending(); ok {
 		reason += "; " + r.domain + " sends no mail (" + why + "), and a domain that sends no mail needs no DKIM key"
 		fix = "nothing, as long as " + r.domain + " sends no mail; to make every signature fail explicitly, publish the revoked wildcard " +
-			zoneTXT("*._domainkey."+r.domain, "v=DKIM1; p=")
+			probes.ZoneTXT("*._domainkey."+r.domain, "v=DKIM1; p=")
 		evidence = append(evidence, r.domain+": "+why)
 	}
 	r.res.Fail(checkPresent, reason, fix, evidence...)
@@ -169,14 +169,14 @@ func (r *run) fixFor(l *lookup, fix string) string {
 	if l.ans != nil && len(l.ans.CNAMEs) > 0 {
 		// The record is the provider's, reached through the alias.
 		return fmt.Sprintf("%s is an alias to %s, published by your mail provider: ask it to fix the key, or point the alias at the record the provider's setup page shows now",
-			bare(l.name), bare(l.ans.Owner()))
+			probes.Bare(l.name), probes.Bare(l.ans.Owner()))
 	}
 	switch {
 	case fix == "":
 		return "publish the key again as the key generator wrote it, e.g. " +
-			zoneTXT(l.name, "v=DKIM1; k="+orDefault(l, KeyTypeRSA)+"; p=<base64 public key>")
+			probes.ZoneTXT(l.name, "v=DKIM1; k="+orDefault(l, KeyTypeRSA)+"; p=<base64 public key>")
 	case strings.Contains(fix, "="):
-		return "publish " + zoneTXT(l.name, fix)
+		return "publish " + probes.ZoneTXT(l.name, fix)
 	}
 	return fix
 }
@@ -218,7 +218,7 @@ func (r *run) recordStrength(found []*lookup) {
 			problems = append(problems, p)
 			if fix == "" {
 				fix = fmt.Sprintf("generate a %d-bit key pair, publish it under a new selector, e.g. %s, sign with it, then revoke %s with an empty p=",
-					max(r.cfg.MinRSABits, DefaultMinRSABits), zoneTXT("<new selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"), bare(l.name))
+					max(r.cfg.MinRSABits, DefaultMinRSABits), probes.ZoneTXT("<new selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"), probes.Bare(l.name))
 			}
 			continue
 		}
@@ -258,7 +258,7 @@ func (r *run) recordRevoked(found []*lookup) {
 	default:
 		r.res.Fail(checkNotRevoked, "every key record found is revoked (empty p=): "+probes.JoinNames(revoked),
 			"if the domain sends mail, publish a current key under a new selector, e.g. "+
-				zoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"), evidence...)
+				probes.ZoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"), evidence...)
 	}
 }
 
@@ -282,7 +282,7 @@ func (r *run) recordTesting(found []*lookup) {
 				flags = append(flags, f)
 			}
 		}
-		fixes = append(fixes, "publish "+zoneTXT(l.name, rewrite(l.key.Tags, map[string]string{"t": strings.Join(flags, ":")})))
+		fixes = append(fixes, "publish "+probes.ZoneTXT(l.name, rewrite(l.key.Tags, map[string]string{"t": strings.Join(flags, ":")})))
 	}
 	switch {
 	case len(problems) > 0:
@@ -309,7 +309,7 @@ func (r *run) recordHash(found []*lookup) {
 		}
 		evidence = append(evidence, l.evidence()...)
 		problems = append(problems, fmt.Sprintf("selector %s has h=%s, which does not allow sha256", l.selector, probes.OneLine(l.key.Tags.Value("h"), 64)))
-		fixes = append(fixes, "publish "+zoneTXT(l.name, rewrite(l.key.Tags, map[string]string{"h": "sha256"}))+" and sign with rsa-sha256")
+		fixes = append(fixes, "publish "+probes.ZoneTXT(l.name, rewrite(l.key.Tags, map[string]string{"h": "sha256"}))+" and sign with rsa-sha256")
 	}
 	switch {
 	case len(problems) > 0:
@@ -343,11 +343,11 @@ func (r *run) recordEd25519(found []*lookup) {
 	case len(edSel) > 0:
 		r.res.Fail(checkEd25519, "only Ed25519 keys ("+probes.JoinNames(edSel)+"): verifiers without RFC 8463 support see no valid signature",
 			"sign with an RSA key as well, published under its own selector, e.g. "+
-				zoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"))
+				probes.ZoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"))
 	case len(rsaSel) > 0:
 		r.res.Fail(checkEd25519, "no Ed25519 key beside the RSA key at "+probes.JoinNames(rsaSel),
 			"add an Ed25519 key under a second selector and sign with both (RFC 8463), e.g. "+
-				zoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=ed25519; p=<base64 of the 32-byte public key>"))
+				probes.ZoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=ed25519; p=<base64 of the 32-byte public key>"))
 	default:
 		r.res.Skip(checkEd25519, r.noKeyReason(found))
 	}

@@ -391,7 +391,7 @@ func (l *lookup) outcome() string {
 		return "only the wildcard answers"
 	case !l.found():
 		if l.ans != nil && len(l.ans.CNAMEs) > 0 {
-			return fmt.Sprintf("alias to %s, which has no TXT record", bare(l.ans.Owner()))
+			return fmt.Sprintf("alias to %s, which has no TXT record", probes.Bare(l.ans.Owner()))
 		}
 		if l.ans != nil && l.ans.NXDomain() {
 			return "no record (NXDOMAIN)"

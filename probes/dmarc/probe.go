@@ -222,7 +222,7 @@ func (r *run) recordMissing(evidence []string) {
 		where = append(where, strings.TrimSuffix(l.name, "."))
 	}
 	fix := "publish a starter record that asks for reports and enforces nothing yet: " +
-		zoneTXT("_dmarc."+r.domain, "v=DMARC1; p=none; rua=mailto:dmarc-reports@"+r.domain)
+		probes.ZoneTXT("_dmarc."+r.domain, "v=DMARC1; p=none; rua=mailto:dmarc-reports@"+r.domain)
 	if org := OrganizationalDomain(r.domain); org != "" && org != r.domain {
 		fix += " (or publish it at _dmarc." + org + ", which covers every subdomain of " + org + ")"
 	}
@@ -250,7 +250,7 @@ func (r *run) judgeLevel(i int, l *level, evidence []string) {
 	case len(l.records) > 1:
 		var fix string
 		if rec, err := Parse(l.records[0]); err == nil {
-			fix = "keep exactly one, e.g. " + zoneTXT(l.name, rec.Corrected())
+			fix = "keep exactly one, e.g. " + probes.ZoneTXT(l.name, rec.Corrected())
 		} else {
 			fix = "keep exactly one DMARC record at " + l.name
 		}
@@ -285,9 +285,9 @@ func (r *run) judgeLevel(i int, l *level, evidence []string) {
 func (r *run) recordUnusable(l *level, err error, evidence []string) {
 	reason, fix := err.Error(), ""
 	if re, ok := err.(*RecordError); ok && re.Fix != "" {
-		fix = "publish " + zoneTXT(l.name, re.Fix)
+		fix = "publish " + probes.ZoneTXT(l.name, re.Fix)
 	} else {
-		fix = "publish a record of the form " + zoneTXT(l.name, "v=DMARC1; p=none; rua=mailto:dmarc-reports@"+l.domain)
+		fix = "publish a record of the form " + probes.ZoneTXT(l.name, "v=DMARC1; p=none; rua=mailto:dmarc-reports@"+l.domain)
 	}
 	r.res.Fail(checkSyntax, "_dmarc."+l.domain+": "+reason, fix, evidence...)
 }
@@ -326,7 +326,7 @@ func (r *run) recordSyntax(l *level, rec *Record, evidence []string) {
 		return
 	}
 	r.res.Fail(checkSyntax, "_dmarc."+l.domain+": "+probes.JoinPhrases(rec.Problems),
-		"publish "+zoneTXT(l.name, rec.Corrected()), evidence...)
+		"publish "+probes.ZoneTXT(l.name, rec.Corrected()), evidence...)
 }
 
 // recordPolicy records dmarc.policy against the module's accepted set.
@@ -351,10 +351,10 @@ func (r *run) recordPolicy(l *level, rec *Record, src string) {
 	want := r.stricter(policy)
 	var fix string
 	if src == SourceDomain {
-		fix = "once DMARC reports show your legitimate mail passes, publish " + zoneTXT(l.name, rec.with(map[string]string{"p": want}))
+		fix = "once DMARC reports show your legitimate mail passes, publish " + probes.ZoneTXT(l.name, rec.with(map[string]string{"p": want}))
 	} else {
-		fix = "once DMARC reports show your legitimate mail passes, set sp=" + want + " at " + zoneTXT(l.name, rec.with(map[string]string{"sp": want})) +
-			", or give " + r.domain + " a record of its own, " + zoneTXT("_dmarc."+r.domain, "v=DMARC1; p="+want+"; rua=mailto:dmarc-reports@"+l.domain)
+		fix = "once DMARC reports show your legitimate mail passes, set sp=" + want + " at " + probes.ZoneTXT(l.name, rec.with(map[string]string{"sp": want})) +
+			", or give " + r.domain + " a record of its own, " + probes.ZoneTXT("_dmarc."+r.domain, "v=DMARC1; p="+want+"; rua=mailto:dmarc-reports@"+l.domain)
 	}
 	r.res.Fail(checkPolicy, fmt.Sprintf("%s applies to %s; the module accepts only %s", what, r.domain, strings.Join(r.cfg.AcceptedPolicies, ", ")), fix)
 }
@@ -403,7 +403,7 @@ func (r *run) recordReports(l *level, rec *Record) {
 			reason += ": " + probes.JoinPhrases(bad)
 		}
 	}
-	r.res.Fail(checkReports, reason, "publish "+zoneTXT(l.name, rec.with(map[string]string{"rua": "mailto:dmarc-reports@" + l.domain})))
+	r.res.Fail(checkReports, reason, "publish "+probes.ZoneTXT(l.name, rec.with(map[string]string{"rua": "mailto:dmarc-reports@" + l.domain})))
 }
 
 // recordExternal records dmarc.external_reports: every report destination
@@ -454,14 +454,14 @@ func (r *run) recordExternal(l *level, rec *Record) {
 			ok = append(ok, a.dest)
 		default:
 			missing = append(missing, a.dest)
-			fixes = append(fixes, "ask "+a.dest+" to publish "+zoneTXT(a.name, "v=DMARC1"))
+			fixes = append(fixes, "ask "+a.dest+" to publish "+probes.ZoneTXT(a.name, "v=DMARC1"))
 		}
 	}
 	switch {
 	case len(missing) > 0:
 		r.res.Fail(checkExternalReports,
 			fmt.Sprintf("%s %s not authorised %s's reports: no v=DMARC1 record at %s, so receivers send them nowhere (RFC 7489 §7.1)",
-				probes.JoinNames(missing), verb(len(missing), "has", "have"), l.domain, probes.JoinNames(authNames(auths, missing))),
+				probes.JoinNames(missing), probes.PluralForm(len(missing), "has", "have"), l.domain, probes.JoinNames(authNames(auths, missing))),
 			probes.JoinPhrases(fixes)+", or send the reports to an address within "+own, evidence...)
 		for _, err := range errs {
 			r.res.Error(err)
@@ -554,11 +554,11 @@ func (r *run) recordPct(l *level, rec *Record) {
 		r.res.Pass(checkPct, "no pct=: the policy applies to all failing mail")
 	case !rec.PctSet:
 		r.res.Fail(checkPct, fmt.Sprintf("pct=%s is not a whole number from 0 to 100; receivers ignore it", probes.OneLine(t.Value, 64)),
-			"publish "+zoneTXT(l.name, rec.with(map[string]string{"pct": ""})))
+			"publish "+probes.ZoneTXT(l.name, rec.with(map[string]string{"pct": ""})))
 	case rec.Pct == 100:
 		r.res.Pass(checkPct, "pct=100: the policy applies to all failing mail")
 	default:
 		r.res.Fail(checkPct, fmt.Sprintf("pct=%d: the policy applies to %d%% of failing mail only", rec.Pct, rec.Pct),
-			"once the reports look right, publish "+zoneTXT(l.name, rec.with(map[string]string{"pct": ""}))+" (without pct=, which means 100)")
+			"once the reports look right, publish "+probes.ZoneTXT(l.name, rec.with(map[string]string{"pct": ""}))+" (without pct=, which means 100)")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
@@ -181,7 +182,7 @@ func fetchPolicy(ctx context.Context, env *probes.Env, host string, addrs []neti
 // be for senders), or what the connection reported.
 func (f *fetched) failure(err error, ctx, fctx context.Context, timeout time.Duration) error {
 	switch {
-	case contextOver(ctx):
+	case flight.ContextOver(ctx):
 		f.Aborted = true
 		cause := ctx.Err()
 		if cause == nil {
@@ -281,13 +282,4 @@ func contentTypeProblem(ct string) string {
 		return fmt.Sprintf("Content-Type %s, not text/plain", probes.Quote(ct))
 	}
 	return ""
-}
-
-// contextOver reports whether ctx has ended or its deadline has passed.
-func contextOver(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
 }

@@ -82,7 +82,7 @@ func (r *run) judgeMXMatch() {
 	var problems, fixes []string
 	if len(unmatched) > 0 {
 		problems = append(problems, fmt.Sprintf("%s %s no mx: pattern of the policy (%s): senders enforcing it do not deliver there (RFC 8461 §4.1)",
-			probes.JoinNames(unmatched), verb(len(unmatched), "matches", "match"), patterns))
+			probes.JoinNames(unmatched), probes.PluralForm(len(unmatched), "matches", "match"), patterns))
 		fixed := *pol
 		fixed.MX = append([]Pattern(nil), pol.MX...)
 		for _, name := range unmatched {
@@ -126,7 +126,7 @@ func (r *run) judgeMXMatch() {
 		return
 	}
 	r.res.Pass(checkMXMatch, fmt.Sprintf("%s %s the policy's mx patterns (%s)%s",
-		probes.Plural(len(hosts), "MX host", "MX hosts"), verb(len(hosts), "matches", "match"), patterns, certNote), evidence...)
+		probes.Plural(len(hosts), "MX host", "MX hosts"), probes.PluralForm(len(hosts), "matches", "match"), patterns, certNote), evidence...)
 }
 
 // certVerdict is what the SMTP conversations say of the MX certificates.
@@ -218,14 +218,6 @@ func patternList(pol *Policy) string {
 		return "no mx: lines"
 	}
 	return probes.JoinNames(names)
-}
-
-// verb picks the verb form for n subjects.
-func verb(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // certNames describes whom a certificate is for.

@@ -213,7 +213,7 @@ func (r *run) judgeRecord() bool {
 	noPolicy := "no valid _mta-sts record: senders look no further and apply no MTA-STS policy (RFC 8461 §3.1)"
 	switch {
 	case len(records) == 0:
-		reason := bare(r.txtName) + " publishes no MTA-STS record"
+		reason := probes.Bare(r.txtName) + " publishes no MTA-STS record"
 		if len(misfits) > 0 {
 			reason += fmt.Sprintf("; senders discard %s because it does not begin with exactly \"v=STSv1\"", probes.Quote(misfits[0]))
 		}
@@ -226,7 +226,7 @@ func (r *run) judgeRecord() bool {
 		return false
 	case len(records) > 1:
 		r.res.Fail(checkRecord,
-			fmt.Sprintf("%s publishes %d records that begin with v=STSv1; with more than one, senders apply no policy (RFC 8461 §3.1)", bare(r.txtName), len(records)),
+			fmt.Sprintf("%s publishes %d records that begin with v=STSv1; with more than one, senders apply no policy (RFC 8461 §3.1)", probes.Bare(r.txtName), len(records)),
 			"keep exactly one: "+r.txtRemedy(freshID(r.now())), evidence...)
 		r.skip(noPolicy, checkPolicy)
 		r.skip(noPolicy, dependents...)
@@ -235,14 +235,14 @@ func (r *run) judgeRecord() bool {
 	rec, err := ParseRecord(records[0])
 	if err != nil {
 		r.res.Fail(checkRecord,
-			fmt.Sprintf("the record at %s is not valid, so senders ignore it: %s", bare(r.txtName), err),
+			fmt.Sprintf("the record at %s is not valid, so senders ignore it: %s", probes.Bare(r.txtName), err),
 			"publish "+r.txtRemedy(freshID(r.now())), evidence...)
 		r.skip(noPolicy, checkPolicy)
 		r.skip(noPolicy, dependents...)
 		return false
 	}
 	r.record = rec
-	reason := fmt.Sprintf("%s publishes v=STSv1 with id=%s", bare(r.txtName), rec.ID)
+	reason := fmt.Sprintf("%s publishes v=STSv1 with id=%s", probes.Bare(r.txtName), rec.ID)
 	if len(rec.Duplicates) > 0 {
 		reason += fmt.Sprintf(" (%s given more than once: senders use the first)", strings.Join(rec.Duplicates, ", "))
 	}

@@ -19,7 +19,7 @@ func freshID(now time.Time) string { return now.UTC().Format("20060102150405") }
 
 // txtRemedy quotes the _mta-sts record to publish with id.
 func (r *run) txtRemedy(id string) string {
-	return zoneLine("_mta-sts."+r.domain, "TXT", fmt.Sprintf("%q", "v=STSv1; id="+id))
+	return probes.ZoneLine("_mta-sts."+r.domain, "TXT", fmt.Sprintf("%q", "v=STSv1; id="+id))
 }
 
 // starterPolicy is a testing-mode policy listing the domain's real MX
@@ -116,19 +116,3 @@ func humanSeconds(s int64) string {
 
 // stamp renders a time for a reason line.
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// zoneLine renders a record the way remediations quote it:
-// "_mta-sts.example.com. IN TXT \"v=STSv1; id=1\"".
-func zoneLine(owner, rrtype, data string) string {
-	return fmt.Sprintf("%q", fqdn(owner)+" IN "+rrtype+" "+data)
-}
-
-func fqdn(name string) string {
-	if strings.HasSuffix(name, ".") {
-		return name
-	}
-	return name + "."
-}
-
-// bare removes the trailing dot, for reasons.
-func bare(name string) string { return strings.TrimSuffix(name, ".") }

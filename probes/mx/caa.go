@@ -44,7 +44,7 @@ func lookupCAA(ctx context.Context, r *dnsclient.Resolver, name string) *caaLook
 
 // selfAndParents returns "mx1.example.test", "example.test", "test".
 func selfAndParents(name string) []string {
-	name = bare(name)
+	name = probes.Bare(name)
 	var out []string
 	for name != "" {
 		out = append(out, name)
@@ -76,12 +76,12 @@ func (r *run) recordCAA(l *caaLookup) {
 			r.res.Pass(checkCAA, reason, evidence...)
 			return
 		}
-		evidence = append(evidence, fqdn(name)+" no CAA records")
+		evidence = append(evidence, probes.FQDN(name)+" no CAA records")
 	}
 	target := l.names[0]
 	r.res.Fail(checkCAA,
 		"neither "+target+" nor its parents publish CAA, so any certificate authority may issue certificates for it",
-		`publish a CAA record naming the CA that issues your certificates, e.g. `+fqdn(registrable(target))+
+		`publish a CAA record naming the CA that issues your certificates, e.g. `+probes.FQDN(registrable(target))+
 			` IN CAA 0 issue "letsencrypt.org" (RFC 8659 §4.2)`,
 		evidence...)
 }

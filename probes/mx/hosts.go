@@ -33,8 +33,8 @@ func (r *run) recordPresent(set *mailhosts.Set) {
 	if len(set.MX.Records) == 0 {
 		r.res.Fail(checkPresent,
 			domain+" publishes no MX records; senders would fall back to its A/AAAA records (RFC 5321 §5.1)",
-			"publish "+zoneLine(domain, "MX", "10 mail."+fqdn(domain))+" naming your mail server, or "+
-				zoneLine(domain, "MX", "0 .")+" if the domain receives no mail (RFC 7505)",
+			"publish "+probes.ZoneLine(domain, "MX", "10 mail."+probes.FQDN(domain))+" naming your mail server, or "+
+				probes.ZoneLine(domain, "MX", "0 .")+" if the domain receives no mail (RFC 7505)",
 			"MX "+domain+": no records (NODATA) from "+set.MX.Server)
 		return
 	}
@@ -58,7 +58,7 @@ func (r *run) recordNull(set *mailhosts.Set) {
 	if others := len(set.Hosts) + set.Omitted; others > 0 {
 		r.res.Fail(checkNull,
 			fmt.Sprintf("%s publishes a null MX beside %s; RFC 7505 §3 forbids mixing them", domain, probes.Plural(others, "other MX record", "other MX records")),
-			"if "+domain+" receives mail, remove "+zoneLine(domain, "MX", fmt.Sprintf("%d .", nulls[0].Preference))+
+			"if "+domain+" receives mail, remove "+probes.ZoneLine(domain, "MX", fmt.Sprintf("%d .", nulls[0].Preference))+
 				"; if it does not, remove the other MX records",
 			evidence...)
 		return
@@ -66,7 +66,7 @@ func (r *run) recordNull(set *mailhosts.Set) {
 	if pref := nulls[0].Preference; pref != 0 {
 		r.res.Fail(checkNull,
 			fmt.Sprintf("%s publishes a null MX with preference %d; RFC 7505 §3 defines it as \"0 .\"", domain, pref),
-			"publish "+zoneLine(domain, "MX", "0 .")+" instead of "+zoneLine(domain, "MX", fmt.Sprintf("%d .", pref)),
+			"publish "+probes.ZoneLine(domain, "MX", "0 .")+" instead of "+probes.ZoneLine(domain, "MX", fmt.Sprintf("%d .", pref)),
 			evidence...)
 		return
 	}
@@ -88,10 +88,10 @@ func (r *run) recordHostname(set *mailhosts.Set) {
 			v.Fail(fmt.Sprintf("MX target %s is an IP address, not a host name", probes.Quote(h.Name)), literalFix(domain, h))
 		case len(cnames) > 0:
 			canonical := cnames[len(cnames)-1]
-			v.See(cnameEvidence(fqdn(h.Name), cnames)...)
+			v.See(cnameEvidence(probes.FQDN(h.Name), cnames)...)
 			v.Fail(fmt.Sprintf("MX target %s is an alias (CNAME to %s); RFC 2181 §10.3 forbids it",
-				probes.Quote(h.Name), probes.Quote(bare(canonical))),
-				"change the MX to the canonical name: "+zoneLine(domain, "MX", fmt.Sprintf("%d %s", h.Preference, canonical)))
+				probes.Quote(h.Name), probes.Quote(probes.Bare(canonical))),
+				"change the MX to the canonical name: "+probes.ZoneLine(domain, "MX", fmt.Sprintf("%d %s", h.Preference, canonical)))
 		case h.A == nil && h.AAAA == nil:
 			v.Unknown(hostErr(h))
 		default:
@@ -151,15 +151,15 @@ func (r *run) recordResolves(hosts []*mailhosts.Host) {
 // the address a name and point the MX at the name.
 func literalFix(domain string, h *mailhosts.Host) string {
 	return fmt.Sprintf("publish %s and change the MX to %s",
-		zoneLine("mail."+domain, addressType(h.Name), h.Name),
-		zoneLine(domain, "MX", fmt.Sprintf("%d mail.%s", h.Preference, fqdn(domain))))
+		probes.ZoneLine("mail."+domain, addressType(h.Name), h.Name),
+		probes.ZoneLine(domain, "MX", fmt.Sprintf("%d mail.%s", h.Preference, probes.FQDN(domain))))
 }
 
 // unresolvedFix says what record a host without addresses needs.
 func (r *run) unresolvedFix(h *mailhosts.Host) string {
-	fix := "publish " + zoneLine(h.Name, "A", "<its IPv4 address>") + " (and AAAA for IPv6)"
+	fix := "publish " + probes.ZoneLine(h.Name, "A", "<its IPv4 address>") + " (and AAAA for IPv6)"
 	if r.target.Kind == probes.KindDomain {
-		fix += ", or remove " + zoneLine(r.target.Name, "MX", fmt.Sprintf("%d %s", h.Preference, fqdn(h.Name)))
+		fix += ", or remove " + probes.ZoneLine(r.target.Name, "MX", fmt.Sprintf("%d %s", h.Preference, probes.FQDN(h.Name)))
 	}
 	return fix
 }
@@ -171,7 +171,7 @@ func (r *run) recordIPv6(hosts []*mailhosts.Host) {
 	for _, h := range hosts {
 		if h.AAAA != nil && len(h.AAAA.Addrs()) > 0 {
 			for _, ip := range h.AAAA.Addrs() {
-				v.See(fqdn(h.Name) + " AAAA " + ip.String())
+				v.See(probes.FQDN(h.Name) + " AAAA " + ip.String())
 			}
 		} else if h.AAAA == nil && !h.IPLiteral {
 			v.Unknown(hostErr(h))
@@ -189,7 +189,7 @@ func (r *run) recordIPv6(hosts []*mailhosts.Host) {
 			example = "mail." + r.target.Name
 		}
 		v.Fail("no mail host has an AAAA record, so IPv6-only senders cannot deliver",
-			"publish an AAAA record for at least one mail host, e.g. "+zoneLine(example, "AAAA", "<its IPv6 address>"))
+			"publish an AAAA record for at least one mail host, e.g. "+probes.ZoneLine(example, "AAAA", "<its IPv6 address>"))
 	}
 	v.Record(r.res, checkIPv6, "")
 }
@@ -244,7 +244,7 @@ func addressEvidence(h *mailhosts.Host) []string {
 			continue
 		}
 		for _, ip := range ans.Addrs() {
-			lines = append(lines, fmt.Sprintf("%s %s %s", fqdn(h.Name), dnsclient.TypeName(ans.Type), ip))
+			lines = append(lines, fmt.Sprintf("%s %s %s", probes.FQDN(h.Name), dnsclient.TypeName(ans.Type), ip))
 		}
 	}
 	return lines

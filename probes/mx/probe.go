@@ -202,7 +202,7 @@ func (r *run) recordMXUnknown(err error) {
 func (r *run) recordNXDomain(set *mailhosts.Set) {
 	domain := r.target.Name
 	r.res.Fail(checkPresent, domain+" does not exist (NXDOMAIN)",
-		"register or delegate "+domain+", then publish "+zoneLine(domain, "MX", "10 mail."+fqdn(domain)),
+		"register or delegate "+domain+", then publish "+probes.ZoneLine(domain, "MX", "10 mail."+probes.FQDN(domain)),
 		"MX "+domain+": NXDOMAIN from "+set.MX.Server)
 	r.skip(domain+" does not exist (NXDOMAIN)",
 		checkNull, checkHostname, checkResolves, checkIPv6, checkDNSSECDomain, checkDNSSECMX,

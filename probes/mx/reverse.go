@@ -144,7 +144,7 @@ func lookupForward(ctx context.Context, r *dnsclient.Resolver, known map[questio
 func ptrNames(ans *dnsclient.Answer) []string {
 	var names []string
 	for _, n := range ans.Names() {
-		if b := bare(n); b != "" {
+		if b := probes.Bare(n); b != "" {
 			names = append(names, b)
 		} else {
 			names = append(names, n) // a PTR to the root stays "."
@@ -318,7 +318,7 @@ func (r *run) recordNotGeneric(subjects []ptrSubject, hostErrs []error) {
 			suggested := r.suggestedName(s, false)
 			v.Fail(fmt.Sprintf("PTR %s of %s looks auto-assigned: it %s", probes.Quote(name), s.ip, why),
 				"have the PTR of "+s.ip.String()+" set to a name of your own, e.g. "+ptrLine(s.ip, suggested)+
-					", published with "+zoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
+					", published with "+probes.ZoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
 		}
 	}
 	r.recordJudgement(&v, checkNotGeneric, hostErrs, "no PTR name looks auto-assigned")
@@ -343,7 +343,7 @@ func (r *run) recordRoleLabel(subjects []ptrSubject, hostErrs []error) {
 			suggested := r.suggestedName(s, true)
 			v.Fail(fmt.Sprintf("PTR %s of %s has no role label such as mail, mx or smtp", probes.Quote(name), s.ip),
 				"set the PTR of "+s.ip.String()+" to a name with a role label, e.g. "+ptrLine(s.ip, suggested)+
-					", published with "+zoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
+					", published with "+probes.ZoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
 		}
 	}
 	r.recordJudgement(&v, checkRoleLabel, hostErrs, "every PTR name has a role label")
@@ -393,7 +393,7 @@ func forwardEvidence(rv *reverse) []string {
 // to the address, or point the PTR at a name that already does.
 func (r *run) fcrdnsFix(s ptrSubject) string {
 	name := s.rev.names[0]
-	fix := "publish " + zoneLine(name, addressRecordType(s.ip), s.ip.String()) + " if that name is yours"
+	fix := "publish " + probes.ZoneLine(name, addressRecordType(s.ip), s.ip.String()) + " if that name is yours"
 	if s.host != "" {
 		return fix + ", or have the PTR changed to " + ptrLine(s.ip, s.host)
 	}
@@ -419,7 +419,7 @@ func (r *run) suggestedName(s ptrSubject, needRole bool) string {
 
 // ptrLine renders the PTR record that names ip.
 func ptrLine(ip netip.Addr, name string) string {
-	return fmt.Sprintf("%q", dnsclient.ReverseName(ip)+" IN PTR "+fqdn(name))
+	return fmt.Sprintf("%q", dnsclient.ReverseName(ip)+" IN PTR "+probes.FQDN(name))
 }
 
 func addressRecordType(ip netip.Addr) string {

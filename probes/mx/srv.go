@@ -93,7 +93,7 @@ func (r *run) recordSRV(lookups []srvLookup, set *mailhosts.Set) {
 			}
 		default:
 			missing = append(missing, l.service)
-			v.See(fqdn(l.name) + " no SRV record (missing)")
+			v.See(probes.FQDN(l.name) + " no SRV record (missing)")
 			v.Fail(l.service, srvRecordFor(l, r.clientHost(set)))
 		}
 	}
@@ -103,7 +103,7 @@ func (r *run) recordSRV(lookups []srvLookup, set *mailhosts.Set) {
 		example := lookupOf(lookups, missing[0])
 		v.Fixes = []string{"publish " + strings.Join(v.Fixes, ", ") +
 			"; for a service you do not offer, publish the \"not offered\" record instead, e.g. " +
-			zoneLine(example.name, "SRV", "0 0 0 .") + " (RFC 6186 §3.4)"}
+			probes.ZoneLine(example.name, "SRV", "0 0 0 .") + " (RFC 6186 §3.4)"}
 	}
 	v.Record(r.res, checkSRV, srvSummary(offered, declined))
 }
@@ -129,7 +129,7 @@ func srvRecordFor(l srvLookup, host string) string {
 	if p, ok := servicePorts[l.service]; ok {
 		port = fmt.Sprint(p)
 	}
-	return zoneLine(l.name, "SRV", "0 1 "+port+" "+fqdn(host))
+	return probes.ZoneLine(l.name, "SRV", "0 1 "+port+" "+probes.FQDN(host))
 }
 
 func lookupOf(lookups []srvLookup, service string) srvLookup {

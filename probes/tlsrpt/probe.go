@@ -102,7 +102,7 @@ func judge(res *probes.Result, domain, name string, txt *dnsclient.Answer) {
 	}
 	evidence := txtEvidence(name, txt)
 	owner := strings.TrimSuffix(name, ".")
-	starter := zoneLine(name, fmt.Sprintf("%q", "v=TLSRPTv1; rua=mailto:tls-reports@"+domain))
+	starter := probes.ZoneLine(name, "TXT", fmt.Sprintf("%q", "v=TLSRPTv1; rua=mailto:tls-reports@"+domain))
 	measure := func(mailto, https int) {
 		res.Measure(metricDestinations, float64(mailto), SchemeMailto)
 		res.Measure(metricDestinations, float64(https), SchemeHTTPS)
@@ -151,7 +151,7 @@ func judge(res *probes.Result, domain, name string, txt *dnsclient.Answer) {
 		if len(valid) == 0 {
 			reason += "; no report reaches anyone"
 		}
-		res.Fail(checkPresent, reason, "publish "+zoneLine(name, fmt.Sprintf("%q", fixed(rec, domain))), evidence...)
+		res.Fail(checkPresent, reason, "publish "+probes.ZoneLine(name, "TXT", fmt.Sprintf("%q", fixed(rec, domain))), evidence...)
 		return
 	}
 	reason := fmt.Sprintf("%s publishes v=TLSRPTv1 with %s: %s", owner,
@@ -200,10 +200,4 @@ func txtEvidence(name string, txt *dnsclient.Answer) []string {
 		lines = append(lines, txt.Owner()+" no TXT record")
 	}
 	return lines
-}
-
-// zoneLine renders a TXT record the way remediations quote it:
-// "_smtp._tls.example.com. IN TXT \"v=TLSRPTv1; ...\"".
-func zoneLine(owner, data string) string {
-	return fmt.Sprintf("%q", dns.Fqdn(owner)+" IN TXT "+data)
 }

@@ -1,0 +1,65 @@
+package probes
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+func TestFQDNAndBare(t *testing.T) {
+	for _, tc := range []struct{ in, fqdn, bare string }{
+		{"example.test", "example.test.", "example.test"},
+		{"example.test.", "example.test.", "example.test"},
+		{"", ".", ""},
+		{".", ".", ""},
+	} {
+		if got := FQDN(tc.in); got != tc.fqdn {
+			t.Errorf("FQDN(%q) = %q; want %q", tc.in, got, tc.fqdn)
+		}
+		if got := Bare(tc.in); got != tc.bare {
+			t.Errorf("Bare(%q) = %q; want %q", tc.in, got, tc.bare)
+		}
+	}
+}
+
+func TestZoneLine(t *testing.T) {
+	if got, want := ZoneLine("example.test", "MX", "10 mail.example.test."), `"example.test. IN MX 10 mail.example.test."`; got != want {
+		t.Errorf("ZoneLine = %s; want %s", got, want)
+	}
+	if got, want := ZoneLine("_mta-sts.example.test.", "TXT", `"v=STSv1; id=1"`), `"_mta-sts.example.test. IN TXT \"v=STSv1; id=1\""`; got != want {
+		t.Errorf("ZoneLine = %s; want %s", got, want)
+	}
+}
+
+// TestZoneTXT: a long text is split into character-strings of at most 255
+// bytes, and the line, unquoted, is a TXT record a zone file parser reads
+// back to the same text.
+func TestZoneTXT(t *testing.T) {
+	if got, want := ZoneTXT("_dmarc.example.test", "v=DMARC1; p=none"), `"_dmarc.example.test. IN TXT \"v=DMARC1; p=none\""`; got != want {
+		t.Errorf("ZoneTXT = %s; want %s", got, want)
+	}
+	text := "v=DKIM1; k=rsa; p=" + strings.Repeat("A", 600)
+	quoted := ZoneTXT("sel._domainkey.example.test.", text)
+	line, err := strconv.Unquote(quoted)
+	if err != nil {
+		t.Fatalf("%s is not quoted: %v", quoted, err)
+	}
+	rr, err := dns.NewRR(line)
+	if err != nil {
+		t.Fatalf("%s does not parse: %v", line, err)
+	}
+	txt, ok := rr.(*dns.TXT)
+	if !ok || rr.Header().Name != "sel._domainkey.example.test." {
+		t.Fatalf("parsed %v", rr)
+	}
+	if len(txt.Txt) != 3 || strings.Join(txt.Txt, "") != text {
+		t.Errorf("parts %d, joined equal %v; want 3 parts of the text", len(txt.Txt), strings.Join(txt.Txt, "") == text)
+	}
+	for _, part := range txt.Txt {
+		if len(part) > 255 {
+			t.Errorf("a character-string of %d bytes", len(part))
+		}
+	}
+}
