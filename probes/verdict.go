@@ -1,21 +1,29 @@
 package probes
 
 // Verdict gathers what one check found across several subjects (mail
-// hosts, addresses, names, SMTP sessions), so that the check is recorded
-// once: failed when any subject is known to fail, undecided when none fails
-// but some could not be looked at, and otherwise passed or skipped. The zero
-// Verdict is empty and ready to use.
+// hosts, addresses, names, selectors, lists, SMTP sessions), so that the
+// check is recorded once: failed when any subject is known to fail,
+// undecided when none fails but some could not be looked at, and otherwise
+// passed or skipped. The zero Verdict is empty and ready to use.
 //
-// Two methods record it, and they differ on purpose; a probe picks one per
+// The methods that record it differ on purpose; a probe picks one per
 // check:
 //
-//   - Record (mx, spf) passes a check nothing failed, whether or not a
-//     subject passed explicitly, and records an undecided check with the
-//     first error alone as its reason, as Result.Undecided does.
+//   - Record (mx, spf, dmarc, dnsbl, mtasts) passes a check nothing failed,
+//     whether or not a subject passed explicitly, and records an undecided
+//     check with the first error alone as its reason, as Result.Undecided
+//     does. RecordOrSkip (dkim) is Record for a check that may find
+//     nothing to judge: it skips it then.
+//   - RecordAny (dkim) is for checks one passing subject satisfies: a
+//     subject that passed outweighs the others that could not be looked
+//     at.
 //   - RecordObserved (smtp) passes a check only when a subject passed
 //     (Verdict.Pass) and skips it otherwise; it keeps the evidence of an
 //     undecided check; and, as the text it records comes from remote
 //     servers, it escapes line breaks in every reason and remediation.
+//
+// A probe that words the whole failure itself sets FailReason, or replaces
+// Fixes, before recording.
 type Verdict struct {
 	// Evidence lists what was seen, for every outcome but a skip.
 	Evidence []string
@@ -27,9 +35,11 @@ type Verdict struct {
 	Fixes []string
 	// Errs are the lookups or conversations that got no answer.
 	Errs []error
-	// Passes counts the subjects that passed (RecordObserved needs one).
+	// Passes counts the subjects that passed (RecordObserved and RecordAny
+	// need one).
 	Passes int
-	// Skips says why subjects did not apply (RecordObserved's skip reason).
+	// Skips says why subjects did not apply (the skip reason of
+	// RecordObserved and RecordAny).
 	Skips []string
 	// FailReason, when set, is the reason of a failure instead of the
 	// joined Problems.
@@ -67,9 +77,21 @@ func (v *Verdict) Unknown(err error, lines ...string) {
 // Skip adds a subject the check does not apply to, and why.
 func (v *Verdict) Skip(reason string) { v.Skips = append(v.Skips, reason) }
 
-// Decided reports whether anything was found, good or bad: evidence or a
-// problem.
-func (v *Verdict) Decided() bool { return len(v.Evidence) > 0 || len(v.Problems) > 0 }
+// Merge adds what another Verdict gathered (its evidence, problems, fixes,
+// errors, passes and skips) after what v has, for subjects judged apart
+// and recorded as one check. o's FailReason is not taken.
+func (v *Verdict) Merge(o *Verdict) {
+	v.Evidence = append(v.Evidence, o.Evidence...)
+	v.Problems = append(v.Problems, o.Problems...)
+	v.Fixes = append(v.Fixes, o.Fixes...)
+	v.Errs = append(v.Errs, o.Errs...)
+	v.Passes += o.Passes
+	v.Skips = append(v.Skips, o.Skips...)
+}
+
+// Decided reports whether anything was found, good or bad: evidence, a
+// subject that passed or a problem.
+func (v *Verdict) Decided() bool { return len(v.Evidence) > 0 || len(v.Problems) > 0 || v.Passes > 0 }
 
 // Record adds the check to res: failed when there are Problems, undecided
 // when there are Errs, passed with passReason otherwise. An error next to a
@@ -88,6 +110,43 @@ func (v *Verdict) Record(res *Result, spec CheckSpec, passReason string) {
 		}
 	default:
 		res.Pass(spec, passReason, v.Evidence...)
+	}
+}
+
+// RecordOrSkip is Record for a check that may have had nothing to judge:
+// when nothing was decided (Decided) and no lookup failed, the check is
+// skipped with skipReason instead of passed.
+func (v *Verdict) RecordOrSkip(res *Result, spec CheckSpec, passReason, skipReason string) {
+	if !v.Decided() && len(v.Errs) == 0 {
+		res.Skip(spec, skipReason)
+		return
+	}
+	v.Record(res, spec, passReason)
+}
+
+// RecordAny adds the check to res, for checks one passing subject
+// satisfies: failed when there are Problems, passed with passReason when a
+// subject passed (Verdict.Pass; the errors about other subjects are still
+// recorded against the probe), undecided when there are Errs, with the
+// first error as its reason and no evidence, as Record has it, and
+// otherwise skipped, with the deduped Skips as the reason ("not
+// applicable" without any).
+func (v *Verdict) RecordAny(res *Result, spec CheckSpec, passReason string) {
+	switch {
+	case len(v.Problems) > 0:
+		v.recordFail(res, spec, noEscape)
+	case v.Passes > 0:
+		res.Pass(spec, passReason, v.Evidence...)
+		for _, err := range v.Errs {
+			res.Error(err)
+		}
+	case len(v.Errs) > 0:
+		res.Undecided(spec, v.Errs[0])
+		for _, err := range v.Errs[1:] {
+			res.Error(err)
+		}
+	default:
+		res.Skip(spec, v.skipReason(noEscape))
 	}
 }
 
@@ -111,12 +170,16 @@ func (v *Verdict) RecordObserved(res *Result, spec CheckSpec, passReason string)
 	case v.Passes > 0:
 		res.Pass(spec, passReason, v.Evidence...)
 	default:
-		reason := "not applicable"
-		if len(v.Skips) > 0 {
-			reason = EscapeLineBreaks(JoinPhrases(Dedup(v.Skips)))
-		}
-		res.Skip(spec, reason)
+		res.Skip(spec, v.skipReason(EscapeLineBreaks))
 	}
+}
+
+// skipReason is the deduped Skips, with line applied, or "not applicable".
+func (v *Verdict) skipReason(line func(string) string) string {
+	if len(v.Skips) == 0 {
+		return "not applicable"
+	}
+	return line(JoinPhrases(Dedup(v.Skips)))
 }
 
 // recordFail records the failure both Record and RecordObserved make of

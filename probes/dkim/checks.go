@@ -13,55 +13,47 @@ import (
 // recordPresent records dkim.present: every selector named by the module
 // or the request has a key record, and at least one key is not revoked.
 func (r *run) recordPresent(found []*lookup) {
-	var evidence, missing []string
+	var v probes.Verdict
 	var usable []string
-	var errs []error
 	for _, l := range r.lookups {
 		switch {
 		case l.tooLong:
 			r.res.Note("selector %s is not looked up: %s is longer than a DNS name can be", l.selector, l.name)
 		case l.err != nil:
-			errs = append(errs, l.err)
+			var lines []string
 			if l.origin.named() {
-				evidence = append(evidence, l.evidence()...)
+				lines = l.evidence()
 			}
+			v.Unknown(l.err, lines...)
 		case l.usable():
 			usable = append(usable, l.selector)
-			evidence = append(evidence, l.evidence()...)
+			v.Pass(l.evidence()...)
 		case l.found():
-			evidence = append(evidence, l.evidence()...)
+			v.See(l.evidence()...)
 		case l.origin.named():
-			missing = append(missing, l.selector)
-			evidence = append(evidence, l.evidence()...)
+			// The problem is the selector; the reason names them all.
+			v.Fail(l.selector, "", l.evidence()...)
 		}
 	}
-	switch {
-	case len(missing) > 0:
+	if missing := v.Problems; len(missing) > 0 {
 		first := missing[0]
 		var names []string
 		for _, m := range missing {
 			names = append(names, m+"._domainkey."+r.domain)
 		}
-		r.res.Fail(checkPresent,
-			fmt.Sprintf("no key record at %s, named by %s", probes.JoinNames(names), r.originOf(first)),
-			fmt.Sprintf("publish the public key of each selector your mail is signed with, e.g. %s, or stop naming selectors you no longer sign with",
-				probes.ZoneTXT(first+"._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>")),
-			evidence...)
-		r.errors(errs)
-	case len(usable) > 0:
-		r.res.Pass(checkPresent, fmt.Sprintf("%s publishes a DKIM key at %s: %s", r.domain,
-			probes.Plural(len(usable), "selector", "selectors"), probes.JoinNames(usable)), evidence...)
-		r.errors(errs)
-	case len(errs) > 0:
-		r.res.Undecided(checkPresent, errs[0])
-		r.errors(errs[1:])
-	default:
-		r.recordNoKey(found, evidence)
+		v.FailReason = fmt.Sprintf("no key record at %s, named by %s", probes.JoinNames(names), r.originOf(first))
+		v.Fixes = []string{fmt.Sprintf("publish the public key of each selector your mail is signed with, e.g. %s, or stop naming selectors you no longer sign with",
+			probes.ZoneTXT(first+"._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"))}
 	}
+	if len(v.Problems) == 0 && v.Passes == 0 && len(v.Errs) == 0 {
+		r.noKey(&v, found)
+	}
+	v.RecordAny(r.res, checkPresent, fmt.Sprintf("%s publishes a DKIM key at %s: %s", r.domain,
+		probes.Plural(len(usable), "selector", "selectors"), probes.JoinNames(usable)))
 }
 
-// recordNoKey fails dkim.present for a domain without any usable key.
-func (r *run) recordNoKey(found []*lookup, evidence []string) {
+// noKey adds the failure of a domain without any usable key to v.
+func (r *run) noKey(v *probes.Verdict, found []*lookup) {
 	var tried []string
 	for _, l := range r.lookups {
 		if l.selector != "*" {
@@ -79,13 +71,14 @@ func (r *run) recordNoKey(found []*lookup, evidence []string) {
 	fix := fmt.Sprintf("publish the public key your mail is signed with, e.g. %s (generate the pair with your MTA or provider); "+
 		"if the domain already signs with a selector not in the discovery list, pass it as %s=<selector> or list it under the module's dkim: selectors:",
 		probes.ZoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"), ParamSelector)
+	var lines []string
 	if why, ok := r.nonSending(); ok {
 		reason += "; " + r.domain + " sends no mail (" + why + "), and a domain that sends no mail needs no DKIM key"
 		fix = "nothing, as long as " + r.domain + " sends no mail; to make every signature fail explicitly, publish the revoked wildcard " +
 			probes.ZoneTXT("*._domainkey."+r.domain, "v=DKIM1; p=")
-		evidence = append(evidence, r.domain+": "+why)
+		lines = append(lines, r.domain+": "+why)
 	}
-	r.res.Fail(checkPresent, reason, fix, evidence...)
+	v.Fail(reason, fix, lines...)
 }
 
 // nonSending reports whether the domain declares it sends no mail: a null
@@ -129,38 +122,27 @@ func (r *run) originOf(selector string) string {
 	return ""
 }
 
-func (r *run) errors(errs []error) {
-	for _, err := range errs {
-		r.res.Error(err)
-	}
-}
-
 // recordKeyValid records dkim.key_valid over every unrevoked key record.
 func (r *run) recordKeyValid(found []*lookup) {
-	var problems, fixes, evidence, good []string
+	var v probes.Verdict
+	var good []string
 	for _, l := range found {
 		if !l.usable() {
 			continue
 		}
-		evidence = append(evidence, l.evidence()...)
+		v.See(l.evidence()...)
 		if l.keyErr != nil {
-			problems = append(problems, "selector "+l.selector+": "+l.keyErr.Reason)
-			fixes = append(fixes, r.fixFor(l, l.keyErr.Fix))
+			v.Fail("selector "+l.selector+": "+l.keyErr.Reason, r.fixFor(l, l.keyErr.Fix))
 			continue
 		}
 		good = append(good, fmt.Sprintf("%s (%s)", l.selector, l.key.summary()))
 		if l.key.WhitespaceInKey {
-			evidence = append(evidence, fmt.Sprintf("%s: p= has whitespace inside it, which RFC 6376 §3.6.1 allows and verifiers remove", l.selector))
+			v.Pass(fmt.Sprintf("%s: p= has whitespace inside it, which RFC 6376 §3.6.1 allows and verifiers remove", l.selector))
+		} else {
+			v.Pass()
 		}
 	}
-	switch {
-	case len(problems) > 0:
-		r.res.Fail(checkKeyValid, probes.JoinPhrases(problems), probes.JoinPhrases(probes.Dedup(fixes)), evidence...)
-	case len(good) > 0:
-		r.res.Pass(checkKeyValid, probes.Plural(len(good), "key decodes", "keys decode")+": "+probes.JoinNames(good), evidence...)
-	default:
-		r.res.Skip(checkKeyValid, r.noKeyReason(found))
-	}
+	v.RecordOrSkip(r.res, checkKeyValid, probes.Plural(len(good), "key decodes", "keys decode")+": "+probes.JoinNames(good), r.noKeyReason(found))
 }
 
 // fixFor turns a KeyError's fix into a remediation: a corrected record is
@@ -198,16 +180,16 @@ func (r *run) noKeyReason(found []*lookup) string {
 
 // recordStrength records dkim.key_strength over every valid key.
 func (r *run) recordStrength(found []*lookup) {
-	var problems, evidence, good []string
-	var fix string
+	var v probes.Verdict
+	var good []string
 	for _, l := range found {
 		if !l.valid() {
 			continue
 		}
-		line := fmt.Sprintf("%s: %s key of %d bits", l.selector, l.key.Type, l.key.Bits)
-		evidence = append(evidence, line)
+		v.See(fmt.Sprintf("%s: %s key of %d bits", l.selector, l.key.Type, l.key.Bits))
 		if l.key.Type != KeyTypeRSA {
 			good = append(good, fmt.Sprintf("%s (Ed25519)", l.selector))
+			v.Pass()
 			continue
 		}
 		if l.key.Bits < r.cfg.MinRSABits {
@@ -215,23 +197,22 @@ func (r *run) recordStrength(found []*lookup) {
 			if l.key.Bits < 1024 {
 				p += " (RFC 8301 §3.2: verifiers must reject keys under 1024 bits)"
 			}
-			problems = append(problems, p)
-			if fix == "" {
+			fix := ""
+			if len(v.Fixes) == 0 {
+				// One new key replaces every weak one: the first says how.
 				fix = fmt.Sprintf("generate a %d-bit key pair, publish it under a new selector, e.g. %s, sign with it, then revoke %s with an empty p=",
 					max(r.cfg.MinRSABits, DefaultMinRSABits), probes.ZoneTXT("<new selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"), probes.Bare(l.name))
 			}
+			v.Fail(p, fix)
 			continue
 		}
 		good = append(good, fmt.Sprintf("%s (%d bits)", l.selector, l.key.Bits))
+		v.Pass()
 	}
-	switch {
-	case len(problems) > 0:
-		r.res.Fail(checkKeyStrength, probes.JoinPhrases(problems)+"; RFC 8301 §3.2 says signers should use 2048 bits", fix, evidence...)
-	case len(good) > 0:
-		r.res.Pass(checkKeyStrength, fmt.Sprintf("every key is Ed25519 or RSA of at least %d bits: %s", r.cfg.MinRSABits, probes.JoinNames(good)), evidence...)
-	default:
-		r.res.Skip(checkKeyStrength, r.noKeyReason(found))
+	if len(v.Problems) > 0 {
+		v.FailReason = probes.JoinPhrases(v.Problems) + "; RFC 8301 §3.2 says signers should use 2048 bits"
 	}
+	v.RecordOrSkip(r.res, checkKeyStrength, fmt.Sprintf("every key is Ed25519 or RSA of at least %d bits: %s", r.cfg.MinRSABits, probes.JoinNames(good)), r.noKeyReason(found))
 }
 
 // recordRevoked records dkim.not_revoked: a revoked selector next to live
@@ -264,62 +245,51 @@ func (r *run) recordRevoked(found []*lookup) {
 
 // recordTesting records dkim.not_testing over every valid key.
 func (r *run) recordTesting(found []*lookup) {
-	var problems, fixes, evidence []string
-	n := 0
+	var v probes.Verdict
 	for _, l := range found {
 		if !l.valid() {
 			continue
 		}
-		n++
 		if !l.key.Testing() {
+			v.Pass()
 			continue
 		}
-		evidence = append(evidence, l.evidence()...)
-		problems = append(problems, fmt.Sprintf("selector %s has t=%s", l.selector, probes.OneLine(l.key.Tags.Value("t"), 64)))
 		var flags []string
 		for _, f := range l.key.Flags {
 			if f != "y" {
 				flags = append(flags, f)
 			}
 		}
-		fixes = append(fixes, "publish "+probes.ZoneTXT(l.name, rewrite(l.key.Tags, map[string]string{"t": strings.Join(flags, ":")})))
+		v.Fail(fmt.Sprintf("selector %s has t=%s", l.selector, probes.OneLine(l.key.Tags.Value("t"), 64)),
+			"publish "+probes.ZoneTXT(l.name, rewrite(l.key.Tags, map[string]string{"t": strings.Join(flags, ":")})),
+			l.evidence()...)
 	}
-	switch {
-	case len(problems) > 0:
-		r.res.Fail(checkNotTesting, probes.JoinPhrases(problems)+": the domain is testing DKIM, and verifiers treat its signed mail like unsigned mail (RFC 6376 §3.6.1)",
-			"once signing works, drop y from t=: "+probes.JoinPhrases(fixes), evidence...)
-	case n > 0:
-		r.res.Pass(checkNotTesting, "no key has t=y")
-	default:
-		r.res.Skip(checkNotTesting, r.noKeyReason(found))
+	if len(v.Problems) > 0 {
+		v.FailReason = probes.JoinPhrases(v.Problems) + ": the domain is testing DKIM, and verifiers treat its signed mail like unsigned mail (RFC 6376 §3.6.1)"
+		v.Fixes = []string{"once signing works, drop y from t=: " + probes.JoinPhrases(v.Fixes)}
 	}
+	v.RecordOrSkip(r.res, checkNotTesting, "no key has t=y", r.noKeyReason(found))
 }
 
 // recordHash records dkim.hash over every valid key.
 func (r *run) recordHash(found []*lookup) {
-	var problems, fixes, evidence []string
-	n := 0
+	var v probes.Verdict
 	for _, l := range found {
 		if !l.valid() {
 			continue
 		}
-		n++
 		if l.key.AllowsSHA256() {
+			v.Pass()
 			continue
 		}
-		evidence = append(evidence, l.evidence()...)
-		problems = append(problems, fmt.Sprintf("selector %s has h=%s, which does not allow sha256", l.selector, probes.OneLine(l.key.Tags.Value("h"), 64)))
-		fixes = append(fixes, "publish "+probes.ZoneTXT(l.name, rewrite(l.key.Tags, map[string]string{"h": "sha256"}))+" and sign with rsa-sha256")
+		v.Fail(fmt.Sprintf("selector %s has h=%s, which does not allow sha256", l.selector, probes.OneLine(l.key.Tags.Value("h"), 64)),
+			"publish "+probes.ZoneTXT(l.name, rewrite(l.key.Tags, map[string]string{"h": "sha256"}))+" and sign with rsa-sha256",
+			l.evidence()...)
 	}
-	switch {
-	case len(problems) > 0:
-		r.res.Fail(checkHash, probes.JoinPhrases(problems)+"; RFC 8301 §3.1 forbids rsa-sha1, so verifiers reject every signature the key can make",
-			probes.JoinPhrases(fixes), evidence...)
-	case n > 0:
-		r.res.Pass(checkHash, "every key allows sha256")
-	default:
-		r.res.Skip(checkHash, r.noKeyReason(found))
+	if len(v.Problems) > 0 {
+		v.FailReason = probes.JoinPhrases(v.Problems) + "; RFC 8301 §3.1 forbids rsa-sha1, so verifiers reject every signature the key can make"
 	}
+	v.RecordOrSkip(r.res, checkHash, "every key allows sha256", r.noKeyReason(found))
 }
 
 // recordEd25519 records dkim.ed25519: an Ed25519 key beside an RSA one

@@ -443,37 +443,26 @@ func (r *run) recordExternal(l *level, rec *Record) {
 		dests = dests[:maxExternalDestinations]
 	}
 	auths := lookupAuthorizations(r.ctx, r.env.DNS, l.domain, dests)
-	var evidence, missing, fixes, ok []string
-	var errs []error
+	var v probes.Verdict
+	var ok []string
 	for _, a := range auths {
-		evidence = append(evidence, a.evidence()...)
 		switch {
 		case a.err != nil:
-			errs = append(errs, a.err)
+			v.Unknown(a.err, a.evidence()...)
 		case a.authorized:
 			ok = append(ok, a.dest)
+			v.Pass(a.evidence()...)
 		default:
-			missing = append(missing, a.dest)
-			fixes = append(fixes, "ask "+a.dest+" to publish "+probes.ZoneTXT(a.name, "v=DMARC1"))
+			// The problem is the destination; the reason names them all.
+			v.Fail(a.dest, "ask "+a.dest+" to publish "+probes.ZoneTXT(a.name, "v=DMARC1"), a.evidence()...)
 		}
 	}
-	switch {
-	case len(missing) > 0:
-		r.res.Fail(checkExternalReports,
-			fmt.Sprintf("%s %s not authorised %s's reports: no v=DMARC1 record at %s, so receivers send them nowhere (RFC 7489 §7.1)",
-				probes.JoinNames(missing), probes.PluralForm(len(missing), "has", "have"), l.domain, probes.JoinNames(authNames(auths, missing))),
-			probes.JoinPhrases(fixes)+", or send the reports to an address within "+own, evidence...)
-		for _, err := range errs {
-			r.res.Error(err)
-		}
-	case len(errs) > 0:
-		r.res.Undecided(checkExternalReports, errs[0])
-		for _, err := range errs[1:] {
-			r.res.Error(err)
-		}
-	default:
-		r.res.Pass(checkExternalReports, "every external report destination authorises "+l.domain+": "+probes.JoinNames(ok), evidence...)
+	if missing := v.Problems; len(missing) > 0 {
+		v.FailReason = fmt.Sprintf("%s %s not authorised %s's reports: no v=DMARC1 record at %s, so receivers send them nowhere (RFC 7489 §7.1)",
+			probes.JoinNames(missing), probes.PluralForm(len(missing), "has", "have"), l.domain, probes.JoinNames(authNames(auths, missing)))
+		v.Fixes = []string{probes.JoinPhrases(v.Fixes) + ", or send the reports to an address within " + own}
 	}
+	v.Record(r.res, checkExternalReports, "every external report destination authorises "+l.domain+": "+probes.JoinNames(ok))
 }
 
 // authorization is one <domain>._report._dmarc.<dest> lookup.

@@ -449,13 +449,13 @@ type health struct {
 	asked bool
 	// decided: both test points answered, or one already showed a
 	// problem.
-	decided  bool
-	healthy  bool
-	ignore   bool // the list lists everything: its answers are ignored
-	refused  bool // a test point got an error code
-	problems []string
-	fixes    []string
-	evidence []string
+	decided bool
+	healthy bool
+	ignore  bool // the list lists everything: its answers are ignored
+	refused bool // a test point got an error code
+	// verdict is what the test points showed: the list's problems and
+	// the evidence.
+	verdict probes.Verdict
 }
 
 // judgeHealth reads the list's RFC 5782 §5 test points. A list that lists
@@ -473,6 +473,9 @@ func (r *run) judgeHealth(lr *listRun) health {
 	undecided := false
 	var refusedPoints []string
 	var refusedCodes []returnCode
+	// The problems of the test points, recorded after an error code,
+	// which explains them; the evidence goes to h.verdict in order.
+	var pointIssues probes.Verdict
 	for _, tp := range []struct {
 		q          *query
 		mustList   bool
@@ -487,7 +490,7 @@ func (r *run) judgeHealth(lr *listRun) health {
 		switch {
 		case o == failed:
 			undecided = true
-			h.evidence = append(h.evidence, fmt.Sprintf("%s test point %s: no answer (%v)", l.Zone, tp.pointLabel, tp.q.err))
+			h.verdict.See(fmt.Sprintf("%s test point %s: no answer (%v)", l.Zone, tp.pointLabel, tp.q.err))
 		case o == refused:
 			h.refused = true
 			refusedPoints = append(refusedPoints, tp.pointLabel)
@@ -496,18 +499,18 @@ func (r *run) judgeHealth(lr *listRun) health {
 					refusedCodes = append(refusedCodes, c)
 				}
 			}
-			h.evidence = append(h.evidence, fmt.Sprintf("%s test point %s: error %s", l.Zone, tp.pointLabel, describeCodes(codes)))
+			h.verdict.See(fmt.Sprintf("%s test point %s: error %s", l.Zone, tp.pointLabel, describeCodes(codes)))
 		case o == listed && tp.mustList, o == notListed && !tp.mustList:
-			h.evidence = append(h.evidence, fmt.Sprintf("%s test point %s: %s, as it must be", l.Zone, tp.pointLabel, answerText(o, codes, tp.q)))
+			h.verdict.See(fmt.Sprintf("%s test point %s: %s, as it must be", l.Zone, tp.pointLabel, answerText(o, codes, tp.q)))
 		case o == listed:
 			h.ignore = true
-			h.problems = append(h.problems, fmt.Sprintf("%s lists %s, which RFC 5782 §5 says no list may contain: it is listing everything, so its answers are ignored", l.Display(), tp.pointLabel))
-			h.fixes = append(h.fixes, fmt.Sprintf("remove %s from the module's dnsbl lists: a list that lists everything has usually shut down", l.Zone))
-			h.evidence = append(h.evidence, fmt.Sprintf("%s test point %s: listed (%s), must not be", l.Zone, tp.pointLabel, describeCodes(codes)))
+			pointIssues.Fail(fmt.Sprintf("%s lists %s, which RFC 5782 §5 says no list may contain: it is listing everything, so its answers are ignored", l.Display(), tp.pointLabel),
+				fmt.Sprintf("remove %s from the module's dnsbl lists: a list that lists everything has usually shut down", l.Zone))
+			h.verdict.See(fmt.Sprintf("%s test point %s: listed (%s), must not be", l.Zone, tp.pointLabel, describeCodes(codes)))
 		default:
-			h.problems = append(h.problems, fmt.Sprintf("%s does not list its test point %s (RFC 5782 §5)", l.Display(), tp.pointLabel))
-			h.fixes = append(h.fixes, fmt.Sprintf("check the zone name %s and the list's usage terms: a list that answers nothing may have shut down or may want your resolver registered first (Barracuda does)", l.Zone))
-			h.evidence = append(h.evidence, fmt.Sprintf("%s test point %s: %s, must be listed", l.Zone, tp.pointLabel, answerText(o, codes, tp.q)))
+			pointIssues.Fail(fmt.Sprintf("%s does not list its test point %s (RFC 5782 §5)", l.Display(), tp.pointLabel),
+				fmt.Sprintf("check the zone name %s and the list's usage terms: a list that answers nothing may have shut down or may want your resolver registered first (Barracuda does)", l.Zone))
+			h.verdict.See(fmt.Sprintf("%s test point %s: %s, must be listed", l.Zone, tp.pointLabel, answerText(o, codes, tp.q)))
 		}
 	}
 	if len(refusedPoints) > 0 {
@@ -515,11 +518,11 @@ func (r *run) judgeHealth(lr *listRun) health {
 		if len(refusedPoints) == 2 {
 			points = "test points " + refusedPoints[0] + " and " + refusedPoints[1]
 		}
-		h.problems = append([]string{fmt.Sprintf("%s answered %s for its %s", l.Display(), describeCodes(refusedCodes), points)}, h.problems...)
-		h.fixes = append([]string{refusalHint(l)}, h.fixes...)
+		h.verdict.Fail(fmt.Sprintf("%s answered %s for its %s", l.Display(), describeCodes(refusedCodes), points), refusalHint(l))
 	}
-	h.decided = !undecided || len(h.problems) > 0
-	h.healthy = h.decided && len(h.problems) == 0
+	h.verdict.Merge(&pointIssues)
+	h.decided = !undecided || len(h.verdict.Problems) > 0
+	h.healthy = h.decided && len(h.verdict.Problems) == 0
 	return h
 }
 

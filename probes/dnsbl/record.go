@@ -66,12 +66,12 @@ type tally struct {
 	configured, consulted int
 	answered              int // lists that gave at least one usable answer
 	ignored               []string
-	listings              []string // one phrase per listing
-	fixes                 []string
-	evidence              []string
 	errs                  []error
 	// covered are the subjects some list answered for.
 	covered map[string]bool
+	// blocked holds each listing as the failure of a blocklist check,
+	// with what every list answered as its evidence.
+	blocked probes.Verdict
 }
 
 func (r *run) tally(kind Kind) tally {
@@ -90,7 +90,7 @@ func (r *run) tally(kind Kind) tally {
 		if lr.health.ignore {
 			// Its answers do not count, its failures neither.
 			t.ignored = append(t.ignored, l.Zone)
-			t.evidence = append(t.evidence, l.Zone+": answers ignored, the list lists everything")
+			t.blocked.See(l.Zone + ": answers ignored, the list lists everything")
 			continue
 		}
 		if err := lr.listError(); err != nil {
@@ -101,9 +101,7 @@ func (r *run) tally(kind Kind) tally {
 			switch s.outcome {
 			case listed:
 				hits++
-				t.listings = append(t.listings, listingPhrase(l, s))
-				t.fixes = append(t.fixes, listingFix(l, s))
-				t.evidence = append(t.evidence, listingEvidence(l, s))
+				t.blocked.Fail(listingPhrase(l, s), listingFix(l, s), listingEvidence(l, s))
 			case notListed:
 				clean++
 			default:
@@ -118,7 +116,7 @@ func (r *run) tally(kind Kind) tally {
 			t.answered++
 		}
 		if clean > 0 {
-			t.evidence = append(t.evidence, fmt.Sprintf("%s: %s not listed", l.Zone, plural(clean, subjectWord(kind))))
+			t.blocked.See(fmt.Sprintf("%s: %s not listed", l.Zone, plural(clean, subjectWord(kind))))
 		}
 	}
 	return t
@@ -172,21 +170,21 @@ func (r *run) recordBlocklist(spec probes.CheckSpec, kind Kind) {
 		r.res.Skip(spec, "no configured "+kindWord+" list takes the subjects: the addresses are IPv6 and no list has ipv6: true")
 		return
 	}
-	if len(t.listings) > 0 {
-		r.res.Fail(spec, probes.JoinPhrases(t.listings), probes.JoinPhrases(probes.Dedup(t.fixes)), t.evidence...)
-		for _, err := range r.subj.unknown {
-			r.res.Error(err)
-		}
-		return
+	v := t.blocked
+	for _, err := range t.errs {
+		v.Unknown(err)
 	}
-	errs := append(append([]error(nil), t.errs...), r.subj.unknown...)
-	if t.answered == 0 && len(errs) == 0 {
-		errs = append(errs, fmt.Errorf("dnsbl: every %s list asked lists everything (%s), so nothing could be checked; see dnsbl.list_health", kindWord, strings.Join(t.ignored, ", ")))
+	for _, err := range r.subj.unknown {
+		v.Unknown(err)
 	}
-	if len(errs) > 0 {
-		r.undecided(spec, errs)
-		return
+	if len(v.Problems) == 0 && t.answered == 0 && len(v.Errs) == 0 {
+		v.Unknown(fmt.Errorf("dnsbl: every %s list asked lists everything (%s), so nothing could be checked; see dnsbl.list_health", kindWord, strings.Join(t.ignored, ", ")))
 	}
+	v.Record(r.res, spec, r.notListedReason(t, kind, kindWord))
+}
+
+// notListedReason is the reason of a blocklist check that passed.
+func (r *run) notListedReason(t tally, kind Kind, kindWord string) string {
 	reason := fmt.Sprintf("%s not listed on %s", plural(len(t.covered), subjectWord(kind)), plural(t.answered, kindWord+" list"))
 	if kind == KindIP {
 		// Lists that take no IPv6 are not asked about IPv6 addresses; a
@@ -201,7 +199,7 @@ func (r *run) recordBlocklist(spec probes.CheckSpec, kind Kind) {
 			reason += "; " + probes.JoinNames(unasked) + " not asked: no configured IP list takes IPv6 (ipv6: true)"
 		}
 	}
-	r.res.Pass(spec, reason, t.evidence...)
+	return reason
 }
 
 // undecided records the check as undecided for the first error and every
@@ -287,33 +285,23 @@ func (r *run) recordHealth() {
 		r.res.Skip(checkHealth, "no list was asked: there were no subjects for them")
 		return
 	}
-	var problems, fixes, evidence []string
-	var errs []error
+	var v probes.Verdict
 	for _, lr := range r.lists {
 		h := lr.health
-		problems = append(problems, h.problems...)
-		fixes = append(fixes, h.fixes...)
-		evidence = append(evidence, h.evidence...)
+		v.Merge(&h.verdict)
 		if lr.refusedCount > 0 && !h.refused {
-			problems = append(problems, fmt.Sprintf("%s answered %s to %d of %d queries", lr.list.Display(), describeCodes(lr.refusedCodes), lr.refusedCount, lr.asked))
-			fixes = append(fixes, refusalHint(lr.list))
+			v.Fail(fmt.Sprintf("%s answered %s to %d of %d queries", lr.list.Display(), describeCodes(lr.refusedCodes), lr.refusedCount, lr.asked),
+				refusalHint(lr.list))
 		}
 		if !h.decided {
 			if err := lr.listError(); err != nil {
-				errs = append(errs, err)
+				v.Unknown(err)
 			} else {
-				errs = append(errs, fmt.Errorf("dnsbl list %s: test points unanswered", lr.list.Zone))
+				v.Unknown(fmt.Errorf("dnsbl list %s: test points unanswered", lr.list.Zone))
 			}
 		}
 	}
-	switch {
-	case len(problems) > 0:
-		r.res.Fail(checkHealth, probes.JoinPhrases(problems), probes.JoinPhrases(probes.Dedup(fixes)), evidence...)
-	case len(errs) > 0:
-		r.undecided(checkHealth, errs)
-	default:
-		r.res.Pass(checkHealth, fmt.Sprintf("%s asked: each answers its RFC 5782 test points as it must, with no error code", plural(len(r.lists), "list")), evidence...)
-	}
+	v.Record(r.res, checkHealth, fmt.Sprintf("%s asked: each answers its RFC 5782 test points as it must, with no error code", plural(len(r.lists), "list")))
 }
 
 // recordAllowlist records dnswl.listed: some address is on an allowlist.
@@ -354,17 +342,16 @@ func (r *run) recordAllowlist() {
 			strings.Join(t.names, ", "), probes.JoinNames(ipStrings(r))), t.evidence...)
 }
 
-// allowTally is what the allowlists said.
+// allowTally is what the allowlists said. Of the tally it keeps the
+// counts and the errors: tally phrases listings as blocklistings, and an
+// allowlisting reads differently.
 type allowTally struct {
 	tally
-	names []string
+	names, listings, evidence []string
 }
 
 func (r *run) tallyAllow() allowTally {
 	t := allowTally{tally: r.tally(KindAllow)}
-	// tally phrased listings as blocklistings; an allowlisting reads
-	// differently.
-	t.listings, t.fixes, t.evidence = nil, nil, nil
 	for _, lr := range r.lists {
 		l := lr.list
 		if l.Kind != KindAllow {

@@ -46,28 +46,29 @@ func (r *run) judgeMXMatch() {
 		return
 	}
 	hosts, implicit := r.mxHosts()
-	var evidence, unmatched []string
+	var v probes.Verdict
+	var unmatched []string
 	if implicit {
-		evidence = append(evidence, fmt.Sprintf("%s publishes no MX record: senders deliver to %s itself (RFC 5321 §5.1), matched like an MX host", r.domain, r.domain))
+		v.See(fmt.Sprintf("%s publishes no MX record: senders deliver to %s itself (RFC 5321 §5.1), matched like an MX host", r.domain, r.domain))
 	}
 	for _, h := range hosts {
 		h.pattern, h.matched = pol.Match(h.name)
 		value := 0.0
 		if h.matched {
 			value = 1
-			evidence = append(evidence, fmt.Sprintf("%s matches mx: %s", h.name, h.pattern))
+			v.See(fmt.Sprintf("%s matches mx: %s", h.name, h.pattern))
 		} else {
 			what := "matches no mx: pattern"
 			if h.literal {
 				what = "is an IP address, which no mx: pattern covers"
 			}
-			evidence = append(evidence, h.name+" "+what)
+			v.See(h.name + " " + what)
 			unmatched = append(unmatched, h.name)
 		}
 		r.res.Measure(metricMXMatch, value, h.name)
 	}
 	if r.set.Omitted > 0 {
-		evidence = append(evidence, fmt.Sprintf("%d more MX hosts not looked at (the first %d are)", r.set.Omitted, len(r.set.Hosts)))
+		v.See(fmt.Sprintf("%d more MX hosts not looked at (the first %d are)", r.set.Omitted, len(r.set.Hosts)))
 	}
 	patterns := patternList(pol)
 	if pol.Mode != ModeEnforce {
@@ -79,10 +80,7 @@ func (r *run) judgeMXMatch() {
 		return
 	}
 
-	var problems, fixes []string
 	if len(unmatched) > 0 {
-		problems = append(problems, fmt.Sprintf("%s %s no mx: pattern of the policy (%s): senders enforcing it do not deliver there (RFC 8461 §4.1)",
-			probes.JoinNames(unmatched), probes.PluralForm(len(unmatched), "matches", "match"), patterns))
 		fixed := *pol
 		fixed.MX = append([]Pattern(nil), pol.MX...)
 		for _, name := range unmatched {
@@ -90,7 +88,9 @@ func (r *run) judgeMXMatch() {
 				fixed.MX = append(fixed.MX, pat)
 			}
 		}
-		fixes = append(fixes, fmt.Sprintf("list every MX host in the policy: serve %q, then publish a new id: %s", fixed.Text(), r.txtRemedy(freshID(r.now()))))
+		v.Fail(fmt.Sprintf("%s %s no mx: pattern of the policy (%s): senders enforcing it do not deliver there (RFC 8461 §4.1)",
+			probes.JoinNames(unmatched), probes.PluralForm(len(unmatched), "matches", "match"), patterns),
+			fmt.Sprintf("list every MX host in the policy: serve %q, then publish a new id: %s", fixed.Text(), r.txtRemedy(freshID(r.now()))))
 	}
 
 	certNote := ""
@@ -101,53 +101,48 @@ func (r *run) judgeMXMatch() {
 		certNote = "; certificates not checked: the module has no smtp: block (add \"smtp: {}\" to it so enforce mode checks each MX certificate, RFC 8461 §4.2)"
 		r.res.Note("MTA-STS enforce mode: the MX certificates were not checked, as the module does not run the smtp probe; add \"smtp: {}\" to the module")
 	default:
-		cv := r.judgeCertificates(hosts)
-		evidence = append(evidence, cv.evidence...)
-		if cv.err != nil {
-			r.res.Error(cv.err)
-			if len(problems) == 0 && len(cv.problems) == 0 {
-				r.res.Undecided(checkMXMatch, cv.err)
-				return
-			}
-		}
+		certs := r.judgeCertificates(&v, hosts)
 		switch {
-		case len(cv.problems) > 0:
-			problems = append(problems, cv.problems...)
-			fixes = append(fixes, "give each MX host a certificate for its own name from a CA senders trust, served with its intermediates over STARTTLS (RFC 8461 §4.2), or set mode: testing until they have one")
-		case cv.unjudged > 0:
+		case certs.err != nil:
+			// Recorded with the failure, or the check is undecided.
+			v.Unknown(certs.err)
+		case certs.unjudged > 0:
 			certNote = fmt.Sprintf("; %s valid, %s without a TLS handshake to judge (smtp.reachable and smtp.starttls say why)",
-				probes.Plural(cv.valid, "certificate", "certificates"), probes.Plural(cv.unjudged, "address", "addresses"))
+				probes.Plural(certs.valid, "certificate", "certificates"), probes.Plural(certs.unjudged, "address", "addresses"))
 		default:
 			certNote = " and present certificates valid for their names"
 		}
 	}
-	if len(problems) > 0 {
-		r.res.Fail(checkMXMatch, probes.JoinPhrases(probes.Dedup(problems)), probes.JoinPhrases(probes.Dedup(fixes)), evidence...)
-		return
+	if len(v.Problems) > 0 {
+		v.FailReason = probes.JoinPhrases(probes.Dedup(v.Problems))
 	}
-	r.res.Pass(checkMXMatch, fmt.Sprintf("%s %s the policy's mx patterns (%s)%s",
-		probes.Plural(len(hosts), "MX host", "MX hosts"), probes.PluralForm(len(hosts), "matches", "match"), patterns, certNote), evidence...)
+	v.Record(r.res, checkMXMatch, fmt.Sprintf("%s %s the policy's mx patterns (%s)%s",
+		probes.Plural(len(hosts), "MX host", "MX hosts"), probes.PluralForm(len(hosts), "matches", "match"), patterns, certNote))
 }
 
-// certVerdict is what the SMTP conversations say of the MX certificates.
-type certVerdict struct {
-	problems, evidence []string
-	valid              int // addresses with a certificate a sender accepts
-	unjudged           int // addresses without a handshake to judge
-	err                error
+// certTally counts what the SMTP conversations said of the MX
+// certificates; their problems and evidence go to the check's Verdict.
+type certTally struct {
+	valid    int // addresses with a certificate a sender accepts
+	unjudged int // addresses without a handshake to judge
+	err      error
 }
+
+// certFix is the remediation of every certificate a sender rejects.
+const certFix = "give each MX host a certificate for its own name from a CA senders trust, served with its intermediates over STARTTLS (RFC 8461 §4.2), or set mode: testing until they have one"
 
 // judgeCertificates reads the SMTP conversations of the request (the
 // smtp probe's, shared through env.Shared, so nothing connects twice) and
-// says which addresses of the matching MX hosts would fail a sender's
-// certificate check (RFC 8461 §4.2). err is set when some conversations
-// could not be held (the probe's deadline, the MX hosts unknown).
-func (r *run) judgeCertificates(hosts []*mxHost) certVerdict {
-	var v certVerdict
+// adds to v the addresses of the matching MX hosts that would fail a
+// sender's certificate check (RFC 8461 §4.2). err is set when some
+// conversations could not be held (the probe's deadline, the MX hosts
+// unknown).
+func (r *run) judgeCertificates(v *probes.Verdict, hosts []*mxHost) certTally {
+	var t certTally
 	sessions, err := smtpsession.Sessions(r.ctx, r.req, r.env)
 	if err != nil {
-		v.err = fmt.Errorf("SMTP conversations for the MX certificates: %w", err)
-		return v
+		t.err = fmt.Errorf("SMTP conversations for the MX certificates: %w", err)
+		return t
 	}
 	byName := map[string]*mxHost{}
 	for _, h := range hosts {
@@ -160,31 +155,31 @@ func (r *run) judgeCertificates(hosts []*mxHost) certVerdict {
 		}
 		switch {
 		case s.Denied:
-			v.unjudged++
-			v.evidence = append(v.evidence, s.Label()+": not contacted ("+probes.OneLine(s.NotProbed.Error(), 300)+")")
+			t.unjudged++
+			v.See(s.Label() + ": not contacted (" + probes.OneLine(s.NotProbed.Error(), 300) + ")")
 		case s.NotProbed != nil:
-			if v.err == nil {
-				v.err = s.NotProbed
+			if t.err == nil {
+				t.err = s.NotProbed
 			}
 		case s.Handshaked() && s.TLS.Valid:
-			v.valid++
+			t.valid++
 			leaf := s.TLS.Chain[0]
-			v.evidence = append(v.evidence, fmt.Sprintf("%s: certificate valid for %s until %s", s.Label(), s.MX, leaf.NotAfter.UTC().Format(time.RFC3339)))
+			v.Pass(fmt.Sprintf("%s: certificate valid for %s until %s", s.Label(), s.MX, leaf.NotAfter.UTC().Format(time.RFC3339)))
 		case s.Handshaked():
-			v.problems = append(v.problems, fmt.Sprintf("%s presents a certificate that senders enforcing the policy reject: %s", s.Label(), probes.OneLine(validErr(s.TLS), 300)))
-			v.evidence = append(v.evidence, s.Label()+": certificate "+certNames(leafCN(s.TLS), leafNames(s.TLS)))
+			v.Fail(fmt.Sprintf("%s presents a certificate that senders enforcing the policy reject: %s", s.Label(), probes.OneLine(validErr(s.TLS), 300)),
+				certFix, s.Label()+": certificate "+certNames(leafCN(s.TLS), leafNames(s.TLS)))
 		case s.Greeted() && s.EHLO != nil && !s.STARTTLSOffered && s.TLS == nil:
-			v.problems = append(v.problems, fmt.Sprintf("%s does not offer STARTTLS: senders enforcing the policy do not deliver there", s.Label()))
+			v.Fail(fmt.Sprintf("%s does not offer STARTTLS: senders enforcing the policy do not deliver there", s.Label()), certFix)
 		case s.TLS != nil && s.TLS.Err != nil:
-			v.problems = append(v.problems, fmt.Sprintf("%s: the STARTTLS handshake fails (%s): senders enforcing the policy do not deliver there", s.Label(), probes.OneLine(s.TLS.Err.Error(), 300)))
+			v.Fail(fmt.Sprintf("%s: the STARTTLS handshake fails (%s): senders enforcing the policy do not deliver there", s.Label(), probes.OneLine(s.TLS.Err.Error(), 300)), certFix)
 		default:
 			// The server could not be talked to at all: smtp.reachable
 			// reports that; there is no certificate to judge.
-			v.unjudged++
-			v.evidence = append(v.evidence, fmt.Sprintf("%s: no TLS handshake to judge (the conversation ended at the %s stage)", s.Label(), s.Stage))
+			t.unjudged++
+			v.See(fmt.Sprintf("%s: no TLS handshake to judge (the conversation ended at the %s stage)", s.Label(), s.Stage))
 		}
 	}
-	return v
+	return t
 }
 
 func validErr(t *smtpsession.TLSInfo) string {
