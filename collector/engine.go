@@ -38,6 +38,9 @@ func Compile(cfg *config.Config, kept *probes.Kept) (*Modules, error) {
 		mc, _ := cfg.Module(name)
 		m, err := compileModule(name, mc, kept, recent)
 		if err != nil {
+			if mc.Line() == 0 { // the built-in default: no file to point into
+				return nil, fmt.Errorf("module %q: %w", name, err)
+			}
 			return nil, fmt.Errorf("line %d: module %q: %w", mc.Line(), name, err)
 		}
 		ms.byName[name] = m
@@ -152,7 +155,7 @@ func (e *Engine) Reload() error {
 		err error
 	)
 	if e.path == "" {
-		cfg, err = config.Parse(config.DefaultConfigYAML)
+		cfg, err = config.Default()
 		if err != nil {
 			err = fmt.Errorf("built-in default config: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/deliverability-exporter/deliverability_exporter/config"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
@@ -52,6 +53,28 @@ func TestEngineReloadKeepsOldConfigOnError(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(engine.lastSuccessful); v != 1 {
 		t.Error("reload metric not 1 after recovering")
+	}
+}
+
+// TestEngineBuiltInDefault: without a config file the engine runs the
+// built-in default, the module "mail" with every probe, and says so.
+func TestEngineBuiltInDefault(t *testing.T) {
+	engine, err := NewEngine("", log.NewNopLogger(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := engine.Current().Names(); len(got) != 1 || got[0] != config.DefaultModuleName {
+		t.Fatalf("modules %v; want [%s]", got, config.DefaultModuleName)
+	}
+	m, _ := engine.Current().Module(config.DefaultModuleName)
+	if got, want := strings.Join(m.ProbeNames(), ","), strings.Join(config.BlockNames(), ","); got != want {
+		t.Errorf("probes %s; want every probe, %s", got, want)
+	}
+	if got := engine.Source(); got != "built-in default (config.example.yml)" {
+		t.Errorf("source %q", got)
+	}
+	if err := engine.Reload(); err != nil {
+		t.Errorf("reloading the built-in default: %v", err)
 	}
 }
 

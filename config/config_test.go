@@ -1,35 +1,163 @@
 package config
 
 import (
-	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
 )
 
-func TestDefaultConfigIsTheExample(t *testing.T) {
+// readExample reads config.example.yml at the repository root.
+func readExample(t testing.TB) []byte {
+	t.Helper()
 	example, err := os.ReadFile(filepath.Join("..", "config.example.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(example, DefaultConfigYAML) {
-		t.Fatal("config/default_config.yml differs from config.example.yml; run: cp config.example.yml config/default_config.yml")
+	return example
+}
+
+// TestDefaultIsTheExample: parsing config.example.yml yields exactly the
+// built-in default, module settings and probe blocks alike (the
+// blocklists included, so the example shows dnsbl's default lists). Only
+// the line the module starts on, which the built-in default has not, and
+// the difference between an empty list or map ("resolvers: []") and none
+// are left out: the code treats both alike.
+func TestDefaultIsTheExample(t *testing.T) {
+	parsed, err := Parse(readExample(t))
+	if err != nil {
+		t.Fatalf("config.example.yml does not load: %v", err)
 	}
-	cfg, err := Parse(DefaultConfigYAML)
+	def, err := Default()
 	if err != nil {
 		t.Fatalf("the built-in default does not load: %v", err)
 	}
-	m, ok := cfg.Module(DefaultModuleName)
+	if got, want := parsed.ModuleNames(), def.ModuleNames(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("config.example.yml has modules %v; the built-in default %v", got, want)
+	}
+	for _, name := range def.ModuleNames() {
+		p, d := *parsed.Modules[name], *def.Modules[name]
+		if p.line == 0 || d.line != 0 {
+			t.Errorf("module %s: line %d in the file, %d built in", name, p.line, d.line)
+		}
+		p.line = 0
+		pv, dv := reflect.ValueOf(&p).Elem(), reflect.ValueOf(&d).Elem()
+		emptyToNil(pv)
+		emptyToNil(dv)
+		if !reflect.DeepEqual(p, d) {
+			for _, diff := range differences("modules."+name, pv, dv) {
+				t.Errorf("config.example.yml differs from config.Default(): %s", diff)
+			}
+		}
+	}
+	m, ok := def.Module(DefaultModuleName)
 	if !ok {
 		t.Fatalf("the built-in default has no %q module", DefaultModuleName)
 	}
 	// The default module runs every probe there is.
 	all := BlockNames()
-	if m.Timeout != 30*time.Second || strings.Join(m.PresentBlocks(), ",") != strings.Join(all, ",") {
-		t.Errorf("mail module: timeout %s, probes %v, want %v", m.Timeout, m.PresentBlocks(), all)
+	if m.Timeout != 30*time.Second || m.Name() != DefaultModuleName || strings.Join(m.PresentBlocks(), ",") != strings.Join(all, ",") {
+		t.Errorf("mail module: timeout %s, name %q, probes %v, want %v", m.Timeout, m.Name(), m.PresentBlocks(), all)
 	}
+	if !reflect.DeepEqual(*m.DNSBL, dnsbl.DefaultConfig()) {
+		t.Error("the built-in default's blocklists are not dnsbl.DefaultConfig()")
+	}
+}
+
+// TestDefaultIsFresh: each call builds its own configuration, so a caller
+// that changes one leaves the next alone.
+func TestDefaultIsFresh(t *testing.T) {
+	a, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Modules[DefaultModuleName].DNSBL.Lists[0].Codes["127.0.0.2"] = "changed"
+	a.Modules[DefaultModuleName].Timeout = time.Second
+	b, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Modules[DefaultModuleName]; m.DNSBL.Lists[0].Codes["127.0.0.2"] == "changed" || m.Timeout == time.Second {
+		t.Error("Default shares its values between calls")
+	}
+}
+
+// emptyToNil replaces every empty, non-nil slice and map reachable from v
+// (settable fields, unexported ones included) by nil.
+func emptyToNil(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			emptyToNil(v.Elem())
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Field(i)
+			if !f.CanSet() {
+				f = reflect.NewAt(f.Type(), f.Addr().UnsafePointer()).Elem()
+			}
+			emptyToNil(f)
+		}
+	case reflect.Slice:
+		if !v.IsNil() && v.Len() == 0 {
+			v.Set(reflect.Zero(v.Type()))
+		}
+		for i := 0; i < v.Len(); i++ {
+			emptyToNil(v.Index(i))
+		}
+	case reflect.Map:
+		if !v.IsNil() && v.Len() == 0 {
+			v.Set(reflect.Zero(v.Type()))
+		}
+	}
+}
+
+// differences lists where a and b differ, by path, for the test's message.
+func differences(path string, a, b reflect.Value) []string {
+	switch a.Kind() {
+	case reflect.Pointer:
+		if a.IsNil() || b.IsNil() {
+			if a.IsNil() != b.IsNil() {
+				return []string{fmt.Sprintf("%s: present %v in the file, %v built in", path, !a.IsNil(), !b.IsNil())}
+			}
+			return nil
+		}
+		return differences(path, a.Elem(), b.Elem())
+	case reflect.Struct:
+		var out []string
+		for i := 0; i < a.NumField(); i++ {
+			f := a.Type().Field(i)
+			sub := path + "." + f.Name
+			if key := blockKey(f); key != "" {
+				sub = path + "." + key
+			} else if strings.HasSuffix(f.Tag.Get("yaml"), ",inline") {
+				sub = path
+			}
+			out = append(out, differences(sub, a.Field(i), b.Field(i))...)
+		}
+		return out
+	case reflect.Slice:
+		if a.Len() != b.Len() {
+			return []string{fmt.Sprintf("%s: %d entries in the file, %d built in", path, a.Len(), b.Len())}
+		}
+		var out []string
+		for i := 0; i < a.Len(); i++ {
+			out = append(out, differences(fmt.Sprintf("%s[%d]", path, i), a.Index(i), b.Index(i))...)
+		}
+		return out
+	}
+	if a.CanInterface() && !reflect.DeepEqual(a.Interface(), b.Interface()) {
+		return []string{fmt.Sprintf("%s: %v in the file, %v built in", path, a.Interface(), b.Interface())}
+	}
+	if !a.CanInterface() && fmt.Sprint(a) != fmt.Sprint(b) {
+		return []string{fmt.Sprintf("%s: %v in the file, %v built in", path, a, b)}
+	}
+	return nil
 }
 
 func TestParse(t *testing.T) {
@@ -116,7 +244,7 @@ func TestCAFile(t *testing.T) {
 // FuzzParseConfig: no input makes the config loader panic, and what loads
 // has at least one module with at least one probe and a positive timeout.
 func FuzzParse(f *testing.F) {
-	f.Add(DefaultConfigYAML)
+	f.Add(readExample(f))
 	f.Add([]byte("modules:\n  mail:\n    mx:\n"))
 	f.Add([]byte("modules:\n  a:\n    timeout: 1s\n    resolvers: [\"127.0.0.1\"]\n    mx: {srv_services: [imap]}\n"))
 	f.Add([]byte("modules: {a: {mx: {srv_services: []}}}"))
@@ -134,17 +262,4 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
-}
-
-// TestExampleCarriesTheDNSBLLists: config.example.yml shows the blocklist
-// block exactly as probes/dnsbl/example_lists.yml has it, which the dnsbl
-// tests keep equal to the probe's defaults.
-func TestExampleCarriesTheDNSBLLists(t *testing.T) {
-	block, err := os.ReadFile(filepath.Join("..", "probes", "dnsbl", "example_lists.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(DefaultConfigYAML, block) {
-		t.Error("config.example.yml does not contain probes/dnsbl/example_lists.yml verbatim; paste it at the end of the mail module")
-	}
 }

@@ -49,7 +49,7 @@ func runCheck(f *flags, logger log.Logger, stdout, stderr io.Writer) int {
 	if f.configFile != "" {
 		cfg, err = config.Load(f.configFile)
 	} else {
-		cfg, err = config.Parse(config.DefaultConfigYAML)
+		cfg, err = config.Default()
 	}
 	var modules *collector.Modules
 	if err == nil {

@@ -433,6 +433,8 @@ func TestCheckCommand(t *testing.T) {
 		{[]string{"check", cfg, "--module=nope", "example.test"}, `unknown module "nope"`},
 		{[]string{"check", cfg, "--outbound-ip=mail.example.test", "example.test"}, "not an IPv4 or IPv6 address"},
 		{[]string{"check", "--config.file=/nonexistent.yml", "example.test"}, "no such file"},
+		// Without --config.file: the built-in default, whose one module is mail.
+		{[]string{"check", "--module=nope", "example.test"}, `unknown module "nope"; the configuration has: mail`},
 		{[]string{"check", cfg, "--format=xml", "example.test"}, "enum value"},
 	} {
 		code, _, errOut := runBinary(t, nil, tc.args...)

@@ -1,7 +1,6 @@
 package dnsbl_test
 
 import (
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -19,50 +18,9 @@ func decodeStrict(text string) (dnsbl.Config, error) {
 	return cfg, err
 }
 
-// TestExampleListsEqualDefaults keeps example_lists.yml (the block
-// config.example.yml carries, with the lists' terms) and DefaultConfig in
-// step: the file is decoded the way the collector decodes a module.
-func TestExampleListsEqualDefaults(t *testing.T) {
-	block, err := os.ReadFile("example_lists.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(string(block), "    # ") || !strings.Contains(string(block), "\n    dnsbl:\n") {
-		t.Fatal("example_lists.yml must be indented for modules.mail.dnsbl (4 spaces before dnsbl:)")
-	}
-	var file struct {
-		Modules map[string]struct {
-			DNSBL *dnsbl.Config `yaml:"dnsbl"`
-		} `yaml:"modules"`
-	}
-	dec := yaml.NewDecoder(strings.NewReader("modules:\n  mail:\n" + string(block)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&file); err != nil {
-		t.Fatalf("example_lists.yml does not load: %v", err)
-	}
-	got := file.Modules["mail"].DNSBL
-	if got == nil {
-		t.Fatal("no dnsbl block in example_lists.yml")
-	}
-	want := dnsbl.DefaultConfig()
-	if !reflect.DeepEqual(*got, want) {
-		for i := 0; i < max(len(got.Lists), len(want.Lists)); i++ {
-			var g, w dnsbl.List
-			if i < len(got.Lists) {
-				g = got.Lists[i]
-			}
-			if i < len(want.Lists) {
-				w = want.Lists[i]
-			}
-			if !reflect.DeepEqual(g, w) {
-				t.Errorf("lists[%d]:\n file     %+v\n defaults %+v", i, g, w)
-			}
-		}
-		t.Errorf("example_lists.yml differs from DefaultConfig(): max_concurrency %d/%d, check_health %v/%v",
-			got.MaxConcurrency, want.MaxConcurrency, got.CheckHealth, want.CheckHealth)
-	}
-}
-
+// TestDefaultConfig: DefaultConfig is the one copy of the default lists
+// (config.example.yml shows them; package config's tests hold that file
+// equal to the built-in default).
 func TestDefaultConfig(t *testing.T) {
 	cfg := dnsbl.DefaultConfig()
 	if err := cfg.Validate(); err != nil {

@@ -3,16 +3,22 @@ package dnsbl
 import "strconv"
 
 // DefaultConfig is the configuration of an empty `dnsbl: {}` block: the
-// widely used public lists that answer free of charge for low volumes. The
-// same set, with each list's usage terms and the sources of its return
-// codes, is example_lists.yml (the block config.example.yml carries); a
-// test keeps the two equal. Where a fact comes from is stated there.
+// widely used public lists that answer free of charge for low volumes. It
+// is the one source of the default lists: config.example.yml shows them,
+// with each list's usage terms for the people who configure it, and a
+// test in package config holds that file equal to the built-in default.
+// Where each list's codes come from is said beside it.
 func DefaultConfig() Config {
+	// Spamhaus' error codes: 127.255.255.254 public/open resolver and .255
+	// excessive queries (https://www.spamhaus.org/news/article/788/), .252
+	// a typo in the DNSBL name (Spamhaus DNSBL usage FAQ, return code
+	// table).
 	spamhausErrors := map[string]string{
 		"127.255.255.252": "typo in the DNSBL name",
 		"127.255.255.254": "query via public/open resolver",
 		"127.255.255.255": "excessive number of queries",
 	}
+	// 127.0.1.255 answers an IP query sent to the DBL, a domain list.
 	dblErrors := map[string]string{"127.0.1.255": "IP queries prohibited"}
 	for k, v := range spamhausErrors {
 		dblErrors[k] = v
@@ -21,6 +27,10 @@ func DefaultConfig() Config {
 		MaxConcurrency: DefaultMaxConcurrency,
 		CheckHealth:    true,
 		Lists: []List{
+			// Spamhaus ZEN: SBL, CSS, XBL, PBL, DROP and BCL in one zone,
+			// IPv6 by RFC 5782 nibbles (Spamhaus IPv6 blocklists strategy
+			// statement, S012). Codes: https://docs.spamhaus.com/datasets/docs/source/10-data-type-documentation/datasets/040-zones.html
+			// (127.0.0.5-7 are "currently unused" XBL codes).
 			{
 				Zone: "zen.spamhaus.org", Name: "Spamhaus ZEN", Kind: KindIP, IPv6: true,
 				Codes: map[string]string{
@@ -37,6 +47,8 @@ func DefaultConfig() Config {
 				},
 				ErrorCodes: spamhausErrors,
 			},
+			// Spamhaus DBL: domains, codes from the same zone table;
+			// Spamhaus documents dbltest.com as its test entry.
 			{
 				Zone: "dbl.spamhaus.org", Name: "Spamhaus DBL", Kind: KindDomain, TestPoint: "dbltest.com",
 				Codes: map[string]string{
@@ -52,18 +64,28 @@ func DefaultConfig() Config {
 				},
 				ErrorCodes: dblErrors,
 			},
+			// SpamCop Blocking List answers 127.0.0.2
+			// (https://www.spamcop.net/bl.shtml).
 			{
 				Zone: "bl.spamcop.net", Name: "SpamCop", Kind: KindIP,
 				Codes: map[string]string{"127.0.0.2": "SCBL"},
 			},
+			// UCEPROTECT level 1, single addresses seen at spam traps
+			// (levels 2 and 3 list whole allocations and are left out);
+			// answers 127.0.0.2.
 			{
 				Zone: "dnsbl-1.uceprotect.net", Name: "UCEPROTECT level 1", Kind: KindIP,
 				Codes: map[string]string{"127.0.0.2": "UCEPROTECT-1"},
 			},
+			// Passive Spam Block List answers 127.0.0.2
+			// (http://psbl.surriel.com/howto/).
 			{
 				Zone: "psbl.surriel.com", Name: "PSBL", Kind: KindIP,
 				Codes: map[string]string{"127.0.0.2": "PSBL"},
 			},
+			// Mailspike BL: a spam wave (127.0.0.2, z.mailspike.net) or
+			// reputation L3-L5 (127.0.0.12-10, rep.mailspike.net)
+			// (https://mailspike.org/usage.html).
 			{
 				Zone: "bl.mailspike.net", Name: "Mailspike", Kind: KindIP,
 				Codes: map[string]string{
@@ -73,16 +95,26 @@ func DefaultConfig() Config {
 					"127.0.0.12": "L3 bad reputation",
 				},
 			},
+			// SURBL multi: bits 8 PH, 16 MW, 64 ABUSE, 128 CR (SURBL's list
+			// documentation); 127.0.0.1 means the query was blocked
+			// (SpamAssassin's SURBL_BLOCKED).
 			{
 				Zone: "multi.surbl.org", Name: "SURBL", Kind: KindDomain,
 				Codes:      bitmaskCodes([]string{"PH", "MW", "ABUSE", "CR"}, []int{8, 16, 64, 128}),
 				ErrorCodes: map[string]string{"127.0.0.1": "access blocked"},
 			},
+			// URIBL multi: bits 2 black, 4 grey, 8 red
+			// (https://uribl.com/about.shtml); 127.0.0.1 answers every
+			// refused query (https://uribl.com/refused.shtml).
 			{
 				Zone: "multi.uribl.com", Name: "URIBL", Kind: KindDomain,
 				Codes:      bitmaskCodes([]string{"black", "grey", "red"}, []int{2, 4, 8}),
 				ErrorCodes: map[string]string{"127.0.0.1": "query refused"},
 			},
+			// DNSWL, an allowlist: 127.0.CATEGORY.TRUST codes are reported
+			// as "unmapped"; 127.0.0.255 answers a query over the limit
+			// (dnswl.org return codes). Barracuda BRBL is not here: every
+			// resolver that asks it must be registered first.
 			{
 				Zone: "list.dnswl.org", Name: "DNSWL", Kind: KindAllow, IPv6: true,
 				ErrorCodes: map[string]string{"127.0.0.255": "query refused, over the free limit"},
