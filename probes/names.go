@@ -3,11 +3,12 @@ package probes
 import (
 	"fmt"
 	"strings"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
 
-// The DNS-name helpers remediations and evidence lines share: names are
-// written fully qualified in zone lines and without the trailing dot in
-// reasons.
+// The DNS helpers remediations and evidence lines share: names are written
+// fully qualified in zone lines and without the trailing dot in reasons.
 
 // FQDN adds the trailing dot a zone file line needs, when name lacks it.
 func FQDN(name string) string {
@@ -39,4 +40,33 @@ func ZoneTXT(owner, text string) string {
 	}
 	parts = append(parts, `"`+text+`"`)
 	return ZoneLine(owner, "TXT", strings.Join(parts, " "))
+}
+
+// TXTEvidence renders a TXT answer for name as evidence lines: the CNAME
+// chain from name, then each TXT record at the owner, quoted, or that there
+// is none (and whether the name does not exist). max bounds the TXT lines,
+// the rest counted in one line; 0 shows them all.
+func TXTEvidence(name string, ans *dnsclient.Answer, max int) []string {
+	var lines []string
+	prev := name
+	for _, c := range ans.CNAMEs {
+		lines = append(lines, prev+" CNAME "+c)
+		prev = c
+	}
+	txt := ans.TXT()
+	for i, t := range txt {
+		if i == max && max > 0 {
+			lines = append(lines, fmt.Sprintf("… and %d more TXT records", len(txt)-max))
+			break
+		}
+		lines = append(lines, ans.Owner()+" TXT "+Quote(t))
+	}
+	switch {
+	case len(txt) > 0:
+	case ans.NXDomain():
+		lines = append(lines, ans.Owner()+" no TXT record (NXDOMAIN)")
+	default:
+		lines = append(lines, ans.Owner()+" no TXT record")
+	}
+	return lines
 }

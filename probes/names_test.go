@@ -1,11 +1,14 @@
 package probes
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
 
 func TestFQDNAndBare(t *testing.T) {
@@ -60,6 +63,39 @@ func TestZoneTXT(t *testing.T) {
 	for _, part := range txt.Txt {
 		if len(part) > 255 {
 			t.Errorf("a character-string of %d bytes", len(part))
+		}
+	}
+}
+
+func TestTXTEvidence(t *testing.T) {
+	txt := func(owner string, texts ...string) []dns.RR {
+		var rrs []dns.RR
+		for _, s := range texts {
+			rrs = append(rrs, &dns.TXT{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeTXT, Class: dns.ClassINET}, Txt: []string{s}})
+		}
+		return rrs
+	}
+	for _, tc := range []struct {
+		name string
+		ans  *dnsclient.Answer
+		max  int
+		want []string
+	}{
+		{"records", &dnsclient.Answer{Name: "_dmarc.example.test.", Records: txt("_dmarc.example.test.", "v=DMARC1; p=none")}, 0,
+			[]string{`_dmarc.example.test. TXT "v=DMARC1; p=none"`}},
+		{"alias", &dnsclient.Answer{Name: "_dmarc.example.test.", CNAMEs: []string{"a.test.", "b.test."}, Records: txt("b.test.", "x")}, 0,
+			[]string{"_dmarc.example.test. CNAME a.test.", "a.test. CNAME b.test.", `b.test. TXT "x"`}},
+		{"nodata", &dnsclient.Answer{Name: "_mta-sts.example.test."}, 10,
+			[]string{"_mta-sts.example.test. no TXT record"}},
+		{"nxdomain", &dnsclient.Answer{Name: "_mta-sts.example.test.", Rcode: dns.RcodeNameError}, 10,
+			[]string{"_mta-sts.example.test. no TXT record (NXDOMAIN)"}},
+		{"bounded", &dnsclient.Answer{Name: "n.test.", Records: txt("n.test.", "a", "b", "c")}, 2,
+			[]string{`n.test. TXT "a"`, `n.test. TXT "b"`, "… and 1 more TXT records"}},
+		{"at the bound", &dnsclient.Answer{Name: "n.test.", Records: txt("n.test.", "a", "b")}, 2,
+			[]string{`n.test. TXT "a"`, `n.test. TXT "b"`}},
+	} {
+		if got := TXTEvidence(tc.ans.Name, tc.ans, tc.max); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %q; want %q", tc.name, got, tc.want)
 		}
 	}
 }

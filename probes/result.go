@@ -192,6 +192,23 @@ func (r *Result) Undecided(spec CheckSpec, err error) {
 	r.Error(err)
 }
 
+// SkipAll records that each of specs does not apply, for the one reason:
+// a target the checks do not belong to, a lookup they all wait on that
+// found nothing.
+func (r *Result) SkipAll(reason string, specs ...CheckSpec) {
+	for _, spec := range specs {
+		r.Skip(spec, reason)
+	}
+}
+
+// UndecidedAll records each of specs as undecided for the one err (a
+// lookup they all depend on), and err once against the probe.
+func (r *Result) UndecidedAll(err error, specs ...CheckSpec) {
+	for _, spec := range specs {
+		r.Undecided(spec, err)
+	}
+}
+
 // Measure records one sample. The number of label values must match the spec.
 func (r *Result) Measure(spec *MetricSpec, value float64, labelValues ...string) {
 	if len(labelValues) != len(spec.Labels) {

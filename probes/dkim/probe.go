@@ -168,15 +168,15 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	r := &run{cfg: p.cfg, ctx: ctx, req: req, env: env, res: probes.NewResult(Name), domain: req.Target.Name}
 	switch req.Target.Kind {
 	case probes.KindHost:
-		r.skip("the target is one mail host ("+req.Target.String()+"); DKIM keys belong to a mail domain", allChecks...)
+		r.res.SkipAll("the target is one mail host ("+req.Target.String()+"); DKIM keys belong to a mail domain", allChecks...)
 		return r.res
 	case probes.KindIP:
-		r.skip("the target is an IP address; DKIM keys belong to a mail domain", allChecks...)
+		r.res.SkipAll("the target is an IP address; DKIM keys belong to a mail domain", allChecks...)
 		return r.res
 	}
 	cands := p.candidates(req, r.res)
 	if len(cands) == 0 {
-		r.skip("no selectors to look up: the module's dkim block has discover: false and no selectors, and the request has no "+ParamSelector+"=", allChecks...)
+		r.res.SkipAll("no selectors to look up: the module's dkim block has discover: false and no selectors, and the request has no "+ParamSelector+"=", allChecks...)
 		return r.res
 	}
 	r.lookups, r.wildcard = lookupSelectors(ctx, env.DNS, r.domain, cands, p.cfg.Discover)
@@ -451,10 +451,4 @@ func (l *lookup) evidence() []string {
 		lines = append(lines, owner+" TXT "+probes.Quote(rec))
 	}
 	return lines
-}
-
-func (r *run) skip(reason string, specs ...probes.CheckSpec) {
-	for _, spec := range specs {
-		r.res.Skip(spec, reason)
-	}
 }

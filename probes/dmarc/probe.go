@@ -76,10 +76,10 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	r := &run{cfg: p.cfg, ctx: ctx, env: env, res: probes.NewResult(Name), domain: req.Target.Name}
 	switch req.Target.Kind {
 	case probes.KindHost:
-		r.skip("the target is one mail host ("+req.Target.String()+"); DMARC records belong to a mail domain", allChecks...)
+		r.res.SkipAll("the target is one mail host ("+req.Target.String()+"); DMARC records belong to a mail domain", allChecks...)
 		return r.res
 	case probes.KindIP:
-		r.skip("the target is an IP address; DMARC records belong to a mail domain", allChecks...)
+		r.res.SkipAll("the target is an IP address; DMARC records belong to a mail domain", allChecks...)
 		return r.res
 	}
 	r.levels = lookupLevels(ctx, env.DNS, r.lookupDomains())
@@ -152,36 +152,7 @@ func (l *level) evidence() []string {
 	case l.ans == nil:
 		return nil
 	}
-	var lines []string
-	prev := l.name
-	for _, c := range l.ans.CNAMEs {
-		lines = append(lines, prev+" CNAME "+c)
-		prev = c
-	}
-	txt := l.ans.TXT()
-	for _, t := range txt {
-		lines = append(lines, l.ans.Owner()+" TXT "+probes.Quote(t))
-	}
-	switch {
-	case len(txt) > 0:
-	case l.ans.NXDomain():
-		lines = append(lines, l.ans.Owner()+" no TXT record (NXDOMAIN)")
-	default:
-		lines = append(lines, l.ans.Owner()+" no TXT record")
-	}
-	return lines
-}
-
-func (r *run) skip(reason string, specs ...probes.CheckSpec) {
-	for _, spec := range specs {
-		r.res.Skip(spec, reason)
-	}
-}
-
-func (r *run) undecided(err error, specs ...probes.CheckSpec) {
-	for _, spec := range specs {
-		r.res.Undecided(spec, err)
-	}
+	return probes.TXTEvidence(l.name, l.ans, 0)
 }
 
 // judge picks the record that applies, as a receiver would: the first
@@ -193,7 +164,7 @@ func (r *run) judge() {
 	for i, l := range r.levels {
 		evidence = append(evidence, l.evidence()...)
 		if l.err != nil {
-			r.undecided(l.err, allChecks...)
+			r.res.UndecidedAll(l.err, allChecks...)
 			return
 		}
 		if l.found() {
@@ -227,7 +198,7 @@ func (r *run) recordMissing(evidence []string) {
 		fix += " (or publish it at _dmarc." + org + ", which covers every subdomain of " + org + ")"
 	}
 	r.res.Fail(checkPresent, "no DMARC record at "+probes.JoinNames(where), fix+"; once the reports show your mail passes, move to p=quarantine, then p=reject", evidence...)
-	r.skip("no DMARC record", checkSyntax, checkPolicy, checkReports, checkExternalReports, checkPct)
+	r.res.SkipAll("no DMARC record", checkSyntax, checkPolicy, checkReports, checkExternalReports, checkPct)
 }
 
 // judgeLevel records the checks for the record(s) found at level i.
@@ -256,7 +227,7 @@ func (r *run) judgeLevel(i int, l *level, evidence []string) {
 		}
 		r.res.Fail(checkSyntax, fmt.Sprintf("_dmarc.%s has %d DMARC records: receivers apply no DMARC at all (RFC 7489 §6.6.3)", l.domain, len(l.records)),
 			fix, own...)
-		r.skip("receivers apply no DMARC while _dmarc."+l.domain+" has several records", rest...)
+		r.res.SkipAll("receivers apply no DMARC while _dmarc."+l.domain+" has several records", rest...)
 		return
 	case len(l.records) == 0:
 		// Only records receivers discard (v=DMARC1 not first, another
@@ -264,13 +235,13 @@ func (r *run) judgeLevel(i int, l *level, evidence []string) {
 		// receiver falls back to, which would hide it.
 		_, err := Parse(l.misfits[0])
 		r.recordUnusable(l, err, own)
-		r.skip("receivers discard the record at _dmarc."+l.domain, rest...)
+		r.res.SkipAll("receivers discard the record at _dmarc."+l.domain, rest...)
 		return
 	}
 	rec, err := Parse(l.records[0])
 	if err != nil {
 		r.recordUnusable(l, err, own)
-		r.skip("receivers apply no DMARC with the record at _dmarc."+l.domain, rest...)
+		r.res.SkipAll("receivers apply no DMARC with the record at _dmarc."+l.domain, rest...)
 		return
 	}
 	r.measure(rec, src)

@@ -35,6 +35,10 @@ import (
 // Name is the probe's name (the probe label of its metrics).
 const Name = "mtasts"
 
+// maxTXTLines bounds the TXT records quoted as evidence: a name with
+// hundreds of them must not flood the report.
+const maxTXTLines = 10
+
 // Probe checks the MTA-STS set-up of a mail domain. It is safe for
 // concurrent use.
 type Probe struct {
@@ -108,9 +112,9 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	r := &run{p: p, ctx: ctx, req: req, env: env, res: probes.NewResult(Name)}
 	switch req.Target.Kind {
 	case probes.KindHost:
-		r.skip("the target is one mail host ("+req.Target.String()+"); MTA-STS policies belong to a mail domain", allChecks...)
+		r.res.SkipAll("the target is one mail host ("+req.Target.String()+"); MTA-STS policies belong to a mail domain", allChecks...)
 	case probes.KindIP:
-		r.skip("the target is an IP address; MTA-STS policies belong to a mail domain", allChecks...)
+		r.res.SkipAll("the target is an IP address; MTA-STS policies belong to a mail domain", allChecks...)
 	default:
 		r.domain = req.Target.Name
 		r.policyHost = "mta-sts." + r.domain
@@ -125,10 +129,10 @@ func (r *run) checkDomain() {
 	if r.setErr == nil {
 		switch {
 		case r.set.MX != nil && r.set.MX.NXDomain():
-			r.skip(r.domain+" does not exist (NXDOMAIN)", allChecks...)
+			r.res.SkipAll(r.domain+" does not exist (NXDOMAIN)", allChecks...)
 			return
 		case r.set.NullMX && len(r.set.Hosts) == 0:
-			r.skip(r.domain+" receives no mail (null MX, RFC 7505): there is no delivery for MTA-STS to protect", allChecks...)
+			r.res.SkipAll(r.domain+" receives no mail (null MX, RFC 7505): there is no delivery for MTA-STS to protect", allChecks...)
 			return
 		}
 	}
@@ -197,7 +201,7 @@ var dependents = []probes.CheckSpec{checkMXMatch, checkMode, checkMaxAge, checkI
 // accept was found; when not, the checks that need one are recorded too.
 func (r *run) judgeRecord() bool {
 	if r.txtErr != nil {
-		r.undecided(r.txtErr, allChecks...)
+		r.res.UndecidedAll(r.txtErr, allChecks...)
 		return false
 	}
 	var records, misfits []string
@@ -209,7 +213,7 @@ func (r *run) judgeRecord() bool {
 			misfits = append(misfits, t)
 		}
 	}
-	evidence := r.txtEvidence()
+	evidence := probes.TXTEvidence(r.txtName, r.txt, maxTXTLines)
 	noPolicy := "no valid _mta-sts record: senders look no further and apply no MTA-STS policy (RFC 8461 §3.1)"
 	switch {
 	case len(records) == 0:
@@ -221,15 +225,15 @@ func (r *run) judgeRecord() bool {
 			reason += "; " + r.policyHost + " resolves, but senders never fetch a policy without the record"
 		}
 		r.res.Fail(checkRecord, reason, r.starterRemedy(), evidence...)
-		r.skip(noPolicy, checkPolicy)
-		r.skip(noPolicy, dependents...)
+		r.res.SkipAll(noPolicy, checkPolicy)
+		r.res.SkipAll(noPolicy, dependents...)
 		return false
 	case len(records) > 1:
 		r.res.Fail(checkRecord,
 			fmt.Sprintf("%s publishes %d records that begin with v=STSv1; with more than one, senders apply no policy (RFC 8461 §3.1)", probes.Bare(r.txtName), len(records)),
 			"keep exactly one: "+r.txtRemedy(freshID(r.now())), evidence...)
-		r.skip(noPolicy, checkPolicy)
-		r.skip(noPolicy, dependents...)
+		r.res.SkipAll(noPolicy, checkPolicy)
+		r.res.SkipAll(noPolicy, dependents...)
 		return false
 	}
 	rec, err := ParseRecord(records[0])
@@ -237,8 +241,8 @@ func (r *run) judgeRecord() bool {
 		r.res.Fail(checkRecord,
 			fmt.Sprintf("the record at %s is not valid, so senders ignore it: %s", probes.Bare(r.txtName), err),
 			"publish "+r.txtRemedy(freshID(r.now())), evidence...)
-		r.skip(noPolicy, checkPolicy)
-		r.skip(noPolicy, dependents...)
+		r.res.SkipAll(noPolicy, checkPolicy)
+		r.res.SkipAll(noPolicy, dependents...)
 		return false
 	}
 	r.record = rec
@@ -250,41 +254,14 @@ func (r *run) judgeRecord() bool {
 	return true
 }
 
-// txtEvidence lists the TXT records at _mta-sts.<domain>.
-func (r *run) txtEvidence() []string {
-	const maxLines = 10
-	var lines []string
-	prev := r.txtName
-	for _, c := range r.txt.CNAMEs {
-		lines = append(lines, prev+" CNAME "+c)
-		prev = c
-	}
-	txt := r.txt.TXT()
-	for i, t := range txt {
-		if i == maxLines {
-			lines = append(lines, fmt.Sprintf("… and %d more TXT records", len(txt)-maxLines))
-			break
-		}
-		lines = append(lines, r.txt.Owner()+" TXT "+probes.Quote(t))
-	}
-	switch {
-	case len(txt) > 0:
-	case r.txt.NXDomain():
-		lines = append(lines, r.txt.Owner()+" no TXT record (NXDOMAIN)")
-	default:
-		lines = append(lines, r.txt.Owner()+" no TXT record")
-	}
-	return lines
-}
-
 // judgePolicy fetches and parses the policy and records mtasts.policy. It
 // reports whether a valid policy was found; when not, the checks that need
 // one are recorded too.
 func (r *run) judgePolicy() bool {
 	addrs, err := r.policyAddrs()
 	if err != nil {
-		r.undecided(err, checkPolicy)
-		r.undecided(err, dependents...)
+		r.res.UndecidedAll(err, checkPolicy)
+		r.res.UndecidedAll(err, dependents...)
 		return false
 	}
 	noPolicy := "no policy was fetched (mtasts.policy says why)"
@@ -294,13 +271,13 @@ func (r *run) judgePolicy() bool {
 			fmt.Sprintf("the policy host %s has no A or AAAA record, so senders cannot fetch %s", r.policyHost, url),
 			fmt.Sprintf("publish A and/or AAAA records for %s, pointing to a web server that %s", r.policyHost, r.serveRemedy(r.starterPolicy())),
 			r.hostEvidence()...)
-		r.skip(noPolicy, dependents...)
+		r.res.SkipAll(noPolicy, dependents...)
 		return false
 	}
 	permitted, denied := r.permitted(addrs)
 	if len(permitted) == 0 {
-		r.skip(fmt.Sprintf("the policy host %s was not contacted: %s", r.policyHost, denied), checkPolicy)
-		r.skip(noPolicy, dependents...)
+		r.res.SkipAll(fmt.Sprintf("the policy host %s was not contacted: %s", r.policyHost, denied), checkPolicy)
+		r.res.SkipAll(noPolicy, dependents...)
 		return false
 	}
 	f := fetchPolicy(r.ctx, r.env, r.policyHost, permitted, r.p.cfg.HTTPSPort, r.p.cfg.MaxBodyBytes, r.p.cfg.FetchTimeout)
@@ -309,12 +286,12 @@ func (r *run) judgePolicy() bool {
 	evidence := append(r.hostEvidence(), r.fetchEvidence(f)...)
 	if f.Aborted {
 		r.res.Undecided(checkPolicy, f.Err)
-		r.undecided(f.Err, dependents...)
+		r.res.UndecidedAll(f.Err, dependents...)
 		return false
 	}
 	if problem, fix := r.fetchProblem(f); problem != "" {
 		r.res.Fail(checkPolicy, problem, fix, evidence...)
-		r.skip(noPolicy, dependents...)
+		r.res.SkipAll(noPolicy, dependents...)
 		return false
 	}
 	pol, err := ParsePolicy(f.Body)
@@ -327,7 +304,7 @@ func (r *run) judgePolicy() bool {
 			fmt.Sprintf("the policy at %s does not parse, so senders ignore it: %s", url, err),
 			r.serveRemedy(r.starterPolicy())+"; then publish a new id: "+r.txtRemedy(freshID(r.now())),
 			evidence...)
-		r.skip("the policy does not parse (mtasts.policy)", dependents...)
+		r.res.SkipAll("the policy does not parse (mtasts.policy)", dependents...)
 		return false
 	}
 	r.policy = pol
@@ -561,16 +538,4 @@ func (r *run) now() time.Time {
 		return r.env.Now()
 	}
 	return time.Now()
-}
-
-func (r *run) skip(reason string, specs ...probes.CheckSpec) {
-	for _, spec := range specs {
-		r.res.Skip(spec, reason)
-	}
-}
-
-func (r *run) undecided(err error, specs ...probes.CheckSpec) {
-	for _, spec := range specs {
-		r.res.Undecided(spec, err)
-	}
 }

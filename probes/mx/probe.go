@@ -139,10 +139,10 @@ func (r *run) recordDomain(l domainLookups) {
 		// RFC 7505 §3: the domain accepts no mail, so neither servers nor
 		// client services exist to check.
 		reason := domain + " receives no mail (null MX, RFC 7505): there are no mail servers to check"
-		r.skip(reason, append(receiving, checkSRV)...)
+		r.res.SkipAll(reason, append(receiving, checkSRV)...)
 	case len(set.Hosts) == 0:
 		r.recordSRV(l.srv, set)
-		r.skip(domain+" has no MX hosts to check", receiving...)
+		r.res.SkipAll(domain+" has no MX hosts to check", receiving...)
 	default:
 		r.recordSRV(l.srv, set)
 		r.recordHostname(set)
@@ -163,13 +163,13 @@ func (r *run) checkHost() {
 	}
 	tasks.Wait()
 
-	r.skip("the target is one host ("+r.target.String()+"); MX, domain DNSSEC and client SRV checks apply to a mail domain",
+	r.res.SkipAll("the target is one host ("+r.target.String()+"); MX, domain DNSSEC and client SRV checks apply to a mail domain",
 		checkPresent, checkNull, checkHostname, checkDNSSECDomain, checkSRV)
 	r.recordCAA(caa)
 	if err != nil {
 		// Host discovery does not fail as a whole today; stay correct if
 		// it ever does.
-		r.undecided(err, checkResolves, checkIPv6, checkDNSSECMX,
+		r.res.UndecidedAll(err, checkResolves, checkIPv6, checkDNSSECMX,
 			checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
 		return
 	}
@@ -180,12 +180,12 @@ func (r *run) checkHost() {
 
 // checkIP runs the reverse DNS checks, the only ones an address allows.
 func (r *run) checkIP() {
-	r.skip("the target is an IP address; only its reverse DNS is checked",
+	r.res.SkipAll("the target is an IP address; only its reverse DNS is checked",
 		checkPresent, checkNull, checkHostname, checkResolves, checkIPv6,
 		checkDNSSECDomain, checkDNSSECMX, checkCAA, checkSRV)
 	set, err := mailhosts.Discover(r.ctx, r.req, r.env)
 	if err != nil {
-		r.undecided(err, checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
+		r.res.UndecidedAll(err, checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
 		return
 	}
 	r.recordReverses(set, lookupReverses(r.ctx, r.dns, set))
@@ -193,7 +193,7 @@ func (r *run) checkIP() {
 
 // recordMXUnknown marks everything that rests on the MX answer undecided.
 func (r *run) recordMXUnknown(err error) {
-	r.undecided(err, checkPresent, checkNull, checkHostname, checkResolves, checkIPv6,
+	r.res.UndecidedAll(err, checkPresent, checkNull, checkHostname, checkResolves, checkIPv6,
 		checkDNSSECDomain, checkDNSSECMX, checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
 }
 
@@ -204,19 +204,7 @@ func (r *run) recordNXDomain(set *mailhosts.Set) {
 	r.res.Fail(checkPresent, domain+" does not exist (NXDOMAIN)",
 		"register or delegate "+domain+", then publish "+probes.ZoneLine(domain, "MX", "10 mail."+probes.FQDN(domain)),
 		"MX "+domain+": NXDOMAIN from "+set.MX.Server)
-	r.skip(domain+" does not exist (NXDOMAIN)",
+	r.res.SkipAll(domain+" does not exist (NXDOMAIN)",
 		checkNull, checkHostname, checkResolves, checkIPv6, checkDNSSECDomain, checkDNSSECMX,
 		checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel, checkCAA, checkSRV)
-}
-
-func (r *run) skip(reason string, specs ...probes.CheckSpec) {
-	for _, spec := range specs {
-		r.res.Skip(spec, reason)
-	}
-}
-
-func (r *run) undecided(err error, specs ...probes.CheckSpec) {
-	for _, spec := range specs {
-		r.res.Undecided(spec, err)
-	}
 }

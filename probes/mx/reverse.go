@@ -168,7 +168,7 @@ func (r *run) recordReverses(set *mailhosts.Set, revs map[netip.Addr]*reverse) {
 	// checks would have judged: they cannot pass until it answers.
 	hostErrs := hostErrors(set)
 	if len(subjects) == 0 && len(hostErrs) == 0 {
-		r.skip("no mail host has an address to look up", checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
+		r.res.SkipAll("no mail host has an address to look up", checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
 		return
 	}
 	r.measureReverses(set, revs)

@@ -88,16 +88,12 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	r := &run{cfg: p.cfg, ctx: ctx, req: req, env: env, res: probes.NewResult(Name)}
 	set, err := mailhosts.Discover(ctx, req, env)
 	if err != nil {
-		for _, spec := range allChecks {
-			r.res.Undecided(spec, err)
-		}
+		r.res.UndecidedAll(err, allChecks...)
 		return r.res
 	}
 	r.set = set
 	if reason := nothingToProbe(set); reason != "" {
-		for _, spec := range allChecks {
-			r.res.Skip(spec, reason)
-		}
+		r.res.SkipAll(reason, allChecks...)
 		return r.res
 	}
 
@@ -112,15 +108,11 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 		for _, h := range set.Hosts {
 			if h.Err != nil {
 				// Not knowing the addresses is not knowing the servers.
-				for _, spec := range allChecks {
-					r.res.Undecided(spec, fmt.Errorf("addresses of %s: %w", h.Name, h.Err))
-				}
+				r.res.UndecidedAll(fmt.Errorf("addresses of %s: %w", h.Name, h.Err), allChecks...)
 				return r.res
 			}
 		}
-		for _, spec := range allChecks {
-			r.res.Skip(spec, "no mail host has an address to connect to (mx.resolves reports why)")
-		}
+		r.res.SkipAll("no mail host has an address to connect to (mx.resolves reports why)", allChecks...)
 		return r.res
 	}
 
@@ -140,9 +132,7 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	if err := errors.Join(sessErr, implicitErr, tlsaErr); err != nil {
 		// Only a failure to find the mail hosts (already decided above)
 		// or an internal failure ends here.
-		for _, spec := range allChecks {
-			r.res.Undecided(spec, err)
-		}
+		r.res.UndecidedAll(err, allChecks...)
 		return r.res
 	}
 	if r.tlsa == nil {

@@ -74,9 +74,9 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	r := &run{cfg: p.cfg, ctx: ctx, req: req, env: env, dns: env.DNS, res: probes.NewResult(Name)}
 	switch req.Target.Kind {
 	case probes.KindIP:
-		r.skip("the target is an IP address; SPF records belong to domains and host names", allChecks...)
+		r.res.SkipAll("the target is an IP address; SPF records belong to domains and host names", allChecks...)
 	case probes.KindHost:
-		r.skip("the target is one host ("+req.Target.String()+"); its name is checked as a HELO identity, the other SPF checks apply to a mail domain",
+		r.res.SkipAll("the target is one host ("+req.Target.String()+"); its name is checked as a HELO identity, the other SPF checks apply to a mail domain",
 			checkPresent, checkSyntax, checkLookupLimit, checkVoidLimit, checkNoLoop,
 			checkAllPolicy, checkNoPTR, checkNotTooBroad, checkOutbound)
 		r.checkHELO([]string{req.Target.Name})
@@ -94,18 +94,6 @@ type run struct {
 	env *probes.Env
 	dns Resolver
 	res *probes.Result
-}
-
-func (r *run) skip(reason string, specs ...probes.CheckSpec) {
-	for _, spec := range specs {
-		r.res.Skip(spec, reason)
-	}
-}
-
-func (r *run) undecided(err error, specs ...probes.CheckSpec) {
-	for _, spec := range specs {
-		r.res.Undecided(spec, err)
-	}
 }
 
 // checkDomain runs every check on a mail domain. The HELO records, the mail
@@ -138,19 +126,19 @@ func (r *run) checkDomain() {
 	nullMX := hostsErr == nil && hosts.NullMX
 	if err != nil {
 		err = fmt.Errorf("spf TXT %s: %w", domain, err)
-		r.undecided(err, checkPresent, checkSyntax, checkLookupLimit, checkVoidLimit, checkNoLoop,
+		r.res.UndecidedAll(err, checkPresent, checkSyntax, checkLookupLimit, checkVoidLimit, checkNoLoop,
 			checkAllPolicy, checkNoPTR, checkNotTooBroad)
 	} else {
 		r.res.Measure(metricRecords, float64(len(top.records)))
 		r.recordPresent(domain, top, nullMX, hosts)
 		switch len(top.records) {
 		case 0:
-			r.skip(domain+" publishes no SPF record", checkSyntax, checkLookupLimit, checkVoidLimit, checkNoLoop,
+			r.res.SkipAll(domain+" publishes no SPF record", checkSyntax, checkLookupLimit, checkVoidLimit, checkNoLoop,
 				checkAllPolicy, checkNoPTR, checkNotTooBroad)
 		case 1:
 			r.recordAudit(domain, rec, a, nullMX)
 		default:
-			r.skip(fmt.Sprintf("%s publishes %d SPF records: receivers return permerror without reading any (fix spf.present first)", domain, len(top.records)),
+			r.res.SkipAll(fmt.Sprintf("%s publishes %d SPF records: receivers return permerror without reading any (fix spf.present first)", domain, len(top.records)),
 				checkSyntax, checkLookupLimit, checkVoidLimit, checkNoLoop, checkAllPolicy, checkNoPTR, checkNotTooBroad)
 		}
 	}

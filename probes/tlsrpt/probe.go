@@ -27,6 +27,10 @@ import (
 // Name is the probe's name (the probe label of its metrics).
 const Name = "tlsrpt"
 
+// maxTXTLines bounds the TXT records quoted as evidence: a name with
+// hundreds of them must not flood the report.
+const maxTXTLines = 10
+
 // Probe checks the TLS-RPT record of a mail domain. It is safe for
 // concurrent use.
 type Probe struct {
@@ -100,7 +104,7 @@ func judge(res *probes.Result, domain, name string, txt *dnsclient.Answer) {
 			misfits = append(misfits, t)
 		}
 	}
-	evidence := txtEvidence(name, txt)
+	evidence := probes.TXTEvidence(name, txt, maxTXTLines)
 	owner := strings.TrimSuffix(name, ".")
 	starter := probes.ZoneLine(name, "TXT", fmt.Sprintf("%q", "v=TLSRPTv1; rua=mailto:tls-reports@"+domain))
 	measure := func(mailto, https int) {
@@ -173,31 +177,4 @@ func fixed(rec *Record, domain string) string {
 		uris = []string{"mailto:tls-reports@" + domain}
 	}
 	return "v=TLSRPTv1; rua=" + strings.Join(uris, ",")
-}
-
-// txtEvidence lists the TXT records at the name.
-func txtEvidence(name string, txt *dnsclient.Answer) []string {
-	const maxLines = 10
-	var lines []string
-	prev := name
-	for _, c := range txt.CNAMEs {
-		lines = append(lines, prev+" CNAME "+c)
-		prev = c
-	}
-	all := txt.TXT()
-	for i, t := range all {
-		if i == maxLines {
-			lines = append(lines, fmt.Sprintf("… and %d more TXT records", len(all)-maxLines))
-			break
-		}
-		lines = append(lines, txt.Owner()+" TXT "+probes.Quote(t))
-	}
-	switch {
-	case len(all) > 0:
-	case txt.NXDomain():
-		lines = append(lines, txt.Owner()+" no TXT record (NXDOMAIN)")
-	default:
-		lines = append(lines, txt.Owner()+" no TXT record")
-	}
-	return lines
 }
