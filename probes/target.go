@@ -72,6 +72,19 @@ func (t Target) Host() string {
 	return t.Name
 }
 
+// NotADomain says why checks of what a mail domain publishes (what:
+// "DKIM keys", "DMARC records") do not apply to t, or "" when t is a mail
+// domain.
+func (t Target) NotADomain(what string) string {
+	switch t.Kind {
+	case KindHost:
+		return "the target is one mail host (" + t.String() + "); " + what + " belong to a mail domain"
+	case KindIP:
+		return "the target is an IP address; " + what + " belong to a mail domain"
+	}
+	return ""
+}
+
 const (
 	maxNameLength  = 253
 	maxLabelLength = 63

@@ -166,3 +166,22 @@ func TestAddressDialerNetworks(t *testing.T) {
 		t.Error("an IPv4-mapped address slipped past denied_networks")
 	}
 }
+
+func TestNotADomain(t *testing.T) {
+	for raw, want := range map[string]string{
+		"example.test":              "",
+		"mx1.example.test:25":       "the target is one mail host (mx1.example.test:25); DKIM keys belong to a mail domain",
+		"192.0.2.1":                 "the target is an IP address; DKIM keys belong to a mail domain",
+		"[2001:db8::1]:2525":        "the target is an IP address; DKIM keys belong to a mail domain",
+		"xn--bcher-kva.test":        "",
+		"mx.xn--bcher-kva.test:587": "the target is one mail host (mx.xn--bcher-kva.test:587); DKIM keys belong to a mail domain",
+	} {
+		target, err := ParseTarget(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if got := target.NotADomain("DKIM keys"); got != want {
+			t.Errorf("%s: %q; want %q", raw, got, want)
+		}
+	}
+}

@@ -166,12 +166,8 @@ func (l *lookup) revoked() bool { return l.found() && l.key != nil && l.key.Revo
 // ctx ends, whichever is first, with what it found.
 func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *probes.Result {
 	r := &run{cfg: p.cfg, ctx: ctx, req: req, env: env, res: probes.NewResult(Name), domain: req.Target.Name}
-	switch req.Target.Kind {
-	case probes.KindHost:
-		r.res.SkipAll("the target is one mail host ("+req.Target.String()+"); DKIM keys belong to a mail domain", allChecks...)
-		return r.res
-	case probes.KindIP:
-		r.res.SkipAll("the target is an IP address; DKIM keys belong to a mail domain", allChecks...)
+	if why := req.Target.NotADomain("DKIM keys"); why != "" {
+		r.res.SkipAll(why, allChecks...)
 		return r.res
 	}
 	cands := p.candidates(req, r.res)

@@ -74,12 +74,8 @@ type level struct {
 // done or ctx ends, whichever is first, with what it found.
 func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *probes.Result {
 	r := &run{cfg: p.cfg, ctx: ctx, env: env, res: probes.NewResult(Name), domain: req.Target.Name}
-	switch req.Target.Kind {
-	case probes.KindHost:
-		r.res.SkipAll("the target is one mail host ("+req.Target.String()+"); DMARC records belong to a mail domain", allChecks...)
-		return r.res
-	case probes.KindIP:
-		r.res.SkipAll("the target is an IP address; DMARC records belong to a mail domain", allChecks...)
+	if why := req.Target.NotADomain("DMARC records"); why != "" {
+		r.res.SkipAll(why, allChecks...)
 		return r.res
 	}
 	r.levels = lookupLevels(ctx, env.DNS, r.lookupDomains())

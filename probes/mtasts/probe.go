@@ -110,16 +110,13 @@ type run struct {
 // done or ctx ends, whichever is first, with what it found.
 func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *probes.Result {
 	r := &run{p: p, ctx: ctx, req: req, env: env, res: probes.NewResult(Name)}
-	switch req.Target.Kind {
-	case probes.KindHost:
-		r.res.SkipAll("the target is one mail host ("+req.Target.String()+"); MTA-STS policies belong to a mail domain", allChecks...)
-	case probes.KindIP:
-		r.res.SkipAll("the target is an IP address; MTA-STS policies belong to a mail domain", allChecks...)
-	default:
-		r.domain = req.Target.Name
-		r.policyHost = "mta-sts." + r.domain
-		r.checkDomain()
+	if why := req.Target.NotADomain("MTA-STS policies"); why != "" {
+		r.res.SkipAll(why, allChecks...)
+		return r.res
 	}
+	r.domain = req.Target.Name
+	r.policyHost = "mta-sts." + r.domain
+	r.checkDomain()
 	return r.res
 }
 

@@ -56,12 +56,8 @@ func (p *Probe) Name() string { return Name }
 // done or ctx ends, whichever is first, with what it found.
 func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *probes.Result {
 	res := probes.NewResult(Name)
-	switch req.Target.Kind {
-	case probes.KindHost:
-		res.Skip(checkPresent, "the target is one mail host ("+req.Target.String()+"); TLS-RPT records belong to a mail domain")
-		return res
-	case probes.KindIP:
-		res.Skip(checkPresent, "the target is an IP address; TLS-RPT records belong to a mail domain")
+	if why := req.Target.NotADomain("TLS-RPT records"); why != "" {
+		res.Skip(checkPresent, why)
 		return res
 	}
 	domain := req.Target.Name
