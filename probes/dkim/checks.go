@@ -136,11 +136,11 @@ func (r *run) recordKeyValid(found []*lookup) {
 			continue
 		}
 		good = append(good, fmt.Sprintf("%s (%s)", l.selector, l.key.summary()))
+		var note []string
 		if l.key.WhitespaceInKey {
-			v.Pass(fmt.Sprintf("%s: p= has whitespace inside it, which RFC 6376 §3.6.1 allows and verifiers remove", l.selector))
-		} else {
-			v.Pass()
+			note = append(note, fmt.Sprintf("%s: p= has whitespace inside it, which RFC 6376 §3.6.1 allows and verifiers remove", l.selector))
 		}
+		v.Pass(note...)
 	}
 	v.RecordOrSkip(r.res, checkKeyValid, probes.Plural(len(good), "key decodes", "keys decode")+": "+probes.JoinNames(good), r.noKeyReason(found))
 }
