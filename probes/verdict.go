@@ -12,7 +12,7 @@ package probes
 //   - Record (mx, spf, dmarc, dnsbl, mtasts) passes a check nothing failed,
 //     whether or not a subject passed explicitly, and records an undecided
 //     check with the first error alone as its reason, as Result.Undecided
-//     does. RecordOrSkip (dkim) is Record for a check that may find
+//     does. RecordOrSkip (dkim, mx) is Record for a check that may find
 //     nothing to judge: it skips it then.
 //   - RecordAny (dkim) is for checks one passing subject satisfies: a
 //     subject that passed outweighs the others that could not be looked

@@ -56,10 +56,6 @@ func (r *run) recordDNSSECHosts(hosts []*mailhosts.Host) {
 		}
 		v.See(fmt.Sprintf("A/AAAA %s: AD bit set by %s", h.Name, answerServers(answers)))
 	}
-	if !v.Decided() && len(v.Errs) == 0 {
-		r.res.Skip(checkDNSSECMX, "no MX target is a host name")
-		return
-	}
 	if len(insecureHosts) > 0 {
 		v.FailReason = fmt.Sprintf("answers for %s are not validated (no AD bit from resolver %s)",
 			quoteAll(insecureHosts), strings.Join(probes.Dedup(servers), ", "))
@@ -67,7 +63,7 @@ func (r *run) recordDNSSECHosts(hosts []*mailhosts.Host) {
 			" with DNSSEC and publish their DS records at the parent; if they are signed already, " +
 			"make the module's resolvers validating (only a validating resolver sets the AD bit)"}
 	}
-	v.Record(r.res, checkDNSSECMX, "the answers for every mail host validated")
+	v.RecordOrSkip(r.res, checkDNSSECMX, "the answers for every mail host validated", "no MX target is a host name")
 }
 
 // quoteAll quotes DNS-supplied names for a reason line.
