@@ -20,11 +20,16 @@ type Query struct {
 	Type  uint16
 	Net   string // "udp" or "tcp"
 	DO    bool   // the DO bit was set
+	CD    bool   // the CD (checking disabled) bit was set
 	Class uint16
 }
 
 func (q Query) String() string {
-	return fmt.Sprintf("%s %s/%s", dns.TypeToString[q.Type], q.Name, q.Net)
+	cd := ""
+	if q.CD {
+		cd = "/cd"
+	}
+	return fmt.Sprintf("%s %s/%s%s", dns.TypeToString[q.Type], q.Name, q.Net, cd)
 }
 
 // Behaviour changes how the server answers the names it is set for.
@@ -65,8 +70,9 @@ const (
 // 127.0.0.1 over UDP and TCP on the same port. It follows CNAMEs within its
 // data as a recursive resolver would, answers NXDOMAIN for names it does not
 // hold and NODATA for names that exist without the type asked (including
-// empty non-terminals), and sets the AD bit for names marked secure, so it
-// can stand in for a validating resolver.
+// empty non-terminals), sets the AD bit for names marked secure and answers
+// SERVFAIL with Extended DNS Errors for names marked bogus unless the CD bit
+// is set, so it can stand in for a validating resolver.
 type DNSServer struct {
 	// Addr is "127.0.0.1:port" for UDP and TCP.
 	Addr string
@@ -75,8 +81,10 @@ type DNSServer struct {
 
 	mu         sync.RWMutex
 	records    map[string]map[uint16][]dns.RR
-	names      map[string]bool // owners and their ancestors (empty non-terminals)
-	secure     []string        // zone apexes whose answers carry AD
+	names      map[string]bool            // owners and their ancestors (empty non-terminals)
+	secure     []string                   // zone apexes whose answers carry AD
+	bogus      map[string][]dns.EDNS0_EDE // zone apexes that fail validation
+	extended   map[string][]dns.EDNS0_EDE // names whose answers carry EDE options
 	behaviours map[string]Behaviour
 	delay      time.Duration
 	noChase    bool
@@ -126,6 +134,8 @@ func NewDNSServer(zones ...string) (*DNSServer, error) {
 	s := &DNSServer{
 		records:    map[string]map[uint16][]dns.RR{},
 		names:      map[string]bool{},
+		bogus:      map[string][]dns.EDNS0_EDE{},
+		extended:   map[string][]dns.EDNS0_EDE{},
 		behaviours: map[string]Behaviour{},
 	}
 	for _, z := range zones {
@@ -277,6 +287,28 @@ func (s *DNSServer) SetSecure(apexes ...string) {
 	}
 }
 
+// SetBogus makes the zones at the apexes (and everything below them) fail
+// DNSSEC validation, as a validating resolver answers for a zone whose DS
+// matches no key or whose signatures expired: a question without the CD
+// bit gets SERVFAIL with the given Extended DNS Errors (RFC 8914; none, as
+// a resolver that sends none, such as Unbound without "ede: yes"), one
+// with the CD bit gets the data, unvalidated (no AD). A CNAME chain that
+// enters a bogus zone is bogus.
+func (s *DNSServer) SetBogus(apex string, errs ...dns.EDNS0_EDE) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bogus[dns.CanonicalName(apex)] = append([]dns.EDNS0_EDE(nil), errs...)
+}
+
+// SetExtendedErrors attaches Extended DNS Error options to every answer for
+// name (any type), whatever its rcode: with ServFail, a resolver that says
+// why it failed ("No Reachable Authority").
+func (s *DNSServer) SetExtendedErrors(name string, errs ...dns.EDNS0_EDE) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.extended[dns.CanonicalName(name)] = append([]dns.EDNS0_EDE(nil), errs...)
+}
+
 // SetBehaviour makes the server answer questions for name (any type) the
 // given way.
 func (s *DNSServer) SetBehaviour(name string, b Behaviour) {
@@ -374,8 +406,9 @@ func (s *DNSServer) serve(w dns.ResponseWriter, req *dns.Msg) {
 	opt := req.IsEdns0()
 
 	s.mu.Lock()
-	s.queries = append(s.queries, Query{Name: name, Type: q.Qtype, Class: q.Qclass, Net: network, DO: opt != nil && opt.Do()})
+	s.queries = append(s.queries, Query{Name: name, Type: q.Qtype, Class: q.Qclass, Net: network, DO: opt != nil && opt.Do(), CD: req.CheckingDisabled})
 	behaviour := s.behaviours[name]
+	extended := s.extended[name]
 	delay := s.delay
 	lockstep := s.lockstep
 	s.mu.Unlock()
@@ -389,16 +422,18 @@ func (s *DNSServer) serve(w dns.ResponseWriter, req *dns.Msg) {
 	resp := new(dns.Msg)
 	resp.SetReply(req)
 	resp.RecursionAvailable = true
+	// RFC 6840 §5.9: a resolver echoes the CD bit.
+	resp.CheckingDisabled = req.CheckingDisabled
 	switch behaviour {
 	case Drop:
 		return
 	case ServFail:
 		resp.Rcode = dns.RcodeServerFailure
-		_ = w.WriteMsg(resp)
+		writeWithEDE(w, resp, opt, extended)
 		return
 	case Refused:
 		resp.Rcode = dns.RcodeRefused
-		_ = w.WriteMsg(resp)
+		writeWithEDE(w, resp, opt, extended)
 		return
 	}
 	switch behaviour {
@@ -423,9 +458,17 @@ func (s *DNSServer) serve(w dns.ResponseWriter, req *dns.Msg) {
 		_ = w.WriteMsg(resp)
 		return
 	}
-	s.answer(resp, name, q.Qtype, req.AuthenticatedData || opt != nil && opt.Do())
+	if bogus, errs := s.answer(resp, name, q.Qtype, req.AuthenticatedData || opt != nil && opt.Do()); bogus && !req.CheckingDisabled {
+		// A validating resolver gives nothing of a bogus answer away.
+		fail := new(dns.Msg)
+		fail.SetRcode(req, dns.RcodeServerFailure)
+		fail.RecursionAvailable = true
+		writeWithEDE(w, fail, opt, append(errs, extended...))
+		return
+	}
 	if opt != nil {
 		resp.SetEdns0(opt.UDPSize(), opt.Do())
+		resp.IsEdns0().Option = extendedOptions(extended)
 	}
 	if network == "udp" {
 		size := dns.MinMsgSize
@@ -444,14 +487,36 @@ func (s *DNSServer) serve(w dns.ResponseWriter, req *dns.Msg) {
 	_ = w.WriteMsg(resp)
 }
 
+// writeWithEDE sends resp with the Extended DNS Errors, when the question
+// came with EDNS (RFC 8914 §2: the option lives in the OPT record).
+func writeWithEDE(w dns.ResponseWriter, resp *dns.Msg, opt *dns.OPT, errs []dns.EDNS0_EDE) {
+	if opt != nil {
+		resp.SetEdns0(opt.UDPSize(), opt.Do())
+		resp.IsEdns0().Option = extendedOptions(errs)
+	}
+	_ = w.WriteMsg(resp)
+}
+
+func extendedOptions(errs []dns.EDNS0_EDE) []dns.EDNS0 {
+	var out []dns.EDNS0
+	for _, e := range errs {
+		out = append(out, &dns.EDNS0_EDE{InfoCode: e.InfoCode, ExtraText: e.ExtraText})
+	}
+	return out
+}
+
 // answer fills resp from the data, following CNAMEs as a recursive resolver
-// does.
-func (s *DNSServer) answer(resp *dns.Msg, name string, qtype uint16, wantAD bool) {
+// does. bogus says the chain went through a zone marked bogus, and errs are
+// that zone's Extended DNS Errors.
+func (s *DNSServer) answer(resp *dns.Msg, name string, qtype uint16, wantAD bool) (bogus bool, errs []dns.EDNS0_EDE) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	secure := true
 	current := name
 	for hops := 0; hops < 16; hops++ {
+		if zoneErrs, ok := s.bogusZone(current); ok && !bogus {
+			bogus, errs = true, zoneErrs
+		}
 		secure = secure && s.isSecure(current)
 		if rrs := s.records[current][qtype]; len(rrs) > 0 {
 			resp.Answer = append(resp.Answer, copyRRs(rrs)...)
@@ -475,7 +540,19 @@ func (s *DNSServer) answer(resp *dns.Msg, name string, qtype uint16, wantAD bool
 		}
 		current = strings.ToLower(cnames[0].(*dns.CNAME).Target)
 	}
-	resp.AuthenticatedData = wantAD && secure
+	resp.AuthenticatedData = wantAD && secure && !bogus
+	return bogus, errs
+}
+
+// bogusZone returns the Extended DNS Errors of the bogus zone name is in,
+// if it is in one.
+func (s *DNSServer) bogusZone(name string) ([]dns.EDNS0_EDE, bool) {
+	for apex, errs := range s.bogus {
+		if dns.IsSubDomain(apex, name) {
+			return append([]dns.EDNS0_EDE(nil), errs...), true
+		}
+	}
+	return nil, false
 }
 
 // enclosingSOA returns the SOA of the closest zone apex at or above name

@@ -60,3 +60,88 @@ func TestLockstepCountsRounds(t *testing.T) {
 		t.Errorf("Rounds = %d, want 2", got)
 	}
 }
+
+func askCD(t *testing.T, addr, name string, qtype uint16, cd bool) *dns.Msg {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.SetEdns0(1232, true)
+	m.CheckingDisabled = cd
+	r, err := dns.ExchangeContext(context.Background(), m, addr)
+	if err != nil {
+		t.Fatalf("%s %s: %v", dns.TypeToString[qtype], name, err)
+	}
+	return r
+}
+
+func extendedOf(m *dns.Msg) []dns.EDNS0_EDE {
+	var out []dns.EDNS0_EDE
+	if opt := m.IsEdns0(); opt != nil {
+		for _, o := range opt.Option {
+			if e, ok := o.(*dns.EDNS0_EDE); ok {
+				out = append(out, *e)
+			}
+		}
+	}
+	return out
+}
+
+// A bogus zone answers as a validating resolver does: SERVFAIL with the
+// Extended DNS Errors and nothing of the data, unless the CD bit asks for
+// the data unvalidated. A chain into the zone is bogus too; the rest of
+// the world is not.
+func TestBogusZoneAnswersLikeAValidator(t *testing.T) {
+	s := StartExampleWorld(t)
+	s.SetSecure("broken.test")
+	s.SetBogus("broken.test", dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeDNSKEYMissing, ExtraText: "no DNSKEY matches the DS"})
+
+	r := askCD(t, s.Addr, "alias.broken.test.", dns.TypeA, false)
+	if r.Rcode != dns.RcodeServerFailure || len(r.Answer) != 0 || r.AuthenticatedData {
+		t.Errorf("without CD: %s, %d answers, AD=%v; want SERVFAIL, none, no AD", dns.RcodeToString[r.Rcode], len(r.Answer), r.AuthenticatedData)
+	}
+	if got := extendedOf(r); len(got) != 1 || got[0].InfoCode != dns.ExtendedErrorCodeDNSKEYMissing || got[0].ExtraText != "no DNSKEY matches the DS" {
+		t.Errorf("EDE = %v, want one DNSKEY Missing with its text", got)
+	}
+
+	r = askCD(t, s.Addr, "alias.broken.test.", dns.TypeA, true)
+	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 || r.AuthenticatedData || !r.CheckingDisabled {
+		t.Errorf("with CD: %s, %d answers, AD=%v, CD=%v; want NOERROR, the chain, no AD, CD echoed", dns.RcodeToString[r.Rcode], len(r.Answer), r.AuthenticatedData, r.CheckingDisabled)
+	}
+	if got := extendedOf(r); len(got) != 0 {
+		t.Errorf("EDE on the CD answer: %v", got)
+	}
+	if r := askCD(t, s.Addr, "nothing.broken.test.", dns.TypeA, true); r.Rcode != dns.RcodeNameError {
+		t.Errorf("NXDOMAIN with CD: %s", dns.RcodeToString[r.Rcode])
+	}
+	if r := askCD(t, s.Addr, "mx1.example.test.", dns.TypeA, false); r.Rcode != dns.RcodeSuccess || !r.AuthenticatedData {
+		t.Errorf("a secure zone beside the bogus one: %s AD=%v", dns.RcodeToString[r.Rcode], r.AuthenticatedData)
+	}
+	q := s.Queries()
+	if len(q) < 2 || q[0].CD || !q[1].CD {
+		t.Errorf("queries %v: want the CD bit recorded", q)
+	}
+
+	// Without Extended DNS Errors: a bare SERVFAIL, as from Unbound
+	// without "ede: yes".
+	s.SetBogus("broken.test")
+	if r := askCD(t, s.Addr, "alias.broken.test.", dns.TypeA, false); r.Rcode != dns.RcodeServerFailure || len(extendedOf(r)) != 0 {
+		t.Errorf("bogus without EDE: %s %v", dns.RcodeToString[r.Rcode], extendedOf(r))
+	}
+}
+
+// A resolver that fails for another reason fails with the CD bit too, and
+// may say why.
+func TestServFailCarriesExtendedErrors(t *testing.T) {
+	s := StartExampleWorld(t)
+	s.SetBehaviour("example.test", ServFail)
+	s.SetExtendedErrors("example.test", dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeNoReachableAuthority})
+	for _, cd := range []bool{false, true} {
+		r := askCD(t, s.Addr, "example.test.", dns.TypeMX, cd)
+		if r.Rcode != dns.RcodeServerFailure {
+			t.Errorf("CD=%v: %s, want SERVFAIL", cd, dns.RcodeToString[r.Rcode])
+		}
+		if got := extendedOf(r); len(got) != 1 || got[0].InfoCode != dns.ExtendedErrorCodeNoReachableAuthority {
+			t.Errorf("CD=%v: EDE %v, want No Reachable Authority", cd, got)
+		}
+	}
+}
