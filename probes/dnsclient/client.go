@@ -190,12 +190,18 @@ type Error struct {
 	Type   uint16
 	Rcode  int // the last rcode received, or -1 when no answer arrived
 	Server string
-	Err    error
+	// ExtendedErrors are the Extended DNS Errors (RFC 8914) of the last
+	// answer received: why the resolver failed, when it says.
+	ExtendedErrors []ExtendedError
+	Err            error
 }
 
 func (e *Error) Error() string {
 	q := dns.TypeToString[e.Type] + " " + strings.TrimSuffix(e.Name, ".")
 	if e.Rcode >= 0 {
+		if len(e.ExtendedErrors) > 0 {
+			return fmt.Sprintf("dns %s: %s from %s with %s", q, dns.RcodeToString[e.Rcode], e.Server, describeExtended(e.ExtendedErrors))
+		}
 		return fmt.Sprintf("dns %s: %s from %s", q, dns.RcodeToString[e.Rcode], e.Server)
 	}
 	if e.Server == "" {
@@ -217,11 +223,22 @@ var errMismatch = errors.New("answer does not match the question")
 // exchange asks the servers one question, rotating over them, and returns
 // the first answer with a NOERROR or NXDOMAIN rcode. sent is called for every
 // message put on the wire.
-func (c *Client) exchange(ctx context.Context, name string, qtype uint16, sent func()) (*dns.Msg, string, error) {
+//
+// A SERVFAIL may be the resolver's verdict that the answer is DNSSEC-bogus
+// (see Bogus): the question is asked again of the same server with the CD
+// bit, and if that one is answered, the answer returned is the CD answer
+// with the Bogus that says so. The CD question is asked at most once per
+// exchange, and not when the resolver's Extended DNS Errors name a cause
+// other than DNSSEC (an unreachable authority, a network error). A
+// resolver without Extended DNS Errors (Unbound without "ede: yes") is
+// judged by the CD answer alone, as a person with dig +cd would: a
+// passing upstream failure could look the same, which the alerts' for:
+// durations absorb.
+func (c *Client) exchange(ctx context.Context, name string, qtype uint16, sent func()) (*dns.Msg, string, *Bogus, error) {
 	qerr := &Error{Name: name, Type: qtype, Rcode: -1}
 	if len(c.servers) == 0 {
 		qerr.Err = c.serverErr
-		return nil, "", qerr
+		return nil, "", nil, qerr
 	}
 	q := new(dns.Msg)
 	q.SetQuestion(name, qtype)
@@ -231,6 +248,7 @@ func (c *Client) exchange(ctx context.Context, name string, qtype uint16, sent f
 	q.AuthenticatedData = true
 	q.SetEdns0(c.udpSize, true)
 
+	askedCD := false
 	for attempt := 0; attempt < c.attempts; attempt++ {
 		if flight.ContextOver(ctx) {
 			if qerr.Err == nil {
@@ -239,22 +257,50 @@ func (c *Client) exchange(ctx context.Context, name string, qtype uint16, sent f
 					qerr.Err = ctx.Err()
 				}
 			}
-			return nil, "", qerr
+			return nil, "", nil, qerr
 		}
 		server := c.servers[attempt%len(c.servers)]
 		qerr.Server = server
 		r, err := c.exchangeOne(ctx, q, server, sent)
 		if err != nil {
-			qerr.Err, qerr.Rcode = err, -1
+			qerr.Err, qerr.Rcode, qerr.ExtendedErrors = err, -1, nil
 			continue
 		}
-		if r.Rcode != dns.RcodeSuccess && r.Rcode != dns.RcodeNameError {
-			qerr.Err, qerr.Rcode = fmt.Errorf("rcode %s", dns.RcodeToString[r.Rcode]), r.Rcode
+		if r.Rcode == dns.RcodeSuccess || r.Rcode == dns.RcodeNameError {
+			return r, server, nil, nil
+		}
+		extended := ExtendedErrors(r)
+		qerr.Err, qerr.Rcode, qerr.ExtendedErrors = fmt.Errorf("rcode %s", dns.RcodeToString[r.Rcode]), r.Rcode, extended
+		if r.Rcode != dns.RcodeServerFailure || askedCD || (len(extended) > 0 && !anyDNSSEC(extended)) {
 			continue
 		}
-		return r, server, nil
+		askedCD = true
+		unchecked := c.exchangeUnchecked(ctx, q, server, sent)
+		switch {
+		case unchecked == nil:
+			// The resolver fails with or without validation: not DNSSEC.
+		case unchecked.AuthenticatedData:
+			// It validated this time (RFC 6840 §5.9 lets a resolver
+			// validate and set AD on a CD question): the SERVFAIL passed.
+			return unchecked, server, nil, nil
+		default:
+			return unchecked, server, &Bogus{Name: name, Type: qtype, Server: server, Errors: extended}, nil
+		}
 	}
-	return nil, "", qerr
+	return nil, "", nil, qerr
+}
+
+// exchangeUnchecked asks q again with checking disabled (RFC 4035 §3.2.2)
+// and returns the answer if it has a NOERROR or NXDOMAIN rcode: the data a
+// validating resolver refused.
+func (c *Client) exchangeUnchecked(ctx context.Context, q *dns.Msg, server string, sent func()) *dns.Msg {
+	cd := q.Copy()
+	cd.CheckingDisabled = true
+	r, err := c.exchangeOne(ctx, cd, server, sent)
+	if err != nil || (r.Rcode != dns.RcodeSuccess && r.Rcode != dns.RcodeNameError) {
+		return nil
+	}
+	return r
 }
 
 // exchangeOne is one attempt at one server: UDP, then TCP if truncated.

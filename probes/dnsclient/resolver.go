@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/miekg/dns"
@@ -26,6 +27,9 @@ type Resolver struct {
 	hits       atomic.Int64
 	sharedHits atomic.Int64
 	misses     atomic.Int64
+
+	bogusMu sync.Mutex
+	bogus   []*Bogus
 }
 
 type question struct {
@@ -37,6 +41,7 @@ type question struct {
 type exchanged struct {
 	msg    *dns.Msg
 	server string
+	bogus  *Bogus // the resolver refused the answer; msg is the CD answer
 }
 
 // NewResolver returns a request-scoped resolver with an empty cache.
@@ -60,6 +65,15 @@ func (r *Resolver) Stats() Stats {
 // Servers returns the resolver addresses in use.
 func (r *Resolver) Servers() []string { return r.client.Servers() }
 
+// Bogus returns the questions of the request whose answers the resolver
+// refused as DNSSEC-bogus, in the order they were asked; the probes saw
+// the answers given with checking disabled instead (see Answer.Bogus).
+func (r *Resolver) Bogus() []*Bogus {
+	r.bogusMu.Lock()
+	defer r.bogusMu.Unlock()
+	return append([]*Bogus(nil), r.bogus...)
+}
+
 // Answer is the outcome of a question that got a NOERROR or NXDOMAIN answer.
 // Its records are shared with the cache: read them, never modify them.
 type Answer struct {
@@ -76,6 +90,11 @@ type Answer struct {
 	// Authenticated is the AD bit: every message on the way was validated
 	// by the resolver.
 	Authenticated bool
+	// Bogus, when set, says the resolver refused a message on the way as
+	// DNSSEC-bogus (SERVFAIL, and an answer with checking disabled): the
+	// records are what the zone publishes, unvalidated, and what no
+	// validating sender or receiver gets. Authenticated is false then.
+	Bogus *Bogus
 	// Server is the resolver that answered (the last one for a chain).
 	Server string
 	// TTL is how long the answer may be cached, in seconds: the smallest
@@ -113,13 +132,16 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answ
 	current := fqdn
 	for {
 		asked := current
-		msg, server, err := r.ask(ctx, asked, qtype)
+		msg, server, bogus, err := r.ask(ctx, asked, qtype)
 		if err != nil {
 			return nil, err
 		}
 		ans.Server = server
 		ans.Rcode = msg.Rcode
-		ans.Authenticated = ans.Authenticated && msg.AuthenticatedData
+		if bogus != nil && ans.Bogus == nil {
+			ans.Bogus = bogus
+		}
+		ans.Authenticated = ans.Authenticated && msg.AuthenticatedData && ans.Bogus == nil
 		// Walk the aliases the resolver already followed in this answer.
 		for qtype != dns.TypeCNAME {
 			target, ok := cnameOf(msg, current)
@@ -207,8 +229,9 @@ func cnameOf(msg *dns.Msg, owner string) (string, bool) {
 
 // ask returns the cached message for a question, asking it if needed. A
 // question abandoned because its asker's context ended is asked again for
-// the next asker with time left (flight.Group).
-func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+// the next asker with time left (flight.Group). A bogus answer is kept for
+// the request only: across requests the resolver is asked again.
+func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, *Bogus, error) {
 	q := question{name: name, qtype: qtype}
 	v, err, joined := r.calls.Do(ctx, q, func() (exchanged, error) {
 		if msg, server, ok := r.client.cached(q); ok {
@@ -216,20 +239,26 @@ func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg
 			return exchanged{msg: msg, server: server}, nil
 		}
 		r.misses.Add(1)
-		msg, server, err := r.client.exchange(ctx, name, qtype, func() { r.queries.Add(1) })
-		if err == nil {
+		msg, server, bogus, err := r.client.exchange(ctx, name, qtype, func() { r.queries.Add(1) })
+		switch {
+		case err != nil:
+		case bogus != nil:
+			r.bogusMu.Lock()
+			r.bogus = append(r.bogus, bogus)
+			r.bogusMu.Unlock()
+		default:
 			r.client.keep(q, msg, server)
 		}
-		return exchanged{msg: msg, server: server}, err
+		return exchanged{msg: msg, server: server, bogus: bogus}, err
 	})
 	if joined {
 		if err != nil && err == ctx.Err() {
 			// This asker's own context ended while another asked.
-			return nil, "", &Error{Name: name, Type: qtype, Rcode: -1, Err: err}
+			return nil, "", nil, &Error{Name: name, Type: qtype, Rcode: -1, Err: err}
 		}
 		r.hits.Add(1)
 	}
-	return v.msg, v.server, err
+	return v.msg, v.server, v.bogus, err
 }
 
 // Addrs returns the addresses of an A or AAAA answer.
