@@ -13,12 +13,24 @@ import (
 // §3.2.3, RFC 6840 §5.8): the exporter does not validate itself, it trusts
 // the module's resolver, so the evidence always names that resolver. A
 // non-validating resolver makes every signed zone look unsigned.
+//
+// An answer the resolver refused as bogus (dnsclient.Bogus: SERVFAIL, its
+// Extended DNS Error, and the data with checking disabled) fails all three
+// checks: dnssec.not_bogus (must), because no sender that validates can
+// deliver to the domain then, and dnssec.domain and dnssec.mx, which are
+// about validation and so must not be absent when validation fails.
 
 // recordDNSSECDomain judges the MX answer of the domain.
 func (r *run) recordDNSSECDomain(set *mailhosts.Set) {
 	domain := r.target.Name
 	ans := set.MX
 	r.measureDNSSEC(domain, ans.Authenticated)
+	if ans.Bogus != nil {
+		r.res.Fail(checkDNSSECDomain,
+			"the MX answer for "+domain+" does not validate: resolver "+ans.Bogus.Server+" refused it as DNSSEC-bogus",
+			bogusFix(domain, ans.Bogus), bogusEvidence(ans.Bogus)...)
+		return
+	}
 	if ans.Authenticated {
 		r.res.Pass(checkDNSSECDomain,
 			"the MX answer for "+domain+" validated (AD bit set by resolver "+ans.Server+")",
@@ -35,7 +47,7 @@ func (r *run) recordDNSSECDomain(set *mailhosts.Set) {
 // recordDNSSECHosts judges the A and AAAA answers of every host.
 func (r *run) recordDNSSECHosts(hosts []*mailhosts.Host) {
 	var v probes.Verdict
-	var insecureHosts, servers []string
+	var insecureHosts, bogusHosts, servers, bogusFixes []string
 	for _, h := range hosts {
 		if h.IPLiteral {
 			continue // no name, nothing to validate; mx.hostname reports it
@@ -47,6 +59,12 @@ func (r *run) recordDNSSECHosts(hosts []*mailhosts.Host) {
 			continue
 		}
 		r.measureDNSSEC(h.Name, insecure == nil)
+		if b := bogusOf(answers); b != nil {
+			bogusHosts = append(bogusHosts, h.Name)
+			bogusFixes = append(bogusFixes, bogusFix(h.Name, b))
+			v.Fail(h.Name, "", bogusEvidence(b)...)
+			continue
+		}
 		if insecure != nil {
 			insecureHosts = append(insecureHosts, h.Name)
 			servers = append(servers, insecure.Server)
@@ -56,14 +74,155 @@ func (r *run) recordDNSSECHosts(hosts []*mailhosts.Host) {
 		}
 		v.See(fmt.Sprintf("A/AAAA %s: AD bit set by %s", h.Name, answerServers(answers)))
 	}
-	if len(insecureHosts) > 0 {
-		v.FailReason = fmt.Sprintf("answers for %s are not validated (no AD bit from resolver %s)",
-			quoteAll(insecureHosts), strings.Join(probes.Dedup(servers), ", "))
-		v.Fixes = []string{"sign the zones of " + probes.JoinNames(insecureHosts) +
-			" with DNSSEC and publish their DS records at the parent; if they are signed already, " +
-			"make the module's resolvers validating (only a validating resolver sets the AD bit)"}
+	var reasons []string
+	v.Fixes = bogusFixes
+	if len(bogusHosts) > 0 {
+		reasons = append(reasons, "the resolver refused the answers for "+quoteAll(bogusHosts)+" as DNSSEC-bogus")
 	}
+	if len(insecureHosts) > 0 {
+		reasons = append(reasons, fmt.Sprintf("answers for %s are not validated (no AD bit from resolver %s)",
+			quoteAll(insecureHosts), strings.Join(probes.Dedup(servers), ", ")))
+		v.Fixes = append(v.Fixes, "sign the zones of "+probes.JoinNames(insecureHosts)+
+			" with DNSSEC and publish their DS records at the parent; if they are signed already, "+
+			"make the module's resolvers validating (only a validating resolver sets the AD bit)")
+	}
+	v.FailReason = strings.Join(reasons, "; ")
 	v.RecordOrSkip(r.res, checkDNSSECMX, "the answers for every mail host validated", "no MX target is a host name")
+}
+
+// recordNotBogus fails when the resolver refused an answer about the
+// domain or its mail hosts as DNSSEC-bogus: every sender that validates
+// (Gmail, Microsoft 365, Postfix with DANE, ...) then gets SERVFAIL and
+// defers the mail (RFC 7672 §2.1.1 for DANE; any resolver that validates
+// for the rest). set.MX is nil for a host target.
+func (r *run) recordNotBogus(set *mailhosts.Set) {
+	var v probes.Verdict
+	var answers, hostsAnswered int
+	judge := func(name string, list ...*dnsclient.Answer) {
+		var types []string
+		var first *dnsclient.Bogus
+		for _, ans := range list {
+			if ans == nil {
+				continue
+			}
+			answers++
+			if ans.Bogus == nil {
+				continue
+			}
+			types = append(types, dnsclient.TypeName(ans.Type))
+			if first == nil {
+				first = ans.Bogus
+			}
+			v.See(ans.Bogus.String())
+		}
+		if first != nil {
+			v.Fail(probes.Quote(name)+" ("+strings.Join(types, ", ")+")", bogusFix(name, first))
+		}
+	}
+	if set.MX != nil {
+		judge(r.target.Name, set.MX)
+	}
+	for _, h := range set.Hosts {
+		if h.IPLiteral {
+			continue
+		}
+		if h.A == nil && h.AAAA == nil {
+			v.Unknown(hostErr(h))
+			continue
+		}
+		hostsAnswered++
+		judge(h.Name, h.A, h.AAAA)
+	}
+	if answers == 0 && len(v.Errs) == 0 {
+		r.res.Skip(checkDNSSECNotBogus, "no answer to judge: no MX target is a host name")
+		return
+	}
+	if len(v.Problems) > 0 {
+		v.FailReason = "the validating resolver refused the answers for " + probes.JoinNames(v.Problems) +
+			" as DNSSEC-bogus: " + bogusConsequence(r.target, set)
+		v.See("the other checks ran on the records " + strings.Join(r.dns.Servers(), ", ") +
+			" gave with checking disabled (CD): what validating senders never get")
+	} else {
+		v.See(fmt.Sprintf("%s for %s and %s: none refused as bogus by %s",
+			probes.Plural(answers, "answer", "answers"), r.target.Name, probes.Plural(hostsAnswered, "mail host", "mail hosts"),
+			strings.Join(r.dns.Servers(), ", ")))
+	}
+	v.Record(r.res, checkDNSSECNotBogus, "the resolver refused no answer for "+r.target.Name+" or its mail hosts as DNSSEC-bogus")
+}
+
+// bogusConsequence says what bogus answers do to validating senders: a
+// bogus MX answer stops all mail; bogus addresses stop mail to those hosts,
+// and senders fall back to the others.
+func bogusConsequence(target probes.Target, set *mailhosts.Set) string {
+	if set.MX != nil && set.MX.Bogus != nil {
+		return "senders that validate cannot deliver mail to " + target.Name + " at all"
+	}
+	var bogus, fine []string
+	for _, h := range set.Hosts {
+		if h.IPLiteral {
+			continue
+		}
+		if bogusOf([]*dnsclient.Answer{h.A, h.AAAA}) != nil {
+			bogus = append(bogus, h.Name)
+		} else if len(h.Addrs()) > 0 {
+			fine = append(fine, h.Name)
+		}
+	}
+	if len(fine) == 0 {
+		return "senders that validate cannot reach " + probes.JoinNames(bogus) + ", so they cannot deliver mail to " + target.Name
+	}
+	return "senders that validate cannot reach " + probes.JoinNames(bogus) + " and deliver only to " + probes.JoinNames(fine)
+}
+
+// unvalidatedMark marks an evidence line whose record came from a bogus
+// answer: the zone publishes it, validating senders never see it.
+func unvalidatedMark(ans *dnsclient.Answer) string {
+	if ans.Bogus == nil {
+		return ""
+	}
+	return " (DNSSEC-bogus: unvalidated, asked with checking disabled)"
+}
+
+// bogusOf returns the first bogus answer's Bogus, or nil.
+func bogusOf(answers []*dnsclient.Answer) *dnsclient.Bogus {
+	for _, a := range answers {
+		if a != nil && a.Bogus != nil {
+			return a.Bogus
+		}
+	}
+	return nil
+}
+
+// bogusEvidence is what the resolver said, and what the checks ran on.
+func bogusEvidence(b *dnsclient.Bogus) []string {
+	return []string{b.String(), "the records in this report are the ones " + b.Server +
+		" gave with checking disabled (CD): what validating senders never get"}
+}
+
+// bogusFix says what to repair for the Extended DNS Error the resolver
+// gave; without one, the two usual causes. Nothing here turns DNSSEC off
+// without saying that is the choice.
+func bogusFix(name string, b *dnsclient.Bogus) string {
+	zone := "the zone of " + probes.Bare(name)
+	switch b.Code() {
+	case 7, 8, 25: // Signature Expired, Signature Not Yet Valid, Signature Expired before Valid
+		return "re-sign " + zone + ": its RRSIG records are outside their validity period " +
+			"(the signer stopped renewing them, or its clock is wrong); keep the signer running so " +
+			"signatures are renewed well before they expire"
+	case 10, 12: // RRSIGs Missing, NSEC Missing
+		return "serve " + zone + " signed from every one of its name servers: one of them answers without " +
+			"the signatures or the NSEC/NSEC3 records (an unsigned copy, or a secondary that does not transfer them)"
+	case 9, 11: // DNSKEY Missing, No Zone Key Bit Set
+		return "make the DS records of " + zone + " at the registrar (its parent) match a key the zone " +
+			"publishes (compare \"dig +cd DNSKEY\" with \"dig DS\"), as after a key rollover that did not reach " +
+			"the registrar; if the zone is to be unsigned, remove its DS records at the registrar first"
+	case 1, 2, 27: // Unsupported DNSKEY Algorithm, Unsupported DS Digest Type, Unsupported NSEC3 Iterations
+		return "re-sign " + zone + " with an algorithm and digest resolvers support (ECDSA P-256, SHA-256 DS, " +
+			"NSEC3 without extra iterations, RFC 9276)"
+	}
+	return "repair the DNSSEC of " + zone + ": the DS records at the registrar must match a key the zone " +
+		"publishes, and every answer must carry current signatures (\"dig +cd DNSKEY\", \"dig DS\" and " +
+		"DNSViz show which link breaks); if the zone is to be unsigned, remove its DS records at the registrar first"
 }
 
 // quoteAll quotes DNS-supplied names for a reason line.

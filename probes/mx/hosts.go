@@ -220,7 +220,7 @@ func mxEvidence(ans *dnsclient.Answer) []string {
 	lines := cnameEvidence(ans.Name, ans.CNAMEs)
 	for _, rr := range ans.Records {
 		if mx, ok := rr.(*dns.MX); ok {
-			lines = append(lines, fmt.Sprintf("%s MX %d %s", ans.Owner(), mx.Preference, mx.Mx))
+			lines = append(lines, fmt.Sprintf("%s MX %d %s%s", ans.Owner(), mx.Preference, mx.Mx, unvalidatedMark(ans)))
 		}
 	}
 	return lines
@@ -244,7 +244,7 @@ func addressEvidence(h *mailhosts.Host) []string {
 			continue
 		}
 		for _, ip := range ans.Addrs() {
-			lines = append(lines, fmt.Sprintf("%s %s %s", probes.FQDN(h.Name), dnsclient.TypeName(ans.Type), ip))
+			lines = append(lines, fmt.Sprintf("%s %s %s%s", probes.FQDN(h.Name), dnsclient.TypeName(ans.Type), ip, unvalidatedMark(ans)))
 		}
 	}
 	return lines

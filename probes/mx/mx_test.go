@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
@@ -150,6 +152,20 @@ $ORIGIN many.test.
 @                 IN MX   10 h16
 @                 IN MX   20 h17
 
+; Signed, but the DS at the parent names a key the zone does not have:
+; a validating resolver refuses every answer (bogus.test), or the
+; signatures of the zone that holds an MX host ran out (expired.test).
+$ORIGIN bogus.test.
+@                 IN MX   10 mx1.healthy.test.
+@                 IN CAA  0 issue "letsencrypt.org"
+
+$ORIGIN expired.test.
+mx                IN A    192.0.2.20
+
+$ORIGIN badhost.test.
+@                 IN MX   10 mx1.healthy.test.
+@                 IN MX   20 mx.expired.test.
+
 $ORIGIN 2.0.192.in-addr.arpa.
 10                IN PTR  mx1.healthy.test.
 20                IN PTR  mx2.healthy.test.
@@ -187,7 +203,7 @@ const (
 var checkIDs = []string{
 	"mx.present", "mx.null", "mx.hostname", "mx.resolves", "mx.ipv6",
 	"ptr.present", "ptr.fcrdns", "ptr.not_generic", "ptr.role_label",
-	"dnssec.domain", "dnssec.mx", "caa.present", "srv.client",
+	"dnssec.domain", "dnssec.mx", "dnssec.not_bogus", "caa.present", "srv.client",
 }
 
 type probeCase struct {
@@ -207,6 +223,15 @@ type probeCase struct {
 
 func secure(zones ...string) func(*testbed.DNSServer) {
 	return func(s *testbed.DNSServer) { s.SetSecure(zones...) }
+}
+
+// bogus signs the world's zones and makes one of them bogus, with the
+// Extended DNS Errors the resolver gives.
+func bogus(zone string, errs ...dns.EDNS0_EDE) func(*testbed.DNSServer) {
+	return func(s *testbed.DNSServer) {
+		s.SetSecure("healthy.test", "badhost.test", "bogus.test", "expired.test", "2.0.192.in-addr.arpa")
+		s.SetBogus(zone, errs...)
+	}
 }
 
 func TestProbe(t *testing.T) {
@@ -251,7 +276,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "no MX",
 			target: "nomx.test",
-			checks: statuses(skip, "mx.present", fail, "dnssec.domain", fail, "caa.present", fail, "srv.client", fail),
+			checks: statuses(skip, "dnssec.not_bogus", pass, "mx.present", fail, "dnssec.domain", fail, "caa.present", fail, "srv.client", fail),
 			reasons: map[string]string{
 				"mx.present":  "nomx.test publishes no MX records",
 				"srv.client":  "no SRV record for submission, submissions, imap, imaps, pop3, pop3s",
@@ -276,7 +301,7 @@ func TestProbe(t *testing.T) {
 			name:   "null MX alone",
 			target: "nullmx.test",
 			setup:  secure("nullmx.test"),
-			checks: statuses(skip, "mx.present", pass, "mx.null", pass, "dnssec.domain", pass, "caa.present", pass),
+			checks: statuses(skip, "dnssec.not_bogus", pass, "mx.present", pass, "mx.null", pass, "dnssec.domain", pass, "caa.present", pass),
 			reasons: map[string]string{
 				"mx.null":     "receives no mail",
 				"mx.resolves": "null MX",
@@ -288,7 +313,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:    "null MX with a preference other than 0",
 			target:  "nullpref.test",
-			checks:  statuses(skip, "mx.present", pass, "mx.null", fail, "dnssec.domain", fail, "caa.present", fail),
+			checks:  statuses(skip, "dnssec.not_bogus", pass, "mx.present", pass, "mx.null", fail, "dnssec.domain", fail, "caa.present", fail),
 			reasons: map[string]string{"mx.null": "preference 10"},
 			remediations: map[string]string{
 				"mx.null": `publish "nullpref.test. IN MX 0 ."`,
@@ -308,7 +333,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "MX pointing at an IP literal",
 			target: "literal.test",
-			checks: statuses(skip, "mx.present", pass, "mx.hostname", fail, "mx.resolves", fail, "mx.ipv6", fail,
+			checks: statuses(skip, "dnssec.not_bogus", pass, "mx.present", pass, "mx.hostname", fail, "mx.resolves", fail, "mx.ipv6", fail,
 				"dnssec.domain", fail, "caa.present", fail, "srv.client", fail),
 			reasons: map[string]string{
 				"mx.hostname": `"192.0.2.30" is an IP address`,
@@ -335,7 +360,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "MX hosts without addresses",
 			target: "noaddr.test",
-			checks: statuses(skip, "mx.present", pass, "mx.hostname", pass, "mx.resolves", fail, "mx.ipv6", fail,
+			checks: statuses(skip, "dnssec.not_bogus", pass, "mx.present", pass, "mx.hostname", pass, "mx.resolves", fail, "mx.ipv6", fail,
 				"dnssec.domain", fail, "dnssec.mx", fail, "caa.present", fail, "srv.client", fail),
 			reasons: map[string]string{
 				"mx.resolves": `host "mx.noaddr.test" has no A or AAAA record; host "ghost.noaddr.test" does not exist (NXDOMAIN)`,
@@ -349,7 +374,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "MX address without PTR",
 			target: "noptr.test",
-			checks: statuses(fail, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+			checks: statuses(fail, "dnssec.not_bogus", pass, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
 				"ptr.not_generic", skip, "ptr.role_label", skip),
 			reasons: map[string]string{"ptr.present": "198.51.100.7 has no PTR record"},
 			remediations: map[string]string{
@@ -362,7 +387,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "PTR that does not resolve back",
 			target: "notback.test",
-			checks: statuses(fail, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+			checks: statuses(fail, "dnssec.not_bogus", pass, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
 				"ptr.present", pass, "ptr.not_generic", pass, "ptr.role_label", pass),
 			reasons: map[string]string{"ptr.fcrdns": `PTR "mail.elsewhere.test" of 198.51.100.8 does not resolve back to it`},
 			remediations: map[string]string{
@@ -377,7 +402,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "generic-looking PTR",
 			target: "generic.test",
-			checks: statuses(fail, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+			checks: statuses(fail, "dnssec.not_bogus", pass, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
 				"ptr.present", pass, "ptr.fcrdns", pass),
 			reasons: map[string]string{
 				"ptr.not_generic": `PTR "198-51-100-77.dyn.isp.test" of 198.51.100.77 looks auto-assigned: it embeds the address`,
@@ -419,6 +444,72 @@ func TestProbe(t *testing.T) {
 				m("mail_dnssec_authenticated", 0, "healthy.test"),
 				m("mail_dnssec_authenticated", 0, "mx2.healthy.test"),
 			},
+		},
+		{
+			name:   "DNSSEC-bogus domain",
+			target: "bogus.test",
+			setup:  bogus("bogus.test", dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeDNSKEYMissing, ExtraText: "validation failure <bogus.test. MX IN>: no DNSKEY matches the DS"}),
+			// Everything else is judged on the answers given with CD: the
+			// MX host is secure and healthy.
+			checks: statuses(pass, "mx.null", skip, "dnssec.domain", fail, "dnssec.not_bogus", fail, "srv.client", fail),
+			reasons: map[string]string{
+				"dnssec.domain":    "the MX answer for bogus.test does not validate: resolver 127.0.0.1:",
+				"dnssec.not_bogus": `the validating resolver refused the answers for "bogus.test" (MX) as DNSSEC-bogus: senders that validate cannot deliver mail to bogus.test at all`,
+				"mx.present":       "1 MX record",
+				"caa.present":      "bogus.test publishes 1 CAA record",
+			},
+			remediations: map[string]string{
+				"dnssec.domain":    "make the DS records of the zone of bogus.test at the registrar (its parent) match a key the zone publishes",
+				"dnssec.not_bogus": "if the zone is to be unsigned, remove its DS records at the registrar first",
+			},
+			evidence: map[string]string{
+				"dnssec.domain":    "MX bogus.test: SERVFAIL from 127.0.0.1:",
+				"dnssec.not_bogus": "with EDE 9 (DNSKEY Missing): validation failure <bogus.test. MX IN>: no DNSKEY matches the DS",
+				"dnssec.mx":        "A/AAAA mx1.healthy.test: AD bit set",
+				"mx.present":       "bogus.test. MX 10 mx1.healthy.test. (DNSSEC-bogus: unvalidated, asked with checking disabled)",
+			},
+			metrics: []metric{
+				m("mail_dnssec_authenticated", 0, "bogus.test"),
+				m("mail_dnssec_authenticated", 1, "mx1.healthy.test"),
+				m("mail_mx_hosts", 1),
+			},
+		},
+		{
+			name:   "DNSSEC-bogus zone of an MX host",
+			target: "badhost.test",
+			setup:  bogus("expired.test", dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeSignatureExpired}),
+			checks: statuses(pass, "mx.null", skip, "dnssec.mx", fail, "dnssec.not_bogus", fail,
+				"caa.present", fail, "srv.client", fail),
+			reasons: map[string]string{
+				"dnssec.mx":        `the resolver refused the answers for "mx.expired.test" as DNSSEC-bogus`,
+				"dnssec.not_bogus": `the validating resolver refused the answers for "mx.expired.test" (A, AAAA) as DNSSEC-bogus: senders that validate cannot reach mx.expired.test and deliver only to mx1.healthy.test`,
+				"ptr.fcrdns":       "every mail server address resolves back",
+			},
+			remediations: map[string]string{
+				"dnssec.mx":        "re-sign the zone of mx.expired.test: its RRSIG records are outside their validity period",
+				"dnssec.not_bogus": "re-sign the zone of mx.expired.test",
+			},
+			evidence: map[string]string{
+				"dnssec.not_bogus": "A mx.expired.test: SERVFAIL from 127.0.0.1:",
+				"dnssec.mx":        "gave with checking disabled (CD): what validating senders never get",
+				"mx.resolves":      "mx.expired.test. A 192.0.2.20 (DNSSEC-bogus: unvalidated, asked with checking disabled)",
+			},
+			metrics: []metric{
+				m("mail_dnssec_authenticated", 1, "badhost.test"),
+				m("mail_dnssec_authenticated", 0, "mx.expired.test"),
+				m("mail_ptr_forward_confirmed", 1, "mx.expired.test", "192.0.2.20"),
+			},
+		},
+		{
+			name:   "NXDOMAIN from a DNSSEC-bogus zone",
+			target: "gone.bogus.test",
+			setup:  bogus("bogus.test"),
+			checks: statuses(skip, "mx.present", fail, "dnssec.domain", fail, "dnssec.not_bogus", fail),
+			reasons: map[string]string{
+				"mx.present":       "gone.bogus.test does not exist (NXDOMAIN)",
+				"dnssec.not_bogus": `"gone.bogus.test" (MX)`,
+			},
+			evidence: map[string]string{"dnssec.not_bogus": "without an Extended DNS Error, but an answer with checking disabled (CD)"},
 		},
 		{
 			name:   "CAA found at the parent",
@@ -496,7 +587,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "more PTR names than are checked",
 			target: "fiveptr.test",
-			checks: statuses(fail, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+			checks: statuses(fail, "dnssec.not_bogus", pass, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
 				"ptr.present", pass, "ptr.not_generic", pass),
 			evidence: map[string]string{
 				"ptr.fcrdns": "198.51.100.41 PTR mail.fiveptr.test (not checked: only the first 4 names are)",
@@ -510,7 +601,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "more MX hosts than are checked",
 			target: "many.test",
-			checks: statuses(skip, "mx.present", pass, "mx.hostname", pass, "mx.resolves", fail, "mx.ipv6", fail,
+			checks: statuses(skip, "dnssec.not_bogus", pass, "mx.present", pass, "mx.hostname", pass, "mx.resolves", fail, "mx.ipv6", fail,
 				"dnssec.domain", fail, "dnssec.mx", fail, "caa.present", fail, "srv.client", fail),
 			metrics: []metric{m("mail_mx_hosts", 17), m("mail_mx_host_info", 1, "h16.many.test", "10")},
 			absent:  []metric{m("mail_mx_host_info", 1, "h17.many.test", "20")},
@@ -531,6 +622,19 @@ func TestProbe(t *testing.T) {
 				m("mail_dnssec_authenticated", 1, "mx1.healthy.test"),
 			},
 			absent: []metric{m("mail_mx_null", 0), m("mail_mx_host_info", 0, "mx1.healthy.test", "0")},
+		},
+		{
+			name:   "host target in a DNSSEC-bogus zone",
+			target: "mx.expired.test:25",
+			setup:  bogus("expired.test", dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeRRSIGsMissing}),
+			checks: statuses(pass, "mx.present", skip, "mx.null", skip, "mx.hostname", skip, "dnssec.domain", skip, "srv.client", skip,
+				"mx.ipv6", fail, "dnssec.mx", fail, "dnssec.not_bogus", fail, "caa.present", fail),
+			reasons: map[string]string{
+				"dnssec.not_bogus": `the validating resolver refused the answers for "mx.expired.test" (A, AAAA) as DNSSEC-bogus: senders that validate cannot reach mx.expired.test, so they cannot deliver mail to mx.expired.test`,
+			},
+			remediations: map[string]string{"dnssec.not_bogus": "serve the zone of mx.expired.test signed from every one of its name servers"},
+			evidence:     map[string]string{"dnssec.not_bogus": "A mx.expired.test: SERVFAIL from 127.0.0.1:"},
+			metrics:      []metric{m("mail_dnssec_authenticated", 0, "mx.expired.test")},
 		},
 		{
 			name:   "IP target",

@@ -131,6 +131,7 @@ func (r *run) recordDomain(l domainLookups) {
 	r.recordPresent(set)
 	r.recordNull(set)
 	r.recordDNSSECDomain(set)
+	r.recordNotBogus(set)
 	r.recordCAA(l.caa)
 	receiving := []probes.CheckSpec{checkHostname, checkResolves, checkIPv6, checkDNSSECMX,
 		checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel}
@@ -169,12 +170,13 @@ func (r *run) checkHost() {
 	if err != nil {
 		// Host discovery does not fail as a whole today; stay correct if
 		// it ever does.
-		r.res.UndecidedAll(err, checkResolves, checkIPv6, checkDNSSECMX,
+		r.res.UndecidedAll(err, checkResolves, checkIPv6, checkDNSSECMX, checkDNSSECNotBogus,
 			checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
 		return
 	}
 	r.res.Measure(metricHosts, float64(len(set.Hosts)))
 	r.recordHosts(set)
+	r.recordNotBogus(set)
 	r.recordReverses(set, reverses)
 }
 
@@ -182,7 +184,7 @@ func (r *run) checkHost() {
 func (r *run) checkIP() {
 	r.res.SkipAll("the target is an IP address; only its reverse DNS is checked",
 		checkPresent, checkNull, checkHostname, checkResolves, checkIPv6,
-		checkDNSSECDomain, checkDNSSECMX, checkCAA, checkSRV)
+		checkDNSSECDomain, checkDNSSECMX, checkDNSSECNotBogus, checkCAA, checkSRV)
 	set, err := mailhosts.Discover(r.ctx, r.req, r.env)
 	if err != nil {
 		r.res.UndecidedAll(err, checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
@@ -194,17 +196,25 @@ func (r *run) checkIP() {
 // recordMXUnknown marks everything that rests on the MX answer undecided.
 func (r *run) recordMXUnknown(err error) {
 	r.res.UndecidedAll(err, checkPresent, checkNull, checkHostname, checkResolves, checkIPv6,
-		checkDNSSECDomain, checkDNSSECMX, checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
+		checkDNSSECDomain, checkDNSSECMX, checkDNSSECNotBogus, checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
 }
 
 // recordNXDomain fails mx.present for a domain that does not exist; nothing
-// else can apply to it.
+// else can apply to it, but a denial of existence that does not validate
+// is judged as one (the name may well exist: the proof of its absence is
+// what failed).
 func (r *run) recordNXDomain(set *mailhosts.Set) {
 	domain := r.target.Name
 	r.res.Fail(checkPresent, domain+" does not exist (NXDOMAIN)",
 		"register or delegate "+domain+", then publish "+probes.ZoneLine(domain, "MX", "10 mail."+probes.FQDN(domain)),
 		"MX "+domain+": NXDOMAIN from "+set.MX.Server)
-	r.res.SkipAll(domain+" does not exist (NXDOMAIN)",
-		checkNull, checkHostname, checkResolves, checkIPv6, checkDNSSECDomain, checkDNSSECMX,
-		checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel, checkCAA, checkSRV)
+	skipped := []probes.CheckSpec{checkNull, checkHostname, checkResolves, checkIPv6, checkDNSSECMX,
+		checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel, checkCAA, checkSRV}
+	if set.MX.Bogus != nil {
+		r.recordDNSSECDomain(set)
+		r.recordNotBogus(set)
+	} else {
+		skipped = append(skipped, checkDNSSECDomain, checkDNSSECNotBogus)
+	}
+	r.res.SkipAll(domain+" does not exist (NXDOMAIN)", skipped...)
 }

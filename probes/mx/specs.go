@@ -26,6 +26,8 @@ var (
 		Passing: "answers for the domain validate (AD bit from the validating resolver)"}
 	checkDNSSECMX = probes.CheckSpec{ID: "dnssec.mx", Level: probes.LevelShould,
 		Passing: "answers for each MX host validate"}
+	checkDNSSECNotBogus = probes.CheckSpec{ID: "dnssec.not_bogus", Level: probes.LevelMust,
+		Passing: "the resolver refuses no answer for the domain or its MX hosts as DNSSEC-bogus (signed or unsigned, but not broken)"}
 	checkCAA = probes.CheckSpec{ID: "caa.present", Level: probes.LevelMay,
 		Passing: "the domain (or its parent) publishes CAA"}
 	checkSRV = probes.CheckSpec{ID: "srv.client", Level: probes.LevelMay,
@@ -35,7 +37,7 @@ var (
 var allChecks = []probes.CheckSpec{
 	checkPresent, checkNull, checkHostname, checkResolves, checkIPv6,
 	checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel,
-	checkDNSSECDomain, checkDNSSECMX, checkCAA, checkSRV,
+	checkDNSSECDomain, checkDNSSECMX, checkDNSSECNotBogus, checkCAA, checkSRV,
 }
 
 // The measurements of the probe. Label values are bounded by what the domain
