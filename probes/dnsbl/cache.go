@@ -113,7 +113,7 @@ func (c *Cache) lookup(ctx context.Context, r *dnsclient.Resolver, servers strin
 		}
 		fresh = true
 		c.misses.Add(1)
-		ans, err := r.Lookup(ctx, name, qtype)
+		ans, err := refuseBogus(r.Lookup(ctx, name, qtype))
 		if err == nil {
 			// Errors are not kept: a failure says nothing about the next try.
 			c.keep(key, ans, now())

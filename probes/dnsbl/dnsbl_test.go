@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/miekg/dns"
 
 	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
@@ -392,6 +393,32 @@ func TestProbe(t *testing.T) {
 			},
 			absent:     []metric{m("mail_dnsbl_listed", 0, "world.bl.test", "192.0.2.20")},
 			wantErrors: []string{"every IP list asked lists everything"},
+		},
+		{
+			// A receiver whose resolver validates gets SERVFAIL from a
+			// bogus list zone: no listing, no test point. The records the
+			// exporter gets with checking disabled (a listing of
+			// 192.0.2.10) count for nothing.
+			name:   "a list whose zone is DNSSEC-bogus is an error of that list, not a listing",
+			target: "example.test",
+			cfg:    config(zen(), dbl()),
+			setup: func(s *testbed.DNSServer) {
+				s.SetSecure("bl.test")
+				s.SetBogus("zen.bl.test", dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeDNSBogus})
+			},
+			checks: statuses("dnsbl.ip", undecided, "dnsbl.domain", pass, "dnsbl.list_health", undecided),
+			reasons: map[string]string{
+				"dnsbl.list_health": "dnsbl list zen.bl.test: ",
+			},
+			metrics: []metric{
+				m("mail_dnsbl_list_error", 1, "zen.bl.test"),
+				m("mail_dnsbl_list_error", 0, "dbl.bl.test"),
+			},
+			absent: []metric{
+				m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.10"),
+				m("mail_dnsbl_list_healthy", 0, "zen.bl.test"),
+			},
+			wantErrors: []string{"zen.bl.test: SERVFAIL from 127.0.0.1:", "with EDE 6 (DNSSEC Bogus): the answer is DNSSEC-bogus, so receivers that validate get none"},
 		},
 		{
 			name:    "a list that times out is an error of that list only",

@@ -395,7 +395,19 @@ func (r *run) lookup(name string, qtype uint16) (*dnsclient.Answer, error) {
 	if r.p.cache != nil {
 		return r.p.cache.lookup(r.ctx, r.env.DNS, r.servers, r.now, name, qtype)
 	}
-	return r.env.DNS.Lookup(r.ctx, name, qtype)
+	return refuseBogus(r.env.DNS.Lookup(r.ctx, name, qtype))
+}
+
+// refuseBogus makes an answer the resolver refused as DNSSEC-bogus an
+// error. A list zone that does not validate answers nobody who validates:
+// a receiver sees no listing and no test point there, so the list is
+// failing (an error, never kept), and the records given with checking
+// disabled count for nothing.
+func refuseBogus(ans *dnsclient.Answer, err error) (*dnsclient.Answer, error) {
+	if err != nil || ans.Bogus == nil {
+		return ans, err
+	}
+	return nil, fmt.Errorf("%s: the answer is DNSSEC-bogus, so receivers that validate get none", ans.Bogus)
 }
 
 // judge classifies one answer of list l.

@@ -564,6 +564,15 @@ func (r *run) recordDANE() {
 			continue
 		}
 		sessions := r.hostSessions(h.Name)
+		if b := addressesBogus(h); b != nil {
+			// A sender that validates cannot even find the host;
+			// dnssec.not_bogus (mx) reports that, and TLSA has no say.
+			reason := "the address records of " + h.Name + " are DNSSEC-bogus: senders that validate cannot reach it, so its TLSA records are never asked"
+			tlsaV.Skip(reason)
+			match.Skip(reason)
+			rollover.Skip(reason)
+			continue
+		}
 		if ts.Err != nil {
 			tlsaV.Unknown(ts.Err)
 			match.Unknown(ts.Err)
@@ -571,6 +580,24 @@ func (r *run) recordDANE() {
 			continue
 		}
 		owner := strings.TrimSuffix(ts.Name, ".")
+		if b := ts.Answer.Bogus; b != nil {
+			// RFC 7672 §2.1.1: a bogus TLSA answer is not "no TLSA"; a
+			// DANE sender defers the mail rather than deliver without
+			// authentication. The records (taken with checking disabled)
+			// are shown, never used.
+			var lines []string
+			for _, rec := range ts.Records {
+				lines = append(lines, fmt.Sprintf("%s TLSA %d %d %d %s (DNSSEC-bogus: unvalidated, asked with checking disabled)", ts.Name, rec.Usage, rec.Selector, rec.MatchingType, probes.Clip(strings.ToLower(rec.Certificate), 64)))
+			}
+			lines = append(lines, b.String())
+			problem := fmt.Sprintf("the TLSA answer for %s is DNSSEC-bogus (resolver %s refused it): DANE senders defer all mail to %s (RFC 7672 §2.1.1)", owner, b.Server, h.Name)
+			fix := "repair the DNSSEC of the zone of " + owner + " so its answers validate again (the DS records at the registrar must match a key the zone publishes, and its signatures must be current); until then DANE senders do not deliver to " + h.Name
+			tlsaV.Fail(problem, fix, lines...)
+			match.Fail(problem, fix, lines...)
+			rollover.Skip("the TLSA answer is DNSSEC-bogus")
+			r.res.Note("TLSA records of %s not used: the answer is DNSSEC-bogus", owner)
+			continue
+		}
 		if len(ts.Records) == 0 {
 			tlsaV.Fail(fmt.Sprintf("%s publishes no TLSA records", owner), r.tlsaFix(h.Name, sessions), fmt.Sprintf("%s: no TLSA records", ts.Name))
 			match.Skip("no MX host publishes DNSSEC-validated TLSA records")
@@ -672,6 +699,17 @@ func (r *run) hostSessions(mx string) []*Session {
 		}
 	}
 	return out
+}
+
+// addressesBogus returns why the host's address answers are bogus, if one
+// is.
+func addressesBogus(h *mailhosts.Host) *dnsclient.Bogus {
+	for _, a := range []*dnsclient.Answer{h.A, h.AAAA} {
+		if a != nil && a.Bogus != nil {
+			return a.Bogus
+		}
+	}
+	return nil
 }
 
 // addressesValidated reports whether the host's address answers that hold

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
 )
@@ -300,3 +302,52 @@ func TestTLSALookupFails(t *testing.T) {
 }
 
 var _ = smtp.Name
+
+// A bogus TLSA answer is not "no TLSA": DANE senders defer the mail (RFC
+// 7672 §2.1.1), so dane.tlsa and dane.match fail, and the records, taken
+// with checking disabled, are shown but never matched.
+func TestBogusTLSA(t *testing.T) {
+	w := newWorld(t, smtpTestIPs, func(ip string) testbed.SMTPBehaviour { return good(t, hostOf(ip)) })
+	w.addTLSA(tlsa("mx1.smtp.test", 3, 1, 1, tlsaData(leafOf(t, goodCert(t, "mx1.smtp.test")), 1, 1)))
+	w.dns.SetBogus("_25._tcp.mx1.smtp.test", dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeSignatureExpired, ExtraText: "signature expired"})
+	res := w.run("smtp.test", w.cfg(), 20*time.Second)
+	expect{
+		checks: ok("dane.tlsa", fail, "dane.match", fail, "dane.rollover", skip),
+		reasons: map[string]string{
+			"dane.tlsa":  "the TLSA answer for _25._tcp.mx1.smtp.test is DNSSEC-bogus (resolver 127.0.0.1:",
+			"dane.match": "DANE senders defer all mail to mx1.smtp.test (RFC 7672 §2.1.1)",
+		},
+		remediations: map[string]string{"dane.match": "repair the DNSSEC of the zone of _25._tcp.mx1.smtp.test"},
+		evidence: map[string]string{
+			"dane.match": "_25._tcp.mx1.smtp.test. TLSA 3 1 1 ",
+			"dane.tlsa":  "TLSA _25._tcp.mx1.smtp.test: SERVFAIL from 127.0.0.1:",
+		},
+		absent: []metric{
+			m("mail_dane_tlsa_match", 0, "mx1.smtp.test", "127.0.0.2"),
+			m("mail_dane_tlsa_records", 0, "mx1.smtp.test"),
+		},
+	}.assert(t, res)
+	c, _ := res.Check("dane.match")
+	if !strings.Contains(strings.Join(c.Evidence, "\n"), "(DNSSEC-bogus: unvalidated, asked with checking disabled)") {
+		t.Errorf("dane.match evidence does not mark the records unvalidated: %q", c.Evidence)
+	}
+}
+
+// A host whose address answers are bogus cannot be found by a validating
+// sender at all: its DANE checks do not apply (dnssec.not_bogus, in the mx
+// probe, reports it), but the conversation still runs on the addresses
+// taken with checking disabled.
+func TestBogusAddressesSkipDANE(t *testing.T) {
+	w := newWorld(t, smtpTestIPs, func(ip string) testbed.SMTPBehaviour { return good(t, hostOf(ip)) })
+	w.addTLSA(tlsa("mx1.smtp.test", 3, 1, 1, tlsaData(leafOf(t, goodCert(t, "mx1.smtp.test")), 1, 1)))
+	w.dns.SetBogus("mx1.smtp.test", dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeDNSBogus})
+	res := w.run("smtp.test", w.cfg(), 20*time.Second)
+	expect{
+		checks: ok(),
+		reasons: map[string]string{
+			"smtp.reachable": "3 addresses greeted with 220",
+			"dane.match":     "the address records of mx1.smtp.test are DNSSEC-bogus: senders that validate cannot reach it",
+		},
+		absent: []metric{m("mail_dane_tlsa_match", 0, "mx1.smtp.test", "127.0.0.2")},
+	}.assert(t, res)
+}
