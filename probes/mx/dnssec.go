@@ -28,7 +28,7 @@ func (r *run) recordDNSSECDomain(set *mailhosts.Set) {
 	if ans.Bogus != nil {
 		r.res.Fail(checkDNSSECDomain,
 			"the MX answer for "+domain+" does not validate: resolver "+ans.Bogus.Server+" refused it as DNSSEC-bogus",
-			bogusFix(domain, ans.Bogus), bogusEvidence(ans.Bogus)...)
+			bogusFixes([]bogusName{{domain, ans.Bogus}})[0], ans.Bogus.String(), cdEvidence(ans.Bogus.Server))
 		return
 	}
 	if ans.Authenticated {
@@ -47,7 +47,8 @@ func (r *run) recordDNSSECDomain(set *mailhosts.Set) {
 // recordDNSSECHosts judges the A and AAAA answers of every host.
 func (r *run) recordDNSSECHosts(hosts []*mailhosts.Host) {
 	var v probes.Verdict
-	var insecureHosts, bogusHosts, servers, bogusFixes []string
+	var insecureHosts, bogusHosts, servers []string
+	var bogus []bogusName
 	for _, h := range hosts {
 		if h.IPLiteral {
 			continue // no name, nothing to validate; mx.hostname reports it
@@ -61,8 +62,8 @@ func (r *run) recordDNSSECHosts(hosts []*mailhosts.Host) {
 		r.measureDNSSEC(h.Name, insecure == nil)
 		if b := bogusOf(answers); b != nil {
 			bogusHosts = append(bogusHosts, h.Name)
-			bogusFixes = append(bogusFixes, bogusFix(h.Name, b))
-			v.Fail(h.Name, "", bogusEvidence(b)...)
+			bogus = append(bogus, bogusName{h.Name, b})
+			v.Fail(h.Name, "", b.String())
 			continue
 		}
 		if insecure != nil {
@@ -75,9 +76,10 @@ func (r *run) recordDNSSECHosts(hosts []*mailhosts.Host) {
 		v.See(fmt.Sprintf("A/AAAA %s: AD bit set by %s", h.Name, answerServers(answers)))
 	}
 	var reasons []string
-	v.Fixes = bogusFixes
+	v.Fixes = bogusFixes(bogus)
 	if len(bogusHosts) > 0 {
 		reasons = append(reasons, "the resolver refused the answers for "+quoteAll(bogusHosts)+" as DNSSEC-bogus")
+		v.See(cdEvidence(bogus[0].bogus.Server))
 	}
 	if len(insecureHosts) > 0 {
 		reasons = append(reasons, fmt.Sprintf("answers for %s are not validated (no AD bit from resolver %s)",
@@ -97,15 +99,20 @@ func (r *run) recordDNSSECHosts(hosts []*mailhosts.Host) {
 // for the rest). set.MX is nil for a host target.
 func (r *run) recordNotBogus(set *mailhosts.Set) {
 	var v probes.Verdict
-	var answers, hostsAnswered int
-	judge := func(name string, list ...*dnsclient.Answer) {
+	var validated, hostsValidated int
+	var bogus []bogusName
+	judge := func(name string, list ...*dnsclient.Answer) bool {
 		var types []string
 		var first *dnsclient.Bogus
+		secure := false
 		for _, ans := range list {
 			if ans == nil {
 				continue
 			}
-			answers++
+			if ans.Authenticated {
+				validated++
+				secure = true
+			}
 			if ans.Bogus == nil {
 				continue
 			}
@@ -116,8 +123,10 @@ func (r *run) recordNotBogus(set *mailhosts.Set) {
 			v.See(ans.Bogus.String())
 		}
 		if first != nil {
-			v.Fail(probes.Quote(name)+" ("+strings.Join(types, ", ")+")", bogusFix(name, first))
+			bogus = append(bogus, bogusName{name, first})
+			v.Fail(probes.Quote(name)+" ("+strings.Join(types, ", ")+")", "")
 		}
+		return secure
 	}
 	if set.MX != nil {
 		judge(r.target.Name, set.MX)
@@ -130,24 +139,29 @@ func (r *run) recordNotBogus(set *mailhosts.Set) {
 			v.Unknown(hostErr(h))
 			continue
 		}
-		hostsAnswered++
-		judge(h.Name, h.A, h.AAAA)
+		if judge(h.Name, h.A, h.AAAA) {
+			hostsValidated++
+		}
 	}
-	if answers == 0 && len(v.Errs) == 0 {
-		r.res.Skip(checkDNSSECNotBogus, "no answer to judge: no MX target is a host name")
+	if validated == 0 && len(bogus) == 0 && len(v.Errs) == 0 {
+		// Unsigned zones (or a resolver that does not validate): there
+		// are no signatures that could fail. dnssec.domain and dnssec.mx
+		// report the missing validation.
+		r.res.Skip(checkDNSSECNotBogus, "no answer for "+r.target.Name+" or its mail hosts is DNSSEC-signed (no AD bit from "+
+			strings.Join(r.dns.Servers(), ", ")+"): nothing to validate, so nothing can be bogus")
 		return
 	}
-	if len(v.Problems) > 0 {
+	if len(bogus) > 0 {
 		v.FailReason = "the validating resolver refused the answers for " + probes.JoinNames(v.Problems) +
 			" as DNSSEC-bogus: " + bogusConsequence(r.target, set)
-		v.See("the other checks ran on the records " + strings.Join(r.dns.Servers(), ", ") +
-			" gave with checking disabled (CD): what validating senders never get")
+		v.Fixes = bogusFixes(bogus)
+		v.See(cdEvidence(bogus[0].bogus.Server))
 	} else {
-		v.See(fmt.Sprintf("%s for %s and %s: none refused as bogus by %s",
-			probes.Plural(answers, "answer", "answers"), r.target.Name, probes.Plural(hostsAnswered, "mail host", "mail hosts"),
+		v.See(fmt.Sprintf("%s validated (AD bit) for %s and %s, none refused as bogus by %s",
+			probes.Plural(validated, "answer", "answers"), r.target.Name, probes.Plural(hostsValidated, "mail host", "mail hosts"),
 			strings.Join(r.dns.Servers(), ", ")))
 	}
-	v.Record(r.res, checkDNSSECNotBogus, "the resolver refused no answer for "+r.target.Name+" or its mail hosts as DNSSEC-bogus")
+	v.Record(r.res, checkDNSSECNotBogus, "the signed answers for "+r.target.Name+" and its mail hosts validate: the resolver refused none as DNSSEC-bogus")
 }
 
 // bogusConsequence says what bogus answers do to validating senders: a
@@ -193,36 +207,82 @@ func bogusOf(answers []*dnsclient.Answer) *dnsclient.Bogus {
 	return nil
 }
 
-// bogusEvidence is what the resolver said, and what the checks ran on.
-func bogusEvidence(b *dnsclient.Bogus) []string {
-	return []string{b.String(), "the records in this report are the ones " + b.Server +
-		" gave with checking disabled (CD): what validating senders never get"}
+// cdEvidence says what the other checks ran on.
+func cdEvidence(server string) string {
+	return "the other checks ran on the records " + server +
+		" gave with checking disabled (CD): what validating senders never get"
 }
 
-// bogusFix says what to repair for the Extended DNS Error the resolver
-// gave; without one, the two usual causes. Nothing here turns DNSSEC off
-// without saying that is the choice.
-func bogusFix(name string, b *dnsclient.Bogus) string {
-	zone := "the zone of " + probes.Bare(name)
-	switch b.Code() {
-	case 7, 8, 25: // Signature Expired, Signature Not Yet Valid, Signature Expired before Valid
-		return "re-sign " + zone + ": its RRSIG records are outside their validity period " +
-			"(the signer stopped renewing them, or its clock is wrong); keep the signer running so " +
-			"signatures are renewed well before they expire"
-	case 10, 12: // RRSIGs Missing, NSEC Missing
-		return "serve " + zone + " signed from every one of its name servers: one of them answers without " +
-			"the signatures or the NSEC/NSEC3 records (an unsigned copy, or a secondary that does not transfer them)"
-	case 9, 11: // DNSKEY Missing, No Zone Key Bit Set
-		return "make the DS records of " + zone + " at the registrar (its parent) match a key the zone " +
-			"publishes (compare \"dig +cd DNSKEY\" with \"dig DS\"), as after a key rollover that did not reach " +
-			"the registrar; if the zone is to be unsigned, remove its DS records at the registrar first"
-	case 1, 2, 27: // Unsupported DNSKEY Algorithm, Unsupported DS Digest Type, Unsupported NSEC3 Iterations
-		return "re-sign " + zone + " with an algorithm and digest resolvers support (ECDSA P-256, SHA-256 DS, " +
-			"NSEC3 without extra iterations, RFC 9276)"
+// bogusName is a name whose answer the resolver refused, and why.
+type bogusName struct {
+	name  string
+	bogus *dnsclient.Bogus
+}
+
+// bogusFixes says what to repair, once per kind of failure the resolver's
+// Extended DNS Errors name, for the zones that hold the names. Nothing
+// here turns DNSSEC off without saying that is the choice.
+func bogusFixes(list []bogusName) []string {
+	type kind struct {
+		fix   func(zones string) string
+		names []string
 	}
-	return "repair the DNSSEC of " + zone + ": the DS records at the registrar must match a key the zone " +
-		"publishes, and every answer must carry current signatures (\"dig +cd DNSKEY\", \"dig DS\" and " +
-		"DNSViz show which link breaks); if the zone is to be unsigned, remove its DS records at the registrar first"
+	var order []*kind
+	byFix := map[int]*kind{}
+	for _, b := range list {
+		i, fix := bogusFixFor(b.bogus.Code())
+		k := byFix[i]
+		if k == nil {
+			k = &kind{fix: fix}
+			byFix[i] = k
+			order = append(order, k)
+		}
+		k.names = append(k.names, probes.Bare(b.name))
+	}
+	var out []string
+	for _, k := range order {
+		zones := "the zone of " + k.names[0]
+		if len(k.names) > 1 {
+			zones = "the zones that hold " + probes.JoinNames(k.names)
+		}
+		out = append(out, k.fix(zones))
+	}
+	return out
+}
+
+// bogusFixFor returns the remedy for an Extended DNS Error code, and an
+// index that tells the remedies apart; without a DNSSEC code, the two
+// usual causes.
+func bogusFixFor(code uint16) (int, func(zones string) string) {
+	switch code {
+	case 7, 8, 25: // Signature Expired, Signature Not Yet Valid, Signature Expired before Valid
+		return 1, func(zones string) string {
+			return "re-sign " + zones + ": the RRSIG records are outside their validity period " +
+				"(the signer stopped renewing them, or its clock is wrong); keep the signer running so " +
+				"signatures are renewed well before they expire"
+		}
+	case 10, 12: // RRSIGs Missing, NSEC Missing
+		return 2, func(zones string) string {
+			return "serve " + zones + " signed from every name server: one of them answers without " +
+				"the signatures or the NSEC/NSEC3 records (an unsigned copy, or a secondary that does not transfer them)"
+		}
+	case 9, 11: // DNSKEY Missing, No Zone Key Bit Set
+		return 3, func(zones string) string {
+			return "make the DS records of " + zones + " at the registrar (the parent zone) match a key the zone " +
+				"publishes (compare \"dig +cd DNSKEY\" with \"dig DS\"), as after a key rollover that did not reach " +
+				"the registrar; if a zone is to be unsigned, remove its DS records at the registrar first"
+		}
+	case 1, 2, 27: // Unsupported DNSKEY Algorithm, Unsupported DS Digest Type, Unsupported NSEC3 Iterations
+		return 4, func(zones string) string {
+			return "re-sign " + zones + " with an algorithm and digest resolvers support (ECDSA P-256, SHA-256 DS, " +
+				"NSEC3 without extra iterations, RFC 9276)"
+		}
+	}
+	return 0, func(zones string) string {
+		return "repair the DNSSEC of " + zones + ": the DS records at the registrar must match a key the zone " +
+			"publishes, and every answer must carry current signatures (\"dig +cd DNSKEY\", \"dig DS\" and " +
+			"DNSViz show which link breaks); if a zone is to be unsigned, remove its DS records at the registrar first"
+	}
 }
 
 // quoteAll quotes DNS-supplied names for a reason line.

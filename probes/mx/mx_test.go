@@ -242,9 +242,10 @@ func TestProbe(t *testing.T) {
 			setup:  secure("healthy.test"),
 			checks: statuses(pass, "mx.null", skip),
 			reasons: map[string]string{
-				"mx.present":  "2 MX records",
-				"caa.present": "healthy.test publishes 2 CAA records",
-				"srv.client":  "not offered: pop3, pop3s",
+				"mx.present":       "2 MX records",
+				"caa.present":      "healthy.test publishes 2 CAA records",
+				"srv.client":       "not offered: pop3, pop3s",
+				"dnssec.not_bogus": "the signed answers for healthy.test and its mail hosts validate: the resolver refused none as DNSSEC-bogus",
 			},
 			evidence: map[string]string{
 				"mx.present":     "healthy.test. MX 10 mx1.healthy.test.",
@@ -276,7 +277,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "no MX",
 			target: "nomx.test",
-			checks: statuses(skip, "dnssec.not_bogus", pass, "mx.present", fail, "dnssec.domain", fail, "caa.present", fail, "srv.client", fail),
+			checks: statuses(skip, "dnssec.not_bogus", skip, "mx.present", fail, "dnssec.domain", fail, "caa.present", fail, "srv.client", fail),
 			reasons: map[string]string{
 				"mx.present":  "nomx.test publishes no MX records",
 				"srv.client":  "no SRV record for submission, submissions, imap, imaps, pop3, pop3s",
@@ -313,7 +314,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:    "null MX with a preference other than 0",
 			target:  "nullpref.test",
-			checks:  statuses(skip, "dnssec.not_bogus", pass, "mx.present", pass, "mx.null", fail, "dnssec.domain", fail, "caa.present", fail),
+			checks:  statuses(skip, "dnssec.not_bogus", skip, "mx.present", pass, "mx.null", fail, "dnssec.domain", fail, "caa.present", fail),
 			reasons: map[string]string{"mx.null": "preference 10"},
 			remediations: map[string]string{
 				"mx.null": `publish "nullpref.test. IN MX 0 ."`,
@@ -333,7 +334,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "MX pointing at an IP literal",
 			target: "literal.test",
-			checks: statuses(skip, "dnssec.not_bogus", pass, "mx.present", pass, "mx.hostname", fail, "mx.resolves", fail, "mx.ipv6", fail,
+			checks: statuses(skip, "dnssec.not_bogus", skip, "mx.present", pass, "mx.hostname", fail, "mx.resolves", fail, "mx.ipv6", fail,
 				"dnssec.domain", fail, "caa.present", fail, "srv.client", fail),
 			reasons: map[string]string{
 				"mx.hostname": `"192.0.2.30" is an IP address`,
@@ -360,7 +361,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "MX hosts without addresses",
 			target: "noaddr.test",
-			checks: statuses(skip, "dnssec.not_bogus", pass, "mx.present", pass, "mx.hostname", pass, "mx.resolves", fail, "mx.ipv6", fail,
+			checks: statuses(skip, "dnssec.not_bogus", skip, "mx.present", pass, "mx.hostname", pass, "mx.resolves", fail, "mx.ipv6", fail,
 				"dnssec.domain", fail, "dnssec.mx", fail, "caa.present", fail, "srv.client", fail),
 			reasons: map[string]string{
 				"mx.resolves": `host "mx.noaddr.test" has no A or AAAA record; host "ghost.noaddr.test" does not exist (NXDOMAIN)`,
@@ -374,7 +375,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "MX address without PTR",
 			target: "noptr.test",
-			checks: statuses(fail, "dnssec.not_bogus", pass, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+			checks: statuses(fail, "dnssec.not_bogus", skip, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
 				"ptr.not_generic", skip, "ptr.role_label", skip),
 			reasons: map[string]string{"ptr.present": "198.51.100.7 has no PTR record"},
 			remediations: map[string]string{
@@ -387,7 +388,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "PTR that does not resolve back",
 			target: "notback.test",
-			checks: statuses(fail, "dnssec.not_bogus", pass, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+			checks: statuses(fail, "dnssec.not_bogus", skip, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
 				"ptr.present", pass, "ptr.not_generic", pass, "ptr.role_label", pass),
 			reasons: map[string]string{"ptr.fcrdns": `PTR "mail.elsewhere.test" of 198.51.100.8 does not resolve back to it`},
 			remediations: map[string]string{
@@ -402,7 +403,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "generic-looking PTR",
 			target: "generic.test",
-			checks: statuses(fail, "dnssec.not_bogus", pass, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+			checks: statuses(fail, "dnssec.not_bogus", skip, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
 				"ptr.present", pass, "ptr.fcrdns", pass),
 			reasons: map[string]string{
 				"ptr.not_generic": `PTR "198-51-100-77.dyn.isp.test" of 198.51.100.77 looks auto-assigned: it embeds the address`,
@@ -433,10 +434,11 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "DNSSEC not validated",
 			target: "healthy.test",
-			checks: statuses(pass, "mx.null", skip, "dnssec.domain", fail, "dnssec.mx", fail),
+			checks: statuses(pass, "dnssec.not_bogus", skip, "mx.null", skip, "dnssec.domain", fail, "dnssec.mx", fail),
 			reasons: map[string]string{
-				"dnssec.domain": "did not set the AD bit",
-				"dnssec.mx":     `answers for "mx1.healthy.test", "mx2.healthy.test" are not validated (no AD bit from resolver 127.0.0.1:`,
+				"dnssec.domain":    "did not set the AD bit",
+				"dnssec.not_bogus": "no answer for healthy.test or its mail hosts is DNSSEC-signed (no AD bit from 127.0.0.1:",
+				"dnssec.mx":        `answers for "mx1.healthy.test", "mx2.healthy.test" are not validated (no AD bit from resolver 127.0.0.1:`,
 			},
 			remediations: map[string]string{"dnssec.domain": "sign healthy.test with DNSSEC"},
 			evidence:     map[string]string{"dnssec.domain": "MX healthy.test: no AD bit from 127.0.0.1:"},
@@ -459,8 +461,8 @@ func TestProbe(t *testing.T) {
 				"caa.present":      "bogus.test publishes 1 CAA record",
 			},
 			remediations: map[string]string{
-				"dnssec.domain":    "make the DS records of the zone of bogus.test at the registrar (its parent) match a key the zone publishes",
-				"dnssec.not_bogus": "if the zone is to be unsigned, remove its DS records at the registrar first",
+				"dnssec.domain":    "make the DS records of the zone of bogus.test at the registrar (the parent zone) match a key the zone publishes",
+				"dnssec.not_bogus": "if a zone is to be unsigned, remove its DS records at the registrar first",
 			},
 			evidence: map[string]string{
 				"dnssec.domain":    "MX bogus.test: SERVFAIL from 127.0.0.1:",
@@ -486,7 +488,7 @@ func TestProbe(t *testing.T) {
 				"ptr.fcrdns":       "every mail server address resolves back",
 			},
 			remediations: map[string]string{
-				"dnssec.mx":        "re-sign the zone of mx.expired.test: its RRSIG records are outside their validity period",
+				"dnssec.mx":        "re-sign the zone of mx.expired.test: the RRSIG records are outside their validity period",
 				"dnssec.not_bogus": "re-sign the zone of mx.expired.test",
 			},
 			evidence: map[string]string{
@@ -562,7 +564,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "reverse DNS delegated through RFC 2317 aliases",
 			target: "classless.test",
-			checks: statuses(pass, "mx.null", skip, "mx.ipv6", fail, "dnssec.domain", fail, "dnssec.mx", fail,
+			checks: statuses(pass, "dnssec.not_bogus", skip, "mx.null", skip, "mx.ipv6", fail, "dnssec.domain", fail, "dnssec.mx", fail,
 				"caa.present", fail, "srv.client", fail),
 			evidence: map[string]string{"ptr.fcrdns": "198.51.100.9 PTR mx.classless.test (resolves back)"},
 			metrics:  []metric{m("mail_ptr_info", 1, "mx.classless.test", "198.51.100.9", "mx.classless.test")},
@@ -572,7 +574,7 @@ func TestProbe(t *testing.T) {
 			// the name that resolves back is the one receivers use.
 			name:   "two PTR names, the second forward-confirmed",
 			target: "twoptr.test",
-			checks: statuses(pass, "mx.null", skip, "mx.ipv6", fail, "dnssec.domain", fail, "dnssec.mx", fail,
+			checks: statuses(pass, "dnssec.not_bogus", skip, "mx.null", skip, "mx.ipv6", fail, "dnssec.domain", fail, "dnssec.mx", fail,
 				"caa.present", fail, "srv.client", fail),
 			evidence: map[string]string{
 				"ptr.fcrdns":      "198.51.100.40 PTR a-198-51-100-40.pool.isp.test (does not exist)",
@@ -587,7 +589,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "more PTR names than are checked",
 			target: "fiveptr.test",
-			checks: statuses(fail, "dnssec.not_bogus", pass, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+			checks: statuses(fail, "dnssec.not_bogus", skip, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
 				"ptr.present", pass, "ptr.not_generic", pass),
 			evidence: map[string]string{
 				"ptr.fcrdns": "198.51.100.41 PTR mail.fiveptr.test (not checked: only the first 4 names are)",
@@ -601,7 +603,7 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "more MX hosts than are checked",
 			target: "many.test",
-			checks: statuses(skip, "dnssec.not_bogus", pass, "mx.present", pass, "mx.hostname", pass, "mx.resolves", fail, "mx.ipv6", fail,
+			checks: statuses(skip, "dnssec.not_bogus", skip, "mx.present", pass, "mx.hostname", pass, "mx.resolves", fail, "mx.ipv6", fail,
 				"dnssec.domain", fail, "dnssec.mx", fail, "caa.present", fail, "srv.client", fail),
 			metrics: []metric{m("mail_mx_hosts", 17), m("mail_mx_host_info", 1, "h16.many.test", "10")},
 			absent:  []metric{m("mail_mx_host_info", 1, "h17.many.test", "20")},
@@ -632,7 +634,7 @@ func TestProbe(t *testing.T) {
 			reasons: map[string]string{
 				"dnssec.not_bogus": `the validating resolver refused the answers for "mx.expired.test" (A, AAAA) as DNSSEC-bogus: senders that validate cannot reach mx.expired.test, so they cannot deliver mail to mx.expired.test`,
 			},
-			remediations: map[string]string{"dnssec.not_bogus": "serve the zone of mx.expired.test signed from every one of its name servers"},
+			remediations: map[string]string{"dnssec.not_bogus": "serve the zone of mx.expired.test signed from every name server"},
 			evidence:     map[string]string{"dnssec.not_bogus": "A mx.expired.test: SERVFAIL from 127.0.0.1:"},
 			metrics:      []metric{m("mail_dnssec_authenticated", 0, "mx.expired.test")},
 		},

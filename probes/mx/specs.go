@@ -27,7 +27,7 @@ var (
 	checkDNSSECMX = probes.CheckSpec{ID: "dnssec.mx", Level: probes.LevelShould,
 		Passing: "answers for each MX host validate"}
 	checkDNSSECNotBogus = probes.CheckSpec{ID: "dnssec.not_bogus", Level: probes.LevelMust,
-		Passing: "the resolver refuses no answer for the domain or its MX hosts as DNSSEC-bogus (signed or unsigned, but not broken)"}
+		Passing: "the resolver refuses no answer for the domain or its MX hosts as DNSSEC-bogus (skipped when none is signed)"}
 	checkCAA = probes.CheckSpec{ID: "caa.present", Level: probes.LevelMay,
 		Passing: "the domain (or its parent) publishes CAA"}
 	checkSRV = probes.CheckSpec{ID: "srv.client", Level: probes.LevelMay,
