@@ -32,6 +32,10 @@ type Report struct {
 	Waited time.Duration
 	Probes []ProbeRun
 	DNS    dnsclient.Stats
+	// Bogus are the questions the resolver refused as DNSSEC-bogus: the
+	// probes judged the records it gave with checking disabled instead,
+	// which senders and receivers that validate never get.
+	Bogus []*dnsclient.Bogus
 }
 
 // Success is probe_success: every probe finished and every must check

@@ -145,6 +145,7 @@ func (m *Module) Run(ctx context.Context, req *probes.Request, opts RunOptions) 
 	}
 	report.Duration = time.Since(start)
 	report.DNS = env.DNS.Stats()
+	report.Bogus = env.DNS.Bogus()
 	return report
 }
 

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
@@ -84,6 +86,47 @@ func TestGoldenReports(t *testing.T) {
 	}
 }
 
+// TestGoldenBogusReport renders the report of a domain whose zone the
+// resolver refuses as DNSSEC-bogus: dnssec.not_bogus fails with the
+// resolver's Extended DNS Error, every other check is decided on the
+// answers given with checking disabled, and the report lists those.
+func TestGoldenBogusReport(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	world.SetBogus("example.test", dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeDNSKEYMissing,
+		ExtraText: "validation failure <example.test. MX IN>: No DNSKEY for key example.test. while building chain of trust"})
+	r := goldenReport(t, world, "example.test")
+	if c, ok := findCheck(r, "dnssec.not_bogus"); !ok || c.Status != probes.StatusFail {
+		t.Errorf("dnssec.not_bogus = %+v, want a failure", c)
+	}
+	for _, p := range r.Probes {
+		if errs := p.Result.Errors(); len(errs) > 0 {
+			t.Errorf("%s could not finish on the unvalidated answers: %v", p.Name, errs)
+		}
+	}
+	var text, js, page bytes.Buffer
+	if err := WriteText(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "example.test-bogus.txt", text.Bytes(), world.Addr)
+	if err := WriteJSON(&js, []*collector.Report{r}); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "example.test-bogus.json", js.Bytes(), world.Addr)
+	if err := WriteHTML(&page, r, 7, ""); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "example.test-bogus.html", page.Bytes(), world.Addr)
+}
+
+func findCheck(r *collector.Report, id string) (probes.Check, bool) {
+	for _, p := range r.Probes {
+		if c, ok := p.Result.Check(id); ok {
+			return c, true
+		}
+	}
+	return probes.Check{}, false
+}
+
 // TestJSONSchema pins the documented field names: a pipeline reading the
 // JSON must not break because a Go field was renamed.
 func TestJSONSchema(t *testing.T) {
@@ -110,6 +153,9 @@ func TestJSONSchema(t *testing.T) {
 	report := doc["reports"].([]any)[0].(map[string]any)
 	if got := keys(report); got != "dns,duration_seconds,failed_must,module,probes,score,started_at,success,target,waited_seconds" {
 		t.Errorf("report keys: %s", got)
+	}
+	if got := keys(report["dns"].(map[string]any)); got != "bogus,cache_hits,cache_misses,queries,resolvers,shared_cache_hits" {
+		t.Errorf("dns keys: %s", got)
 	}
 	probe := report["probes"].([]any)[0].(map[string]any)
 	if got := keys(probe); got != "checks,details,duration_seconds,errors,measurements,name,notes" {

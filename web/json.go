@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
@@ -47,6 +49,26 @@ type JSONDNS struct {
 	CacheHits   int64    `json:"cache_hits"`
 	SharedHits  int64    `json:"shared_cache_hits"`
 	CacheMisses int64    `json:"cache_misses"`
+	// Bogus are the questions the resolver refused as DNSSEC-bogus; the
+	// checks ran on the answers it gave with checking disabled.
+	Bogus []JSONBogus `json:"bogus"`
+}
+
+// JSONBogus is one question a validating resolver refused as bogus, with
+// the Extended DNS Errors (RFC 8914) it gave.
+type JSONBogus struct {
+	Name           string              `json:"name"`
+	Type           string              `json:"type"`
+	Server         string              `json:"server"`
+	ExtendedErrors []JSONExtendedError `json:"extended_errors"`
+}
+
+// JSONExtendedError is one Extended DNS Error: its code, the code's name
+// in the IANA registry and the resolver's text.
+type JSONExtendedError struct {
+	Code    uint16 `json:"code"`
+	Purpose string `json:"purpose"`
+	Text    string `json:"text"`
 }
 
 // JSONProbe is one probe's results.
@@ -100,11 +122,19 @@ func JSON(r *collector.Report) JSONReport {
 			CacheHits:   r.DNS.CacheHits,
 			SharedHits:  r.DNS.SharedHits,
 			CacheMisses: r.DNS.CacheMisses,
+			Bogus:       []JSONBogus{},
 		},
 		Probes: []JSONProbe{},
 	}
 	if r.Target.Kind == probes.KindIP {
 		out.Target.IP = r.Target.IP.String()
+	}
+	for _, b := range r.Bogus {
+		jb := JSONBogus{Name: strings.TrimSuffix(b.Name, "."), Type: dns.TypeToString[b.Type], Server: b.Server, ExtendedErrors: []JSONExtendedError{}}
+		for _, e := range b.Errors {
+			jb.ExtendedErrors = append(jb.ExtendedErrors, JSONExtendedError{Code: e.Code, Purpose: e.Purpose(), Text: e.Text})
+		}
+		out.DNS.Bogus = append(out.DNS.Bogus, jb)
 	}
 	if score, ok := r.Score(); ok {
 		out.Score = &score

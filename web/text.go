@@ -12,6 +12,7 @@ import (
 
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
 
 // statusOrder puts what needs attention first.
@@ -94,6 +95,12 @@ func WriteTextStyled(w io.Writer, r *collector.Report, st TextStyle) error {
 		ew.printf("Waited %s for a turn: the module's max_running_requests were busy\n", r.Waited.Round(time.Millisecond))
 	}
 	ew.printf("DNS: %d queries sent, %d answered from the request cache, %d from answers kept from earlier requests\n", r.DNS.Queries, r.DNS.CacheHits, r.DNS.SharedHits)
+	if len(r.Bogus) > 0 {
+		ew.printf("%s %s\n", st.paint(ansiRed+ansiBold, "DNSSEC:"), BogusSummary(len(r.Bogus)))
+		for _, line := range BogusLines(r.Bogus) {
+			ew.printf("  - %s\n", line)
+		}
+	}
 
 	for _, p := range r.Probes {
 		header := fmt.Sprintf("== %s (%s)", p.Name, p.Duration.Round(time.Millisecond))
@@ -162,4 +169,38 @@ func (e *errWriter) printf(format string, args ...any) {
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
+}
+
+// BogusLines lists the questions a validating resolver refused as
+// DNSSEC-bogus for people: one line per distinct answer of the resolver
+// (its address and Extended DNS Errors), naming the questions it gave it
+// to, the first dozen of them.
+func BogusLines(list []*dnsclient.Bogus) []string {
+	const maxQuestions = 12
+	var order []string
+	questions := map[string][]string{}
+	for _, b := range list {
+		reason := b.Reason()
+		if _, ok := questions[reason]; !ok {
+			order = append(order, reason)
+		}
+		questions[reason] = append(questions[reason], dnsclient.TypeName(b.Type)+" "+strings.TrimSuffix(b.Name, "."))
+	}
+	lines := make([]string, 0, len(order))
+	for _, reason := range order {
+		qs := questions[reason]
+		named := strings.Join(qs[:min(len(qs), maxQuestions)], ", ")
+		if len(qs) > maxQuestions {
+			named += fmt.Sprintf(" and %d more", len(qs)-maxQuestions)
+		}
+		lines = append(lines, named+": "+reason)
+	}
+	return lines
+}
+
+// BogusSummary introduces the list of questions a validating resolver
+// refused as DNSSEC-bogus, in every report format.
+func BogusSummary(n int) string {
+	return fmt.Sprintf("the resolver refused %d %s as DNSSEC-bogus; the checks below ran on the records it gave with checking disabled (CD), which senders and receivers that validate never get:",
+		n, map[bool]string{true: "answer", false: "answers"}[n == 1])
 }

@@ -35,9 +35,13 @@ type reportView struct {
 	Verdict string
 	Success bool
 	Score   string
-	Probes  []probeView
-	Metrics string
-	Logs    string
+	// BogusSummary introduces the questions refused as DNSSEC-bogus, and
+	// BogusLines lists them.
+	BogusSummary string
+	BogusLines   []string
+	Probes       []probeView
+	Metrics      string
+	Logs         string
 }
 
 type probeView struct {
@@ -53,6 +57,10 @@ func newReportView(id uint64, r *collector.Report, logs string) reportView {
 	v := reportView{ID: id, Report: r, Verdict: r.Verdict(), Success: r.Success(), Logs: logs, Score: "no check applied"}
 	if score, ok := r.Score(); ok {
 		v.Score = fmt.Sprintf("%.0f/100", score)
+	}
+	if len(r.Bogus) > 0 {
+		v.BogusSummary = BogusSummary(len(r.Bogus))
+		v.BogusLines = BogusLines(r.Bogus)
 	}
 	for _, p := range r.Probes {
 		v.Probes = append(v.Probes, probeView{

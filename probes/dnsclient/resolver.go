@@ -1,9 +1,11 @@
 package dnsclient
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,12 +68,16 @@ func (r *Resolver) Stats() Stats {
 func (r *Resolver) Servers() []string { return r.client.Servers() }
 
 // Bogus returns the questions of the request whose answers the resolver
-// refused as DNSSEC-bogus, in the order they were asked; the probes saw
-// the answers given with checking disabled instead (see Answer.Bogus).
+// refused as DNSSEC-bogus, by name and type; the probes saw the answers
+// given with checking disabled instead (see Answer.Bogus).
 func (r *Resolver) Bogus() []*Bogus {
 	r.bogusMu.Lock()
-	defer r.bogusMu.Unlock()
-	return append([]*Bogus(nil), r.bogus...)
+	out := append([]*Bogus(nil), r.bogus...)
+	r.bogusMu.Unlock()
+	slices.SortFunc(out, func(a, b *Bogus) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Type, b.Type))
+	})
+	return out
 }
 
 // Answer is the outcome of a question that got a NOERROR or NXDOMAIN answer.
