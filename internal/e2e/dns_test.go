@@ -144,6 +144,8 @@ func (w *world) startUnbound(t *testing.T, anchor *dns.DNSKEY, zones []string, k
     logfile: ""
     verbosity: 1
     val-log-level: 2
+    # Extended DNS Errors (RFC 8914) on SERVFAIL: why validation failed.
+    ede: yes
     do-daemonize: no
     num-threads: 1
     # The world's servers are on loopback.

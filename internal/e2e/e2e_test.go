@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -49,6 +50,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("three scrapes after %s", time.Since(start).Round(time.Millisecond))
 
 	t.Run("series", func(t *testing.T) { checkSeries(t, prom, w, wired) })
+	t.Run("bogus report", func(t *testing.T) { checkBogusReport(t, exporter) })
 	t.Run("alerts", func(t *testing.T) { checkAlerts(t, prom, w, wired) })
 	t.Run("dashboards", func(t *testing.T) { checkDashboards(t, prom) })
 	t.Logf("done after %s", time.Since(start).Round(time.Millisecond))
@@ -69,6 +71,7 @@ func checkValidation(t *testing.T, w *world, resolver string) {
 		{brokenDomain, dns.TypeMX, dns.RcodeSuccess, true},
 		{listedDomain, dns.TypeMX, dns.RcodeSuccess, false},            // no DS: insecure
 		{bogusDomain, dns.TypeMX, dns.RcodeServerFailure, false},       // DS for another key: bogus
+		{downDomain, dns.TypeMX, dns.RcodeServerFailure, false},        // no name server to ask
 		{"nothing." + goodDomain, dns.TypeA, dns.RcodeNameError, true}, // NXDOMAIN proven by NSEC
 		{"www.example.com", dns.TypeA, dns.RcodeRefused, false},        // outside the world
 		{reverseIP(w.ip(hostMXGood)) + ".in-addr.arpa", dns.TypePTR, dns.RcodeSuccess, false},
@@ -83,9 +86,61 @@ func checkValidation(t *testing.T, w *world, resolver string) {
 				dns.RcodeToString[r.Rcode], r.AuthenticatedData, dns.RcodeToString[tc.rcode], tc.ad)
 		}
 	}
-	// The bogus zone itself is served: the SERVFAIL is the validator's.
+	// The bogus zone itself is served: the SERVFAIL is the validator's,
+	// which says why (RFC 8914) and gives the data with checking disabled.
 	if _, err := exchange(w.addr(hostKnot, 53), bogusDomain, dns.TypeMX, true); err != nil {
 		t.Errorf("Knot does not serve %s: %v", bogusDomain, err)
+	}
+	if r, err := query(resolver, bogusDomain, dns.TypeMX, true); err == nil {
+		var codes []string
+		if opt := r.IsEdns0(); opt != nil {
+			for _, o := range opt.Option {
+				if e, ok := o.(*dns.EDNS0_EDE); ok {
+					codes = append(codes, e.String())
+				}
+			}
+		}
+		if len(codes) == 0 {
+			t.Errorf("%s MX: SERVFAIL without an Extended DNS Error (is ede: yes in Unbound's config?)", bogusDomain)
+		}
+		t.Logf("%s MX: %s, %v", bogusDomain, dns.RcodeToString[r.Rcode], codes)
+	}
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(bogusDomain), dns.TypeMX)
+	m.SetEdns0(4096, true)
+	m.CheckingDisabled = true
+	c := &dns.Client{Net: "tcp", Timeout: 2 * time.Second}
+	if r, _, err := c.Exchange(m, resolver); err != nil || r.Rcode != dns.RcodeSuccess || r.AuthenticatedData || !hasType(r.Answer, dns.TypeMX) {
+		t.Errorf("%s MX with CD: %v %v, want the MX records, unvalidated", bogusDomain, r, err)
+	}
+}
+
+// dnssecEDE is how the report quotes the Extended DNS Error Unbound gives
+// for a DS that matches no key: 6 (DNSSEC Bogus) in Unbound 1.17, 9
+// (DNSKEY Missing) in others.
+var dnssecEDE = regexp.MustCompile(` with EDE (6 \(DNSSEC Bogus\)|9 \(DNSKEY Missing\))`)
+
+// checkBogusReport reads the exporter's report of the bogus domain: the
+// DNSSEC check fails with Unbound's Extended DNS Error as evidence, and
+// the report says the other checks ran on unvalidated answers.
+func checkBogusReport(t *testing.T, exporter string) {
+	report := debugReport(exporter, bogusDomain)
+	var failLine, edeLine, inCheck bool
+	for _, line := range strings.Split(report, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 3 && (fields[0] == "PASS" || fields[0] == "FAIL" || fields[0] == "SKIP" || fields[0] == "ERROR") {
+			inCheck = fields[0] == "FAIL" && fields[1] == "must" && fields[2] == "dnssec.not_bogus"
+			failLine = failLine || inCheck
+		}
+		if inCheck && strings.Contains(line, "- MX "+bogusDomain+": SERVFAIL from ") && dnssecEDE.MatchString(line) {
+			edeLine = true
+		}
+	}
+	if !failLine || !edeLine {
+		t.Errorf("the report does not fail dnssec.not_bogus with the resolver's Extended DNS Error as evidence (failed: %v, EDE line: %v):\n%s", failLine, edeLine, report)
+	}
+	if !strings.Contains(report, "DNSSEC: the resolver refused ") {
+		t.Errorf("the report does not say which answers were taken unvalidated:\n%s", report)
 	}
 }
 
@@ -203,7 +258,7 @@ func checkSeries(t *testing.T, prom *promClient, w *world, wired map[string]bool
 	sel := func(instance string, more ...string) string {
 		return strings.Join(append([]string{`job="mail"`, fmt.Sprintf("instance=%q", instance)}, more...), ", ")
 	}
-	g, b, l, x := sel(goodDomain), sel(brokenDomain), sel(listedDomain), sel(bogusDomain)
+	g, b, l, x, d := sel(goodDomain), sel(brokenDomain), sel(listedDomain), sel(bogusDomain), sel(downDomain)
 	ip := func(host int) string { return fmt.Sprintf("ip=%q", w.ip(host)) }
 
 	for _, e := range []expectation{
@@ -295,10 +350,35 @@ func checkSeries(t *testing.T, prom *promClient, w *world, wired map[string]bool
 		{"", "exactly the blocklist checks fail", `mail_check_success{` + l + `, level="must"} == 0`, labelSet("check", "dnsbl.ip", "dnsbl.domain")},
 		{"", "no DS in the parent: insecure, not validated", `mail_dnssec_authenticated{` + l + `, name="` + listedDomain + `"}`, equal(0)},
 
-		// The bogus domain: the exporter cannot tell.
-		{"", "the validating resolver answers SERVFAIL: the probes cannot finish", `mail_probe_error{` + x + `, probe=~"mx|spf|dkim|dmarc"}`, equal(1)},
-		{"", "no must check is decided, so none fails", `mail_check_success{` + x + `, level="must"}`, empty},
+		// The bogus domain: broken, and the exporter can tell. The
+		// resolver's SERVFAIL carries an Extended DNS Error, the CD
+		// question gets the zone's data, and everything else is judged on
+		// it.
+		{"", "the SERVFAIL is read as DNSSEC, not as an error: every probe finishes", `mail_probe_error{` + x + `}`, func(ss []sample) error {
+			if err := equal(0)(ss); err != nil {
+				return err
+			}
+			return labelSet("probe", wiredNames(wired)...)(ss)
+		}},
+		{"", "exactly the DNSSEC must check fails", `mail_check_success{` + x + `, level="must"} == 0`, labelSet("check", "dnssec.not_bogus")},
+		{"", "dnssec.domain is 0, not absent", `mail_check_success{` + x + `, check="dnssec.domain"}`, equal(0)},
+		{"", "the MX host (in the good zone) validates", `mail_check_success{` + x + `, check="dnssec.mx"}`, equal(1)},
+		{"", "the other probes still report, on the unvalidated answers", `mail_check_success{` + x + `, check=~"mx.present|mx.resolves|ptr.fcrdns|spf.present|spf.authorizes_outbound|dkim.present|dmarc.present|dmarc.policy|dnsbl.domain"}`,
+			func(ss []sample) error {
+				if err := equal(1)(ss); err != nil {
+					return err
+				}
+				return labelSet("check", "mx.present", "mx.resolves", "ptr.fcrdns", "spf.present", "spf.authorizes_outbound", "dkim.present", "dmarc.present", "dmarc.policy", "dnsbl.domain")(ss)
+			}},
+		{"smtp", "the MX host's conversation runs, DANE included (its zone validates)", `mail_tls_handshake_success{` + x + `} * mail_dane_tlsa_match{` + x + `}`, equal(1)},
+		{"", "not validated", `mail_dnssec_authenticated{` + x + `, name="` + bogusDomain + `"}`, equal(0)},
 		{"", "and the probe does not succeed", `probe_success{` + x + `}`, equal(0)},
+
+		// The domain without name servers: the exporter cannot tell.
+		{"", "the resolver answers SERVFAIL, with CD too: the probes cannot finish", `mail_probe_error{` + d + `, probe=~"mx|spf|dkim|dmarc"}`, equal(1)},
+		{"", "no must check is decided, so none fails", `mail_check_success{` + d + `, level="must"}`, empty},
+		{"", "nothing about DNSSEC is claimed", `mail_check_success{` + d + `, check=~"dnssec.*"}`, empty},
+		{"", "and the probe does not succeed", `probe_success{` + d + `}`, equal(0)},
 
 		// Not a domain: the scrape itself fails.
 		{"", "the exporter answers 400", `up{job="mail", instance="` + invalidTarget + `"}`, equal(0)},
@@ -375,9 +455,12 @@ func checkAlerts(t *testing.T, prom *promClient, w *world, wired map[string]bool
 		{"alertname": "MailDMARCMissingOrBroken", "severity": "warning", "job": "mail", "instance": brokenDomain, "check": "dmarc.present", "level": "must"},
 		{"alertname": "MailProbeScrapeFailed", "severity": "warning", "job": "mail", "instance": invalidTarget},
 	}
-	// Every probe of the bogus domain asks its DNS, and gets SERVFAIL.
+	// The bogus domain pages once, as bogus, not as probe errors.
+	expected = append(expected, alert{"alertname": "MailDNSSECBogus", "severity": "critical", "job": "mail", "instance": bogusDomain, "check": "dnssec.not_bogus", "level": "must"})
+	// Every probe of the domain without name servers asks its DNS, and
+	// gets SERVFAIL, with checking disabled too.
 	for _, p := range wiredNames(wired) {
-		expected = append(expected, alert{"alertname": "MailProbeError", "severity": "warning", "job": "mail", "instance": bogusDomain, "probe": p})
+		expected = append(expected, alert{"alertname": "MailProbeError", "severity": "warning", "job": "mail", "instance": downDomain, "probe": p})
 	}
 	if wired["smtp"] {
 		expected = append(expected,
@@ -437,7 +520,7 @@ func checkDashboards(t *testing.T, prom *promClient) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	domains := []string{goodDomain, brokenDomain, listedDomain, bogusDomain}
+	domains := []string{goodDomain, brokenDomain, listedDomain, bogusDomain, downDomain}
 	base := map[string]string{"job": "mail", "datasource": "prometheus",
 		"__rate_interval": "1m", "__interval": "15s", "__range": "1h"}
 	queries := 0

@@ -109,12 +109,12 @@ func (w *world) startExporter(t *testing.T, resolver string, wired map[string]bo
 func e2eTargets() []map[string]any {
 	return []map[string]any{
 		{"targets": []string{goodDomain}, "labels": map[string]string{"__dkim_selector": goodSelector, "__outbound_ip": goodOutbound}},
-		{"targets": []string{brokenDomain, bogusDomain, invalidTarget}},
+		{"targets": []string{brokenDomain, bogusDomain, downDomain, invalidTarget}},
 		{"targets": []string{listedDomain}, "labels": map[string]string{"__outbound_ip": listedIP}},
 	}
 }
 
-var scrapedTargets = []string{goodDomain, brokenDomain, listedDomain, bogusDomain, invalidTarget}
+var scrapedTargets = []string{goodDomain, brokenDomain, listedDomain, bogusDomain, downDomain, invalidTarget}
 
 // prometheusConfig is examples/prometheus.yml with the exporter's address
 // and, so the suite finishes in seconds, short intervals. Every change is

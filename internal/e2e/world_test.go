@@ -38,8 +38,15 @@ import (
 //     domain blocklist, and its outbound address on the test IP blocklist.
 //   - bogus.e2e.test: signed, but the DS in the parent is for a key the
 //     zone does not have, as after a key rollover that forgot the
-//     registrar: the validating resolver answers SERVFAIL, so every probe
-//     ends in an error ("the exporter cannot tell").
+//     registrar: the validating resolver answers SERVFAIL with an Extended
+//     DNS Error, so dnssec.not_bogus fails and pages; every other check is
+//     decided on the answers given with checking disabled, and passes
+//     where it must (MX at good's host, SPF, a DKIM key the discovery
+//     finds, DMARC p=reject).
+//   - down.e2e.test: delegated to a name server that does not exist, so
+//     the resolver answers SERVFAIL with or without checking disabled:
+//     every probe ends in an error ("the exporter cannot tell"), which is
+//     not DNSSEC.
 //   - nodomain: not a domain at all; the exporter answers 400, so the
 //     scrape fails (up 0).
 //
@@ -52,6 +59,7 @@ const (
 	brokenDomain  = "broken.e2e.test"
 	listedDomain  = "listed.e2e.test"
 	bogusDomain   = "bogus.e2e.test"
+	downDomain    = "down.e2e.test"
 	invalidTarget = "nodomain"
 	blZone        = "bl.test"
 
@@ -299,8 +307,9 @@ _dmarc TXT "v=DMARC1; p=none; rua=mailto:dmarc@%s"
 
 		bogusDomain: soa(bogusDomain) + fmt.Sprintf(`@ MX 10 mx1.%s.
 @ TXT "v=spf1 mx -all"
+google._domainkey TXT %s
 _dmarc TXT "v=DMARC1; p=reject"
-`, goodDomain),
+`, goodDomain, dkimRSA2048),
 
 		w.reverseZone(): soa(w.reverseZone()) + fmt.Sprintf(`%d PTR mx1.%s.
 %d PTR mx1.%s.
@@ -335,6 +344,8 @@ func (w *world) parentZoneText(serial int, ds map[string][]string) string {
 			fmt.Fprintf(&b, "%s %s\n", label, rr)
 		}
 	}
+	// A lame delegation: the name server's name does not exist.
+	fmt.Fprintf(&b, "%s NS ns.nowhere\n", strings.TrimSuffix(downDomain, "."+parentZone))
 	return b.String()
 }
 
