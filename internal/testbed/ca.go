@@ -97,6 +97,10 @@ type CertOptions struct {
 	NotBefore  time.Time
 	NotAfter   time.Time
 	Key        KeyType
+	// PrivateKey, when set, is the certificate's key instead of a new one
+	// of type Key: a renewal (or a missed renewal) that keeps the key, as
+	// DANE-EE "3 1 1" records pinning the key expect.
+	PrivateKey crypto.Signer
 	// SelfSigned signs the certificate with its own key instead of the CA's.
 	SelfSigned bool
 }
@@ -104,9 +108,12 @@ type CertOptions struct {
 // Issue mints a server certificate. The returned tls.Certificate carries the
 // leaf (and, when the CA signed it, nothing else: the CA is the root).
 func (ca *CA) Issue(opts CertOptions) (tls.Certificate, error) {
-	key, err := newKey(opts.Key)
-	if err != nil {
-		return tls.Certificate{}, err
+	key := opts.PrivateKey
+	if key == nil {
+		var err error
+		if key, err = newKey(opts.Key); err != nil {
+			return tls.Certificate{}, err
+		}
 	}
 	notBefore, notAfter := opts.NotBefore, opts.NotAfter
 	if notBefore.IsZero() {

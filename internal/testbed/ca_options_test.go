@@ -1,6 +1,8 @@
 package testbed
 
 import (
+	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/x509"
 	"strings"
@@ -74,5 +76,33 @@ func TestCAIntermediatesAndOptions(t *testing.T) {
 		if !ok || k.Curve.Params().BitSize != bits {
 			t.Errorf("%s: key %T", kt, c.Leaf.PublicKey)
 		}
+	}
+}
+
+// TestCAReissuesWithTheSameKey: a certificate minted with PrivateKey keeps
+// the key (and so its SubjectPublicKeyInfo, what DANE-EE 3 1 1 pins) while
+// its dates change.
+func TestCAReissuesWithTheSameKey(t *testing.T) {
+	ca, err := NewCA("Reissue Root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := ca.Issue(CertOptions{DNSNames: []string{"mx.example.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, err := ca.Issue(CertOptions{DNSNames: []string{"mx.example.test"}, PrivateKey: first.PrivateKey.(crypto.Signer),
+		NotBefore: time.Now().AddDate(0, -4, 0), NotAfter: time.Now().AddDate(0, 0, -2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first.Leaf.RawSubjectPublicKeyInfo, expired.Leaf.RawSubjectPublicKeyInfo) {
+		t.Error("the reissued certificate has another key")
+	}
+	if !expired.Leaf.NotAfter.Before(time.Now()) {
+		t.Errorf("not expired: %v", expired.Leaf.NotAfter)
+	}
+	if _, err := expired.Leaf.Verify(x509.VerifyOptions{Roots: ca.Pool, DNSName: "mx.example.test"}); err == nil {
+		t.Error("an expired certificate verified")
 	}
 }
