@@ -56,6 +56,13 @@ func nextSerial() *big.Int { return big.NewInt(time.Now().UnixNano() + serial.Ad
 
 // NewCA makes a root CA valid from an hour ago for ten years.
 func NewCA(commonName string) (*CA, error) {
+	return NewCAValidFrom(commonName, time.Now().Add(-time.Hour))
+}
+
+// NewCAValidFrom makes a root CA valid from notBefore for ten years, for
+// worlds whose certificates were issued (and have expired) before the test
+// started: a real root is older than anything it signed.
+func NewCAValidFrom(commonName string, notBefore time.Time) (*CA, error) {
 	key, err := newKey(ECDSAP256)
 	if err != nil {
 		return nil, err
@@ -63,8 +70,8 @@ func NewCA(commonName string) (*CA, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          nextSerial(),
 		Subject:               pkix.Name{CommonName: commonName, Organization: []string{"deliverability_exporter tests"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(10, 0, 0),
+		NotBefore:             notBefore,
+		NotAfter:              notBefore.AddDate(10, 0, 0),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,

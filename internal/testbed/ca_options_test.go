@@ -83,7 +83,7 @@ func TestCAIntermediatesAndOptions(t *testing.T) {
 // the key (and so its SubjectPublicKeyInfo, what DANE-EE 3 1 1 pins) while
 // its dates change.
 func TestCAReissuesWithTheSameKey(t *testing.T) {
-	ca, err := NewCA("Reissue Root")
+	ca, err := NewCAValidFrom("Reissue Root", time.Now().AddDate(-2, 0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,5 +104,11 @@ func TestCAReissuesWithTheSameKey(t *testing.T) {
 	}
 	if _, err := expired.Leaf.Verify(x509.VerifyOptions{Roots: ca.Pool, DNSName: "mx.example.test"}); err == nil {
 		t.Error("an expired certificate verified")
+	}
+	// The root predates the expired certificate: at a time within the
+	// certificate's dates the chain verifies, as it does under a real root.
+	during := expired.Leaf.NotBefore.Add(time.Hour)
+	if _, err := expired.Leaf.Verify(x509.VerifyOptions{Roots: ca.Pool, DNSName: "mx.example.test", CurrentTime: during}); err != nil {
+		t.Errorf("within its dates: %v", err)
 	}
 }
