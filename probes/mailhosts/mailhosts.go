@@ -2,6 +2,17 @@
 // domain (or the one host or IP named) and their addresses. Every probe that
 // looks at mail servers starts here; the set is computed once per probe
 // request and shared.
+//
+// A domain that publishes no MX records but has addresses of its own
+// receives mail there: RFC 5321 §5.1 makes the domain itself its implicit
+// MX host. The set then holds that one host, marked Implicit, and every
+// probe looks at it exactly as at an MX host (its reverse DNS, SMTP and
+// TLS, blocklists, whether SPF authorises it), saying in its report that
+// it is the implicit MX (ImplicitNote). mx.present still fails: a domain
+// that receives mail should say so with an MX record.
+//
+// Each host also says whose it is (Host.OwnOrganization; organization.go
+// has the rule): the domain's own organization's, or a provider's.
 package mailhosts
 
 import (
@@ -28,12 +39,17 @@ type Set struct {
 	// receives no mail.
 	NullMX bool
 	// Hosts are the MX hosts in preference order (then by name), or the
-	// one host of a host target. Null MX records are not hosts.
+	// one host of a host target. Null MX records are not hosts. A domain
+	// without MX records that has addresses has one host here, itself,
+	// marked Implicit.
 	Hosts []*Host
 	// IPs lists the address of an IP target.
 	IPs []netip.Addr
 	// Omitted counts MX hosts beyond MaxHosts that were not looked at.
 	Omitted int
+	// Organization is the organizational domain of a domain or host
+	// target ("" for an IP target, or a name that has none).
+	Organization string
 }
 
 // MaxHosts bounds how many MX hosts (the most preferred) are resolved and
@@ -51,6 +67,19 @@ type Host struct {
 	A, AAAA   *dnsclient.Answer
 	// Err is why A or AAAA could not be resolved (SERVFAIL, timeout).
 	Err error
+	// Implicit is true for the implicit MX (RFC 5321 §5.1): the domain
+	// publishes no MX records, so senders deliver to its own A/AAAA
+	// addresses, with preference 0. Name is then the domain's name.
+	Implicit bool
+	// Organization is the organizational domain of Name ("" for an IP
+	// literal).
+	Organization string
+	// OwnOrganization is true when the host is named under the target or
+	// under the target's organizational domain: the domain runs it, or
+	// someone it delegated a name to (see organization.go). The host of a
+	// host target and the implicit MX are the target's own; an IP
+	// literal is nobody's.
+	OwnOrganization bool
 }
 
 // Addrs returns the host's IPv4 then IPv6 addresses.
@@ -99,8 +128,10 @@ func discover(ctx context.Context, t probes.Target, r *dnsclient.Resolver) (*Set
 		set.IPs = []netip.Addr{t.IP}
 		return set, nil
 	case probes.KindHost:
-		set.Hosts = []*Host{{Name: t.Name}}
+		set.Organization = OrganizationalDomain(t.Name)
+		set.Hosts = []*Host{{Name: t.Name, Organization: set.Organization, OwnOrganization: true}}
 	default:
+		set.Organization = OrganizationalDomain(t.Name)
 		ans, err := r.Lookup(ctx, t.Name, dns.TypeMX)
 		if err != nil {
 			return nil, fmt.Errorf("MX of %s: %w", t.Name, err)
@@ -118,8 +149,14 @@ func discover(ctx context.Context, t probes.Target, r *dnsclient.Resolver) (*Set
 				continue
 			}
 			seen[name] = true
-			_, literalErr := netip.ParseAddr(name)
-			set.Hosts = append(set.Hosts, &Host{Name: name, Preference: mx.Preference, IPLiteral: literalErr == nil})
+			h := &Host{Name: name, Preference: mx.Preference}
+			if _, err := netip.ParseAddr(name); err == nil {
+				h.IPLiteral = true
+			} else {
+				h.Organization = OrganizationalDomain(name)
+				h.OwnOrganization = SameOrganization(t.Name, name)
+			}
+			set.Hosts = append(set.Hosts, h)
 		}
 		sort.SliceStable(set.Hosts, func(i, j int) bool {
 			if set.Hosts[i].Preference != set.Hosts[j].Preference {
@@ -131,9 +168,56 @@ func discover(ctx context.Context, t probes.Target, r *dnsclient.Resolver) (*Set
 			set.Omitted = len(set.Hosts) - MaxHosts
 			set.Hosts = set.Hosts[:MaxHosts]
 		}
+		if len(ans.Records) == 0 && !ans.NXDomain() {
+			set.Hosts = []*Host{{Name: t.Name, Implicit: true, Organization: set.Organization, OwnOrganization: true}}
+		}
 	}
 	resolveHosts(ctx, r, set.Hosts)
+	if len(set.Hosts) == 1 && set.Hosts[0].Implicit && set.Hosts[0].Err == nil && len(set.Hosts[0].Addrs()) == 0 {
+		// No addresses either: nothing receives the domain's mail, and
+		// there is no host to look at.
+		set.Hosts = nil
+	}
 	return set, nil
+}
+
+// Implicit returns the implicit MX host (the domain itself, RFC 5321 §5.1)
+// when the set is one, or nil.
+func (s *Set) Implicit() *Host {
+	if len(s.Hosts) == 1 && s.Hosts[0].Implicit {
+		return s.Hosts[0]
+	}
+	return nil
+}
+
+// MXHosts returns the hosts the domain's MX records name: Hosts without
+// the implicit MX.
+func (s *Set) MXHosts() []*Host {
+	if s.Implicit() != nil {
+		return nil
+	}
+	return s.Hosts
+}
+
+// ImplicitNote is the line a probe adds to its report when it looked at
+// the implicit MX, so the reader knows why a domain without MX records
+// has a mail host; "" otherwise.
+func (s *Set) ImplicitNote() string {
+	h := s.Implicit()
+	if h == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s publishes no MX records, so senders deliver to its own address records (the implicit MX of RFC 5321 §5.1): %s is checked as its mail host",
+		s.Target.Name, h.Label())
+}
+
+// Label names the host for reasons and evidence: its name, marked
+// "(implicit MX)" for the implicit MX.
+func (h *Host) Label() string {
+	if h.Implicit {
+		return h.Name + " (implicit MX)"
+	}
+	return h.Name
 }
 
 // resolveHosts asks A and AAAA of every host at once: the answers do not

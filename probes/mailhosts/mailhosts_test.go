@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/miekg/dns"
 
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
@@ -137,4 +138,146 @@ func TestDiscoverMXError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "SERVFAIL") {
 		t.Errorf("err = %v", err)
 	}
+}
+
+// A domain without MX records that has addresses receives mail at them
+// (RFC 5321 §5.1): the set holds the domain itself, marked implicit, with
+// preference 0, as its own organization's host. Without addresses there
+// is no host; when the addresses cannot be resolved, the host stays with
+// its error, so no probe takes "unknown" for "nothing there".
+func TestDiscoverImplicitMX(t *testing.T) {
+	srv := testbed.StartDNS(t, `
+$ORIGIN implicit.test.
+@    IN A    192.0.2.80
+@    IN AAAA 2001:db8::80
+$ORIGIN nothing.test.
+@    IN TXT  "v=spf1 -all"
+$ORIGIN failing.test.
+@    IN TXT  "v=spf1 -all"
+`)
+	e := env(t, srv.Addr)
+	set := discover(t, e, "implicit.test")
+	h := set.Implicit()
+	if h == nil || len(set.Hosts) != 1 {
+		t.Fatalf("no implicit MX: %+v", set)
+	}
+	if h.Name != "implicit.test" || h.Preference != 0 || !h.OwnOrganization || h.Label() != "implicit.test (implicit MX)" {
+		t.Errorf("implicit host: %+v", h)
+	}
+	if got := fmt.Sprint(h.Addrs()); got != "[192.0.2.80 2001:db8::80]" {
+		t.Errorf("addresses %s", got)
+	}
+	if len(set.MXHosts()) != 0 || set.NullMX {
+		t.Errorf("MXHosts %v, NullMX %v", set.MXHosts(), set.NullMX)
+	}
+	if note := set.ImplicitNote(); !strings.Contains(note, "implicit MX of RFC 5321 §5.1") || !strings.Contains(note, "implicit.test (implicit MX)") {
+		t.Errorf("note %q", note)
+	}
+
+	none := discover(t, e, "nothing.test")
+	if len(none.Hosts) != 0 || none.Implicit() != nil || none.ImplicitNote() != "" {
+		t.Errorf("a domain without MX and addresses has hosts: %+v", none.Hosts)
+	}
+	nx := discover(t, e, "missing.test")
+	if len(nx.Hosts) != 0 || !nx.MX.NXDomain() {
+		t.Errorf("an NXDOMAIN domain has hosts: %+v", nx.Hosts)
+	}
+
+	// The MX answer (none) is in the request's cache; then the server
+	// fails, so the addresses cannot be resolved.
+	e2 := env(t, srv.Addr)
+	if _, err := e2.DNS.Lookup(context.Background(), "failing.test", dns.TypeMX); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetBehaviour("failing.test", testbed.ServFail)
+	failing := discover(t, e2, "failing.test")
+	if failing.Implicit() == nil || failing.Implicit().Err == nil {
+		t.Errorf("unresolvable implicit MX dropped or without its error: %+v", failing.Hosts)
+	}
+}
+
+func TestDiscoverMarksOrganization(t *testing.T) {
+	srv := testbed.StartDNS(t, `
+$ORIGIN mail.example.co.uk.
+@    IN MX 10 mx1.example.co.uk.
+@    IN MX 20 aspmx.l.google.com.
+@    IN MX 30 mx.mail.example.co.uk.
+@    IN MX 40 192.0.2.9.
+@    IN MX 50 example.co.uk.evil.test.
+`)
+	set := discover(t, env(t, srv.Addr), "mail.example.co.uk")
+	if set.Organization != "example.co.uk" {
+		t.Errorf("organization %q", set.Organization)
+	}
+	var got []string
+	for _, h := range set.Hosts {
+		got = append(got, fmt.Sprintf("%s %q %v", h.Name, h.Organization, h.OwnOrganization))
+	}
+	want := []string{
+		`mx1.example.co.uk "example.co.uk" true`,
+		`aspmx.l.google.com "google.com" false`,
+		`mx.mail.example.co.uk "example.co.uk" true`,
+		`192.0.2.9 "" false`,
+		`example.co.uk.evil.test "evil.test" false`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("hosts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestOrganizationalDomain(t *testing.T) {
+	for name, want := range map[string]string{
+		"alt1.aspmx.l.google.com":                "google.com",
+		"m365-test.mail.protection.outlook.com.": "outlook.com",
+		// A private-section suffix (us-east-1.amazonaws.com) is not an
+		// organization boundary: Amazon's hosts are Amazon's.
+		"inbound-smtp.us-east-1.amazonaws.com": "amazonaws.com",
+		"mx.example.co.uk":                     "example.co.uk",
+		"MX1.Selfhosted.Test":                  "selfhosted.test",
+		"example.com":                          "example.com",
+		"com":                                  "",
+		"co.uk":                                "",
+		"":                                     "",
+		"a..example.com":                       "",
+	} {
+		if got := mailhosts.OrganizationalDomain(name); got != want {
+			t.Errorf("OrganizationalDomain(%q) = %q, want %q", name, got, want)
+		}
+	}
+	for _, c := range []struct {
+		domain, name string
+		want         bool
+	}{
+		{"mg.mailgun.test", "mxa.mailgun.org", false},
+		{"mg.mailgun.test", "mx.mailgun.test", true},
+		{"example.com", "mail.example.com.", true},
+		{"example.com", "example.com", true},
+		{"example.com", "notexample.com", false},
+		{"example.com", "example.com.evil.test", false},
+		{"example.com", "mail.example.net", false},
+		{"", "example.com", false},
+	} {
+		if got := mailhosts.SameOrganization(c.domain, c.name); got != c.want {
+			t.Errorf("SameOrganization(%q, %q) = %v", c.domain, c.name, got)
+		}
+	}
+}
+
+// FuzzOrganizationalDomain: the organizational domain of a name is the
+// name itself or a suffix of it at a label boundary, and a name always
+// belongs to its own organization.
+func FuzzOrganizationalDomain(f *testing.F) {
+	for _, s := range []string{"alt1.aspmx.l.google.com", "mx.example.co.uk", "a.b.c.d.e", "co.uk", "x..y", ".", "", "MX1.Example.TEST."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		org := mailhosts.OrganizationalDomain(name)
+		low := strings.ToLower(strings.TrimSuffix(name, "."))
+		if org != "" && org != low && !strings.HasSuffix(low, "."+org) {
+			t.Fatalf("OrganizationalDomain(%q) = %q, not a suffix at a label boundary", name, org)
+		}
+		if org != "" && !mailhosts.SameOrganization(name, name) {
+			t.Fatalf("%q is not of its own organization", name)
+		}
+	})
 }

@@ -313,9 +313,11 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "no MX: the domain itself is matched",
 			target: "nomx.test",
+			// Its implicit MX is a mail host like any MX host: without an
+			// smtp block, its certificate is not checked.
 			expect: expect{
 				checks:   statuses(pass),
-				reasons:  map[string]string{"mtasts.mx_match": "1 MX host matches the policy's mx patterns (mx: nomx.test); no certificate checked"},
+				reasons:  map[string]string{"mtasts.mx_match": "1 MX host matches the policy's mx patterns (mx: nomx.test); certificates not checked: the module has no smtp: block"},
 				evidence: map[string]string{"mtasts.mx_match": "nomx.test publishes no MX record: senders deliver to nomx.test itself"},
 				metrics:  []metric{m("mail_mtasts_mx_match", 1, "nomx.test")},
 			},

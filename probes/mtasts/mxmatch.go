@@ -18,15 +18,17 @@ type mxHost struct {
 
 // mxHosts lists the hosts senders deliver to: the MX hosts, or the domain
 // itself when it publishes no MX (the implicit MX of RFC 5321 §5.1, which
-// RFC 8461 §4.1 matches like any other).
+// RFC 8461 §4.1 matches like any other, and which mailhosts lists when it
+// has addresses, so its certificate is checked as an MX host's).
 func (r *run) mxHosts() (hosts []*mxHost, implicit bool) {
 	for _, h := range r.set.Hosts {
 		hosts = append(hosts, &mxHost{name: h.Name, literal: h.IPLiteral})
+		implicit = implicit || h.Implicit
 	}
 	if len(hosts) == 0 && !r.set.NullMX {
 		return []*mxHost{{name: r.domain}}, true
 	}
-	return hosts, false
+	return hosts, implicit
 }
 
 // judgeMXMatch records mtasts.mx_match and mail_mtasts_mx_match. In
@@ -95,7 +97,7 @@ func (r *run) judgeMXMatch() {
 
 	certNote := ""
 	switch {
-	case implicit:
+	case implicit && len(r.set.Hosts) == 0:
 		certNote = "; no certificate checked: the smtp probe talks to MX hosts, and there are none"
 	case !r.env.Facts.Provided(smtpsession.FactName):
 		certNote = "; certificates not checked: the module has no smtp: block (add \"smtp: {}\" to it so enforce mode checks each MX certificate, RFC 8461 §4.2)"

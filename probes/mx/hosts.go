@@ -12,11 +12,14 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
 )
 
-// measureDomain records the MX set of a domain.
+// measureDomain records the MX set of a domain: the hosts its MX records
+// name (the implicit MX is none of them), and whether it has an implicit
+// MX.
 func (r *run) measureDomain(set *mailhosts.Set) {
-	r.res.Measure(metricHosts, float64(len(set.Hosts)+set.Omitted))
+	r.res.Measure(metricHosts, float64(len(set.MXHosts())+set.Omitted))
 	r.res.Measure(metricNull, boolValue(set.NullMX))
-	for _, h := range set.Hosts {
+	r.res.Measure(metricImplicit, boolValue(set.Implicit() != nil))
+	for _, h := range set.MXHosts() {
 		r.res.Measure(metricHostInfo, 1, h.Name, strconv.Itoa(int(h.Preference)))
 	}
 	if set.Omitted > 0 {
@@ -27,15 +30,27 @@ func (r *run) measureDomain(set *mailhosts.Set) {
 
 // recordPresent checks that the domain publishes MX records at all: without
 // them senders fall back to the domain's own A/AAAA records (RFC 5321 §5.1),
-// which receivers' guidelines do not accept as a mail set-up.
+// which receivers' guidelines do not accept as a mail set-up. The fix names
+// the host that receives the mail today (the implicit MX: the domain
+// itself), never a name that may not exist.
 func (r *run) recordPresent(set *mailhosts.Set) {
 	domain := r.target.Name
 	if len(set.MX.Records) == 0 {
+		evidence := []string{"MX " + domain + ": no records (NODATA) from " + set.MX.Server}
+		null := probes.ZoneLine(domain, "MX", "0 .") + " if it receives no mail (RFC 7505)"
+		if h := set.Implicit(); h != nil {
+			evidence = append(evidence, addressEvidence(h)...)
+			r.res.Fail(checkPresent,
+				domain+" publishes no MX records; senders fall back to its own address records (the implicit MX of RFC 5321 §5.1), which the other checks look at as its mail host",
+				"publish "+probes.ZoneLine(domain, "MX", "10 "+probes.FQDN(domain))+", the host that receives its mail now, or "+null,
+				evidence...)
+			return
+		}
 		r.res.Fail(checkPresent,
-			domain+" publishes no MX records; senders would fall back to its A/AAAA records (RFC 5321 §5.1)",
-			"publish "+probes.ZoneLine(domain, "MX", "10 mail."+probes.FQDN(domain))+" naming your mail server, or "+
-				probes.ZoneLine(domain, "MX", "0 .")+" if the domain receives no mail (RFC 7505)",
-			"MX "+domain+": no records (NODATA) from "+set.MX.Server)
+			domain+" publishes no MX records and has no addresses of its own: no mail can be delivered to it",
+			"if it receives mail, publish an MX record naming the host of your mail server, which must have A/AAAA records (for example "+
+				probes.ZoneLine("mail."+domain, "A", "<its IPv4 address>")+" and "+probes.ZoneLine(domain, "MX", "10 mail."+probes.FQDN(domain))+"); otherwise publish "+null,
+			evidence...)
 		return
 	}
 	reason := domain + " publishes " + probes.Plural(len(set.MX.Records), "MX record", "MX records")
@@ -80,6 +95,10 @@ func (r *run) recordNull(set *mailhosts.Set) {
 // and resolves nowhere) and not an alias (RFC 2181 §10.3).
 func (r *run) recordHostname(set *mailhosts.Set) {
 	domain := r.target.Name
+	if set.Implicit() != nil {
+		r.res.Skip(checkHostname, domain+" publishes no MX records, so there is no MX target to judge (its implicit MX is the domain itself)")
+		return
+	}
 	var v probes.Verdict
 	for _, h := range set.Hosts {
 		switch cnames := h.CNAMEs(); {
@@ -107,7 +126,7 @@ func (r *run) recordHosts(set *mailhosts.Set) {
 	r.measureAddresses(set.Hosts)
 	r.recordResolves(set.Hosts)
 	r.recordIPv6(set.Hosts)
-	r.recordDNSSECHosts(set.Hosts)
+	r.recordDNSSECMX(set.Hosts)
 }
 
 func (r *run) measureAddresses(hosts []*mailhosts.Host) {
@@ -184,12 +203,14 @@ func (r *run) recordIPv6(hosts []*mailhosts.Host) {
 		return
 	}
 	if len(v.Errs) == 0 {
-		example := hosts[0].Name
-		if hosts[0].IPLiteral {
-			example = "mail." + r.target.Name
+		fix := "publish an AAAA record for at least one mail host (a host name, see mx.hostname)"
+		for _, h := range hosts {
+			if !h.IPLiteral {
+				fix = "publish an AAAA record for at least one mail host, e.g. " + probes.ZoneLine(h.Name, "AAAA", "<its IPv6 address>")
+				break
+			}
 		}
-		v.Fail("no mail host has an AAAA record, so IPv6-only senders cannot deliver",
-			"publish an AAAA record for at least one mail host, e.g. "+probes.ZoneLine(example, "AAAA", "<its IPv6 address>"))
+		v.Fail("no mail host has an AAAA record, so IPv6-only senders cannot deliver", fix)
 	}
 	v.Record(r.res, checkIPv6, "")
 }

@@ -48,6 +48,20 @@ shop              IN MX   10 mx1
 $ORIGIN nomx.test.
 @                 IN A    192.0.2.80
 
+$ORIGIN noaddress.test.
+@                 IN TXT  "v=spf1 -all"
+
+; Mail hosted by another organization (healthy.test stands for the
+; provider), and an own MX host with such a backup.
+$ORIGIN hosted.test.
+@                 IN MX   10 mx1.healthy.test.
+@                 IN MX   20 mx2.healthy.test.
+
+$ORIGIN ownbackup.test.
+@                 IN MX   10 mx
+@                 IN MX   20 mx2.healthy.test.
+mx                IN A    198.51.100.60
+
 $ORIGIN nullmx.test.
 @                 IN MX   0 .
 @                 IN TXT  "v=spf1 -all"
@@ -275,21 +289,93 @@ func TestProbe(t *testing.T) {
 			},
 		},
 		{
-			name:   "no MX",
+			// RFC 5321 §5.1: senders deliver to the domain's own address,
+			// which is checked as its mail host (the implicit MX);
+			// mx.present still fails, and its fix names that host.
+			name:   "no MX: the implicit MX",
 			target: "nomx.test",
-			checks: statuses(skip, "dnssec.not_bogus", skip, "mx.present", fail, "dnssec.domain", fail, "caa.present", fail, "srv.client", fail),
+			checks: statuses(fail, "mx.present", fail, "mx.null", skip, "mx.hostname", skip, "mx.resolves", pass,
+				"ptr.not_generic", skip, "ptr.role_label", skip, "dnssec.not_bogus", skip),
 			reasons: map[string]string{
-				"mx.present":  "nomx.test publishes no MX records",
+				"mx.present":  "nomx.test publishes no MX records; senders fall back to its own address records (the implicit MX of RFC 5321 §5.1)",
+				"mx.hostname": "there is no MX target to judge (its implicit MX is the domain itself)",
+				"ptr.present": "192.0.2.80 has no PTR record",
+				"dnssec.mx":   `answers for "nomx.test" are not validated`,
 				"srv.client":  "no SRV record for submission, submissions, imap, imaps, pop3, pop3s",
 				"caa.present": "neither nomx.test nor its parents publish CAA",
 			},
 			remediations: map[string]string{
-				"mx.present":  `publish "nomx.test. IN MX 10 mail.nomx.test."`,
-				"srv.client":  `"_imaps._tcp.nomx.test. IN SRV 0 1 993 mail.nomx.test."`,
+				"mx.present":  `publish "nomx.test. IN MX 10 nomx.test.", the host that receives its mail now, or "nomx.test. IN MX 0 ." if it receives no mail (RFC 7505)`,
+				"ptr.present": `publish "80.2.0.192.in-addr.arpa. IN PTR nomx.test."`,
+				"srv.client":  `"_imaps._tcp.nomx.test. IN SRV 0 1 993 nomx.test."`,
 				"caa.present": `nomx.test. IN CAA 0 issue`,
 			},
-			metrics: []metric{m("mail_mx_hosts", 0), m("mail_mx_null", 0), m("mail_srv_records", 0, "imap"),
-				m("mail_dnssec_authenticated", 0, "nomx.test")},
+			evidence: map[string]string{
+				"mx.present":  "nomx.test. A 192.0.2.80",
+				"mx.resolves": "nomx.test. A 192.0.2.80",
+			},
+			metrics: []metric{m("mail_mx_hosts", 0), m("mail_mx_null", 0), m("mail_mx_implicit", 1), m("mail_srv_records", 0, "imap"),
+				m("mail_mx_host_addresses", 1, "nomx.test", "ipv4"), m("mail_dnssec_authenticated", 0, "nomx.test")},
+			absent: []metric{m("mail_mx_host_info", 0, "nomx.test", "0")},
+		},
+		{
+			// No MX and no address: nothing receives its mail, and the fix
+			// does not name a host that may not exist without saying to
+			// create it.
+			name:   "no MX and no addresses",
+			target: "noaddress.test",
+			checks: statuses(skip, "mx.present", fail, "dnssec.domain", fail, "caa.present", fail, "srv.client", fail),
+			reasons: map[string]string{
+				"mx.present":  "noaddress.test publishes no MX records and has no addresses of its own: no mail can be delivered to it",
+				"mx.resolves": "no MX hosts and no addresses of its own (no implicit MX)",
+			},
+			remediations: map[string]string{
+				"mx.present": `if it receives mail, publish an MX record naming the host of your mail server, which must have A/AAAA records (for example "mail.noaddress.test. IN A <its IPv4 address>" and "noaddress.test. IN MX 10 mail.noaddress.test."); otherwise publish "noaddress.test. IN MX 0 ."`,
+				"srv.client": `"_imaps._tcp.noaddress.test. IN SRV 0 1 993 <the host that serves it>."`,
+			},
+			metrics: []metric{m("mail_mx_hosts", 0), m("mail_mx_implicit", 0)},
+		},
+		{
+			// The customer cannot sign its provider's zone: dnssec.mx
+			// does not judge it.
+			name:   "MX hosts of a provider: dnssec.mx is the provider's",
+			target: "hosted.test",
+			setup:  secure("hosted.test"),
+			checks: statuses(pass, "mx.null", skip, "dnssec.mx", skip, "caa.present", fail, "srv.client", fail),
+			reasons: map[string]string{
+				"dnssec.mx": "the MX hosts of hosted.test (mx1.healthy.test, mx2.healthy.test) are its provider's, in healthy.test, whose answers did not validate: whether they are DNSSEC-signed is the provider's decision, not hosted.test's",
+			},
+			remediations: map[string]string{
+				// A provider's inbound host is not where its clients submit.
+				"srv.client": `"_submission._tcp.hosted.test. IN SRV 0 1 587 <the host that serves it>."`,
+			},
+			metrics: []metric{m("mail_dnssec_authenticated", 0, "mx1.healthy.test"), m("mail_mx_implicit", 0)},
+		},
+		{
+			// A provider whose zone is signed: its hosts validate, and
+			// that passes (DANE works for its customers).
+			name:   "MX hosts of a provider in a signed zone: dnssec.mx passes",
+			target: "hosted.test",
+			setup:  secure("hosted.test", "healthy.test"),
+			checks: statuses(pass, "mx.null", skip, "caa.present", fail, "srv.client", fail),
+			reasons: map[string]string{
+				"dnssec.mx": "the answers for every mail host validated",
+			},
+			evidence: map[string]string{"dnssec.mx": "A/AAAA mx1.healthy.test: AD bit set by"},
+		},
+		{
+			name:   "an own MX host with a provider's backup: dnssec.mx judges the own one",
+			target: "ownbackup.test",
+			// mx2.healthy.test's PTR passes; the own host has none.
+			checks: statuses(pass, "mx.null", skip, "dnssec.domain", fail, "dnssec.mx", fail, "caa.present", fail, "srv.client", fail,
+				"ptr.present", fail, "ptr.fcrdns", fail, "dnssec.not_bogus", skip),
+			reasons: map[string]string{
+				"dnssec.mx": `answers for "mx.ownbackup.test" are not validated`,
+			},
+			evidence: map[string]string{
+				"dnssec.mx": "mx2.healthy.test: not validated, in healthy.test, its provider's zone: not judged (only healthy.test can sign it)",
+			},
+			remediations: map[string]string{"dnssec.mx": "sign the zones of mx.ownbackup.test with DNSSEC"},
 		},
 		{
 			name:    "domain does not exist",
@@ -824,7 +910,7 @@ func TestDescriber(t *testing.T) {
 			t.Errorf("%s: HELP %q is not a short sentence", spec.Name, spec.Help)
 		}
 	}
-	want := []string{"mail_mx_hosts", "mail_mx_null", "mail_mx_host_info", "mail_mx_host_addresses",
+	want := []string{"mail_mx_hosts", "mail_mx_null", "mail_mx_implicit", "mail_mx_host_info", "mail_mx_host_addresses",
 		"mail_ptr_info", "mail_ptr_forward_confirmed", "mail_dnssec_authenticated", "mail_srv_records"}
 	if !slices.Equal(names, want) {
 		t.Errorf("MetricSpecs = %q, want %q", names, want)

@@ -143,8 +143,11 @@ func (r *run) recordDomain(l domainLookups) {
 		r.res.SkipAll(reason, append(receiving, checkSRV)...)
 	case len(set.Hosts) == 0:
 		r.recordSRV(l.srv, set)
-		r.res.SkipAll(domain+" has no MX hosts to check", receiving...)
+		r.res.SkipAll(domain+" has no MX hosts and no addresses of its own (no implicit MX): no mail host to check", receiving...)
 	default:
+		if note := set.ImplicitNote(); note != "" {
+			r.res.Note("%s", note)
+		}
 		r.recordSRV(l.srv, set)
 		r.recordHostname(set)
 		r.recordHosts(set)
@@ -206,7 +209,8 @@ func (r *run) recordMXUnknown(err error) {
 func (r *run) recordNXDomain(set *mailhosts.Set) {
 	domain := r.target.Name
 	r.res.Fail(checkPresent, domain+" does not exist (NXDOMAIN)",
-		"register or delegate "+domain+", then publish "+probes.ZoneLine(domain, "MX", "10 mail."+probes.FQDN(domain)),
+		"register or delegate "+domain+", then publish an MX record naming the host of its mail server, which must have A/AAAA records, or "+
+			probes.ZoneLine(domain, "MX", "0 .")+" if it is to receive no mail",
 		"MX "+domain+": NXDOMAIN from "+set.MX.Server)
 	skipped := []probes.CheckSpec{checkNull, checkHostname, checkResolves, checkIPv6, checkDNSSECMX,
 		checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel, checkCAA, checkSRV}

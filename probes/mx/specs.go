@@ -5,7 +5,7 @@ import "github.com/deliverability-exporter/deliverability_exporter/probes"
 // The checks of the probe, as docs/checks.md defines them.
 var (
 	checkPresent = probes.CheckSpec{ID: "mx.present", Level: probes.LevelMust,
-		Passing: "the domain publishes MX records (no implicit A/AAAA fallback)"}
+		Passing: "the domain publishes MX records (no implicit A/AAAA fallback; the implicit MX is still checked as its mail host)"}
 	checkNull = probes.CheckSpec{ID: "mx.null", Level: probes.LevelInfo,
 		Passing: "a null MX (0 .) stands alone: the domain receives no mail (RFC 7505)"}
 	checkHostname = probes.CheckSpec{ID: "mx.hostname", Level: probes.LevelMust,
@@ -25,7 +25,7 @@ var (
 	checkDNSSECDomain = probes.CheckSpec{ID: "dnssec.domain", Level: probes.LevelShould,
 		Passing: "answers for the domain validate (AD bit from the validating resolver)"}
 	checkDNSSECMX = probes.CheckSpec{ID: "dnssec.mx", Level: probes.LevelShould,
-		Passing: "answers for each MX host validate"}
+		Passing: "answers for each MX host of the domain's own organization validate (a provider's MX hosts count only when they validate: their zones are the provider's to sign)"}
 	checkDNSSECNotBogus = probes.CheckSpec{ID: "dnssec.not_bogus", Level: probes.LevelMust,
 		Passing: "the resolver refuses no answer for the domain or its MX hosts as DNSSEC-bogus (skipped when none is signed)"}
 	checkCAA = probes.CheckSpec{ID: "caa.present", Level: probes.LevelMay,
@@ -48,6 +48,8 @@ var (
 		Help: "Number of MX hosts, null MX excluded."}
 	metricNull = &probes.MetricSpec{Name: "mail_mx_null",
 		Help: "Whether the domain publishes a null MX (RFC 7505)."}
+	metricImplicit = &probes.MetricSpec{Name: "mail_mx_implicit",
+		Help: "Whether the domain publishes no MX records but has addresses, so senders deliver to it as its implicit MX (RFC 5321 section 5.1), which the probes check as its mail host."}
 	metricHostInfo = &probes.MetricSpec{Name: "mail_mx_host_info",
 		Help: "An MX host of the domain and its preference.", Labels: []string{"mx", "preference"}}
 	metricHostAddresses = &probes.MetricSpec{Name: "mail_mx_host_addresses",
@@ -63,7 +65,7 @@ var (
 )
 
 var allMetrics = []*probes.MetricSpec{
-	metricHosts, metricNull, metricHostInfo, metricHostAddresses,
+	metricHosts, metricNull, metricImplicit, metricHostInfo, metricHostAddresses,
 	metricPTRInfo, metricPTRConfirmed, metricDNSSEC, metricSRV,
 }
 

@@ -123,13 +123,18 @@ func srvLine(ans *dnsclient.Answer, rec *dns.SRV) string {
 	return fmt.Sprintf("%s SRV %d %d %d %s", ans.Owner(), rec.Priority, rec.Weight, rec.Port, rec.Target)
 }
 
-// srvRecordFor suggests the record of a service that is offered.
+// srvRecordFor suggests the record of a service that is offered, pointing
+// at host, or at a placeholder for the host that serves it.
 func srvRecordFor(l srvLookup, host string) string {
 	port := "<port>"
 	if p, ok := servicePorts[l.service]; ok {
 		port = fmt.Sprint(p)
 	}
-	return probes.ZoneLine(l.name, "SRV", "0 1 "+port+" "+probes.FQDN(host))
+	target := "<the host that serves it>."
+	if host != "" {
+		target = probes.FQDN(host)
+	}
+	return probes.ZoneLine(l.name, "SRV", "0 1 "+port+" "+target)
 }
 
 func lookupOf(lookups []srvLookup, service string) srvLookup {
@@ -142,10 +147,12 @@ func lookupOf(lookups []srvLookup, service string) srvLookup {
 }
 
 // clientHost is the host a suggested SRV record points at: the most
-// preferred MX host, else mail.<domain>.
+// preferred mail host when the domain runs it (its own MX host, or the
+// implicit MX), else "" (a provider's inbound MX host rarely serves
+// submission or IMAP, and a made-up name may not exist).
 func (r *run) clientHost(set *mailhosts.Set) string {
-	if set != nil && len(set.Hosts) > 0 && !set.Hosts[0].IPLiteral {
+	if set != nil && len(set.Hosts) > 0 && !set.Hosts[0].IPLiteral && set.Hosts[0].OwnOrganization {
 		return set.Hosts[0].Name
 	}
-	return "mail." + r.target.Name
+	return ""
 }

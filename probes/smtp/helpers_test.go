@@ -29,7 +29,8 @@ import (
 //   - one.test: one MX host on 127.0.0.4.
 //   - down.test: one MX host on 127.0.0.9, where nothing listens.
 //   - four.test: four MX hosts on 127.0.0.2 to 127.0.0.5 (parallelism).
-//   - nullmx.test, nomx.test, servfail.test: nothing to probe.
+//   - nomx.test: no MX, an address (127.0.0.4): the implicit MX.
+//   - nullmx.test, noaddress.test, servfail.test: nothing to probe.
 //   - elsewhere.test: a name that resolves, but not to the servers.
 const zones = `
 $ORIGIN smtp.test.
@@ -65,7 +66,10 @@ $ORIGIN nullmx.test.
 @      IN MX   0 .
 
 $ORIGIN nomx.test.
-@      IN A    127.0.0.2
+@      IN A    127.0.0.4
+
+$ORIGIN noaddress.test.
+@      IN TXT  "v=spf1 -all"
 
 $ORIGIN servfail.test.
 @      IN MX   10 mx
@@ -284,6 +288,7 @@ type expect struct {
 	metrics      []metric
 	absent       []metric // samples that must not be recorded (value ignored)
 	errors       string   // substring of a probe error; "" means none
+	note         string   // substring of a report note, when set
 }
 
 type metric struct {
@@ -318,6 +323,9 @@ func (e expect) assert(t *testing.T, res *probes.Result) {
 		}
 	}
 	probetest.AssertErrors(t, res, e.errors)
+	if e.note != "" && !slices.ContainsFunc(res.Notes(), func(n string) bool { return strings.Contains(n, e.note) }) {
+		t.Errorf("no note says %q: %q", e.note, res.Notes())
+	}
 }
 
 // findMeasurement returns the value of the sample with the name and labels.

@@ -97,6 +97,9 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 		return r.res
 	}
 
+	if note := set.ImplicitNote(); note != "" {
+		r.res.Note("%s", note)
+	}
 	if smtpsession.EHLOName(r.cfg.Session) == "" {
 		r.res.Note("this machine's host name is not fully qualified, so the probe says EHLO with an address literal (RFC 5321 §4.1.4); set ehlo_name to a name that resolves to the exporter's address")
 	}
@@ -155,7 +158,7 @@ func nothingToProbe(set *mailhosts.Set) string {
 	case set.NullMX && len(set.Hosts) == 0:
 		return t.Name + " receives no mail (null MX, RFC 7505): there are no mail servers to check"
 	case len(set.Hosts) == 0:
-		return t.Name + " publishes no MX records (mx.present fails); the implicit MX of RFC 5321 §5.1 is not probed"
+		return t.Name + " publishes no MX records and has no addresses of its own (no implicit MX, RFC 5321 §5.1): no server receives its mail"
 	}
 	return ""
 }

@@ -582,9 +582,30 @@ func TestProbe(t *testing.T) {
 			expect: expect{checks: statuses(skip), reasons: map[string]string{"smtp.reachable": "receives no mail (null MX, RFC 7505)"}},
 		},
 		{
-			name:   "no MX",
+			// RFC 5321 §5.1: senders deliver to the domain's own address,
+			// so its server is probed as an MX host is, by its name.
+			name:   "no MX: the implicit MX is probed",
 			target: "nomx.test",
-			expect: expect{checks: statuses(skip), reasons: map[string]string{"smtp.starttls": "publishes no MX records"}},
+			ips:    []string{"127.0.0.4"},
+			behave: onAll(func(t *testing.T, b *testbed.SMTPBehaviour) {
+				*b = good(t, "nomx.test")
+				b.Recipients["postmaster@nomx.test"] = "250 2.1.5 Ok"
+				b.Recipients["abuse@nomx.test"] = "250 2.1.5 Ok"
+			}),
+			expect: expect{
+				checks: ok(),
+				reasons: map[string]string{
+					"smtp.reachable": "1 address greeted with 220",
+					"dane.tlsa":      "_25._tcp.nomx.test publishes no TLSA records",
+				},
+				metrics: []metric{m("mail_smtp_up", 1, "nomx.test", "127.0.0.4"), m("mail_tls_cert_name_match", 1, "nomx.test", "127.0.0.4")},
+				note:    "nomx.test publishes no MX records, so senders deliver to its own address records (the implicit MX of RFC 5321 §5.1): nomx.test (implicit MX) is checked as its mail host",
+			},
+		},
+		{
+			name:   "no MX and no address",
+			target: "noaddress.test",
+			expect: expect{checks: statuses(skip), reasons: map[string]string{"smtp.starttls": "publishes no MX records and has no addresses of its own (no implicit MX, RFC 5321 §5.1)"}},
 		},
 		{
 			name:   "domain that does not exist",
