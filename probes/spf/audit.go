@@ -3,6 +3,7 @@ package spf
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
 )
 
 // The audit walks a domain's SPF tree the way a receiver evaluates it for a
@@ -72,6 +74,14 @@ type finding struct {
 	term   string // the term, or "" for the record as a whole
 	msg    string
 	remedy string // what to change, when the message does not say
+
+	// For a void lookup: the client families it is void for, the name
+	// looked up, whether that name has records of the other family, and
+	// the addresses it has (what the term matches today).
+	fams       int
+	name       string
+	hasRecords bool
+	addrs      []netip.Addr
 }
 
 // fix is what to change.
@@ -134,9 +144,19 @@ type audit struct {
 	pass    addrSets
 	partial bool
 
-	broad    []broadTerm
-	shares   []broadTerm // the root's terms, by the IPv4 addresses each adds
-	syntax   []finding   // permerror causes: parse errors, missing or duplicate records
+	broad  []broadTerm
+	shares []broadTerm // the root's terms, by the IPv4 addresses each adds
+	// ownPass is what the domain's own terms pass: ip4, ip6, a and mx of
+	// its own names, catch-alls, in its own records (the root, and the
+	// records of its own names it includes or redirects to).
+	// providerTerms are the terms of those records that hand the decision
+	// to another organization (an include of a provider), with the IPv4
+	// addresses each adds: the provider's shared space, reported and not
+	// held against the domain (spf.not_too_broad).
+	ownPass       addrSets
+	providerTerms []broadTerm
+
+	syntax   []finding // permerror causes: parse errors, missing or duplicate records
 	loops    []finding
 	ptrs     []finding
 	mxOver   []finding
@@ -164,7 +184,7 @@ func runAudit(ctx context.Context, r Resolver, domain string, rec *Record) *audi
 		warmed:    map[string]bool{},
 		warmBudge: auditLookupCap,
 	}
-	res := a.walkRecord(a.root, domain, rec)
+	res := a.walkRecord(a.root, domain, rec, true)
 	a.final = res.final
 	a.pass = res.pass
 	a.warmTasks.Wait()
@@ -187,6 +207,11 @@ type recordResult struct {
 type broadTerm struct {
 	domain, term string
 	size         float64
+	// provider is set for a term that hands the decision to another
+	// organization's record or names (see audit.providerTerms).
+	provider bool
+	// size6 is the IPv6 /64 prefixes it adds (for provider terms).
+	size6 float64
 }
 
 // noteBroad remembers pass terms that cover more than a /24, for the
@@ -202,17 +227,80 @@ func (a *audit) noteBroad(domain string, t *Term, match addrSets) {
 
 // share remembers how many IPv4 addresses a term of the root record adds
 // to what the tree passes, for the reason of spf.not_too_broad.
-func (a *audit) share(n *node, label string, q Qualifier, match, decided addrSets) {
+func (a *audit) share(n *node, label string, q Qualifier, match, decided addrSets, provider bool) {
 	if n != a.root || q != QualifierPass {
 		return
 	}
 	if size := match.v4.minus(decided.v4).size(); size > 0 {
-		a.shares = append(a.shares, broadTerm{domain: a.identity, term: label, size: size})
+		a.shares = append(a.shares, broadTerm{domain: a.identity, term: label, size: size, provider: provider})
 	}
 }
 
-// walkTarget follows an include or a redirect to target's record.
-func (a *audit) walkTarget(n *node, kind, target string) recordResult {
+// attribute records, for a pass term of one of the domain's own records,
+// whose authorisation the addresses it adds are: the domain's own
+// (ownPass), or, for a term that names another organization, that
+// organization's (providerTerms). An include or redirect of the domain's
+// own names attributes nothing itself: the terms of the record it leads
+// to were attributed one by one.
+func (a *audit) attribute(domain, label string, q Qualifier, match, decided addrSets, owner termOwner) {
+	if q != QualifierPass || owner == ownRecord {
+		return
+	}
+	var added addrSets
+	decide(&added, &addrSets{v4: decided.v4, touched6: decided.touched6, full6: decided.full6}, match, QualifierPass)
+	if owner == ownTerm {
+		a.ownPass.v4.addAll(added.v4)
+		a.ownPass.touched6.addAll(added.touched6)
+		return
+	}
+	if added.v4.size() > 0 || added.touched6.size() > 0 {
+		a.providerTerms = append(a.providerTerms, broadTerm{domain: domain, term: label, size: added.v4.size(),
+			size6: added.touched6.size(), provider: true})
+	}
+}
+
+// termOwner says whose authorisation a term of one of the domain's own
+// records is.
+type termOwner int
+
+const (
+	// ownTerm: the domain's own (ip4, ip6, a or mx of its own names, a
+	// term that matches every client).
+	ownTerm termOwner = iota
+	// ownRecord: an include or redirect of the domain's own names; the
+	// record it leads to is attributed term by term.
+	ownRecord
+	// providerTerm: an include, redirect, a or mx of another
+	// organization's names.
+	providerTerm
+)
+
+// ownerOf classifies a term of one of the domain's own records by the
+// name it points at ("" for a term without a name, which uses the record's
+// own domain).
+func (a *audit) ownerOf(m Mechanism, target string, everyone bool) termOwner {
+	switch {
+	case everyone:
+		return ownTerm
+	case m != MechInclude && m != MechA && m != MechMX:
+		return ownTerm
+	case target != "" && !a.ownName(target):
+		return providerTerm
+	case m == MechInclude:
+		return ownRecord
+	}
+	return ownTerm
+}
+
+// ownName reports whether a name an SPF term points at belongs to the
+// audited domain's organization.
+func (a *audit) ownName(name string) bool {
+	return mailhosts.SameOrganization(a.identity, name)
+}
+
+// walkTarget follows an include or a redirect to target's record; own says
+// the record is one of the domain's own (see audit.ownPass).
+func (a *audit) walkTarget(n *node, kind, target string, own bool) recordResult {
 	fail := func(temp bool, format string, args ...any) recordResult {
 		msg := fmt.Sprintf(format, args...)
 		n.note("%s", msg)
@@ -260,7 +348,7 @@ func (a *audit) walkTarget(n *node, kind, target string) recordResult {
 		return fail(false, "%s publishes %d SPF records: receivers return permerror (RFC 7208 §4.5)", name, len(set.records))
 	}
 	rec, _ := Parse(set.records[0])
-	return a.walkRecord(n, name, rec)
+	return a.walkRecord(n, name, rec, own && a.ownName(name))
 }
 
 // parentOf names the domain whose record holds n.
@@ -271,8 +359,10 @@ func (a *audit) parentOf(*node) string {
 	return a.path[len(a.path)-1]
 }
 
-// walkRecord evaluates one record for the client no address term matches.
-func (a *audit) walkRecord(n *node, domain string, rec *Record) recordResult {
+// walkRecord evaluates one record for the client no address term matches;
+// own says the record is one of the domain's own, whose terms are
+// attributed (audit.attribute).
+func (a *audit) walkRecord(n *node, domain string, rec *Record, own bool) recordResult {
 	for _, e := range rec.Errors {
 		a.syntax = append(a.syntax, finding{domain: domain, msg: e.Error()})
 		n.note("syntax error: %s", e)
@@ -297,11 +387,14 @@ func (a *audit) walkRecord(n *node, domain string, rec *Record) recordResult {
 			res.everyone, res.decider = t.Qualifier.Result(), t.Text
 			res.final = finalAll{qualifier: t.Qualifier, from: t.Text}
 			a.noteBroad(domain, t, everything())
-			a.share(n, t.Text, t.Qualifier, everything(), decided)
+			a.share(n, t.Text, t.Qualifier, everything(), decided, false)
+			if own {
+				a.attribute(domain, t.Text, t.Qualifier, everything(), decided, ownTerm)
+			}
 			decide(&res.pass, &decided, everything(), t.Qualifier)
 			continue // to note what follows it
 		}
-		match, everyone := a.walkTerm(n, domain, t, vals)
+		match, everyone, target := a.walkTerm(n, domain, t, vals, own)
 		if everyone {
 			res.everyone, res.decider = t.Qualifier.Result(), t.Text
 			res.final = finalAll{qualifier: t.Qualifier, from: t.Text + " (matches every client)", catchAll: t.Text}
@@ -310,7 +403,11 @@ func (a *audit) walkRecord(n *node, domain string, rec *Record) recordResult {
 		if t.Mechanism != MechInclude {
 			a.noteBroad(domain, t, match)
 		}
-		a.share(n, t.Text, t.Qualifier, match, decided)
+		owner := a.ownerOf(t.Mechanism, target, everyone)
+		a.share(n, t.Text, t.Qualifier, match, decided, owner == providerTerm)
+		if own {
+			a.attribute(domain, t.Text, t.Qualifier, match, decided, owner)
+		}
 		decide(&res.pass, &decided, match, t.Qualifier)
 	}
 	switch {
@@ -336,8 +433,12 @@ func (a *audit) walkRecord(n *node, domain string, rec *Record) recordResult {
 			res.final = finalAll{broken: rec.Redirect.Text + " depends on " + vals.missingWhat()}
 			break
 		}
-		sub := a.walkTarget(c, "redirect", target)
-		a.share(n, rec.Redirect.Text, QualifierPass, sub.pass, decided)
+		owner := a.ownerOf(MechInclude, target, false)
+		sub := a.walkTarget(c, "redirect", target, own)
+		a.share(n, rec.Redirect.Text, QualifierPass, sub.pass, decided, owner == providerTerm)
+		if own {
+			a.attribute(domain, rec.Redirect.Text, QualifierPass, sub.pass, decided, owner)
+		}
 		decide(&res.pass, &decided, sub.pass, QualifierPass)
 		res.everyone = sub.everyone
 		res.final = sub.final
@@ -350,30 +451,33 @@ func (a *audit) walkRecord(n *node, domain string, rec *Record) recordResult {
 
 // walkTerm evaluates one DNS-querying term, or an ip4/ip6 one, and returns
 // the addresses it matches (everyone: it matches every client).
-func (a *audit) walkTerm(n *node, domain string, t *Term, vals *auditVals) (match addrSets, everyone bool) {
+//
+// target is the name the term looked up ("" for ip4, ip6 and a term not
+// looked up); own says the term is in one of the domain's own records.
+func (a *audit) walkTerm(n *node, domain string, t *Term, vals *auditVals, own bool) (match addrSets, everyone bool, target string) {
 	switch t.Mechanism {
 	case MechIP4, MechIP6:
 		match.addPrefix(t.Network)
-		return match, false
+		return match, false, ""
 	}
 	c, ok := a.charge(n, t.Text)
 	if !ok {
-		return match, false
+		return match, false, ""
 	}
-	target := domain
+	target = domain
 	if t.Domain != nil {
 		var known bool
 		if target, known = t.Domain.expand(vals); !known {
 			c.note("depends on %s: not looked up", vals.missingWhat())
 			a.partial = true
-			return match, false
+			return match, false, ""
 		}
 	}
 	switch t.Mechanism {
 	case MechInclude:
-		sub := a.walkTarget(c, "include", target)
+		sub := a.walkTarget(c, "include", target, own)
 		// An include matches the clients its record passes (§5.2).
-		return sub.pass, sub.everyone == Pass
+		return sub.pass, sub.everyone == Pass, target
 	case MechA:
 		a.lookupAddrs(c, target, t, &match, true)
 	case MechMX:
@@ -386,21 +490,21 @@ func (a *audit) walkTerm(n *node, domain string, t *Term, vals *auditVals) (matc
 		ans, err := lookup(a.ctx, a.dns, target, dns.TypeA)
 		if err != nil {
 			a.lookupFailed(c, "exists", target, err)
-			return match, false
+			return match, false, target
 		}
 		if ans.Empty() {
 			a.void(c, famBoth, voidWhy(ans, "A"))
-			return match, false
+			return match, false, target
 		}
 		if !t.Domain.onlyLetters("do") {
 			a.partial = true
 			c.note("matches clients whose name resolves: depends on the client")
-			return match, false
+			return match, false, target
 		}
 		// A fixed name that resolves matches every client.
-		return match, true
+		return match, true, target
 	}
-	return match, false
+	return match, false, target
 }
 
 // walkMX looks up the MX hosts and their addresses; more than 10 MX
@@ -433,6 +537,7 @@ func (a *audit) walkMX(c *node, target string, t *Term, match *addrSets) {
 func (a *audit) lookupAddrs(c *node, name string, t *Term, match *addrSets, countVoid bool) {
 	fams := 0
 	var why []string
+	var found []netip.Addr
 	for _, q := range []struct {
 		qtype uint16
 		fam   int
@@ -444,6 +549,7 @@ func (a *audit) lookupAddrs(c *node, name string, t *Term, match *addrSets, coun
 		}
 		for _, ip := range ans.Addrs() {
 			match.addAddr(ip, t.Prefix4, t.Prefix6)
+			found = append(found, ip)
 		}
 		if ans.Empty() {
 			fams |= q.fam
@@ -456,7 +562,10 @@ func (a *audit) lookupAddrs(c *node, name string, t *Term, match *addrSets, coun
 		}
 	}
 	if countVoid && fams != 0 {
-		a.void(c, fams, strings.Join(why, ", "))
+		if fams == famBoth {
+			found = nil
+		}
+		a.voidOf(c, fams, strings.Join(why, ", "), name, found)
 	}
 }
 
@@ -486,6 +595,12 @@ func (a *audit) charge(n *node, label string) (*node, bool) {
 
 // void counts a void lookup for the client families in fams.
 func (a *audit) void(c *node, fams int, why string) {
+	a.voidOf(c, fams, why, "", nil)
+}
+
+// voidOf counts a void lookup of name for the client families in fams;
+// addrs are the addresses name has in the other family, if any.
+func (a *audit) voidOf(c *node, fams int, why, name string, addrs []netip.Addr) {
 	for i, bit := range []int{fam4, fam6} {
 		if fams&bit == 0 {
 			continue
@@ -501,7 +616,8 @@ func (a *audit) void(c *node, fams int, why string) {
 		who = " for " + familyClients(fams)
 	}
 	c.note("void lookup%s (%s)", who, why)
-	a.voidHits = append(a.voidHits, finding{domain: a.path[len(a.path)-1], term: c.label, msg: why + who})
+	a.voidHits = append(a.voidHits, finding{domain: a.path[len(a.path)-1], term: c.label, msg: why + who,
+		fams: fams, name: name, hasRecords: len(addrs) > 0, addrs: addrs})
 }
 
 func (a *audit) lookupFailed(c *node, what, name string, err error) {
@@ -527,6 +643,36 @@ func shortError(err error) string { return err.Error() }
 // voidLookups is the larger of the two families' counts: what the clients
 // of one family meet.
 func (a *audit) voidLookups() int { return max(a.voids[0], a.voids[1]) }
+
+// voidLookupsFor is the larger count among the families in fams.
+func (a *audit) voidLookupsFor(fams int) int {
+	n := 0
+	for _, bit := range []int{fam4, fam6} {
+		if fams&bit != 0 {
+			n = max(n, a.voids[famIndex(bit)])
+		}
+	}
+	return n
+}
+
+// famIndex is the index of a single family bit in audit.voids.
+func famIndex(bit int) int {
+	if bit == fam6 {
+		return 1
+	}
+	return 0
+}
+
+// familiesName names the families in fams.
+func familiesName(fams int) string {
+	switch fams {
+	case fam4:
+		return "IPv4"
+	case fam6:
+		return "IPv6"
+	}
+	return "IPv4 and IPv6"
+}
 
 // finish sums the branch costs and marks the branches where the limits
 // are crossed.

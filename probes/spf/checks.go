@@ -3,32 +3,82 @@ package spf
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/sending"
 )
 
 // recordAudit records the checks that rest on the domain's tree.
-func (r *run) recordAudit(domain string, rec *Record, a *audit, nullMX bool) {
+func (r *run) recordAudit(domain string, t *tree, hosts *mailhosts.Set, hostsErr error, decl *sending.Declaration) {
+	rec, a := t.rec, t.audit
 	r.res.AddDetail(treeTitle, a.treeLines()...)
 	for _, err := range a.errs {
 		r.res.Error(err)
 	}
+	fams, famWhy := r.sendingFamilies(hosts, hostsErr, a)
 	if !a.incomplete {
 		r.res.Measure(metricLookups, float64(a.lookups))
-		r.res.Measure(metricVoids, float64(a.voidLookups()))
+		r.res.Measure(metricVoids, float64(a.voidLookupsFor(fams)))
 		r.res.Measure(metricIPv4, a.pass.v4.size())
 		r.res.Measure(metricIPv6, a.pass.touched6.size())
 	}
 	r.recordSyntax(domain, a)
 	r.recordLookups(domain, a)
-	r.recordVoids(domain, a)
+	r.recordVoids(domain, a, fams, famWhy)
 	r.recordLoops(domain, a)
-	r.recordAllPolicy(domain, rec, a, nullMX)
+	r.recordAllPolicy(domain, rec, a, hosts, hostsErr, decl)
 	r.recordPTR(domain, a)
 	r.recordBreadth(domain, a)
+}
+
+// sendingFamilies are the address families the domain's mail comes from,
+// for the void lookup limit: a receiver counts the void lookups of the
+// client in front of it, and an a or mx term whose host has no AAAA is
+// void only for IPv6 clients. They are the families of the request's
+// outbound IPs, of the mail hosts' addresses, and of what the record
+// authorises; both when any of these is unknown (the mail hosts could not
+// be found, the record's matches depend on the client) or when none says
+// anything.
+func (r *run) sendingFamilies(hosts *mailhosts.Set, hostsErr error, a *audit) (fams int, why string) {
+	if hostsErr != nil || a.partial || a.capped {
+		return famBoth, ""
+	}
+	var from []string
+	use := func(f int, what string) {
+		fams |= f
+		if !slices.Contains(from, what) {
+			from = append(from, what)
+		}
+	}
+	for _, ip := range r.req.OutboundIPs {
+		use(familyOf(ip), "its outbound IPs")
+	}
+	for _, ip := range hosts.AllIPs() {
+		use(familyOf(ip), "its mail hosts")
+	}
+	if a.pass.v4.size() > 0 {
+		use(fam4, "the addresses its record authorises")
+	}
+	if a.pass.touched6.size() > 0 {
+		use(fam6, "the addresses its record authorises")
+	}
+	if fams == 0 {
+		return famBoth, ""
+	}
+	return fams, probes.JoinPhrases(from)
+}
+
+// familyOf is the family bit of an address.
+func familyOf(ip netip.Addr) int {
+	if ip.Unmap().Is4() {
+		return fam4
+	}
+	return fam6
 }
 
 // incompleteErr is why a check about the whole tree cannot be decided.
@@ -120,34 +170,83 @@ func (r *run) recordLookups(domain string, a *audit) {
 	r.res.Pass(checkLookupLimit, reason, evidence...)
 }
 
-func (r *run) recordVoids(domain string, a *audit) {
+// recordVoids judges the void lookups for the clients the domain sends
+// from (fams); the other family's count is reported, not held against it:
+// no receiver meets it for the domain's mail.
+func (r *run) recordVoids(domain string, a *audit, fams int, famWhy string) {
 	var evidence []string
 	for _, f := range a.voidHits {
-		evidence = append(evidence, oneLine(f.String()))
+		if f.fams&fams != 0 {
+			evidence = append(evidence, oneLine(f.String()))
+		}
 	}
-	if n := a.voidLookups(); n > VoidLookupLimit {
-		fams := 0
-		if a.voids[0] > VoidLookupLimit {
-			fams |= fam4
+	if other := famBoth &^ fams; other != 0 {
+		if n := a.voids[famIndex(other)]; n > 0 {
+			evidence = append(evidence, fmt.Sprintf("%s for %s, which %s does not send from (%s use %s only): not counted",
+				probes.Plural(n, "void lookup", "void lookups"), familyClients(other), domain, famWhy, familiesName(fams)))
 		}
-		if a.voids[1] > VoidLookupLimit {
-			fams |= fam6
-		}
-		who := familyClients(fams)
-		var terms []string
-		for _, f := range a.voidHits {
-			terms = append(terms, fmt.Sprintf("%s in %s (%s)", f.term, f.domain, f.msg))
+	}
+	if n := a.voidLookupsFor(fams); n > VoidLookupLimit {
+		over := 0
+		for _, bit := range []int{fam4, fam6} {
+			if fams&bit != 0 && a.voids[famIndex(bit)] > VoidLookupLimit {
+				over |= bit
+			}
 		}
 		r.res.Fail(checkVoidLimit,
-			fmt.Sprintf("%d void lookups for %s in the tree of %s; receivers return permerror after %d (RFC 7208 §4.6.4)", n, who, domain, VoidLookupLimit),
-			"remove or repair the terms whose names have no records: "+probes.JoinPhrases(terms), evidence...)
+			fmt.Sprintf("%d void lookups for %s in the tree of %s; receivers return permerror after %d (RFC 7208 §4.6.4)", n, familyClients(over), domain, VoidLookupLimit),
+			voidFix(a.voidHits, over), evidence...)
 		return
 	}
 	if a.incomplete {
 		r.res.Undecided(checkVoidLimit, a.incompleteErr())
 		return
 	}
-	r.res.Pass(checkVoidLimit, fmt.Sprintf("%s of %d in the tree of %s", a.voidSummary(), VoidLookupLimit, domain)+a.scope(), evidence...)
+	summary := a.voidSummary()
+	if fams != famBoth {
+		summary = fmt.Sprintf("%s for %s", probes.Plural(a.voidLookupsFor(fams), "void lookup", "void lookups"), familyClients(fams))
+	}
+	r.res.Pass(checkVoidLimit, fmt.Sprintf("%s of %d in the tree of %s", summary, VoidLookupLimit, domain)+a.scope(), evidence...)
+}
+
+// voidFix says what to do with the terms that are void for the clients in
+// fams: remove or repair a term whose name has no records at all; give a
+// name that has records of the other family only the missing family's
+// records, or replace the term with the addresses it matches today, which
+// authorises exactly what it did. It never tells to remove a term whose
+// name has records.
+func voidFix(hits []finding, fams int) string {
+	var remove, complete []string
+	for _, f := range hits {
+		if f.fams&fams == 0 {
+			continue
+		}
+		if !f.hasRecords {
+			remove = append(remove, fmt.Sprintf("%s in %s (%s)", f.term, f.domain, f.msg))
+			continue
+		}
+		missing := "AAAA"
+		if f.fams == fam4 {
+			missing = "A"
+		}
+		fix := fmt.Sprintf("%s in %s: publish %s records for %s", f.term, f.domain, missing, f.name)
+		if len(f.addrs) > 0 && len(f.addrs) <= maxFixTerms && !strings.Contains(f.term, "/") {
+			var terms []string
+			for _, ip := range f.addrs {
+				terms = append(terms, ipTerm(ip))
+			}
+			fix += ", or replace the term with " + strings.Join(terms, " ") + " (the addresses it matches today)"
+		}
+		complete = append(complete, fix)
+	}
+	var parts []string
+	if len(remove) > 0 {
+		parts = append(parts, "remove or repair the terms that match nothing (their lookups find no records): "+probes.JoinPhrases(remove))
+	}
+	if len(complete) > 0 {
+		parts = append(parts, "for the terms whose names lack records of one family: "+probes.JoinPhrases(complete))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (r *run) recordLoops(domain string, a *audit) {
@@ -172,8 +271,9 @@ func (r *run) recordLoops(domain string, a *audit) {
 // qualifierName is the label value of mail_spf_all_info.
 func qualifierName(q Qualifier) string { return string(q.Result()) }
 
-func (r *run) recordAllPolicy(domain string, rec *Record, a *audit, nullMX bool) {
+func (r *run) recordAllPolicy(domain string, rec *Record, a *audit, hosts *mailhosts.Set, hostsErr error, decl *sending.Declaration) {
 	final := a.final
+	nullMX := hostsErr == nil && hosts.NullMX
 	if final.broken != "" {
 		if final.temporary {
 			r.res.Undecided(checkAllPolicy, a.incompleteErr())
@@ -194,6 +294,14 @@ func (r *run) recordAllPolicy(domain string, rec *Record, a *audit, nullMX bool)
 			"publish "+txtLine(domain, "v=spf1 -all")+" in place of the current record", evidence...)
 		return
 	}
+	if decl != nil && decl.NoMail {
+		// The protective records of a domain that sends nothing: the
+		// -all, and whether it receives mail (a null MX says it does
+		// not).
+		evidence = append(evidence, receivingEvidence(domain, hosts, hostsErr))
+		r.res.Pass(checkAllPolicy, fmt.Sprintf("%s sends no mail: %s, so every client gets fail", domain, decl.Why), evidence...)
+		return
+	}
 	acceptable := slices.Contains(r.cfg.AcceptableAll, final.qualifier.String())
 	what := oneLine(final.from)
 	switch {
@@ -206,9 +314,15 @@ func (r *run) recordAllPolicy(domain string, rec *Record, a *audit, nullMX bool)
 		r.res.Pass(checkAllPolicy, fmt.Sprintf("%s ends in %s: unlisted clients get %s", domain, what, final.qualifier.Result()), evidence...)
 		return
 	}
-	want := "-"
-	if !slices.Contains(r.cfg.AcceptableAll, want) {
-		want = r.cfg.AcceptableAll[0]
+	// The fix moves towards rejection one step at a time: ~all when the
+	// module accepts it, since a hard -all makes receivers refuse mail
+	// from any sender the record forgot.
+	want := r.cfg.AcceptableAll[0]
+	for _, q := range []string{"~", "-"} {
+		if slices.Contains(r.cfg.AcceptableAll, q) {
+			want = q
+			break
+		}
 	}
 	var reason string
 	switch final.qualifier {
@@ -219,7 +333,11 @@ func (r *run) recordAllPolicy(domain string, rec *Record, a *audit, nullMX bool)
 	default:
 		reason = fmt.Sprintf("%s ends in %s; the module accepts %s", domain, what, acceptedList(r.cfg.AcceptableAll))
 	}
-	fix := "end the record with " + want + "all: " + txtLine(domain, withAll(rec, want))
+	then := ""
+	if want == "~" && slices.Contains(r.cfg.AcceptableAll, "-") {
+		then = " (and -all once every server that sends for " + domain + " is listed)"
+	}
+	fix := "end the record with " + want + "all: " + txtLine(domain, withAll(rec, want)) + then
 	switch {
 	case final.catchAll != "":
 		fix = fmt.Sprintf("remove %s, which matches every client before the all is reached, and end the record with %sall", final.catchAll, want)
@@ -227,6 +345,26 @@ func (r *run) recordAllPolicy(domain string, rec *Record, a *audit, nullMX bool)
 		fix = fmt.Sprintf("end the record %s points to with %sall", rec.Redirect.Text, want)
 	}
 	r.res.Fail(checkAllPolicy, reason, fix, evidence...)
+}
+
+// receivingEvidence says whether a domain that sends no mail receives any:
+// its null MX, its MX hosts, or neither.
+func receivingEvidence(domain string, hosts *mailhosts.Set, hostsErr error) string {
+	switch {
+	case hostsErr != nil:
+		return "whether " + domain + " receives mail is unknown: " + hostsErr.Error()
+	case hosts.NullMX && len(hosts.Hosts) == 0:
+		return domain + " publishes a null MX (RFC 7505): it receives no mail either"
+	case hosts.Implicit() != nil:
+		return domain + " receives mail at its own addresses (the implicit MX): it receives but does not send"
+	case len(hosts.Hosts) > 0:
+		var names []string
+		for _, h := range hosts.Hosts {
+			names = append(names, h.Name)
+		}
+		return domain + " receives mail at " + probes.JoinNames(names) + ": it receives but does not send"
+	}
+	return domain + " publishes no MX records: if it receives no mail either, a null MX (mx.present) says so"
 }
 
 func acceptedList(qs []string) string {
@@ -288,31 +426,66 @@ func (r *run) recordPTR(domain string, a *audit) {
 	r.res.Pass(checkNoPTR, "no ptr mechanism in the tree of "+domain+a.scope())
 }
 
+// recordBreadth judges how much address space the domain's own terms
+// authorise: ip4, ip6, a and mx of its own names, and any term that passes
+// every client. An include (or redirect, a, mx) of another
+// organization's names is the domain handing its mail to a provider, whose
+// shared space is the intended authorisation: those terms are reported
+// with their size and not counted.
 func (r *run) recordBreadth(domain string, a *audit) {
+	own4 := intersect(a.ownPass.v4, a.pass.v4).size()
+	own6 := intersect(a.ownPass.touched6, a.pass.touched6).size()
 	n4, n6 := a.pass.v4.size(), a.pass.touched6.size()
 	max := float64(r.cfg.MaxIPv4Addresses)
+	// Without a provider's term, the own terms are the whole tree.
+	subject := "the tree of " + domain + " passes"
 	evidence := []string{fmt.Sprintf("IPv4: %s; IPv6: %s", count(n4, "address", "addresses"), count(n6, "/64 prefix", "/64 prefixes"))}
-	shares := append([]broadTerm(nil), a.shares...)
+	if len(a.providerTerms) > 0 {
+		subject = "the own terms of " + domain + " pass"
+		evidence = []string{fmt.Sprintf("its own terms: IPv4 %s, IPv6 %s; the whole tree: IPv4 %s, IPv6 %s",
+			count(own4, "address", "addresses"), count(own6, "/64 prefix", "/64 prefixes"),
+			count(n4, "address", "addresses"), count(n6, "/64 prefix", "/64 prefixes"))}
+	}
+	var shares []broadTerm
+	for _, s := range a.shares {
+		if !s.provider {
+			shares = append(shares, s)
+		}
+	}
 	sort.SliceStable(shares, func(i, j int) bool { return shares[i].size > shares[j].size })
 	for _, s := range shares {
 		evidence = append(evidence, fmt.Sprintf("%s adds %s", s.term, count(s.size, "IPv4 address", "IPv4 addresses")))
 	}
 	for _, b := range a.broad {
-		if b.domain != domain && b.size > max {
+		// Broad terms in the domain's other own records; a provider's
+		// records are the provider's business.
+		if b.domain != domain && b.size > max && a.ownName(b.domain) {
 			evidence = append(evidence, fmt.Sprintf("%s in %s passes %s", b.term, b.domain, count(b.size, "IPv4 address", "IPv4 addresses")))
 		}
 	}
-	if n4 > max {
-		reason := fmt.Sprintf("the tree of %s passes %s, more than the %d allowed", domain, count(n4, "IPv4 address", "IPv4 addresses"), r.cfg.MaxIPv4Addresses)
+	providers := append([]broadTerm(nil), a.providerTerms...)
+	sort.SliceStable(providers, func(i, j int) bool { return providers[i].size > providers[j].size })
+	var named []string
+	for _, p := range providers {
+		where := ""
+		if p.domain != domain {
+			where = " in " + p.domain
+		}
+		evidence = append(evidence, fmt.Sprintf("%s%s: a provider's shared space, not counted (IPv4 %s, IPv6 %s)",
+			p.term, where, count(p.size, "address", "addresses"), count(p.size6, "/64 prefix", "/64 prefixes")))
+		named = append(named, p.term)
+	}
+	if own4 > max {
+		reason := fmt.Sprintf("%s %s, more than the %d allowed", subject, count(own4, "IPv4 address", "IPv4 addresses"), r.cfg.MaxIPv4Addresses)
 		fix := "authorise only the addresses you send from"
 		if len(shares) > 0 {
 			top := shares[0]
 			reason += fmt.Sprintf("; %s adds %.0f", top.term, top.size)
 			switch {
 			case strings.Contains(top.term, "all"):
-				fix = fmt.Sprintf("replace %s with -all and list the addresses you send from", top.term)
+				fix = fmt.Sprintf("replace %s with ~all and list the addresses you send from before it", top.term)
 			case strings.HasPrefix(top.term, "include:") || strings.HasPrefix(top.term, "redirect="):
-				fix = fmt.Sprintf("%s is a provider's shared address space (%.0f addresses): if you send through it, raise max_ipv4_addresses of the module above %.0f; if you do not, remove it", top.term, top.size, n4)
+				fix = fmt.Sprintf("narrow the record %s leads to, which is %s's own, to the addresses you send from", top.term, domain)
 			default:
 				fix = fmt.Sprintf("narrow %s to the addresses you send from", top.term)
 			}
@@ -324,12 +497,18 @@ func (r *run) recordBreadth(domain string, a *audit) {
 		r.res.Undecided(checkNotTooBroad, a.incompleteErr())
 		return
 	}
-	reason := fmt.Sprintf("the tree of %s passes %s (at most %d allowed)", domain, count(n4, "IPv4 address", "IPv4 addresses"), r.cfg.MaxIPv4Addresses)
+	reason := fmt.Sprintf("%s %s (at most %d allowed)", subject, count(own4, "IPv4 address", "IPv4 addresses"), r.cfg.MaxIPv4Addresses)
+	if len(named) > 0 {
+		reason += "; its provider's shared space (" + probes.JoinNames(named) + ") is not counted"
+	}
 	if a.partial {
 		reason += ", besides what its ptr, exists or macro terms match"
 	}
 	r.res.Pass(checkNotTooBroad, reason+a.scope(), evidence...)
 }
+
+// intersect returns the keys in both sets.
+func intersect(x, y ipSet) ipSet { return x.minus(x.minus(y)) }
 
 // count renders a large count with its noun.
 func count(n float64, one, many string) string {

@@ -248,3 +248,37 @@ func TestHostileTreesAreBounded(t *testing.T) {
 		t.Errorf("check_host = %s, %v", res, err)
 	}
 }
+
+// FuzzMergeRecords: the record a fix proposes in place of several valid
+// ones is itself valid (it parses, has no redirect an all would disable,
+// at most one exp=) and never passes or shrugs at everyone.
+func FuzzMergeRecords(f *testing.F) {
+	seeds := seedRecords()
+	for i := 0; i+1 < len(seeds); i += 2 {
+		f.Add(seeds[i], seeds[i+1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var valid []string
+		for _, s := range []string{a, b} {
+			if rec, err := Parse(s); err == nil && IsSPF(s) && rec != nil {
+				valid = append(valid, s)
+			}
+		}
+		if len(valid) == 0 {
+			return
+		}
+		merged := mergeRecords(valid)
+		rec, err := Parse(merged)
+		if err != nil {
+			t.Fatalf("merged %q into %q, which does not parse: %v", valid, merged, err)
+		}
+		if rec.Redirect != nil || !rec.HasAll() {
+			t.Fatalf("merged %q into %q: a redirect, or no all", valid, merged)
+		}
+		for _, term := range rec.Terms {
+			if term.Mechanism == MechAll && term.Qualifier != QualifierFail && term.Qualifier != QualifierSoftFail {
+				t.Fatalf("merged %q into %q, which ends in %s", valid, merged, term.Text)
+			}
+		}
+	})
+}

@@ -11,7 +11,7 @@ var (
 	checkLookupLimit = probes.CheckSpec{ID: "spf.lookup_limit", Level: probes.LevelMust,
 		Passing: "DNS-querying terms (include, a, mx, ptr, exists, redirect) <= 10 across the whole tree"}
 	checkVoidLimit = probes.CheckSpec{ID: "spf.void_lookup_limit", Level: probes.LevelMust,
-		Passing: "lookups answering NXDOMAIN or no data <= 2"}
+		Passing: "lookups answering NXDOMAIN or no data <= 2, for the address families the domain sends from"}
 	checkNoLoop = probes.CheckSpec{ID: "spf.no_loop", Level: probes.LevelMust,
 		Passing: "no include/redirect loop"}
 	checkAllPolicy = probes.CheckSpec{ID: "spf.all_policy", Level: probes.LevelMust,
@@ -19,9 +19,9 @@ var (
 	checkNoPTR = probes.CheckSpec{ID: "spf.no_ptr", Level: probes.LevelShould,
 		Passing: "no ptr mechanism"}
 	checkNotTooBroad = probes.CheckSpec{ID: "spf.not_too_broad", Level: probes.LevelShould,
-		Passing: "authorised IPv4 space <= a threshold (default /16, 65536 addresses)"}
+		Passing: "the IPv4 space the domain's own terms authorise <= a threshold (default /16, 65536 addresses); a provider's include is reported, not counted"}
 	checkOutbound = probes.CheckSpec{ID: "spf.authorizes_outbound", Level: probes.LevelShould,
-		Passing: "each configured outbound IP (default: the MX IPs) evaluates to pass"}
+		Passing: "each outbound IP (the request's, and the addresses of the domain's own MX hosts or implicit MX; never a provider's MX) evaluates to pass"}
 	checkHELO = probes.CheckSpec{ID: "spf.helo", Level: probes.LevelShould,
 		Passing: "each HELO/EHLO name has its own SPF record"}
 )
@@ -33,13 +33,14 @@ var allChecks = []probes.CheckSpec{
 
 // The measurements of the probe. Label values are bounded by what the
 // domain publishes and the module configures: the four qualifiers, the
-// evaluated IPs (MX addresses and configured outbound IPs, at most
-// maxEvaluatedIPs), the seven results and the configured HELO names.
+// evaluated IPs (the addresses of the domain's own mail hosts and the
+// outbound IPs, at most maxEvaluatedIPs), the seven results and the
+// configured HELO names.
 var (
 	metricLookups = &probes.MetricSpec{Name: "mail_spf_dns_lookups",
 		Help: "DNS-querying SPF terms (include, a, mx, ptr, exists, redirect) a receiver evaluates for a client no term matches, across the domain's tree; the limit is 10 (RFC 7208 section 4.6.4)."}
 	metricVoids = &probes.MetricSpec{Name: "mail_spf_void_lookups",
-		Help: "SPF lookups of the domain's tree that answer NXDOMAIN or no records, for the client family that meets more of them; the limit is 2."}
+		Help: "SPF lookups of the domain's tree that answer NXDOMAIN or no records, for the client family that meets more of them among those the domain sends from; the limit is 2."}
 	metricRecords = &probes.MetricSpec{Name: "mail_spf_records",
 		Help: "Number of TXT records of the domain that start with v=spf1; more than one is a permerror."}
 	metricIPv4 = &probes.MetricSpec{Name: "mail_spf_authorized_ipv4_addresses",

@@ -68,7 +68,7 @@ func TestProbe(t *testing.T) {
 				"spf.void_lookup_limit":   "0 void lookups of 2",
 				"spf.all_policy":          "ends in -all: unlisted clients get fail",
 				"spf.syntax":              "and the 4 records it includes",
-				"spf.not_too_broad":       "passes 328962 IPv4 addresses (at most 1048576 allowed)",
+				"spf.not_too_broad":       "the own terms of healthy.test pass 2 IPv4 addresses (at most 1048576 allowed); its provider's shared space (include:_spf.google.com) is not counted",
 				"spf.authorizes_outbound": "3 addresses of healthy.test pass",
 				"spf.helo":                "mx1.healthy.test",
 			},
@@ -76,7 +76,7 @@ func TestProbe(t *testing.T) {
 				"spf.present":             `healthy.test. TXT "v=spf1 mx include:_spf.google.com -all"`,
 				"spf.lookup_limit":        "include:_spf.google.com: 4 lookups",
 				"spf.authorizes_outbound": "check_host(2001:db8::10, healthy.test) = pass",
-				"spf.not_too_broad":       "include:_spf.google.com adds 328960 IPv4 addresses",
+				"spf.not_too_broad":       "include:_spf.google.com: a provider's shared space, not counted (IPv4 328960 addresses, IPv6 1610612736 /64 prefixes)",
 				"spf.helo":                `mx1.healthy.test. TXT "v=spf1 a -all"`,
 			},
 			metrics: []metric{
@@ -100,15 +100,32 @@ func TestProbe(t *testing.T) {
 			},
 		},
 		{
-			name:   "the default breadth threshold: Google's shared ranges are more than a /16",
+			// Google's shared ranges are more than a /16, but they are the
+			// provider's: the domain's own terms are what is judged.
+			name:   "the default breadth threshold: a provider's include is not held against the domain",
 			target: "healthy.test",
-			checks: statuses(pass, "spf.not_too_broad", fail, "spf.helo", skip),
+			checks: statuses(pass, "spf.helo", skip),
 			reasons: map[string]string{
-				"spf.not_too_broad": "passes 328962 IPv4 addresses, more than the 65536 allowed; include:_spf.google.com adds 328960",
+				"spf.not_too_broad": "the own terms of healthy.test pass 2 IPv4 addresses (at most 65536 allowed); its provider's shared space (include:_spf.google.com) is not counted",
 				"spf.helo":          "no HELO names to check",
 			},
+			evidence: map[string]string{"spf.not_too_broad": "its own terms: IPv4 2 addresses, IPv6 1 /64 prefix; the whole tree: IPv4 328962 addresses"},
+			metrics:  []metric{m("mail_spf_authorized_ipv4_addresses", 328962)},
+		},
+		{
+			// The domain's own include is its own: its ip4 terms count, the
+			// provider include inside it does not.
+			name:   "breadth: own terms through an own include, providers beside them",
+			target: "ownwide.test",
+			checks: base("spf.not_too_broad", fail),
+			reasons: map[string]string{
+				"spf.not_too_broad": "the own terms of ownwide.test pass 131072 IPv4 addresses, more than the 65536 allowed; include:_spf.ownwide.test adds",
+			},
 			remediations: map[string]string{
-				"spf.not_too_broad": "raise max_ipv4_addresses of the module above 328962",
+				"spf.not_too_broad": "narrow the record include:_spf.ownwide.test leads to, which is ownwide.test's own, to the addresses you send from",
+			},
+			evidence: map[string]string{
+				"spf.not_too_broad": "include:sendgrid.net in _spf.ownwide.test: a provider's shared space, not counted (IPv4 219136 addresses",
 			},
 		},
 		{
@@ -224,22 +241,43 @@ func TestProbe(t *testing.T) {
 			target: "void.test",
 			checks: base("spf.void_lookup_limit", fail),
 			reasons: map[string]string{
-				"spf.void_lookup_limit": "3 void lookups for IPv4 and IPv6 clients in the tree of void.test; receivers return permerror after 2",
+				// It sends from IPv4 only (what its record authorises): the
+				// IPv6 count is the same, and not what is judged.
+				"spf.void_lookup_limit": "3 void lookups for IPv4 clients in the tree of void.test; receivers return permerror after 2",
 			},
-			remediations: map[string]string{"spf.void_lookup_limit": "a:nx3.void.test in void.test (NXDOMAIN)"},
+			remediations: map[string]string{"spf.void_lookup_limit": "remove or repair the terms that match nothing (their lookups find no records): a:nx1.void.test in void.test (NXDOMAIN); a:nx2.void.test in void.test (NXDOMAIN); a:nx3.void.test in void.test (NXDOMAIN)"},
 			metrics:      []metric{m("mail_spf_void_lookups", 3), m("mail_spf_dns_lookups", 3)},
 			tree:         []string{"a:nx3.void.test", "void lookup (NXDOMAIN)  << void lookup 3 for IPv4 and IPv6 clients: receivers stop here with permerror"},
 		},
 		{
-			name:   "3 void lookups for IPv6 clients only",
+			// Its names have IPv4 addresses only, and so has everything it
+			// authorises: no IPv6 client sends its mail, so the void
+			// lookups IPv6 clients would meet are reported, not failed.
+			name:   "3 void lookups for IPv6 clients, from which the domain does not send",
 			target: "voidv6.test",
-			checks: base("spf.void_lookup_limit", fail),
+			checks: base(),
 			reasons: map[string]string{
-				"spf.void_lookup_limit": "3 void lookups for IPv6 clients",
+				"spf.void_lookup_limit": "0 void lookups for IPv4 clients of 2 in the tree of voidv6.test",
+			},
+			evidence: map[string]string{"spf.void_lookup_limit": "3 void lookups for IPv6 clients, which voidv6.test does not send from (the addresses its record authorises use IPv4 only): not counted"},
+			metrics:  []metric{m("mail_spf_void_lookups", 0)},
+			tree:     []string{"voidv6.test", "0 void lookups for IPv4 clients, 3 for IPv6 clients", "a:h3.voidv6.test", "<< void lookup 3 for IPv6 clients"},
+		},
+		{
+			// It sends from IPv6 too: the IPv6 count is judged, and the
+			// fix completes the names rather than removing them.
+			name:     "3 void lookups for IPv6 clients, from which the domain sends",
+			target:   "voidv6.test",
+			outbound: []string{"192.0.2.61", "2001:db8::61"},
+			checks:   base("spf.void_lookup_limit", fail, "spf.authorizes_outbound", fail),
+			reasons: map[string]string{
+				"spf.void_lookup_limit": "3 void lookups for IPv6 clients in the tree of voidv6.test",
+			},
+			remediations: map[string]string{
+				"spf.void_lookup_limit": "for the terms whose names lack records of one family: a:h1.voidv6.test in voidv6.test: publish AAAA records for h1.voidv6.test, or replace the term with ip4:192.0.2.61 (the addresses it matches today)",
 			},
 			evidence: map[string]string{"spf.void_lookup_limit": "a:h2.voidv6.test in voidv6.test: no AAAA for IPv6 clients"},
 			metrics:  []metric{m("mail_spf_void_lookups", 3)},
-			tree:     []string{"voidv6.test", "0 void lookups for IPv4 clients, 3 for IPv6 clients", "a:h3.voidv6.test", "<< void lookup 3 for IPv6 clients"},
 		},
 		{
 			name:   "two SPF records",
@@ -250,7 +288,9 @@ func TestProbe(t *testing.T) {
 				"spf.syntax":  "fix spf.present first",
 			},
 			remediations: map[string]string{
-				"spf.present": `merge them into one: publish "two.test. IN TXT \"v=spf1 mx include:_spf.google.com -all\"" and remove the others`,
+				// ~all: the most lenient of the two, so no server one of them
+				// let through fails hard after the merge.
+				"spf.present": `publish "two.test. IN TXT \"v=spf1 mx include:_spf.google.com ~all\"" and remove the others`,
 			},
 			evidence: map[string]string{"spf.present": `two.test. TXT "v=spf1 include:_spf.google.com ~all"`},
 			metrics:  []metric{m("mail_spf_records", 2)},
@@ -263,7 +303,7 @@ func TestProbe(t *testing.T) {
 			checks:   statuses(skip, "spf.present", fail, "spf.authorizes_outbound", fail),
 			reasons:  map[string]string{"spf.authorizes_outbound": "192.0.2.1 gets permerror"},
 			remediations: map[string]string{
-				"spf.authorizes_outbound": "merge the 2 SPF records into one (see spf.present) and add ip4:192.0.2.1 to it",
+				"spf.authorizes_outbound": "merge the 2 SPF records into one (see spf.present), then check that it authorises 192.0.2.1",
 			},
 			metrics: []metric{m("mail_spf_check_host_result_info", 1, "192.0.2.1", "permerror")},
 		},
@@ -303,7 +343,7 @@ func TestProbe(t *testing.T) {
 			name:    "ip4:0.0.0.0/0",
 			target:  "wide.test",
 			checks:  base("spf.not_too_broad", fail),
-			reasons: map[string]string{"spf.not_too_broad": "passes 4294967296 IPv4 addresses, more than the 65536 allowed; ip4:0.0.0.0/0 adds 4294967296"},
+			reasons: map[string]string{"spf.not_too_broad": "the tree of wide.test passes 4294967296 IPv4 addresses, more than the 65536 allowed; ip4:0.0.0.0/0 adds 4294967296"},
 			remediations: map[string]string{
 				"spf.not_too_broad": "narrow ip4:0.0.0.0/0 to the addresses you send from",
 			},
@@ -318,8 +358,8 @@ func TestProbe(t *testing.T) {
 				"spf.not_too_broad": "+all adds 4294967296",
 			},
 			remediations: map[string]string{
-				"spf.all_policy":    `end the record with -all: "plusall.test. IN TXT \"v=spf1 -all\""`,
-				"spf.not_too_broad": "replace +all with -all",
+				"spf.all_policy":    `end the record with ~all: "plusall.test. IN TXT \"v=spf1 ~all\"" (and -all once every server that sends for plusall.test is listed)`,
+				"spf.not_too_broad": "replace +all with ~all",
 			},
 			metrics: []metric{
 				m("mail_spf_all_info", 1, "pass"),
@@ -337,7 +377,7 @@ func TestProbe(t *testing.T) {
 				"spf.not_too_broad": "include:plusall.test adds 4294967296",
 			},
 			remediations: map[string]string{
-				"spf.all_policy": "remove include:plusall.test, which matches every client before the all is reached, and end the record with -all",
+				"spf.all_policy": "remove include:plusall.test, which matches every client before the all is reached, and end the record with ~all",
 			},
 			metrics: []metric{m("mail_spf_dns_lookups", 1), m("mail_spf_all_info", 1, "pass")},
 			tree:    []string{"incplus.test", "include:_spf.google.com and the terms after it are never evaluated: include:plusall.test matches every client first"},
@@ -399,10 +439,16 @@ func TestProbe(t *testing.T) {
 			metrics: []metric{m("mail_spf_all_info", 1, "softfail")},
 		},
 		{
-			name:    "null MX with -all",
-			target:  "nullok.test",
-			checks:  base(),
-			reasons: map[string]string{"spf.authorizes_outbound": "nullok.test has no MX addresses"},
+			// The protective records of a domain that sends and receives
+			// nothing: checked, and what it sends is not.
+			name:   "null MX with -all",
+			target: "nullok.test",
+			checks: base(),
+			reasons: map[string]string{
+				"spf.all_policy":          `nullok.test sends no mail: its SPF record "v=spf1 -all" authorises no client, so every client gets fail`,
+				"spf.authorizes_outbound": `nullok.test sends no mail (its SPF record "v=spf1 -all" authorises no client): this check applies only to mail the domain sends; if it does send, name the addresses it sends from with the module's outbound_ips or the request's outbound_ip=`,
+			},
+			evidence: map[string]string{"spf.all_policy": "nullok.test publishes a null MX (RFC 7505): it receives no mail either"},
 		},
 		{
 			name:     "null MX: only the request's outbound IPs are evaluated",
@@ -471,12 +517,17 @@ func TestProbe(t *testing.T) {
 			metrics:      []metric{m("mail_spf_void_lookups", 1)},
 		},
 		{
-			name:    "no all: the implicit ?all",
-			target:  "neutral.test",
-			checks:  statuses(pass, "spf.all_policy", fail, "spf.helo", skip),
-			reasons: map[string]string{"spf.all_policy": "neutral.test ends in no all (so ?all): unlisted clients get neutral"},
+			name:   "no all: the implicit ?all",
+			target: "neutral.test",
+			// Its MX host is another organization's (healthy.test's):
+			// not its outbound address.
+			checks: statuses(pass, "spf.all_policy", fail, "spf.authorizes_outbound", skip, "spf.helo", skip),
+			reasons: map[string]string{
+				"spf.all_policy":          "neutral.test ends in no all (so ?all): unlisted clients get neutral",
+				"spf.authorizes_outbound": "the MX hosts of neutral.test (mx1.healthy.test) are its provider's inbound servers (healthy.test), which send nothing for it, and the request names no outbound IPs: name the addresses it sends from with the module's outbound_ips or the request's outbound_ip= to check them",
+			},
 			remediations: map[string]string{
-				"spf.all_policy": `end the record with -all: "neutral.test. IN TXT \"v=spf1 mx -all\""`,
+				"spf.all_policy": `end the record with ~all: "neutral.test. IN TXT \"v=spf1 mx ~all\"" (and -all once every server that sends for neutral.test is listed)`,
 			},
 			metrics: []metric{m("mail_spf_all_info", 1, "neutral")},
 		},
@@ -523,20 +574,70 @@ func TestProbe(t *testing.T) {
 			metrics:  []metric{m("mail_spf_records", 0)},
 		},
 		{
-			name:   "a domain without SPF but with MX gets an mx record suggested",
+			name:   "a domain without SPF but with its own MX gets an mx record suggested",
 			target: "nothing.test",
 			setup: func(s *testbed.DNSServer) {
-				if err := s.Add("nothing.test. 300 IN MX 10 mx1.healthy.test."); err != nil {
+				if err := s.Add("nothing.test. 300 IN MX 10 mx.nothing.test.", "mx.nothing.test. 300 IN A 192.0.2.71"); err != nil {
 					panic(err)
 				}
 			},
 			checks: statuses(skip, "spf.present", fail, "spf.authorizes_outbound", fail),
 			remediations: map[string]string{
 				"spf.present":             `publish "nothing.test. IN TXT \"v=spf1 mx -all\""`,
-				"spf.authorizes_outbound": `publish "nothing.test. IN TXT \"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all\""`,
+				"spf.authorizes_outbound": "publish an SPF record that authorises 192.0.2.71 (see spf.present)",
 			},
 			evidence: map[string]string{"spf.present": "nothing.test. has 0 TXT records, none starting with v=spf1"},
-			metrics:  []metric{m("mail_spf_check_host_result_info", 1, "192.0.2.10", "none")},
+			metrics:  []metric{m("mail_spf_check_host_result_info", 1, "192.0.2.71", "none")},
+		},
+		{
+			// No MX, an address: senders deliver to it (the implicit MX),
+			// which the a term authorises; the mx term would match nothing.
+			name:   "a domain without SPF or MX but with an address gets an a record suggested",
+			target: "nothing.test",
+			checks: statuses(skip, "spf.present", fail, "spf.authorizes_outbound", fail),
+			remediations: map[string]string{
+				"spf.present":             `publish "nothing.test. IN TXT \"v=spf1 a -all\""`,
+				"spf.authorizes_outbound": "publish an SPF record that authorises 192.0.2.70 (see spf.present)",
+			},
+			metrics: []metric{m("mail_spf_check_host_result_info", 1, "192.0.2.70", "none")},
+		},
+		{
+			name:   "a domain without SPF whose MX is a provider's is pointed at its provider's record",
+			target: "nothing.test",
+			setup: func(s *testbed.DNSServer) {
+				if err := s.Add("nothing.test. 300 IN MX 10 mx1.healthy.test."); err != nil {
+					panic(err)
+				}
+			},
+			checks: statuses(skip, "spf.present", fail),
+			remediations: map[string]string{
+				"spf.present": `publish the SPF record your mail provider documents for nothing.test (usually "v=spf1 include:<the provider's SPF domain> ~all"), listing every other service that sends for it; if nothing.test sends no mail, publish "nothing.test. IN TXT \"v=spf1 -all\""`,
+			},
+			reasons: map[string]string{"spf.authorizes_outbound": "outbound_ip="},
+			absent:  []metric{m("mail_spf_check_host_result_info", 0, "192.0.2.10", "none")},
+		},
+		{
+			name:   "the implicit MX is the domain's outbound address",
+			target: "implicit.test",
+			checks: statuses(pass, "spf.helo", skip),
+			reasons: map[string]string{
+				"spf.authorizes_outbound": "1 address of implicit.test pass",
+			},
+			evidence: map[string]string{"spf.authorizes_outbound": "check_host(192.0.2.80, implicit.test) = pass"},
+			metrics:  []metric{m("mail_spf_check_host_result_info", 1, "192.0.2.80", "pass")},
+		},
+		{
+			// Its own MX host is evaluated; another organization's backup
+			// MX is not, and the report says so.
+			name:   "own and provider MX hosts: only the own ones are outbound",
+			target: "mixed.test",
+			checks: statuses(pass, "spf.helo", skip),
+			reasons: map[string]string{
+				"spf.authorizes_outbound": "1 address of mixed.test pass",
+			},
+			evidence: map[string]string{"spf.authorizes_outbound": "not evaluated: mx1.healthy.test, the inbound servers of mixed.test's provider (healthy.test), which send nothing for it"},
+			metrics:  []metric{m("mail_spf_check_host_result_info", 1, "192.0.2.85", "pass")},
+			absent:   []metric{m("mail_spf_check_host_result_info", 0, "192.0.2.10", "pass")},
 		},
 		{
 			name:   "HELO names: one with a record, one without",

@@ -113,6 +113,10 @@ longmacro.test. TXT "v=spf1 exists:%{d}.%{d}.%{d}.%{d}.%{d}.%{d}.%{d}.%{d}.%{d}.
 ; Everything authorised, two ways.
 wide.test. TXT "v=spf1 ip4:0.0.0.0/0 -all"
 
+; Broad through the domain's own include, with providers beside.
+ownwide.test. TXT "v=spf1 include:_spf.ownwide.test include:_spf.google.com -all"
+_spf.ownwide.test. TXT "v=spf1 ip4:198.18.0.0/15 include:sendgrid.net -all"
+
 ; mx with 11 MX hosts.
 mx11.test. TXT "v=spf1 mx -all"
 mx11.test. MX 10 h1.mx11.test.
@@ -136,6 +140,24 @@ nullmx.test. MX 0 .
 nullmx.test. TXT "v=spf1 ~all"
 nullok.test. MX 0 .
 nullok.test. TXT "v=spf1 -all"
+
+; Sending nothing in other words: terms that match nothing, and a domain
+; that receives mail but sends none.
+nullmxterm.test. MX 0 .
+nullmxterm.test. TXT "v=spf1 mx -all"
+failonly.test. TXT "v=spf1 -ip4:192.0.2.0/24 a:gone.failonly.test -all"
+receiveonly.test. MX 10 mx.receiveonly.test.
+receiveonly.test. TXT "v=spf1 -all"
+mx.receiveonly.test. A 192.0.2.90
+
+; No MX, an address: the implicit MX, which its a term authorises. An own
+; MX host and another organization's as backup.
+implicit.test. A 192.0.2.80
+implicit.test. TXT "v=spf1 a -all"
+mixed.test. MX 10 mx.mixed.test.
+mixed.test. MX 20 mx1.healthy.test.
+mixed.test. TXT "v=spf1 mx -all"
+mx.mixed.test. A 192.0.2.85
 
 ; ptr; an MX whose address the record does not authorise; syntax errors;
 ; an include of a domain without SPF; no all; Salesforce; Mailgun.
