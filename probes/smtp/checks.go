@@ -676,18 +676,45 @@ func (r *run) judgeDANE(v *probes.Verdict, s *Session, usable []*dns.TLSA, now t
 	}
 }
 
-// tlsaFix quotes the DANE-EE record for the key a host's first address
-// served, when one did.
+// tlsaFix says what TLSA records a host can publish safely. DANE senders
+// defer all mail to a host whose TLSA records no offered STARTTLS can
+// satisfy (RFC 7672 §2.2), so records are proposed only when every
+// address of the host that was talked to completed STARTTLS: then one
+// DANE-EE record per key served (an address serving another key would
+// fail against a record for the first). A host where an address offers no
+// STARTTLS or fails the handshake is told to fix that first, and one none
+// of whose addresses was talked to is told the condition.
 func (r *run) tlsaFix(mx string, sessions []*Session) string {
 	name := mailhosts.TLSAName(mx)
+	var records, broken []string
 	for _, s := range sessions {
-		if s.TLS != nil && len(s.TLS.Chain) > 0 {
-			if data, err := association(selectorSPKI, matchSHA256, s.TLS.Chain[0]); err == nil {
-				return fmt.Sprintf("publish %q in the DNSSEC-signed zone of %s (DANE-EE for the key served now; RFC 7672 §3.1.1)", name+" IN TLSA 3 1 1 "+data, mx)
+		switch {
+		case s.Denied || s.NotProbed != nil || !ehloDone(s):
+			continue
+		case !s.STARTTLSOffered:
+			broken = append(broken, s.Label()+" offers no STARTTLS")
+		case !s.Handshaked():
+			broken = append(broken, s.Label()+" fails the TLS handshake")
+		case len(s.TLS.Chain) > 0:
+			data, err := association(selectorSPKI, matchSHA256, s.TLS.Chain[0])
+			if err != nil {
+				continue
+			}
+			if rec := fmt.Sprintf("%q", name+" IN TLSA 3 1 1 "+data); !slices.Contains(records, rec) {
+				records = append(records, rec)
 			}
 		}
 	}
-	return fmt.Sprintf("publish %q in the DNSSEC-signed zone of %s (RFC 7672 §3.1.1)", name+" IN TLSA 3 1 1 <SHA-256 of the server's public key>", mx)
+	switch {
+	case len(broken) > 0:
+		return fmt.Sprintf("make every address of %s offer STARTTLS with a certificate first (%s; see smtp.starttls), then publish TLSA records for the keys it serves: a host with TLSA records that offers no working STARTTLS gets no mail from DANE senders at all (RFC 7672 §2.2)",
+			mx, probes.JoinPhrases(broken))
+	case len(records) > 0:
+		return fmt.Sprintf("publish %s in the DNSSEC-signed zone of %s (DANE-EE for the %s served now; RFC 7672 §3.1.1)",
+			strings.Join(records, " and "), mx, map[bool]string{true: "key", false: "keys"}[len(records) == 1])
+	}
+	return fmt.Sprintf("once every address of %s offers STARTTLS, publish %q in the DNSSEC-signed zone of %s for the key it serves (RFC 7672 §3.1.1); never before: a host with TLSA records and no working STARTTLS gets no mail from DANE senders",
+		mx, name+" IN TLSA 3 1 1 <SHA-256 of the server's public key>", mx)
 }
 
 // hostSessions returns the port-25 sessions of one MX host.

@@ -249,8 +249,10 @@ func TestDANE(t *testing.T) {
 					"smtp.no_plain_auth", pass, "smtp.no_auth_port25", pass, "smtp.postmaster", pass, "smtp.abuse", pass, "smtp.no_open_relay", pass,
 					"dane.tlsa", fail, "dane.match", fail, "dane.rollover", fail),
 				reasons: map[string]string{"dane.match": "publishes TLSA but does not offer STARTTLS: DANE senders will not deliver"},
+				// Never a TLSA record to publish for a host that offers no
+				// STARTTLS: DANE senders would defer all its mail.
 				remediations: map[string]string{
-					"dane.tlsa": `"_25._tcp.mx2.smtp.test. IN TLSA 3 1 1 <SHA-256 of the server's public key>"`,
+					"dane.tlsa": "make every address of mx2.smtp.test offer STARTTLS with a certificate first (mx2.smtp.test 127.0.0.3:",
 				},
 			},
 		},
@@ -350,4 +352,37 @@ func TestBogusAddressesSkipDANE(t *testing.T) {
 		},
 		absent: []metric{m("mail_dane_tlsa_match", 0, "mx1.smtp.test", "127.0.0.2")},
 	}.assert(t, res)
+}
+
+// The DANE-EE records a fix proposes cover every key the host's addresses
+// serve: a record for the first address's key alone would make DANE
+// senders refuse the others. A host whose one address offers no STARTTLS
+// gets no record to publish at all.
+func TestTLSAFixIsSafe(t *testing.T) {
+	other := mint(t, testCA(t), testbed.CertOptions{DNSNames: []string{"mx1.smtp.test"}})
+	w := newWorld(t, smtpTestIPs, func(ip string) testbed.SMTPBehaviour {
+		b := good(t, hostOf(ip))
+		if ip == mx1v6 {
+			b.Certificate = other
+		}
+		if ip == mx2v4 {
+			b.Certificate = nil
+		}
+		return b
+	})
+	res := w.run("smtp.test", w.cfg(), 20*time.Second)
+	c, _ := res.Check("dane.tlsa")
+	first := tlsaData(leafOf(t, goodCert(t, "mx1.smtp.test")), 1, 1)
+	second := tlsaData(leafOf(t, other), 1, 1)
+	for _, want := range []string{
+		`"_25._tcp.mx1.smtp.test. IN TLSA 3 1 1 ` + first + `" and "_25._tcp.mx1.smtp.test. IN TLSA 3 1 1 ` + second + `"`,
+		"make every address of mx2.smtp.test offer STARTTLS with a certificate first",
+	} {
+		if !strings.Contains(c.Remediation, want) {
+			t.Errorf("dane.tlsa remediation does not say %q:\n%s", want, c.Remediation)
+		}
+	}
+	if strings.Contains(c.Remediation, "_25._tcp.mx2.smtp.test. IN TLSA") {
+		t.Errorf("a TLSA record proposed for a host without STARTTLS: %s", c.Remediation)
+	}
 }
