@@ -66,7 +66,7 @@ func checkGolden(t *testing.T, name string, got []byte, resolver string) {
 
 func TestGoldenReports(t *testing.T) {
 	world := testbed.StartExampleWorld(t)
-	for _, target := range []string{"example.test", "broken.test", "nullmx.test"} {
+	for _, target := range []string{"example.test", "broken.test", "nullmx.test", "nomx.test"} {
 		t.Run(target, func(t *testing.T) {
 			r := goldenReport(t, world, target)
 			var text, js, page bytes.Buffer
