@@ -122,7 +122,7 @@ var customers = []customer{
 			{"srv.client", probes.StatusPass, nil},
 		},
 		not: []notStatus{outboundUndecided, firstSightUndecided,
-			{"spf.all_policy", probes.StatusFail, "?all is what Fastmail tells its customers to publish; with DMARC at p=quarantine it is not a must failure (not in issue 15's list: a new class)"}},
+			{"spf.all_policy", probes.StatusFail, "~all is what Fastmail tells a customer to publish when Fastmail is its only sender (Fastmail's default ?all fails by design: docs/checks.md)"}},
 	},
 	{
 		target: "proton.test",
