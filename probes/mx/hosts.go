@@ -38,7 +38,7 @@ func (r *run) recordPresent(set *mailhosts.Set) {
 	if len(set.MX.Records) == 0 {
 		evidence := []string{"MX " + domain + ": no records (NODATA) from " + set.MX.Server}
 		null := probes.ZoneLine(domain, "MX", "0 .") + " if it receives no mail (RFC 7505)"
-		if h := set.Implicit(); h != nil {
+		if h := set.Implicit(); h != nil && len(h.Addrs()) > 0 {
 			evidence = append(evidence, addressEvidence(h)...)
 			r.res.Fail(checkPresent,
 				domain+" publishes no MX records; senders fall back to its own address records (the implicit MX of RFC 5321 §5.1), which the other checks look at as its mail host",
@@ -46,10 +46,15 @@ func (r *run) recordPresent(set *mailhosts.Set) {
 				evidence...)
 			return
 		}
-		r.res.Fail(checkPresent,
-			domain+" publishes no MX records and has no addresses of its own: no mail can be delivered to it",
+		reason := domain + " publishes no MX records and has no addresses of its own: no mail can be delivered to it"
+		if h := set.Implicit(); h != nil {
+			// Its addresses could not be resolved: which host receives
+			// its mail now is unknown (mx.resolves says why).
+			reason = domain + " publishes no MX records, and its own addresses, which senders would fall back to, are unknown"
+		}
+		r.res.Fail(checkPresent, reason,
 			"if it receives mail, publish an MX record naming the host of your mail server, which must have A/AAAA records (for example "+
-				probes.ZoneLine("mail."+domain, "A", "<its IPv4 address>")+" and "+probes.ZoneLine(domain, "MX", "10 mail."+probes.FQDN(domain))+"); otherwise publish "+null,
+				probes.ZoneLine("mail."+domain, "A", "<its IPv4 address>")+", if that name is not in use yet, and "+probes.ZoneLine(domain, "MX", "10 mail."+probes.FQDN(domain))+"); otherwise publish "+null,
 			evidence...)
 		return
 	}
@@ -167,9 +172,11 @@ func (r *run) recordResolves(hosts []*mailhosts.Host) {
 }
 
 // literalFix says how to replace an MX target written as an address: give
-// the address a name and point the MX at the name.
+// the address a name of its own and point the MX at the name. The name
+// must be a new one: an address added to a name in use (a web host) would
+// send part of the mail there.
 func literalFix(domain string, h *mailhosts.Host) string {
-	return fmt.Sprintf("publish %s and change the MX to %s",
+	return fmt.Sprintf("publish %s (or the address under another host name not yet in use) and change the MX to %s",
 		probes.ZoneLine("mail."+domain, addressType(h.Name), h.Name),
 		probes.ZoneLine(domain, "MX", fmt.Sprintf("%d mail.%s", h.Preference, probes.FQDN(domain))))
 }

@@ -330,7 +330,7 @@ func TestProbe(t *testing.T) {
 				"mx.resolves": "no MX hosts and no addresses of its own (no implicit MX)",
 			},
 			remediations: map[string]string{
-				"mx.present": `if it receives mail, publish an MX record naming the host of your mail server, which must have A/AAAA records (for example "mail.noaddress.test. IN A <its IPv4 address>" and "noaddress.test. IN MX 10 mail.noaddress.test."); otherwise publish "noaddress.test. IN MX 0 ."`,
+				"mx.present": `if it receives mail, publish an MX record naming the host of your mail server, which must have A/AAAA records (for example "mail.noaddress.test. IN A <its IPv4 address>", if that name is not in use yet, and "noaddress.test. IN MX 10 mail.noaddress.test."); otherwise publish "noaddress.test. IN MX 0 ."`,
 				"srv.client": `"_imaps._tcp.noaddress.test. IN SRV 0 1 993 <the host that serves it>."`,
 			},
 			metrics: []metric{m("mail_mx_hosts", 0), m("mail_mx_implicit", 0)},
@@ -428,7 +428,7 @@ func TestProbe(t *testing.T) {
 				"dnssec.mx":   "no MX target is a host name",
 			},
 			remediations: map[string]string{
-				"mx.hostname": `publish "mail.literal.test. IN A 192.0.2.30" and change the MX to "literal.test. IN MX 10 mail.literal.test."`,
+				"mx.hostname": `publish "mail.literal.test. IN A 192.0.2.30" (or the address under another host name not yet in use) and change the MX to "literal.test. IN MX 10 mail.literal.test."`,
 			},
 		},
 		{
