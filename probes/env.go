@@ -79,12 +79,16 @@ type Dialer interface {
 
 // AddressDialer dials IP addresses only. A host name is refused: every name
 // a probe connects to must be resolved through the module's resolvers
-// (Env.DNS), never around them by the system resolver. Allowed and Denied
-// keep a crafted target or a malicious MX from turning the exporter against
-// hosts it should not reach (internal networks, cloud metadata services).
+// (Env.DNS), never around them by the system resolver. Its network policy
+// keeps a crafted target or a malicious MX or MTA-STS host from turning the
+// exporter against hosts it should not reach (this host, internal networks,
+// cloud metadata services): see NetworkPolicy. The address dialled is the
+// canonical one the decision was made on (CanonicalAddr).
 type AddressDialer struct {
 	Dialer net.Dialer
-	// Allowed, when not empty, are the only networks connections may go to.
+	// Allowed, when not empty, are the only networks connections may go
+	// to; a closed block (ClosedRanges) is reachable only when a network
+	// inside it is listed.
 	Allowed []netip.Prefix
 	// Denied networks are never connected to; they win over Allowed.
 	Denied []netip.Prefix
@@ -92,7 +96,7 @@ type AddressDialer struct {
 
 // DialContext implements Dialer.
 func (d *AddressDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	host, _, err := net.SplitHostPort(address)
+	host, port, err := net.SplitHostPort(address)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", address, err)
 	}
@@ -103,26 +107,17 @@ func (d *AddressDialer) DialContext(ctx context.Context, network, address string
 	if err := d.Permit(ip); err != nil {
 		return nil, fmt.Errorf("dial %s: %w", address, err)
 	}
-	return d.Dialer.DialContext(ctx, network, address)
+	canon := CanonicalAddr(ip)
+	if z := ip.Zone(); z != "" {
+		canon = canon.WithZone(z) // a link-local address the module allows needs its interface
+	}
+	return d.Dialer.DialContext(ctx, network, net.JoinHostPort(canon.String(), port))
 }
 
-// Permit says whether the dialer may connect to ip, and if not, why.
+// Permit says whether the dialer may connect to ip, and if not, why (a
+// *DeniedError).
 func (d *AddressDialer) Permit(ip netip.Addr) error {
-	ip = ip.Unmap()
-	for _, p := range d.Denied {
-		if p.Contains(ip) {
-			return fmt.Errorf("%s is in %s, which the module's denied_networks exclude", ip, p)
-		}
-	}
-	if len(d.Allowed) == 0 {
-		return nil
-	}
-	for _, p := range d.Allowed {
-		if p.Contains(ip) {
-			return nil
-		}
-	}
-	return fmt.Errorf("%s is outside the module's allowed_networks", ip)
+	return NetworkPolicy{Allowed: d.Allowed, Denied: d.Denied}.Permit(ip)
 }
 
 // Env is what a probe may use to reach the world. One Env serves one probe

@@ -65,6 +65,7 @@ $ORIGIN 0.0.127.in-addr.arpa.
     timeout: 10s
     resolvers: [%q]
     ca_file: %s
+    allowed_networks: [127.0.0.0/8, "::1/128"]
     spf: {}
     smtp: {port: %d, ehlo_name: probe.example.test, rcpt_checks: [postmaster, abuse, open_relay], implicit_tls: false}
     mtasts: {https_port: %d}

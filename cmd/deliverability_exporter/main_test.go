@@ -129,7 +129,7 @@ func (e *exporter) post(path string) (int, string) {
 
 func writeConfig(t *testing.T, path, resolver string) {
 	t.Helper()
-	cfg := fmt.Sprintf("modules:\n  mail:\n    timeout: 10s\n    resolvers: [%q]\n    mx: {}\n  quick:\n    timeout: 3s\n    resolvers: [%q]\n    mx: {srv_services: [submissions]}\n", resolver, resolver)
+	cfg := fmt.Sprintf("modules:\n  mail:\n    timeout: 10s\n    resolvers: [%q]\n    allowed_networks: [127.0.0.0/8]\n    mx: {}\n  quick:\n    timeout: 3s\n    resolvers: [%q]\n    allowed_networks: [127.0.0.0/8]\n    mx: {srv_services: [submissions]}\n", resolver, resolver)
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

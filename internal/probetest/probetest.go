@@ -5,6 +5,7 @@
 package probetest
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -213,4 +214,15 @@ func Describe(res *probes.Result) []string {
 // request cache and memo, the real clock, no logs.
 func Env(c *dnsclient.Client) *probes.Env {
 	return &probes.Env{DNS: c.NewResolver(), Facts: probes.NewFacts(nil), Now: time.Now, Logger: log.NewNopLogger()}
+}
+
+// LoopbackNetworks are what a test world on loopback opens in a module's
+// allowed_networks: the probes connect to no closed block
+// (probes.ClosedRanges) otherwise.
+var LoopbackNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// LoopbackDialer is the dialer of a module whose allowed_networks are
+// LoopbackNetworks, and denied_networks denied.
+func LoopbackDialer(denied ...netip.Prefix) *probes.AddressDialer {
+	return &probes.AddressDialer{Allowed: LoopbackNetworks, Denied: denied}
 }

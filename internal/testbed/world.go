@@ -120,11 +120,14 @@ func MarkExampleSecure(s *DNSServer) {
 // with the world's test blocklists instead of the public ones. The smtp and
 // mtasts probes connect to the mail and policy hosts, which this world
 // names by documentation addresses nothing listens on; tests of those
-// probes start their servers on loopback.
+// probes start their servers on loopback, which the module opens (the
+// probes connect to no loopback, private or documentation address
+// otherwise).
 func ExampleModule(name, addr string) string {
 	return `  ` + name + `:
     timeout: 10s
     resolvers: ["` + addr + `"]
+    allowed_networks: [127.0.0.0/8, "::1/128"]
     dns_query_timeout: 500ms
     dns_attempts: 2
     mx: {}

@@ -82,7 +82,7 @@ func (w *world) env() *probes.Env {
 	}
 	return &probes.Env{
 		DNS:     client.NewResolver(),
-		Dialer:  &probes.AddressDialer{},
+		Dialer:  probetest.LoopbackDialer(),
 		RootCAs: testCA(w.t).Pool,
 		Now:     time.Now,
 		Logger:  log.NewNopLogger(),

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mtasts"
@@ -717,7 +718,7 @@ func TestDeadlineEndsAStalledFetch(t *testing.T) {
 func TestDeniedPolicyHost(t *testing.T) {
 	w := serveWorld(t)
 	env := w.env()
-	env.Dialer = &probes.AddressDialer{Denied: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	env.Dialer = probetest.LoopbackDialer(netip.MustParsePrefix("127.0.0.1/32"))
 	res := runIn(t, env, "gmail.com", mtasts.New(w.cfg(), nil), 30*time.Second)
 	expect{
 		checks:  statuses(skip, "mtasts.record", pass),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
@@ -45,7 +46,7 @@ func TestPostfix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &probes.Env{DNS: client.NewResolver(), Dialer: &probes.AddressDialer{}, RootCAs: roots,
+	env := &probes.Env{DNS: client.NewResolver(), Dialer: probetest.LoopbackDialer(), RootCAs: roots,
 		Now: time.Now, Logger: log.NewNopLogger(), Facts: probes.NewFacts(nil)}
 	cfg := smtp.DefaultConfig()
 	cfg.Session.Port = port

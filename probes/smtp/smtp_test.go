@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
@@ -528,7 +529,7 @@ func TestProbe(t *testing.T) {
 		{
 			name: "the module's networks exclude an address",
 			setup: func(t *testing.T, w *world) {
-				w.env.Dialer = &probes.AddressDialer{Denied: []netip.Prefix{netip.MustParsePrefix("127.0.0.3/32")}}
+				w.env.Dialer = probetest.LoopbackDialer(netip.MustParsePrefix("127.0.0.3/32"))
 			},
 			expect: expect{checks: ok(), absent: []metric{m("mail_smtp_up", 0, "mx2.smtp.test", "127.0.0.3")}},
 		},
@@ -537,7 +538,7 @@ func TestProbe(t *testing.T) {
 			setup: func(t *testing.T, w *world) {
 				w.env.Dialer = &probes.AddressDialer{Allowed: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}
 			},
-			expect: expect{checks: statuses(skip, "dane.tlsa", fail), reasons: map[string]string{"smtp.reachable": "outside the module's allowed_networks"}},
+			expect: expect{checks: statuses(skip, "dane.tlsa", fail), reasons: map[string]string{"smtp.reachable": "closed unless the module's allowed_networks names it"}},
 		},
 		{
 			name:   "host target",
