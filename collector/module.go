@@ -146,12 +146,17 @@ func (m *Module) Dialer() *probes.AddressDialer {
 	return &probes.AddressDialer{Allowed: m.allowed, Denied: m.denied}
 }
 
-// PermitTarget says whether the module may probe the target (allowed_targets).
+// PermitTarget says whether the module may probe the target
+// (allowed_targets). The pattern is matched against the target as reports
+// write it (Target.String): a domain alone, a host with its port
+// ("mx1.example.com:25"), an IP address with its port when that is not 25
+// ("192.0.2.1", "[2001:db8::1]:2525"). So a pattern that names no port
+// admits no host:port target, and one that does says which ports.
 func (m *Module) PermitTarget(t probes.Target) error {
-	if m.allowedTargets == nil || m.allowedTargets.MatchString(t.Host()) {
+	if m.allowedTargets == nil || m.allowedTargets.MatchString(t.String()) {
 		return nil
 	}
-	return fmt.Errorf("target %q is not among this module's allowed_targets", t.Host())
+	return fmt.Errorf("target %q is not among this module's allowed_targets", t.String())
 }
 
 // NewRequest builds what the module's probes are asked: the target, the

@@ -454,22 +454,24 @@ func waitUntil(t *testing.T, cond func() bool) {
 
 func TestAllowedTargetsAndNetworks(t *testing.T) {
 	world := testbed.StartExampleWorld(t)
-	cfg := mustParse(t, fmt.Sprintf("modules:\n  mail:\n    resolvers: [%q]\n    allowed_targets: '(.+\\.)?example\\.test'\n    denied_networks: [10.0.0.0/8, 192.0.2.7]\n    allowed_networks: [0.0.0.0/0, '::/0']\n    mx: {}\n", world.Addr))
+	cfg := mustParse(t, fmt.Sprintf("modules:\n  mail:\n    resolvers: [%q]\n    allowed_targets: '(.+\\.)?example\\.test(:(25|587))?|192\\.0\\.2\\.10'\n    denied_networks: [10.0.0.0/8, 192.0.2.7]\n    allowed_networks: [0.0.0.0/0, '::/0', 192.0.2.0/24]\n    mx: {}\n", world.Addr))
 	h, self := newHandler(cfg)
-	if res := probe(t, h, "target=example.test", nil); res.code != http.StatusOK {
-		t.Errorf("allowed target: %d %s", res.code, res.body)
+	for _, target := range []string{"example.test", "mx1.example.test:25", "mx1.example.test:587", "192.0.2.10", "192.0.2.10:25"} {
+		if res := probe(t, h, "target="+target, nil); res.code != http.StatusOK {
+			t.Errorf("allowed target %s: %d %s", target, res.code, res.body)
+		}
 	}
-	if res := probe(t, h, "target=mx1.example.test:25", nil); res.code != http.StatusOK {
-		t.Errorf("allowed host target: %d %s", res.code, res.body)
-	}
-	for _, target := range []string{"broken.test", "example.test.evil.test", "192.0.2.10"} {
+	// The port of a host:port or IP:port target is part of what the
+	// pattern matches: a port it does not name is refused.
+	refused := []string{"broken.test", "example.test.evil.test", "192.0.2.11", "mx1.example.test:6379", "192.0.2.10:6379", "[2001:db8::10]:25"}
+	for _, target := range refused {
 		res := probe(t, h, "target="+target, nil)
 		if res.code != http.StatusBadRequest || !strings.Contains(res.body, "allowed_targets") {
 			t.Errorf("%s: %d %q, want 400", target, res.code, res.body)
 		}
 	}
-	if got := testutil.ToFloat64(self.RequestsRejected.WithLabelValues(RejectTargetDenied)); got != 3 {
-		t.Errorf("rejected{target_not_allowed} = %v", got)
+	if got := testutil.ToFloat64(self.RequestsRejected.WithLabelValues(RejectTargetDenied)); got != float64(len(refused)) {
+		t.Errorf("rejected{target_not_allowed} = %v, want %d", got, len(refused))
 	}
 	m, _ := cfg.Module("mail")
 	d := m.Dialer()
@@ -481,6 +483,12 @@ func TestAllowedTargetsAndNetworks(t *testing.T) {
 	}
 	if err := d.Permit(netip.MustParseAddr("192.0.2.8")); err != nil {
 		t.Errorf("allowed address refused: %v", err)
+	}
+	// 0.0.0.0/0 opens no closed block: loopback and link-local stay shut.
+	for _, closed := range []string{"127.0.0.1", "0.0.0.0", "::", "169.254.169.254", "172.16.0.1"} {
+		if err := d.Permit(netip.MustParseAddr(closed)); err == nil {
+			t.Errorf("%s permitted by allowed_networks 0.0.0.0/0, ::/0", closed)
+		}
 	}
 	for _, bad := range []string{"allowed_targets: '(unclosed'", "denied_networks: [10.0.0.0/33]", "allowed_networks: [intranet]"} {
 		if _, err := parseModules([]byte("modules:\n  mail:\n    " + bad + "\n    mx: {}\n")); err == nil {
