@@ -125,7 +125,7 @@ func readLine(br *bufio.Reader, buf []byte) ([]byte, error) {
 			continue
 		}
 		if len(buf) > 0 {
-			return nil, fmt.Errorf("line %s not ended: %w", quoteBytes(buf), err)
+			return nil, fmt.Errorf("%s not ended: %w", shapeOf(buf), err)
 		}
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func readLine(br *bufio.Reader, buf []byte) ([]byte, error) {
 // digit is 2 to 5 and its second 0 to 5 (RFC 5321 §4.2).
 func parseReplyLine(line []byte) (code int, last bool, text string, err error) {
 	if len(line) < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '5' || line[2] < '0' || line[2] > '9' {
-		return 0, false, "", fmt.Errorf("malformed reply line %s", quoteBytes(line))
+		return 0, false, "", fmt.Errorf("malformed reply line: %s, not an SMTP reply code", shapeOf(line))
 	}
 	code = int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
 	if len(line) == 3 {
@@ -151,19 +151,41 @@ func parseReplyLine(line []byte) (code int, last bool, text string, err error) {
 		last = true
 	case '-':
 	default:
-		return 0, false, "", fmt.Errorf("malformed reply line %s", quoteBytes(line))
+		return 0, false, "", fmt.Errorf("malformed reply line: %s, with no space or hyphen after the code %d", shapeOf(line), code)
 	}
 	return code, last, string(line[4:]), nil
 }
 
-// quoteBytes renders remote bytes for an error message: quoted, escaped and
-// cut short.
-func quoteBytes(b []byte) string {
-	const max = 80
-	if len(b) > max {
-		return fmt.Sprintf("%q…", b[:max])
+// shapeOf describes bytes that did not parse as SMTP by their shape alone:
+// how long they are and what kind of character they start with, never what
+// they say. An address that is not an SMTP server (a Redis answering
+// "-NOAUTH … secret_token=…", an HTTP or SSH server) must not have its words
+// copied into reports, metrics, logs or the history, whoever pointed the
+// probe at it.
+func shapeOf(b []byte) string {
+	kind := "text"
+	for _, c := range b {
+		if c < 0x20 && c != '\t' && c != '\r' || c == 0x7f || c >= 0x80 {
+			kind = "binary data"
+			break
+		}
 	}
-	return fmt.Sprintf("%q", b)
+	start := "nothing"
+	if len(b) > 0 {
+		switch c := b[0]; {
+		case c >= '0' && c <= '9':
+			start = "a digit"
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			start = "a letter"
+		case c == ' ' || c == '\t':
+			start = "white space"
+		case c > 0x20 && c < 0x7f:
+			start = "punctuation"
+		default:
+			start = "a control or non-ASCII byte"
+		}
+	}
+	return fmt.Sprintf("a line of %s (%d bytes) starting with %s", kind, len(b), start)
 }
 
 // Extension is one EHLO keyword and its parameters (RFC 5321 §4.1.1.1).
