@@ -109,9 +109,9 @@ func TestReloadKeepsLimitsAndAnswers(t *testing.T) {
 }
 
 func TestNewRequestOutboundIPsAndParameters(t *testing.T) {
-	m := compileYAML(t, "modules:\n  mail:\n    resolvers: [127.0.0.1]\n    outbound_ips: [192.0.2.99, \"2001:db8::99\"]\n    mx: {}\n").byName["mail"]
+	m := compileYAML(t, "modules:\n  mail:\n    resolvers: [127.0.0.1]\n    outbound_ips: [192.0.2.99, \"2001:db8::99\"]\n    mx: {}\n    dkim: {}\n").byName["mail"]
 	tgt, _ := probes.ParseTarget("example.test")
-	req, err := m.NewRequest(tgt, url.Values{"outbound_ip": {"198.51.100.1", "192.0.2.99", "::ffff:198.51.100.2"}, "other": {"x"}})
+	req, err := m.NewRequest(tgt, url.Values{"outbound_ip": {"198.51.100.1", "192.0.2.99", "::ffff:198.51.100.2"}, "dkim_selector": {"s1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,8 +122,11 @@ func TestNewRequestOutboundIPsAndParameters(t *testing.T) {
 	if strings.Join(got, " ") != "192.0.2.99 2001:db8::99 198.51.100.1 198.51.100.2" {
 		t.Errorf("outbound IPs = %v", got)
 	}
-	if _, ok := req.Params["outbound_ip"]; ok {
+	if _, ok := req.Params["outbound_ip"]; ok || req.Params.Get("dkim_selector") != "s1" {
 		t.Errorf("params = %v", req.Params)
+	}
+	if _, err := m.NewRequest(tgt, url.Values{"other": {"x"}}); err == nil || !strings.Contains(err.Error(), `unknown query parameter "other"`) {
+		t.Errorf("a parameter no probe reads: %v", err)
 	}
 	if _, err := m.NewRequest(tgt, url.Values{"outbound_ip": {"mail.example.test"}}); err == nil || !strings.Contains(err.Error(), `outbound IP "mail.example.test"`) {
 		t.Errorf("a name as outbound_ip: %v", err)

@@ -3,10 +3,14 @@ package collector
 import (
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/deliverability-exporter/deliverability_exporter/config"
@@ -38,6 +42,8 @@ type compiledProbe struct {
 	probes.Probe
 	needs       []string
 	minInterval time.Duration
+	// params are the query parameters the probe reads (ParamValidator).
+	params []string
 }
 
 // compileModule builds the runnable module. What outlives a config (the
@@ -84,7 +90,11 @@ func compileModule(name string, cfg *config.Module, kept *probes.Kept, recent *r
 		if err != nil {
 			return nil, err
 		}
-		m.probes = append(m.probes, compiledProbe{Probe: p, needs: reg.Needs, minInterval: setup.MinInterval})
+		cp := compiledProbe{Probe: p, needs: reg.Needs, minInterval: setup.MinInterval}
+		if v, ok := p.(probes.ParamValidator); ok {
+			cp.params = v.ParamNames()
+		}
+		m.probes = append(m.probes, cp)
 		if reg.Provides != nil {
 			for fact, provider := range reg.Provides(block, setup) {
 				m.providers[fact] = provider
@@ -159,20 +169,50 @@ func (m *Module) PermitTarget(t probes.Target) error {
 	return fmt.Errorf("target %q is not among this module's allowed_targets", t.String())
 }
 
+// FrameParams are the query parameters every probe request may give,
+// whatever its module: the module, the target, debug=true and the
+// repeatable outbound_ip=. The others are the probes' (ParamValidator).
+var FrameParams = []string{"module", "target", "debug", outboundIPParam}
+
+const outboundIPParam = "outbound_ip"
+
 // NewRequest builds what the module's probes are asked: the target, the
 // outbound IPs (the module's and the outbound_ip= parameters) and the other
-// parameters, which each probe that reads parameters validates. The error
-// says in one line what is wrong with the parameters.
+// parameters, which each probe that reads parameters validates. params
+// holds no frame parameter but outbound_ip; one that no probe of the module
+// reads is refused. The error says in one line what is wrong with the
+// parameters.
 func (m *Module) NewRequest(target probes.Target, params url.Values) (*probes.Request, error) {
-	ips, err := probes.ParseOutboundIPs(append(append([]string(nil), m.Config.OutboundIPs...), params["outbound_ip"]...))
+	ips, err := probes.ParseOutboundIPs(append(append([]string(nil), m.Config.OutboundIPs...), params[outboundIPParam]...))
 	if err != nil {
 		return nil, err
 	}
-	rest := url.Values{}
-	for k, v := range params {
-		if k != "outbound_ip" {
-			rest[k] = v
+	read := map[string]bool{}
+	for _, p := range m.probes {
+		for _, name := range p.params {
+			read[name] = true
 		}
+	}
+	rest := url.Values{}
+	var unknown []string
+	for k, v := range params {
+		switch {
+		case k == outboundIPParam:
+		case read[k]:
+			rest[k] = v
+		default:
+			unknown = append(unknown, strconv.Quote(k))
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		known := slices.Sorted(maps.Keys(read))
+		reads := "no parameters of their own"
+		if len(known) > 0 {
+			reads = strings.Join(known, ", ")
+		}
+		return nil, fmt.Errorf("unknown query parameter %s: the probes of module %q read %s, and every probe request may give %s",
+			strings.Join(unknown, ", "), m.name, reads, strings.Join(FrameParams, ", "))
 	}
 	for _, p := range m.probes {
 		if v, ok := p.Probe.(probes.ParamValidator); ok {

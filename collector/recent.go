@@ -34,21 +34,26 @@ func newRecentResults(max int) *recentResults {
 }
 
 // recentKey identifies what a result answers: the module, the probe, the
-// target and every parameter that can change it.
-func recentKey(module, probe string, req *probes.Request) string {
+// target, the outbound IPs and the parameters the probe reads (params).
+// A parameter the probe does not read cannot make a request look new.
+func recentKey(module, probe string, req *probes.Request, params []string) string {
 	var b strings.Builder
 	b.WriteString(module + "\xff" + probe + "\xff" + req.Target.String() + "\xff")
 	for _, ip := range req.OutboundIPs {
 		b.WriteString(ip.String() + ",")
 	}
-	b.WriteString("\xff" + canonicalParams(req.Params))
+	b.WriteString("\xff" + canonicalParams(req.Params, params))
 	return b.String()
 }
 
-func canonicalParams(v url.Values) string {
-	keys := make([]string, 0, len(v))
-	for k := range v {
-		keys = append(keys, k)
+// canonicalParams writes the values of the named parameters in one order,
+// whatever order the request gave them in.
+func canonicalParams(v url.Values, names []string) string {
+	keys := make([]string, 0, len(names))
+	for _, k := range names {
+		if _, ok := v[k]; ok {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	var b strings.Builder

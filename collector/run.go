@@ -179,7 +179,7 @@ func (m *Module) runOrReuse(ctx context.Context, p compiledProbe, req *probes.Re
 		res, took := runProbe(ctx, p, req, env, logger)
 		return ProbeRun{Name: p.Name(), Duration: took, Result: res}
 	}
-	key := recentKey(m.name, p.Name(), req)
+	key := recentKey(m.name, p.Name(), req, p.params)
 	now := env.Now()
 	if e, ok := m.recent.get(key, p.minInterval, now); ok {
 		return ProbeRun{Name: p.Name(), Duration: e.duration, Result: e.result, Age: now.Sub(e.finished)}

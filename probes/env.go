@@ -39,14 +39,20 @@ type Request struct {
 	// outbound_ip= parameters, validated and without duplicates.
 	OutboundIPs []netip.Addr
 	// Params are the other query parameters of the probe request
-	// (dkim_selector=, ...); each probe reads its own and, by implementing
-	// ParamValidator, gets a bad value refused with a 400 before anything
-	// runs.
+	// (dkim_selector=, ...): only those a probe of the module declares
+	// (ParamValidator), each valid, as a parameter no probe reads is
+	// refused with a 400 before anything runs.
 	Params url.Values
 }
 
 // ParamValidator is implemented by probes that read query parameters.
 type ParamValidator interface {
+	// ParamNames names the query parameters the probe reads; a request
+	// with a parameter that neither the request frame (module, target,
+	// debug, outbound_ip) nor a probe of its module reads is refused, so
+	// a caller can neither slip in something unchecked nor make one
+	// request look new to min_interval.
+	ParamNames() []string
 	// ValidateParams says in one line what is wrong with the parameters
 	// the probe reads; it ignores the others.
 	ValidateParams(url.Values) error

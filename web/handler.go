@@ -186,8 +186,13 @@ func (h *ProbeHandler) run(w http.ResponseWriter, r *http.Request, keepLogs bool
 		h.reject(w, RejectTargetDenied, err.Error())
 		return nil, "", false
 	}
-	for _, k := range []string{"module", "target", "debug", "id"} {
-		delete(params, k)
+	for _, k := range collector.FrameParams {
+		if k != "outbound_ip" { // the module reads it (NewRequest)
+			delete(params, k)
+		}
+	}
+	if r.URL.Path == "/report" {
+		delete(params, "id") // /report?id=&target=T: an empty id runs the probe
 	}
 	req, err := module.NewRequest(target, params)
 	if err != nil {

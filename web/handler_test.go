@@ -588,6 +588,34 @@ func TestProbeParametersAreValidatedByTheirProbe(t *testing.T) {
 	}
 }
 
+// Issue 17 finding 5: a parameter no probe reads is refused with a 400
+// that names it, so it can neither slip past validation nor change the
+// min_interval key.
+func TestUnknownProbeParametersAreRefused(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	h, self := newHandler(worldConfig(t, world.Addr, "  mxonly:\n    resolvers: [\""+world.Addr+"\"]\n    mx: {}\n"))
+	for query, want := range map[string]string{
+		"target=example.test&x=1":                            `unknown query parameter "x": the probes of module "mail" read dkim_selector, and every probe request may give module, target, debug, outbound_ip`,
+		"target=example.test&b=1&a=2":                        `unknown query parameter "a", "b"`,
+		"target=example.test&Target=x":                       `unknown query parameter "Target"`,
+		"module=mxonly&target=example.test&dkim_selector=s1": `unknown query parameter "dkim_selector": the probes of module "mxonly" read no parameters of their own`,
+		"target=example.test&id=3":                           `unknown query parameter "id"`,
+	} {
+		res := probe(t, h, query, nil)
+		if res.code != http.StatusBadRequest || !strings.Contains(res.body, want) {
+			t.Errorf("%s: %d %q, want 400 with %q", query, res.code, res.body, want)
+		}
+	}
+	if got := testutil.ToFloat64(self.RequestsRejected.WithLabelValues(RejectBadParameter)); got != 5 {
+		t.Errorf("rejected{bad_parameter} = %v, want 5", got)
+	}
+	for _, query := range []string{"target=example.test&outbound_ip=192.0.2.1&dkim_selector=s1&debug=true", "module=mxonly&target=example.test&outbound_ip=192.0.2.1"} {
+		if res := probe(t, h, query, nil); res.code != http.StatusOK {
+			t.Errorf("%s: %d %s", query, res.code, res.body)
+		}
+	}
+}
+
 func TestMinIntervalServesTheLastResult(t *testing.T) {
 	world := testbed.StartExampleWorld(t)
 	// Without the DNS cache, so that a run of the mx probe shows in the
@@ -626,10 +654,20 @@ func TestMinIntervalServesTheLastResult(t *testing.T) {
 	if v := second.mustValue(t, "mail_probe_result_age_seconds", "probe", "dkim"); v != 0 {
 		t.Errorf("a probe without min_interval was served again: age %v", v)
 	}
-	// Another target is another result; so is another parameter.
+	// Another target is another result.
 	probe(t, h, "target=broken.test", nil)
 	if mxQueries() == ptrs {
 		t.Error("another target was served the first target's result")
+	}
+	ptrs = mxQueries()
+	// A parameter the mx probe does not read is not part of its key: the
+	// result is served again with another dkim_selector, and an unknown
+	// parameter is refused before it could make the request look new.
+	if res := probe(t, h, "target=example.test&dkim_selector=other", nil); mxQueries() != ptrs || res.mustValue(t, "mail_probe_result_age_seconds", "probe", "mx") <= 0 {
+		t.Error("another dkim_selector made the mx probe run again within its min_interval")
+	}
+	if res := probe(t, h, "target=example.test&x=1", nil); res.code != http.StatusBadRequest || mxQueries() != ptrs {
+		t.Errorf("an unknown parameter: %d, and the mx probe ran again: %v", res.code, mxQueries() != ptrs)
 	}
 	debug := probe(t, h, "target=example.test&debug=true", nil)
 	if !strings.Contains(debug.body, "served again under the module's min_interval") {

@@ -55,6 +55,9 @@ var Registration = probes.Register(Name, []string{mailhosts.FactName}, DefaultCo
 // Name returns "dkim".
 func (p *Probe) Name() string { return Name }
 
+// ParamNames says the probe reads dkim_selector=.
+func (p *Probe) ParamNames() []string { return []string{ParamSelector} }
+
 // ValidateParams checks the dkim_selector= values.
 func (p *Probe) ValidateParams(v url.Values) error {
 	values := v[ParamSelector]
