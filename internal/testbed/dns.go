@@ -90,6 +90,9 @@ type DNSServer struct {
 	noChase    bool
 	queries    []Query
 	lockstep   *lockstep
+	// inFlight counts the questions being answered; maxInFlight is the
+	// most there were at once.
+	inFlight, maxInFlight int
 }
 
 // lockstep holds answers back until the client has asked everything it can
@@ -368,6 +371,14 @@ func (s *DNSServer) Queries() []Query {
 	return append([]Query(nil), s.queries...)
 }
 
+// MaxInFlight returns the most questions the server was answering at once
+// (each held for the delay of SetDelay).
+func (s *DNSServer) MaxInFlight() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.maxInFlight
+}
+
 // ResetQueries forgets the questions received.
 func (s *DNSServer) ResetQueries() {
 	s.mu.Lock()
@@ -407,6 +418,17 @@ func (s *DNSServer) serve(w dns.ResponseWriter, req *dns.Msg) {
 
 	s.mu.Lock()
 	s.queries = append(s.queries, Query{Name: name, Type: q.Qtype, Class: q.Qclass, Net: network, DO: opt != nil && opt.Do(), CD: req.CheckingDisabled})
+	s.inFlight++
+	s.maxInFlight = max(s.maxInFlight, s.inFlight)
+	// The question stops counting before its answer leaves (or when it is
+	// dropped), so that the client's next question never overlaps it here.
+	answered := &answerWriter{ResponseWriter: w, done: func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}}
+	w = answered
+	defer answered.finish()
 	behaviour := s.behaviours[name]
 	extended := s.extended[name]
 	delay := s.delay
@@ -503,6 +525,26 @@ func extendedOptions(errs []dns.EDNS0_EDE) []dns.EDNS0 {
 		out = append(out, &dns.EDNS0_EDE{InfoCode: e.InfoCode, ExtraText: e.ExtraText})
 	}
 	return out
+}
+
+// answerWriter calls done once, before the first answer is written or when
+// the handler returns without one.
+type answerWriter struct {
+	dns.ResponseWriter
+	once sync.Once
+	done func()
+}
+
+func (a *answerWriter) finish() { a.once.Do(a.done) }
+
+func (a *answerWriter) WriteMsg(m *dns.Msg) error {
+	a.finish()
+	return a.ResponseWriter.WriteMsg(m)
+}
+
+func (a *answerWriter) Write(b []byte) (int, error) {
+	a.finish()
+	return a.ResponseWriter.Write(b)
 }
 
 // answer fills resp from the data, following CNAMEs as a recursive resolver
