@@ -24,6 +24,10 @@ import (
 // ScrapeTimeoutHeader is the header Prometheus sends with its scrape timeout.
 const ScrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
 
+// ProbeWriteGrace is how long past a probe request's deadline its answer
+// may take to be written to a slow client before the connection is cut.
+const ProbeWriteGrace = 10 * time.Second
+
 // SelfMetrics are the exporter's own metrics, served on /metrics.
 type SelfMetrics struct {
 	ProbesInFlight   prometheus.Gauge
@@ -213,6 +217,10 @@ func (h *ProbeHandler) run(w http.ResponseWriter, r *http.Request, keepLogs bool
 		return nil, "", false
 	}
 	defer h.release()
+	// The server's write timeout is for pages; the answer to a probe may
+	// be written until a while after the probe's own deadline, whatever
+	// the module's timeout (a recorder in tests cannot take a deadline).
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(timeout + ProbeWriteGrace))
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 

@@ -47,6 +47,9 @@ type flags struct {
 	timeoutOffset time.Duration
 	historyLimit  int
 	maxInFlight   int
+	maxConns      int
+	idleTimeout   time.Duration
+	lifecycle     bool
 	logLevel      string
 	logFormat     string
 	web           *toolkitweb.FlagConfig
@@ -67,6 +70,12 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 		Default("100").IntVar(&f.historyLimit)
 	app.Flag("probe.max-in-flight", "Probe requests answered at once; more get 503 (0: no bound).").
 		Default("512").IntVar(&f.maxInFlight)
+	app.Flag("web.max-connections", "HTTP connections served at once per listen address; more wait in the kernel's accept queue, holding no file descriptor of the exporter (0: no bound).").
+		Default("1024").IntVar(&f.maxConns)
+	app.Flag("web.idle-timeout", "How long a kept-alive HTTP connection may sit idle between requests before the exporter closes it.").
+		Default("90s").DurationVar(&f.idleTimeout)
+	app.Flag("web.enable-lifecycle", "Enable POST /-/reload (at most one reload every 5s). SIGHUP always reloads.").
+		Default("false").BoolVar(&f.lifecycle)
 	app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").
 		Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages: logfmt or json.").
@@ -89,8 +98,12 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 		return nil, 2, true
 	}
 	f.command = cmd
-	if f.historyLimit < 0 || f.maxInFlight < 0 {
-		fmt.Fprintf(stderr, "%s: --history.limit and --probe.max-in-flight must not be negative\n", programName)
+	if f.historyLimit < 0 || f.maxInFlight < 0 || f.maxConns < 0 {
+		fmt.Fprintf(stderr, "%s: --history.limit, --probe.max-in-flight and --web.max-connections must not be negative\n", programName)
+		return nil, 2, true
+	}
+	if f.idleTimeout <= 0 {
+		fmt.Fprintf(stderr, "%s: --web.idle-timeout must be positive\n", programName)
 		return nil, 2, true
 	}
 	return f, 0, false
@@ -172,31 +185,17 @@ func serve(f *flags, logger, baseLogger log.Logger) int {
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})
-	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "reload with POST", http.StatusMethodNotAllowed)
-			return
-		}
-		if err := engine.Reload(); err != nil {
-			http.Error(w, "reload failed, the previous configuration stays in force: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		fmt.Fprintln(w, "configuration reloaded")
-	})
+	mux.Handle("/-/reload", &reloadHandler{enabled: f.lifecycle, engine: engine})
 	mux.HandleFunc("/", ui.Landing)
 
-	server := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	server := newServer(mux, f.idleTimeout)
 
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, os.Interrupt)
 	defer signal.Stop(signals)
 	serveErr := make(chan error, 1)
 	go func() {
-		serveErr <- toolkitweb.ListenAndServe(server, f.web, slogFor(baseLogger, f.logLevel))
+		serveErr <- listenAndServe(server, f.web, f.maxConns, slogFor(baseLogger, f.logLevel))
 	}()
 	for {
 		select {

@@ -139,7 +139,7 @@ func TestExporterEndToEnd(t *testing.T) {
 	world := testbed.StartExampleWorld(t)
 	configPath := filepath.Join(t.TempDir(), "config.yml")
 	writeConfig(t, configPath, world.Addr)
-	e := startExporter(t, "--config.file="+configPath, "--log.level=debug")
+	e := startExporter(t, "--config.file="+configPath, "--log.level=debug", "--web.enable-lifecycle")
 
 	code, body := e.get("/probe?module=mail&target=example.test")
 	if code != 200 || !strings.Contains(body, "probe_success 1") || !strings.Contains(body, `mail_check_success{check="ptr.fcrdns",level="must"} 1`) {
@@ -212,6 +212,15 @@ func TestExporterEndToEnd(t *testing.T) {
 	if _, body := e.get("/metrics"); !strings.Contains(body, "deliverability_exporter_config_last_reload_successful 0") {
 		t.Error("failed reload not visible in the reload metric")
 	}
+	// Another reload right after is refused: /-/reload is rate limited.
+	resp, err := http.Post(e.base+"/-/reload", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a second reload at once: %d, Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
 	if code, _ := e.get("/probe?module=quick&target=example.test"); code != 200 {
 		t.Errorf("the old config is no longer in force after a failed reload: %d", code)
 	}
@@ -235,6 +244,10 @@ func TestExporterBuiltInDefault(t *testing.T) {
 	code, body := e.get("/")
 	if code != 200 || !strings.Contains(body, "built-in default") || !strings.Contains(body, "<td>mail</td>") {
 		t.Errorf("landing page without --config.file: %d\n%s", code, body)
+	}
+	// The lifecycle API is off unless --web.enable-lifecycle.
+	if code, body := e.post("/-/reload"); code != http.StatusForbidden || !strings.Contains(body, "--web.enable-lifecycle") {
+		t.Errorf("POST /-/reload without --web.enable-lifecycle: %d %q", code, body)
 	}
 }
 
