@@ -210,6 +210,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"null module", "modules:\n  mail:\n", []string{`module "mail" is empty`}},
 		{"bad module name", "modules:\n  \"a b\":\n    mx: {}\n", []string{"module name"}},
 		{"bad srv service", "modules:\n  ok:\n    mx: {}\n  mail:\n    mx: {srv_services: [\"Sub Mission\"]}\n", []string{`module "mail"`, "line 4"}},
+		{"empty blocklist set", "modules:\n  mail:\n    dnsbl: {lists: []}\n", []string{`module "mail"`, "line 2", "lists is empty"}},
 		{"missing ca file", "modules:\n  mail:\n    ca_file: /nonexistent/ca.pem\n    mx: {}\n", []string{"ca_file", "/nonexistent/ca.pem"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

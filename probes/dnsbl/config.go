@@ -117,6 +117,11 @@ func (c Config) Validate() error {
 	if c.MaxConcurrency < 1 || c.MaxConcurrency > maxConcurrencyLimit {
 		return fmt.Errorf("dnsbl: max_concurrency must be between 1 and %d, got %d", maxConcurrencyLimit, c.MaxConcurrency)
 	}
+	if len(c.Lists) == 0 {
+		// Every check would be skipped, and the module's probe_success
+		// would say the domain is on no blocklist with none asked.
+		return errors.New("dnsbl: lists is empty, so nothing would be checked: name at least one list, leave lists out for the default lists, or remove the dnsbl block")
+	}
 	if len(c.Lists) > maxLists {
 		return fmt.Errorf("dnsbl: %d lists configured; at most %d are allowed", len(c.Lists), maxLists)
 	}

@@ -101,9 +101,12 @@ lists:
 
 func TestConfigRejects(t *testing.T) {
 	for text, want := range map[string]string{
-		"bogus: 1":                                                                                      "bogus",
-		"max_concurrency: 0":                                                                            "max_concurrency must be between 1 and 1024",
-		"max_concurrency: 5000":                                                                         "max_concurrency",
+		"bogus: 1":              "bogus",
+		"max_concurrency: 0":    "max_concurrency must be between 1 and 1024",
+		"max_concurrency: 5000": "max_concurrency",
+		// Issue 17 finding 7: an empty list set passed every must check
+		// with nothing asked.
+		"lists: []":                                                                                     "lists is empty, so nothing would be checked",
 		"lists: [{kind: ip}]":                                                                           "lists[0]: zone is missing",
 		"lists: [{zone: x.test}]":                                                                       "kind is missing",
 		"lists: [{zone: x.test, kind: url}]":                                                            `kind "url"`,
