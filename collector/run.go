@@ -16,9 +16,40 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
 
-// straggleGrace is how long past the deadline a probe may take to hand back
-// what it has before it is reported as not finished.
-const straggleGrace = 250 * time.Millisecond
+// How a run divides the time to its deadline (the context's: when the
+// answer must be out). Counting back from it: a reserve to render and
+// write the answer; a grace period for probes to hand back what they have
+// past their own deadline; and, before that, a lead by which the facts
+// the probes share (the SMTP conversations) are settled, so that every
+// probe reads the same conversation whichever started it, and has time to
+// judge it. Each is a twentieth of the time, within bounds.
+const (
+	straggleGrace    = 250 * time.Millisecond
+	minStraggleGrace = 10 * time.Millisecond
+	renderReserve    = 500 * time.Millisecond
+	minRenderReserve = 10 * time.Millisecond
+	factsLead        = 250 * time.Millisecond
+	minFactsLead     = 5 * time.Millisecond
+)
+
+// plan is when a run's probes, its shared facts and its wait for
+// stragglers end.
+type plan struct {
+	probes, facts, giveUp time.Time
+	hasDeadline           bool
+}
+
+func planRun(ctx context.Context, start time.Time) plan {
+	answerBy, ok := ctx.Deadline()
+	if !ok {
+		return plan{}
+	}
+	share := answerBy.Sub(start) / 20
+	giveUp := answerBy.Add(-min(max(share, minRenderReserve), renderReserve))
+	probes := giveUp.Add(-min(max(share, minStraggleGrace), straggleGrace))
+	facts := probes.Add(-min(max(share, minFactsLead), factsLead))
+	return plan{probes: probes, facts: facts, giveUp: giveUp, hasDeadline: true}
+}
 
 // RunOptions are the optional parts of a run.
 type RunOptions struct {
@@ -41,9 +72,11 @@ type RunOptions struct {
 
 // Run runs every probe of the module concurrently against the target under
 // ctx, sharing one request-scoped DNS cache and facts layer, and returns
-// when all have finished or, at the latest, shortly after ctx ends. A probe
-// that panics (on its own goroutine or on one it started) or does not
-// finish is reported as a probe error, never as a crash.
+// when all have finished or, at the latest, a reserve before ctx's deadline
+// to render and write the answer in (see planRun): the probes are given a
+// deadline that leaves room for it. A probe that panics (on its own
+// goroutine or on one it started) or does not finish is reported as a probe
+// error, never as a crash.
 func (m *Module) Run(ctx context.Context, req *probes.Request, opts RunOptions) *Report {
 	logger := opts.Logger
 	if logger == nil {
@@ -63,7 +96,16 @@ func (m *Module) Run(ctx context.Context, req *probes.Request, opts RunOptions) 
 	if dl, ok := ctx.Deadline(); ok {
 		report.Timeout = dl.Sub(start)
 	}
-	if !m.waitTurn(ctx, opts.OnWait) {
+	deadlines := planRun(ctx, start)
+	probeCtx, factsCtx := ctx, ctx
+	if deadlines.hasDeadline {
+		var cancelProbes, cancelFacts context.CancelFunc
+		probeCtx, cancelProbes = context.WithDeadline(ctx, deadlines.probes)
+		defer cancelProbes()
+		factsCtx, cancelFacts = context.WithDeadline(probeCtx, deadlines.facts)
+		defer cancelFacts()
+	}
+	if !m.waitTurn(probeCtx, opts.OnWait) {
 		report.Waited = time.Since(start)
 		for _, p := range m.probes {
 			res := probes.NewResult(p.Name())
@@ -81,7 +123,9 @@ func (m *Module) Run(ctx context.Context, req *probes.Request, opts RunOptions) 
 		RootCAs: m.rootCAs,
 		Now:     time.Now,
 		Logger:  logger,
-		Facts:   probes.NewFacts(m.providers),
+		// The facts several probes read are gathered under the request's
+		// facts context, not under whichever probe asked first.
+		Facts: probes.NewRequestFacts(factsCtx, m.providers),
 	}
 	if opts.Dialer != nil {
 		env.Dialer = opts.Dialer
@@ -103,7 +147,7 @@ func (m *Module) Run(ctx context.Context, req *probes.Request, opts RunOptions) 
 		penv.Facts = env.Facts.For(p.Name(), p.needs)
 		go func() {
 			defer close(done[i])
-			run := m.runOrReuse(ctx, p, req, &penv, logger)
+			run := m.runOrReuse(probeCtx, p, req, &penv, logger)
 			mu.Lock()
 			runs[i] = run
 			finished++
@@ -115,17 +159,24 @@ func (m *Module) Run(ctx context.Context, req *probes.Request, opts RunOptions) 
 		}()
 	}
 
-	// Wait for every probe, but not forever: past the deadline plus a grace
-	// period a probe is reported as unfinished and left to end on its own.
+	// Wait for every probe, but not forever: past the probes' deadline plus
+	// a grace period a probe is reported as unfinished and left to end on
+	// its own, so that the answer is out before ctx's deadline.
 	var grace <-chan time.Time
 	for i := range done {
 		select {
 		case <-done[i]:
 			continue
-		case <-ctx.Done():
+		case <-probeCtx.Done():
 		}
 		if grace == nil {
-			grace = time.After(straggleGrace)
+			wait := straggleGrace
+			if deadlines.hasDeadline {
+				wait = time.Until(deadlines.giveUp)
+			}
+			timer := time.NewTimer(wait)
+			defer timer.Stop()
+			grace = timer.C
 		}
 		select {
 		case <-done[i]:

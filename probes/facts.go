@@ -20,6 +20,8 @@ import (
 type Facts struct {
 	memo      *flight.Group[string, any]
 	providers map[string]Provider
+	// ctx is the request's context for the facts (nil: each asker's own).
+	ctx context.Context
 	// reader and declared restrict a probe's view to the facts its
 	// registration declares (nil: the request-wide view, which reads all).
 	reader   string
@@ -39,6 +41,26 @@ var ErrNotProvided = errors.New("not provided by this module")
 // providers the module's probes supply.
 func NewFacts(providers map[string]Provider) *Facts {
 	return &Facts{memo: flight.NewMemo[string, any](), providers: providers}
+}
+
+// NewRequestFacts is NewFacts for a request whose shared facts are
+// gathered under ctx: the request's, ending a little before the probes' own
+// deadline, so that what one probe started (an SMTP conversation) is
+// settled the same way whichever probe started it, and every probe that
+// reads it has time left to judge it.
+func NewRequestFacts(ctx context.Context, providers map[string]Provider) *Facts {
+	f := NewFacts(providers)
+	f.ctx = ctx
+	return f
+}
+
+// Context is the context shared facts are gathered under: the request's
+// (NewRequestFacts), or fallback, the asking probe's, when there is none.
+func (f *Facts) Context(fallback context.Context) context.Context {
+	if f == nil || f.ctx == nil {
+		return fallback
+	}
+	return f.ctx
 }
 
 // For returns the view of the facts a probe reads: the same facts, refusing

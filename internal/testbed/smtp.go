@@ -35,6 +35,9 @@ const (
 	// GarbageTLS accepts STARTTLS (or, with ImplicitTLS, the connection)
 	// and answers the ClientHello with bytes that are not TLS.
 	GarbageTLS
+	// DripEHLO greets at once, then sends its EHLO reply one byte every
+	// 200 ms: a server still answering when the client's deadline comes.
+	DripEHLO
 	// InjectAfterSTARTTLS sends a further reply in plain text right after
 	// its 220 to STARTTLS, in the same packet: what a man in the middle
 	// injecting commands looks like (RFC 3207 §4.2, CVE-2011-0411).
@@ -468,6 +471,14 @@ func (ss *session) command(line string) bool {
 			return ss.reply("502 5.5.2 Error: command not recognized")
 		}
 		ss.helo, ss.inMail = true, false
+		if b.Hostile == DripEHLO {
+			for _, c := range []byte(strings.ReplaceAll(ss.ehloReply(arg), "\n", "\r\n") + "\r\n") {
+				if _, err := ss.conn.Write([]byte{c}); err != nil || !ss.s.sleep(200*time.Millisecond) {
+					return false
+				}
+			}
+			return true
+		}
 		return ss.reply(ss.ehloReply(arg))
 	case "HELO":
 		if b.RefuseHELO {

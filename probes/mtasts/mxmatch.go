@@ -163,6 +163,11 @@ func (r *run) judgeCertificates(v *probes.Verdict, hosts []*mxHost) certTally {
 			if t.err == nil {
 				t.err = s.NotProbed
 			}
+		case !s.Handshaked() && s.CutBefore(smtpsession.StageHandshake):
+			// The exporter's deadline, not the server, ended it.
+			if t.err == nil {
+				t.err = fmt.Errorf("%s: the probe's deadline ended the SMTP conversation at the %s stage, before a certificate could be judged", s.Label(), s.Stage)
+			}
 		case s.Handshaked() && s.TLS.Valid:
 			t.valid++
 			leaf := s.TLS.Chain[0]

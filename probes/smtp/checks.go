@@ -49,27 +49,41 @@ func (r *run) hostErrors() {
 
 // each is perSession over the port-25 sessions, with the hosts that could
 // not be resolved counted as undecided.
-func (r *run) each(v *probes.Verdict, fn func(s *Session)) {
+func (r *run) each(v *probes.Verdict, needs smtpsession.Stage, fn func(s *Session)) {
 	for _, err := range r.hostErrs {
 		v.Unknown(err)
 	}
-	r.perSession(v, r.sessions, fn)
+	r.perSession(v, r.sessions, needs, fn)
 }
 
-// perSession runs fn for each port-25 session that was probed; a session
-// that was not is reported once into the verdict (skipped when the module
-// excludes the address, undecided otherwise).
-func (r *run) perSession(v *probes.Verdict, sessions []*Session, fn func(s *Session)) {
+// perSession runs fn for each session that was probed and got through the
+// stage the check needs; a session that was not probed is reported once
+// into the verdict (skipped when the module excludes the address,
+// undecided otherwise), and so is one the exporter's own deadline cut
+// short before that stage was complete: undecided, never the server's
+// failure.
+func (r *run) perSession(v *probes.Verdict, sessions []*Session, needs smtpsession.Stage, fn func(s *Session)) {
 	for _, s := range sessions {
 		switch {
 		case s.Denied:
 			v.Skip(s.NotProbed.Error())
 		case s.NotProbed != nil:
 			v.Unknown(s.NotProbed)
+		case s.CutBefore(needs):
+			v.Unknown(cutShort(s))
 		default:
 			fn(s)
 		}
 	}
+}
+
+// cutShort says where the exporter's deadline ended a conversation.
+func cutShort(s *Session) error {
+	cause := s.Err
+	if cause == nil && s.TLS != nil {
+		cause = s.TLS.Err
+	}
+	return fmt.Errorf("%s: the probe's deadline ended the conversation at the %s stage: %w", s.Label(), s.Stage, errOr(cause))
 }
 
 // connectProblem says in a phrase why a session did not get a 220
@@ -90,7 +104,7 @@ func connectProblem(s *Session) string {
 
 func (r *run) recordReachable() {
 	var v probes.Verdict
-	r.each(&v, func(s *Session) {
+	r.each(&v, smtpsession.StageGreeting, func(s *Session) {
 		if p := connectProblem(s); p != "" {
 			fix := fmt.Sprintf("make %s answer on port %d with \"220 <its host name> ESMTP\" (RFC 5321 §4.3.1): check that the MTA listens on that address and that no firewall drops port %d; if only this exporter cannot connect, its network may block outgoing port %d",
 				s.IP, s.Port, s.Port, s.Port)
@@ -127,7 +141,7 @@ func shortErr(err error) string {
 // resolves to the address it was reached on.
 func (r *run) recordNameCheck(spec probes.CheckSpec, what string, name func(*Session) string) {
 	var v probes.Verdict
-	r.each(&v, func(s *Session) {
+	r.each(&v, smtpsession.StageGreeting, func(s *Session) {
 		if !s.Greeted() {
 			v.Skip("no server greeted with 220 (smtp.reachable reports why)")
 			return
@@ -207,7 +221,7 @@ func joinAddrs[T fmt.Stringer](addrs []T) string {
 
 func (r *run) recordHELO() {
 	var v probes.Verdict
-	r.each(&v, func(s *Session) {
+	r.each(&v, smtpsession.StageEHLO, func(s *Session) {
 		switch {
 		case !s.Greeted():
 			v.Skip("no server greeted with 220 (smtp.reachable reports why)")
@@ -242,7 +256,7 @@ func ehloDone(s *Session) bool { return s.Greeted() && s.EHLO.Positive() }
 
 func (r *run) recordSTARTTLS() {
 	var v probes.Verdict
-	r.each(&v, func(s *Session) {
+	r.each(&v, smtpsession.StageHandshake, func(s *Session) {
 		fix := "offer STARTTLS with a certificate for " + nameOr(s.MX, "the host") + " (RFC 3207; Postfix: smtpd_tls_security_level = may and smtpd_tls_chain_files)"
 		switch {
 		case !ehloDone(s):
@@ -289,8 +303,12 @@ func extList(exts []Extension) string {
 // withChain runs fn for sessions where the server sent its certificate;
 // the others are skipped.
 func (r *run) withChain(v *probes.Verdict, fn func(s *Session)) {
-	r.each(v, func(s *Session) {
-		if s.TLS == nil || len(s.TLS.Chain) == 0 {
+	r.each(v, smtpsession.StageConnect, func(s *Session) {
+		switch {
+		case (s.TLS == nil || len(s.TLS.Chain) == 0) && s.CutBefore(smtpsession.StageHandshake):
+			v.Unknown(cutShort(s))
+			return
+		case s.TLS == nil || len(s.TLS.Chain) == 0:
 			v.Skip("no server sent a certificate (smtp.starttls reports why)")
 			return
 		}
@@ -303,6 +321,10 @@ func (r *run) recordTLS() {
 
 	var version probes.Verdict
 	r.withChain(&version, func(s *Session) {
+		if !s.Handshaked() && s.CutBefore(smtpsession.StageHandshake) {
+			version.Unknown(cutShort(s))
+			return
+		}
 		if !s.Handshaked() {
 			version.Skip("no TLS handshake completed (smtp.starttls reports why)")
 			return
@@ -429,7 +451,7 @@ func hasAuth(exts []Extension) (string, bool) {
 
 func (r *run) recordAuth() {
 	var plain, port25 probes.Verdict
-	r.each(&plain, func(s *Session) {
+	r.each(&plain, smtpsession.StageEHLO, func(s *Session) {
 		if !ehloDone(s) {
 			plain.Skip("no server got past EHLO")
 			return
@@ -444,7 +466,7 @@ func (r *run) recordAuth() {
 	})
 	plain.RecordObserved(r.res, checkNoPlainAuth, "no server offers AUTH before STARTTLS")
 
-	r.each(&port25, func(s *Session) {
+	r.each(&port25, smtpsession.StageEHLOTLS, func(s *Session) {
 		switch {
 		case s.Port == 465 || s.Port == 587:
 			port25.Skip(fmt.Sprintf("port %d is a submission port (RFC 8314, RFC 6409), where AUTH belongs", s.Port))
@@ -486,7 +508,7 @@ func (r *run) recordRcpt(spec probes.CheckSpec, check string) {
 		r.res.Skip(spec, fmt.Sprintf("relay_test_recipient %s is in %s itself; name an address in a foreign domain", r.cfg.Session.RelayTestRecipient, t.Name))
 		return
 	}
-	r.each(&v, func(s *Session) {
+	r.each(&v, smtpsession.StageRcpt, func(s *Session) {
 		var rc *RcptResult
 		for i := range s.Rcpts {
 			if s.Rcpts[i].Check == check {
@@ -643,7 +665,7 @@ func (r *run) recordDANE() {
 		default:
 			rollover.Pass(fmt.Sprintf("%s: %d usable TLSA records", owner, len(usable)))
 		}
-		r.perSession(&match, sessions, func(s *Session) {
+		r.perSession(&match, sessions, smtpsession.StageHandshake, func(s *Session) {
 			r.judgeDANE(&match, s, usable, now)
 		})
 	}
@@ -759,7 +781,7 @@ func (r *run) recordImplicitTLS() {
 	for _, err := range r.hostErrs {
 		v.Unknown(err)
 	}
-	r.perSession(&v, r.implicit, func(s *Session) {
+	r.perSession(&v, r.implicit, smtpsession.StageGreeting, func(s *Session) {
 		fix := fmt.Sprintf("serve submission with implicit TLS on port %d (RFC 8314 §3.3) with a valid certificate for %s (Postfix: the submissions service with smtpd_tls_wrappermode = yes)", s.Port, nameOr(s.MX, "the host"))
 		switch {
 		case !s.Connected:
@@ -805,12 +827,14 @@ func implicitCertErr(s *Session, now time.Time) error {
 // measure records each session's samples.
 func (r *run) measure() {
 	for _, s := range r.sessions {
-		if s.NotProbed != nil {
+		if s.NotProbed != nil || s.CutBefore(smtpsession.StageGreeting) {
+			// Not probed, or the exporter's deadline came first: nothing
+			// is known of the server's answers.
 			continue
 		}
 		mx, ip := s.MX, s.IP.String()
 		r.res.Measure(metricUp, b2f(s.Greeted()), mx, ip)
-		if ehloDone(s) {
+		if ehloDone(s) && !s.CutBefore(smtpsession.StageHandshake) {
 			r.res.Measure(metricSTARTTLS, b2f(s.STARTTLSOffered), mx, ip)
 			r.res.Measure(metricHandshake, b2f(s.Handshaked()), mx, ip)
 		}
@@ -822,7 +846,7 @@ func (r *run) measure() {
 		}
 	}
 	for _, s := range r.implicit {
-		if s.NotProbed != nil {
+		if s.NotProbed != nil || s.CutBefore(smtpsession.StageGreeting) {
 			continue
 		}
 		r.res.Measure(metricSMTPSUp, b2f(s.Handshaked() && s.Greeted()), s.MX, s.IP.String())

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
@@ -39,6 +40,9 @@ type dialogue struct {
 	deadline time.Time
 	ctx      context.Context
 	start    time.Time
+	// quitting: the findings are in; the deadline cutting QUIT short
+	// leaves the conversation complete.
+	quitting bool
 }
 
 // converse has the conversation with one endpoint and never returns nil.
@@ -77,8 +81,8 @@ func converse(ctx context.Context, env *probes.Env, ep Endpoint, conv conversati
 		switch {
 		case localFailure(err):
 			s.NotProbed = fmt.Errorf("%s: not probed: %w", s.Label(), err)
-		case ctx.Err() != nil:
-			s.Err = fmt.Errorf("no answer before the probe's deadline: %w", err)
+		case flight.ContextOver(ctx):
+			s.Err, s.Aborted = fmt.Errorf("no answer before the probe's deadline: %w", err), true
 		default:
 			s.Err = err
 		}
@@ -296,6 +300,9 @@ func (d *dialogue) handshake(ctx context.Context, env *probes.Env) bool {
 // ("use of closed network connection") would not say why.
 func (d *dialogue) explain(err error) error {
 	if d.ctx.Err() != nil || !d.deadline.IsZero() && !time.Now().Before(d.deadline) {
+		if !d.quitting {
+			d.s.Aborted = true
+		}
 		return fmt.Errorf("deadline passed after %s: %w", time.Since(d.start).Round(time.Millisecond), err)
 	}
 	return err
@@ -303,6 +310,7 @@ func (d *dialogue) explain(err error) error {
 
 // quit ends politely, within a short bound of its own.
 func (d *dialogue) quit() {
+	d.quitting = true
 	if soon := time.Now().Add(quitTimeout); soon.Before(d.deadline) {
 		_ = d.conn.SetDeadline(soon)
 	}

@@ -91,6 +91,11 @@ type Session struct {
 	// its end or stopped on a reply it could not go past (a 554 greeting).
 	Stage Stage
 	Err   error
+	// Aborted is set when the exporter's own deadline cut the
+	// conversation short at Stage (the connection or a reply had not come
+	// by then): what it did not get to is undecided, never the server's
+	// failure. See CutBefore.
+	Aborted bool
 	// Transcript is the conversation, bounded, for the report.
 	Transcript []string
 	// Duration is how long the conversation took.
@@ -133,6 +138,27 @@ type RcptResult struct {
 	Address string // what was inside RCPT TO:<...>
 	Reply   *Reply // nil when the command got no reply
 	Err     error
+}
+
+// stageOrder ranks the stages in the order a conversation goes through
+// them; on the implicit-TLS port the handshake comes first.
+var stageOrder = map[Stage]int{
+	StageConnect: 0, StageGreeting: 2, StageEHLO: 3, StageSTARTTLS: 4, StageHandshake: 5,
+	StageEHLOTLS: 6, StageMail: 7, StageRcpt: 8, StageRSET: 9, StageQuit: 10,
+}
+
+func (s *Session) rank(stage Stage) int {
+	if s.ImplicitTLS && stage == StageHandshake {
+		return 1
+	}
+	return stageOrder[stage]
+}
+
+// CutBefore reports whether the exporter's own deadline ended the
+// conversation before stage was complete: a check that needs what that
+// stage shows is undecided.
+func (s *Session) CutBefore(stage Stage) bool {
+	return s.Aborted && s.rank(s.Stage) <= s.rank(stage)
 }
 
 // Handshaked reports whether a TLS handshake completed.
@@ -284,6 +310,11 @@ func sessions(ctx context.Context, req *probes.Request, env *probes.Env, key str
 // collect runs the conversations of eps, at most cfg.MaxParallel at once,
 // each memoised, and returns the sessions in the order of eps.
 func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Config, memory *SessionMemory, eps []Endpoint) []*Session {
+	// A conversation runs under the request's facts context, not under
+	// the context of the probe that happened to ask first, so it ends the
+	// same way whichever probe started it, early enough for every probe
+	// that reads it to judge what it showed.
+	convCtx := env.Facts.Context(ctx)
 	out := make([]*Session, len(eps))
 	sem := make(chan struct{}, max(cfg.MaxParallel, 1))
 	var tasks flight.Tasks
@@ -299,13 +330,13 @@ func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Conf
 				}
 				select {
 				case sem <- struct{}{}:
-				case <-ctx.Done():
+				case <-convCtx.Done():
 					return &Session{MX: ep.MX, IP: ep.IP, Port: ep.Port, ImplicitTLS: ep.Implicit,
-						NotProbed: fmt.Errorf("%s: not probed: %w", endpointLabel(ep), ctx.Err())}, nil
+						NotProbed: fmt.Errorf("%s: not probed before the deadline: %w", endpointLabel(ep), convCtx.Err())}, nil
 				}
 				defer func() { <-sem }()
-				s := converse(ctx, env, ep, conversationFor(req, cfg, ep))
-				if ctx.Err() == nil {
+				s := converse(convCtx, env, ep, conversationFor(req, cfg, ep))
+				if !s.Aborted && s.NotProbed == nil && convCtx.Err() == nil {
 					memory.put(memKey, s, env.Now())
 				}
 				return s, nil

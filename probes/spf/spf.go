@@ -108,7 +108,7 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 		r.res.SkipAll("the target is one host ("+req.Target.String()+"); its name is checked as a HELO identity, the other SPF checks apply to a mail domain",
 			checkPresent, checkSyntax, checkLookupLimit, checkVoidLimit, checkNoLoop,
 			checkAllPolicy, checkNoPTR, checkNotTooBroad, checkOutbound)
-		r.checkHELO([]string{req.Target.Name})
+		r.checkHELO([]string{req.Target.Name}, nil)
 	default:
 		r.checkDomain()
 	}
@@ -132,12 +132,12 @@ func (r *run) checkDomain() {
 	domain := r.req.Target.Name
 	var tasks flight.Tasks
 	tasks.Go(func() {
-		names := r.heloNames()
-		if len(names) == 0 {
+		names, unknown := r.heloNames()
+		if len(names) == 0 && len(unknown) == 0 {
 			r.res.Skip(checkHELO, "no HELO names to check: the module's smtp probe reported none and helo_names is empty")
 			return
 		}
-		r.checkHELO(names)
+		r.checkHELO(names, unknown)
 	})
 	var hosts *mailhosts.Set
 	var hostsErr error
@@ -439,10 +439,13 @@ func txtLine(owner, record string) string {
 // heloNames are the configured names plus those the mail servers gave in
 // their EHLO replies, normalised and without duplicates. A server name
 // that is not a host name (an address literal) has no SPF record to check.
-func (r *run) heloNames() []string {
-	names := append([]string(nil), r.cfg.HeloNames...)
+// unknown lists the servers whose name could not be learnt because the
+// probe's deadline ended their conversation before its EHLO reply (or
+// before it began): spf.helo cannot pass without them.
+func (r *run) heloNames() (names []string, unknown []error) {
+	names = append([]string(nil), r.cfg.HeloNames...)
 	if !r.env.Facts.Provided(smtpsession.FactName) {
-		return names
+		return names, nil
 	}
 	sessions, err := smtpsession.Sessions(r.ctx, r.req, r.env)
 	if err != nil {
@@ -453,12 +456,23 @@ func (r *run) heloNames() []string {
 			names = append(names, n)
 		}
 	}
-	return names
+	for _, s := range sessions {
+		switch {
+		case s.HELOName != "" || s.Denied:
+		case s.NotProbed != nil:
+			unknown = append(unknown, fmt.Errorf("the HELO name of %s is not known: %w", s.Label(), s.NotProbed))
+		case s.CutBefore(smtpsession.StageEHLO):
+			unknown = append(unknown, fmt.Errorf("the HELO name of %s is not known: the probe's deadline ended the conversation at the %s stage", s.Label(), s.Stage))
+		}
+	}
+	return names, unknown
 }
 
 // checkHELO records spf.helo for the names: each must publish one SPF
-// record of its own (RFC 7208 §2.3), looked up side by side.
-func (r *run) checkHELO(names []string) {
+// record of its own (RFC 7208 §2.3), looked up side by side. unknown are
+// names that could not be learnt: the check cannot pass while there are
+// any.
+func (r *run) checkHELO(names []string, unknown []error) {
 	type outcome struct {
 		set *recordSet
 		err error
@@ -470,6 +484,9 @@ func (r *run) checkHELO(names []string) {
 	}
 	tasks.Wait()
 	var v probes.Verdict
+	for _, err := range unknown {
+		v.Unknown(err)
+	}
 	var good []string
 	for i, name := range names {
 		o := out[i]
