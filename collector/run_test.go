@@ -187,6 +187,31 @@ func TestStragglerDoesNotTouchTheReport(t *testing.T) {
 	}
 }
 
+// Issue 17 finding 6: the answer came a straggle grace after the deadline
+// when a probe overran it. Run now returns with the straggler reported
+// unfinished while the request's deadline (when the answer is due) is
+// still ahead, leaving its reserve to render and write the answer.
+func TestRunReturnsBeforeTheAnswerIsDue(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	m := exampleModule(t, world.Addr)
+	stuck := stuckProbe{release: make(chan struct{})}
+	defer close(stuck.release)
+	m.probes = append(m.probes, compiledProbe{Probe: stuck})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	tgt, _ := probes.ParseTarget("example.test")
+	report := m.Run(ctx, &probes.Request{Target: tgt}, RunOptions{})
+	if ctx.Err() != nil {
+		t.Error("Run returned after the request's deadline, with no time left to answer")
+	}
+	if errs := byName(report)["stuck"].Result.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "did not finish") {
+		t.Errorf("the straggler: %v", errs)
+	}
+	if byName(report)["mx"].Result.Failed() {
+		t.Errorf("the mx probe had time to finish: %v", byName(report)["mx"].Result.Errors())
+	}
+}
+
 // A request that never gets a running slot reports every probe as not
 // started, with why.
 func TestRunWithoutATurn(t *testing.T) {
