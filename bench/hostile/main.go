@@ -1,0 +1,354 @@
+// Command hostile measures what issue 17 found the exporter could not hold,
+// on loopback only: whether answers arrive before the scrape timeout minus
+// --timeout-offset when many requests at once probe domains whose mail
+// servers are tarpits and whose resolver never answers, and how many file
+// descriptors idle keep-alive connections hold, and for how long, with and
+// without basic auth.
+//
+//	go build -o /tmp/dex ./cmd/deliverability_exporter
+//	go run ./bench/hostile -exporter /tmp/dex -requests 1000 -scrape-timeout 15s
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
+)
+
+func main() {
+	exporter := flag.String("exporter", "", "the exporter binary to run (required)")
+	requests := flag.Int("requests", 1000, "concurrent probe requests for hostile domains")
+	scrape := flag.Duration("scrape-timeout", 15*time.Second, "scrape timeout each request announces (and the client's own timeout)")
+	offset := flag.Duration("timeout-offset", 500*time.Millisecond, "the exporter's --timeout-offset")
+	idle := flag.Int("idle", 1000, "idle keep-alive connections to open (0: skip that measurement)")
+	idleTimeout := flag.Duration("idle-timeout", 90*time.Second, "the exporter's --web.idle-timeout")
+	flag.Parse()
+	if *exporter == "" {
+		fmt.Fprintln(os.Stderr, "hostile: -exporter is required")
+		os.Exit(2)
+	}
+	if err := run(*exporter, *requests, *scrape, *offset, *idle, *idleTimeout); err != nil {
+		fmt.Fprintln(os.Stderr, "hostile:", err)
+		os.Exit(1)
+	}
+}
+
+func run(exporter string, requests int, scrape, offset time.Duration, idle int, idleTimeout time.Duration) error {
+	dir, err := os.MkdirTemp("", "hostile")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	config, cleanup, err := hostileWorld(dir)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if requests > 0 {
+		if err := onTime(exporter, config, requests, scrape, offset); err != nil {
+			return err
+		}
+	}
+	if idle > 0 {
+		webConfig := filepath.Join(dir, "web.yml")
+		hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(webConfig, []byte("basic_auth_users:\n  prometheus: "+string(hash)+"\n"), 0o600); err != nil {
+			return err
+		}
+		for _, mode := range []struct {
+			name string
+			args []string
+		}{{"plain", nil}, {"basic auth (every request 401)", []string{"--web.config.file=" + webConfig}}} {
+			if err := idleConnections(exporter, config, mode.name, mode.args, idle, idleTimeout); err != nil {
+				return err
+			}
+		}
+		if err := beyondTheBound(exporter, config, 2*idle); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// beyondTheBound opens n connections at once, each sending a request and
+// then holding the connection, against an exporter with its default
+// --web.max-connections (1,024), and reports the descriptors it holds.
+func beyondTheBound(exporter, config string, n int) error {
+	e, err := start(exporter, "--config.file="+config)
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+	addr := strings.TrimPrefix(e.base, "http://")
+	base := e.fds()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("connection %d: %w", len(conns), err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "GET /-/healthy HTTP/1.1\r\nHost: exporter\r\n\r\n")
+	}
+	time.Sleep(2 * time.Second) // let the exporter accept all it will
+	fmt.Printf("%d connections at once, --web.max-connections 1024: exporter FDs %d before, %d with them open; /-/healthy on a new connection waits for a free place\n", n, base, e.fds())
+	return nil
+}
+
+// hostileWorld serves the domains of issue 17's tarpit load: MX hosts that
+// never greet, greet a byte a second or drip their EHLO reply, an MTA-STS
+// host that never completes a TLS handshake, and a domain the resolver
+// never answers for. It writes the module config and returns its path.
+func hostileWorld(dir string) (string, func(), error) {
+	behaviours := map[string]testbed.Hostile{"127.0.0.7": testbed.NeverGreet, "127.0.0.8": testbed.DripGreeting, "127.0.0.9": testbed.DripEHLO}
+	var servers []*testbed.SMTPServer
+	var port int
+	for attempt := 0; attempt < 20 && servers == nil; attempt++ {
+		for _, ip := range []string{"127.0.0.7", "127.0.0.8", "127.0.0.9"} {
+			s, err := testbed.NewSMTPServer(net.JoinHostPort(ip, strconv.Itoa(port)), testbed.SMTPBehaviour{Hostname: "mx.hostile.test", Hostile: behaviours[ip]})
+			if err != nil {
+				for _, s := range servers {
+					s.Close()
+				}
+				servers, port = nil, 0
+				break
+			}
+			servers, port = append(servers, s), s.Port()
+		}
+	}
+	if servers == nil {
+		return "", nil, errors.New("no port free on 127.0.0.7 to 127.0.0.9")
+	}
+	dns, err := testbed.NewDNSServer(`$ORIGIN hostile.test.
+tarpit IN MX 10 mx.tarpit
+mx.tarpit IN A 127.0.0.7
+_mta-sts.tarpit IN TXT "v=STSv1; id=1"
+mta-sts.tarpit IN A 127.0.0.7
+drip IN MX 10 mx.drip
+mx.drip IN A 127.0.0.8
+dripehlo IN MX 10 mx.dripehlo
+mx.dripehlo IN A 127.0.0.9
+silent IN MX 10 mx.silent
+`)
+	if err != nil {
+		return "", nil, err
+	}
+	dns.SetBehaviour("silent.hostile.test", testbed.Drop)
+	cleanup := func() {
+		dns.Close()
+		for _, s := range servers {
+			s.Close()
+		}
+	}
+	config := filepath.Join(dir, "config.yml")
+	yaml := fmt.Sprintf(`modules:
+  mail:
+    timeout: 60s
+    resolvers: [%q]
+    dns_query_timeout: 5s
+    allowed_networks: [127.0.0.0/8]
+    mx: {srv_services: []}
+    spf: {}
+    smtp: {port: %d, ehlo_name: probe.example.test}
+    mtasts: {https_port: %d}
+`, dns.Addr, port, port)
+	if err := os.WriteFile(config, []byte(yaml), 0o644); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return config, cleanup, nil
+}
+
+type exporterProcess struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func start(exporter string, args ...string) (*exporterProcess, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(exporter, append([]string{"--web.listen-address=" + addr, "--log.level=warn"}, args...)...)
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	e := &exporterProcess{cmd: cmd, base: "http://" + addr}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return e, nil
+		}
+	}
+	e.stop()
+	return nil, errors.New("the exporter did not come up")
+}
+
+func (e *exporterProcess) stop() { _ = e.cmd.Process.Kill(); _ = e.cmd.Wait() }
+
+func (e *exporterProcess) fds() int {
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", e.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	return len(entries)
+}
+
+// onTime sends requests at once, each announcing the scrape timeout and
+// giving up after it as Prometheus does, and reports how many answers
+// came by the exporter's deadline (scrape timeout minus offset), how many
+// after it but in time for the client, and how many were lost.
+func onTime(exporter, config string, requests int, scrape, offset time.Duration) error {
+	e, err := start(exporter, "--config.file="+config, "--probe.max-in-flight=0", "--timeout-offset="+offset.String())
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+	targets := []string{"tarpit.hostile.test", "drip.hostile.test", "dripehlo.hostile.test", "silent.hostile.test"}
+	client := &http.Client{Timeout: scrape, Transport: &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: requests}}
+	latencies := make([]time.Duration, requests)
+	errs := make([]error, requests)
+	var wg sync.WaitGroup
+	for i := range requests {
+		wg.Go(func() {
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, e.base+"/probe?target="+targets[i%len(targets)], nil)
+			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(scrape.Seconds(), 'f', -1, 64))
+			t0 := time.Now()
+			resp, err := client.Do(req)
+			if err == nil {
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err == nil && resp.StatusCode != http.StatusOK {
+					err = fmt.Errorf("status %d", resp.StatusCode)
+				}
+			}
+			latencies[i], errs[i] = time.Since(t0), err
+		})
+	}
+	wg.Wait()
+	due := scrape - offset
+	var answered []time.Duration
+	late, lost := 0, 0
+	var firstErr error
+	for i, err := range errs {
+		if err != nil {
+			lost++
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		answered = append(answered, latencies[i])
+		if latencies[i] > due {
+			late++
+		}
+	}
+	sort.Slice(answered, func(i, j int) bool { return answered[i] < answered[j] })
+	fmt.Printf("%d concurrent requests for tarpit, dripping and silent-resolver domains, scrape timeout %s, --timeout-offset %s (answer due at %s)\n", requests, scrape, offset, due)
+	fmt.Printf("answered %d (%d of them after %s), lost to the client's timeout %d\n", len(answered), late, due, lost)
+	if len(answered) > 0 {
+		fmt.Printf("latency: p50 %s, p99 %s, max %s\n", pct(answered, 50), pct(answered, 99), answered[len(answered)-1].Round(time.Millisecond))
+	}
+	fmt.Printf("exporter peak RSS %s\n", procStatus(e.cmd.Process.Pid, "VmHWM"))
+	if firstErr != nil {
+		fmt.Printf("first lost request: %v\n", firstErr)
+	}
+	return nil
+}
+
+// idleConnections opens n keep-alive connections, each after one request,
+// leaves them idle, and reports the exporter's file descriptors until the
+// idle timeout has closed them; then n more connections than
+// --web.max-connections, to show they wait without descriptors.
+func idleConnections(exporter, config, mode string, args []string, n int, idleTimeout time.Duration) error {
+	e, err := start(exporter, append([]string{"--config.file=" + config, "--web.idle-timeout=" + idleTimeout.String()}, args...)...)
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+	addr := strings.TrimPrefix(e.base, "http://")
+	base := e.fds()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	codes := map[int]int{}
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "GET /-/healthy HTTP/1.1\r\nHost: exporter\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return err
+		}
+		codes[resp.StatusCode]++
+		resp.Body.Close()
+	}
+	opened := time.Now()
+	fmt.Printf("%s: %d idle keep-alive connections (answers %v): exporter FDs %d before, %d with them open\n", mode, n, codes, base, e.fds())
+	for time.Since(opened) < idleTimeout+30*time.Second {
+		time.Sleep(5 * time.Second)
+		if f := e.fds(); f <= base+2 {
+			fmt.Printf("%s: back to %d FDs %s after the last request (--web.idle-timeout %s)\n", mode, f, time.Since(opened).Round(time.Second), idleTimeout)
+			return nil
+		}
+	}
+	fmt.Printf("%s: still %d FDs %s after the last request\n", mode, e.fds(), time.Since(opened).Round(time.Second))
+	return nil
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	i := (len(sorted)*p + 99) / 100
+	if i > 0 {
+		i--
+	}
+	return sorted[i].Round(time.Millisecond)
+}
+
+func procStatus(pid int, field string) string {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "?"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}
