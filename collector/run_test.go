@@ -197,7 +197,9 @@ func TestRunReturnsBeforeTheAnswerIsDue(t *testing.T) {
 	stuck := stuckProbe{release: make(chan struct{})}
 	defer close(stuck.release)
 	m.probes = append(m.probes, compiledProbe{Probe: stuck})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// 4s: the reserve to answer in is a twentieth, 200ms, room enough for
+	// a loaded machine to wake the run when its grace ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	tgt, _ := probes.ParseTarget("example.test")
 	report := m.Run(ctx, &probes.Request{Target: tgt}, RunOptions{})
@@ -225,7 +227,7 @@ func TestRunWithoutATurn(t *testing.T) {
 			<-m.running
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	tgt, _ := probes.ParseTarget("example.test")
 	waits, waited := 0, false
