@@ -70,9 +70,11 @@ const (
 // 127.0.0.1 over UDP and TCP on the same port. It follows CNAMEs within its
 // data as a recursive resolver would, answers NXDOMAIN for names it does not
 // hold and NODATA for names that exist without the type asked (including
-// empty non-terminals), sets the AD bit for names marked secure and answers
-// SERVFAIL with Extended DNS Errors for names marked bogus unless the CD bit
-// is set, so it can stand in for a validating resolver.
+// empty non-terminals), synthesizes answers from wildcard records
+// (RFC 4592) for names that do not exist, sets the AD bit for names marked
+// secure and answers SERVFAIL with Extended DNS Errors for names marked
+// bogus unless the CD bit is set, so it can stand in for a validating
+// resolver.
 type DNSServer struct {
 	// Addr is "127.0.0.1:port" for UDP and TCP.
 	Addr string
@@ -560,13 +562,22 @@ func (s *DNSServer) answer(resp *dns.Msg, name string, qtype uint16, wantAD bool
 			bogus, errs = true, zoneErrs
 		}
 		secure = secure && s.isSecure(current)
-		if rrs := s.records[current][qtype]; len(rrs) > 0 {
-			resp.Answer = append(resp.Answer, copyRRs(rrs)...)
+		// A name that does not exist is answered from the wildcard at its
+		// closest encloser, if there is one (RFC 4592 §3.3), with the
+		// records' owner the name asked.
+		source, exists := current, s.names[current]
+		if !exists {
+			if wild := s.wildcardFor(current); wild != "" {
+				source, exists = wild, true
+			}
+		}
+		if rrs := s.records[source][qtype]; len(rrs) > 0 {
+			resp.Answer = append(resp.Answer, withOwner(copyRRs(rrs), current)...)
 			break
 		}
-		cnames := s.records[current][dns.TypeCNAME]
+		cnames := s.records[source][dns.TypeCNAME]
 		if qtype == dns.TypeCNAME || len(cnames) == 0 {
-			if !s.names[current] {
+			if !exists {
 				resp.Rcode = dns.RcodeNameError
 			}
 			// RFC 2308: a negative answer carries the zone's SOA, whose
@@ -576,7 +587,7 @@ func (s *DNSServer) answer(resp *dns.Msg, name string, qtype uint16, wantAD bool
 			}
 			break
 		}
-		resp.Answer = append(resp.Answer, copyRRs(cnames[:1])...)
+		resp.Answer = append(resp.Answer, withOwner(copyRRs(cnames[:1]), current)...)
 		if s.noChase {
 			break
 		}
@@ -595,6 +606,38 @@ func (s *DNSServer) bogusZone(name string) ([]dns.EDNS0_EDE, bool) {
 		}
 	}
 	return nil, false
+}
+
+// wildcardFor returns the wildcard owner that answers for name, a name
+// the data does not hold: "*." and the closest encloser (the nearest
+// ancestor that exists, RFC 4592 §3.3.1), when the data has records
+// there; "" otherwise.
+func (s *DNSServer) wildcardFor(name string) string {
+	for n := name; ; {
+		i := strings.IndexByte(n, '.')
+		if i < 0 || i == len(n)-1 {
+			return ""
+		}
+		n = n[i+1:]
+		if s.names[n] {
+			wild := "*." + n
+			for _, rrs := range s.records[wild] {
+				if len(rrs) > 0 {
+					return wild
+				}
+			}
+			return ""
+		}
+	}
+}
+
+// withOwner gives records the owner name (for answers synthesized from a
+// wildcard; the others have it already).
+func withOwner(rrs []dns.RR, owner string) []dns.RR {
+	for _, rr := range rrs {
+		rr.Header().Name = owner
+	}
+	return rrs
 }
 
 // enclosingSOA returns the SOA of the closest zone apex at or above name

@@ -45,6 +45,43 @@ func TestServerAnswersLikeAResolver(t *testing.T) {
 	}
 }
 
+func TestServerSynthesizesFromWildcards(t *testing.T) {
+	// RFC 4592: a name that does not exist is answered from the wildcard
+	// at its closest encloser; a name that exists, or one whose closest
+	// encloser has no wildcard, is not.
+	s := StartDNS(t, `
+$ORIGIN parked.test.
+*._domainkey      IN TXT   "v=DKIM1; p="
+s1._domainkey     IN TXT   "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+x.s2._domainkey   IN TXT   "below s2, so s2 exists"
+*.alias           IN CNAME target
+target            IN A     192.0.2.7
+`)
+	r := ask(t, s.Addr, "google._domainkey.parked.test.", dns.TypeTXT)
+	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || r.Answer[0].Header().Name != "google._domainkey.parked.test." ||
+		r.Answer[0].(*dns.TXT).Txt[0] != "v=DKIM1; p=" {
+		t.Errorf("synthesized TXT: %v", r)
+	}
+	if r := ask(t, s.Addr, "s1._domainkey.parked.test.", dns.TypeTXT); len(r.Answer) != 1 || r.Answer[0].(*dns.TXT).Txt[0] == "v=DKIM1; p=" {
+		t.Errorf("a name that exists is answered from its own records: %v", r)
+	}
+	if r := ask(t, s.Addr, "s2._domainkey.parked.test.", dns.TypeTXT); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 {
+		t.Errorf("an empty non-terminal is not answered from the wildcard (RFC 4592 §2.2.2): rcode %d, %v", r.Rcode, r.Answer)
+	}
+	if r := ask(t, s.Addr, "a.b._domainkey.parked.test.", dns.TypeTXT); len(r.Answer) != 1 || r.Answer[0].Header().Name != "a.b._domainkey.parked.test." {
+		t.Errorf("a name two labels below the closest encloser: %v", r)
+	}
+	if r := ask(t, s.Addr, "google._domainkey.parked.test.", dns.TypeA); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 {
+		t.Errorf("the wildcard exists without an A record: rcode %d (want NODATA), %v", r.Rcode, r.Answer)
+	}
+	if r := ask(t, s.Addr, "mail.alias.parked.test.", dns.TypeA); len(r.Answer) != 2 || r.Answer[0].Header().Name != "mail.alias.parked.test." {
+		t.Errorf("a wildcard CNAME is synthesized and followed: %v", r)
+	}
+	if r := ask(t, s.Addr, "nothing.parked.test.", dns.TypeTXT); r.Rcode != dns.RcodeNameError {
+		t.Errorf("no wildcard at the closest encloser parked.test: rcode %d", r.Rcode)
+	}
+}
+
 func TestLockstepCountsRounds(t *testing.T) {
 	s := StartExampleWorld(t)
 	s.SetLockstep(30 * time.Millisecond)
