@@ -4,15 +4,17 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/miekg/dns"
-
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
-	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/sending"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/tagvalue"
 )
 
 // recordPresent records dkim.present: every selector named by the module
 // or the request has a key record, and at least one key is not revoked.
-func (r *run) recordPresent(found []*lookup) {
+// declErr is set when whether the domain sends mail could not be told (its
+// SPF record got no answer): without a key, the check is then undecided,
+// as a domain that sends no mail needs none.
+func (r *run) recordPresent(found []*lookup, declErr error) {
 	var v probes.Verdict
 	var usable []string
 	for _, l := range r.lookups {
@@ -35,6 +37,7 @@ func (r *run) recordPresent(found []*lookup) {
 			v.Fail(l.selector, "", l.evidence()...)
 		}
 	}
+	dangling := r.dangling()
 	if missing := v.Problems; len(missing) > 0 {
 		first := missing[0]
 		var names []string
@@ -42,18 +45,31 @@ func (r *run) recordPresent(found []*lookup) {
 			names = append(names, m+"._domainkey."+r.domain)
 		}
 		v.FailReason = fmt.Sprintf("no key record at %s, named by %s", probes.JoinNames(names), r.originOf(first))
-		v.Fixes = []string{fmt.Sprintf("publish the public key of each selector your mail is signed with, e.g. %s, or stop naming selectors you no longer sign with",
-			probes.ZoneTXT(first+"._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"))}
+		fix := fmt.Sprintf("publish the public key of each selector your mail is signed with, e.g. %s, or stop naming selectors you no longer sign with",
+			probes.ZoneTXT(first+"._domainkey."+r.domain, keyTemplate(first, "")))
+		if len(dangling) > 0 {
+			v.FailReason += "; " + danglingPhrase(dangling)
+			fix = danglingFix(dangling) + "; " + fix
+		}
+		v.Fixes = []string{fix}
 	}
 	if len(v.Problems) == 0 && v.Passes == 0 && len(v.Errs) == 0 {
-		r.noKey(&v, found)
+		if declErr != nil {
+			v.Unknown(fmt.Errorf("no DKIM key found at %s, and whether it needs one (whether it sends mail at all) is unknown: %w", r.domain, declErr))
+		} else {
+			r.noKey(&v, found, dangling)
+		}
+	} else if len(dangling) > 0 && len(v.Problems) == 0 {
+		// Keys are there; a stale alias beside them fails only the mail
+		// still signed with its selector.
+		r.res.Note("%s: mail signed with %s fails DKIM; %s", danglingPhrase(dangling), probes.PluralForm(len(dangling), "that selector", "those selectors"), danglingFix(dangling))
 	}
 	v.RecordAny(r.res, checkPresent, fmt.Sprintf("%s publishes a DKIM key at %s: %s", r.domain,
 		probes.Plural(len(usable), "selector", "selectors"), probes.JoinNames(usable)))
 }
 
 // noKey adds the failure of a domain without any usable key to v.
-func (r *run) noKey(v *probes.Verdict, found []*lookup) {
+func (r *run) noKey(v *probes.Verdict, found, dangling []*lookup) {
 	var tried []string
 	for _, l := range r.lookups {
 		if l.selector != "*" {
@@ -70,44 +86,130 @@ func (r *run) noKey(v *probes.Verdict, found []*lookup) {
 	}
 	fix := fmt.Sprintf("publish the public key your mail is signed with, e.g. %s (generate the pair with your MTA or provider); "+
 		"if the domain already signs with a selector not in the discovery list, pass it as %s=<selector> or list it under the module's dkim: selectors:",
-		probes.ZoneTXT("<selector>._domainkey."+r.domain, "v=DKIM1; k=rsa; p=<base64 public key>"), ParamSelector)
+		probes.ZoneTXT("<selector>._domainkey."+r.domain, keyTemplate("", "")), ParamSelector)
 	var lines []string
-	if why, ok := r.nonSending(); ok {
-		reason += "; " + r.domain + " sends no mail (" + why + "), and a domain that sends no mail needs no DKIM key"
-		fix = "nothing, as long as " + r.domain + " sends no mail; to make every signature fail explicitly, publish the revoked wildcard " +
-			probes.ZoneTXT("*._domainkey."+r.domain, "v=DKIM1; p=")
-		lines = append(lines, r.domain+": "+why)
+	if len(dangling) > 0 {
+		// The aliases say which selectors the domain signs with, and
+		// where their keys were: repointing them is the fix.
+		reason = fmt.Sprintf("no DKIM key found at %s: %s", r.domain, danglingPhrase(dangling))
+		fix = danglingFix(dangling)
+		for _, l := range dangling {
+			lines = append(lines, l.evidence()...)
+		}
 	}
 	v.Fail(reason, fix, lines...)
 }
 
-// nonSending reports whether the domain declares it sends no mail: a null
-// MX alone (RFC 7505) and the SPF record "v=spf1 -all". It asks only when
-// no key was found, so domains with keys never pay for it; the MX answer
-// comes from mailhosts, shared with the other probes.
-func (r *run) nonSending() (string, bool) {
-	set, err := mailhosts.Discover(r.ctx, r.req, r.env)
-	if err != nil || set.MX == nil || !set.NullMX || len(set.Hosts) > 0 {
-		return "", false
-	}
-	ans, err := r.env.DNS.Lookup(r.ctx, r.domain, dns.TypeTXT)
-	if err != nil {
-		return "", false
-	}
-	var spf []string
-	for _, txt := range ans.TXT() {
-		fields := strings.Fields(strings.ToLower(txt))
-		if len(fields) > 0 && fields[0] == "v=spf1" {
-			spf = append(spf, txt)
+// dangling returns the selectors that are aliases (CNAMEs) to a name
+// without a TXT record: what a provider or tenant change leaves behind
+// (Microsoft 365's selector1/selector2 still pointing at the old tenant).
+func (r *run) dangling() []*lookup {
+	var out []*lookup
+	for _, l := range r.lookups {
+		if l.err == nil && !l.tooLong && !l.found() && !l.wildcard && l.ans != nil && len(l.ans.CNAMEs) > 0 {
+			out = append(out, l)
 		}
 	}
-	if len(spf) != 1 {
-		return "", false
+	return out
+}
+
+// danglingPhrase names the dangling aliases and where they point:
+// "selector1 and selector2 are CNAMEs to names that do not exist:
+// selector1._domainkey.m365.test → selector1-….onmicrosoft.com (NXDOMAIN), …".
+func danglingPhrase(ls []*lookup) string {
+	var sels, where []string
+	nx := true
+	for _, l := range ls {
+		sels = append(sels, l.selector)
+		what := "no TXT record"
+		if l.ans.NXDomain() {
+			what = "NXDOMAIN"
+		} else {
+			nx = false
+		}
+		where = append(where, fmt.Sprintf("%s → %s (%s)", probes.Bare(l.name), probes.Bare(l.ans.Owner()), what))
 	}
-	if f := strings.Fields(strings.ToLower(spf[0])); len(f) != 2 || f[1] != "-all" {
-		return "", false
+	to := probes.PluralForm(len(ls), "a name that does not exist", "names that do not exist")
+	if !nx {
+		to = probes.PluralForm(len(ls), "a name without a key record", "names without a key record")
 	}
-	return fmt.Sprintf("null MX and SPF %q", spf[0]), true
+	return fmt.Sprintf("%s %s %s %s: %s", probes.PluralForm(len(ls), "selector", "selectors"), probes.JoinNames(sels),
+		probes.PluralForm(len(ls), "is a CNAME to", "are CNAMEs to"), to, strings.Join(where, ", "))
+}
+
+// danglingFix says to point the aliases at the keys' current names.
+func danglingFix(ls []*lookup) string {
+	var aliases []string
+	for _, l := range ls {
+		aliases = append(aliases, probes.ZoneLine(l.name, "CNAME", "<the target your mail provider shows now>"))
+	}
+	return fmt.Sprintf("point %s at the key names your mail provider's DKIM settings show now (a provider or tenant change moves them; Microsoft 365: Get-DkimSigningConfig, Selector1CNAME and Selector2CNAME), e.g. %s, or remove the aliases of selectors your mail is no longer signed with",
+		probes.PluralForm(len(ls), "the alias", "each alias"), strings.Join(aliases, ", "))
+}
+
+// anyValid reports whether a valid, unrevoked key was found.
+func anyValid(found []*lookup) bool {
+	for _, l := range found {
+		if l.valid() {
+			return true
+		}
+	}
+	return false
+}
+
+// recordNoMail records the checks of a domain that declares it sends no
+// mail and publishes no valid key: the key checks do not apply to it, and
+// what is checked instead is the protective record, a revoked key (the
+// wildcard *._domainkey with an empty p= that M3AAWG advises for parked
+// domains), reported when published and optional when not.
+func (r *run) recordNoMail(found []*lookup, decl *sending.Declaration) {
+	r.res.Skip(checkPresent, fmt.Sprintf("%s sends no mail (%s), and a domain that sends no mail needs no DKIM key", r.domain, decl.Why))
+	r.res.SkipAll(decl.SkipReason(), checkKeyValid, checkKeyStrength, checkNotTesting, checkHash, checkEd25519)
+	var revoked []string
+	var evidence []string
+	for _, l := range found {
+		if l.revoked() {
+			revoked = append(revoked, l.selector)
+			evidence = append(evidence, l.evidence()...)
+		}
+	}
+	switch {
+	case r.wildcard != nil && r.wildcard.revoked():
+		r.res.Pass(checkNotRevoked, fmt.Sprintf("the revoked wildcard key %s (empty p=) answers every selector: any DKIM signature in %s's name fails, as a domain that sends no mail wants",
+			"*._domainkey."+r.domain, r.domain), evidence...)
+	case len(revoked) > 0:
+		r.res.Pass(checkNotRevoked, fmt.Sprintf("%s revoked (empty p=): signatures with %s fail, and %s sends no mail",
+			probes.Plural(len(revoked), "selector", "selectors")+" "+probes.JoinNames(revoked), probes.PluralForm(len(revoked), "it", "them"), r.domain), evidence...)
+	default:
+		r.res.Skip(checkNotRevoked, fmt.Sprintf("no DKIM key record found, and %s sends no mail, so it needs none; a revoked wildcard key (%s) is optional: it makes every signature in its name fail explicitly",
+			r.domain, probes.ZoneTXT("*._domainkey."+r.domain, "v=DKIM1; p=")))
+	}
+}
+
+// keyTemplate is the key record a remediation shows for a selector whose
+// key is not at hand: of the type the record declares (keyType), or the
+// selector's name says (an "ed25519" selector holds an Ed25519 key), RSA
+// otherwise.
+func keyTemplate(selector, keyType string) string {
+	if keyType == KeyTypeEd25519 || keyType == "" && ed25519Named(selector) {
+		return "v=DKIM1; k=ed25519; p=<base64 of the 32-byte public key>"
+	}
+	return "v=DKIM1; k=rsa; p=<base64 public key>"
+}
+
+// ed25519Named reports whether a selector's name says it holds an Ed25519
+// key: "ed25519", "eddsa", or a label part "ed" ("2024-ed", "ed.mail").
+func ed25519Named(selector string) bool {
+	s := strings.ToLower(selector)
+	if strings.Contains(s, "ed25519") || strings.Contains(s, "eddsa") {
+		return true
+	}
+	for _, part := range strings.FieldsFunc(s, func(c rune) bool { return c == '-' || c == '_' || c == '.' }) {
+		if part == "ed" {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *run) originOf(selector string) string {
@@ -156,18 +258,31 @@ func (r *run) fixFor(l *lookup, fix string) string {
 	switch {
 	case fix == "":
 		return "publish the key again as the key generator wrote it, e.g. " +
-			probes.ZoneTXT(l.name, "v=DKIM1; k="+orDefault(l, KeyTypeRSA)+"; p=<base64 public key>")
+			probes.ZoneTXT(l.name, keyTemplate(l.selector, declaredType(l)))
 	case strings.Contains(fix, "="):
 		return "publish " + probes.ZoneTXT(l.name, fix)
 	}
 	return fix
 }
 
-func orDefault(l *lookup, def string) string {
-	if t, _ := declared(l); t != "unknown" {
-		return t
+// declaredType is the key type the selector's record declares with k=,
+// "" when it declares none that is known (without k=, RSA is only the
+// default, and the selector's name may say better what was meant).
+func declaredType(l *lookup) string {
+	if len(l.records) != 1 {
+		return ""
 	}
-	return def
+	tags, err := tagvalue.Parse(l.records[0])
+	if err != nil {
+		return ""
+	}
+	if t, ok := tags.Get("k"); ok {
+		switch v := strings.ToLower(tagvalue.TrimWSP(t.Value)); v {
+		case KeyTypeRSA, KeyTypeEd25519:
+			return v
+		}
+	}
+	return ""
 }
 
 // noKeyReason says why a check about keys does not apply.

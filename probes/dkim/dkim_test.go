@@ -2,17 +2,21 @@ package dkim_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dkim"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/sending"
 )
 
 // keyOf returns the real key published at owner.
@@ -56,6 +60,21 @@ matthewgall.cf. IN MX 0 .
 ; A domain that publishes no key anywhere and says it sends no mail.
 parked.test. IN MX 0 .
 parked.test. IN TXT "v=spf1 -all"
+; One that receives mail and sends none.
+receiveonly.test. IN MX 10 mx.nokey.test.
+receiveonly.test. IN TXT "v=spf1 -all"
+; One that says it sends nothing, yet publishes a live key.
+keyednomail.test. IN TXT "v=spf1 -all"
+` + strings.Replace(zoneLine(keyOf("20230601._domainkey.gmail.com.")), "20230601._domainkey.gmail.com.", "google._domainkey.keyednomail.test.", 1) + `
+; A Microsoft 365 customer after a tenant move: the aliases still point at
+; the old tenant's names, which no longer exist.
+moved.test. IN MX 0 moved-test.mail.protection.outlook.com.
+moved.test. IN TXT "v=spf1 include:spf.protection.outlook.com -all"
+selector1._domainkey.moved.test. IN CNAME selector1-moved-test._domainkey.oldtenant.onmicrosoft.com.
+selector2._domainkey.moved.test. IN CNAME selector2-moved-test._domainkey.oldtenant.onmicrosoft.com.
+oldtenant.onmicrosoft.com. IN MX 0 oldtenant-onmicrosoft-com.mail.protection.outlook.com.
+; An Ed25519 selector whose key was cut short, its k= forgotten.
+ed._domainkey.edbroken.test. IN TXT "v=DKIM1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHU"
 ; One that receives mail but publishes no key.
 nokey.test. IN MX 10 mx.nokey.test.
 nokey.test. IN TXT "v=spf1 mx -all"
@@ -334,15 +353,13 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "a parked domain with a revoked wildcard key",
 			target: "matthewgall.cf",
-			checks: statuses(skip, "dkim.present", fail, "dkim.not_revoked", fail),
+			checks: statuses(skip, "dkim.not_revoked", pass),
 			reasons: map[string]string{
-				"dkim.present":     "every key record found at matthewgall.cf is revoked (empty p=): *; matthewgall.cf sends no mail (null MX and SPF \"v=spf1 -all\"), and a domain that sends no mail needs no DKIM key",
-				"dkim.not_revoked": "every key record found is revoked (empty p=): *",
+				"dkim.present":     `matthewgall.cf sends no mail (its SPF record "v=spf1 -all" authorises no client), and a domain that sends no mail needs no DKIM key`,
+				"dkim.key_valid":   `matthewgall.cf sends no mail (its SPF record "v=spf1 -all" authorises no client): this check applies only to mail the domain sends`,
+				"dkim.not_revoked": "the revoked wildcard key *._domainkey.matthewgall.cf (empty p=) answers every selector: any DKIM signature in matthewgall.cf's name fails",
 			},
-			remediations: map[string]string{
-				"dkim.present": "nothing, as long as matthewgall.cf sends no mail",
-			},
-			evidence: map[string]string{"dkim.not_revoked": `_wildcard-check._domainkey.matthewgall.cf. (wildcard *._domainkey) TXT "v=DKIM1; p="`},
+			evidence: map[string]string{"dkim.not_revoked": `*._domainkey.matthewgall.cf. TXT "v=DKIM1; p="`},
 			metrics: []metric{
 				m("mail_dkim_selectors_found", 1),
 				m("mail_dkim_key_revoked", 1, "*"),
@@ -355,17 +372,95 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "a parked domain without any key",
 			target: "parked.test",
-			checks: statuses(skip, "dkim.present", fail),
+			checks: statuses(skip),
 			reasons: map[string]string{
-				"dkim.present":      "no DKIM key found at parked.test; tried google, selector1, selector2, k1, k2, k3, mandrill, s1 and 15 more; parked.test sends no mail (null MX and SPF \"v=spf1 -all\"), and a domain that sends no mail needs no DKIM key",
-				"dkim.key_valid":    "no DKIM key record found",
-				"dkim.not_revoked":  "no DKIM key record found",
-				"dkim.key_strength": "no DKIM key record found",
-			},
-			remediations: map[string]string{
-				"dkim.present": `publish the revoked wildcard "*._domainkey.parked.test. IN TXT \"v=DKIM1; p=\""`,
+				"dkim.present":      `parked.test sends no mail (its SPF record "v=spf1 -all" authorises no client), and a domain that sends no mail needs no DKIM key`,
+				"dkim.key_valid":    "this check applies only to mail the domain sends",
+				"dkim.key_strength": "this check applies only to mail the domain sends",
+				"dkim.not_revoked":  `a revoked wildcard key ("*._domainkey.parked.test. IN TXT \"v=DKIM1; p=\"") is optional`,
 			},
 			metrics: []metric{m("mail_dkim_selectors_found", 0)},
+		},
+		{
+			// A domain whose SPF record sends nothing (RFC 7208's
+			// "v=spf1 -all") but that receives mail: it needs no key
+			// either; the null MX is no part of the decision.
+			name:   "a domain that receives mail but sends none",
+			target: "receiveonly.test",
+			checks: statuses(skip),
+			reasons: map[string]string{
+				"dkim.present": "receiveonly.test sends no mail (its SPF record",
+			},
+		},
+		{
+			// A module that names selectors for all its domains: a parked
+			// one has none of them and needs none.
+			name:   "a parked domain under a module that names selectors",
+			target: "parked.test",
+			cfg:    &dkim.Config{Selectors: []string{"s2024"}, Discover: false, MinRSABits: 2048},
+			checks: statuses(skip),
+			reasons: map[string]string{
+				"dkim.present": "a domain that sends no mail needs no DKIM key",
+			},
+		},
+		{
+			// "-all" after a mechanism: the domain may send from what the
+			// mechanism matches, so it is judged as a domain that sends.
+			name:   "SPF -all after a mechanism is not a declaration",
+			target: "nokey.test",
+			checks: statuses(skip, "dkim.present", fail),
+		},
+		{
+			// SPF says nothing is sent, yet a live key is published: the
+			// key is judged as any other, and the contradiction noted.
+			name:   "a domain that sends no mail but publishes a live key",
+			target: "keyednomail.test",
+			checks: statuses(pass, "dkim.ed25519", fail),
+			notes:  "yet it publishes DKIM keys at google, and mail signed with them passes DMARC",
+		},
+		{
+			name:   "a tenant move leaves both Microsoft 365 selectors dangling",
+			target: "moved.test",
+			checks: statuses(skip, "dkim.present", fail),
+			reasons: map[string]string{
+				"dkim.present": "no DKIM key found at moved.test: selectors selector1, selector2 are CNAMEs to names that do not exist: " +
+					"selector1._domainkey.moved.test → selector1-moved-test._domainkey.oldtenant.onmicrosoft.com (NXDOMAIN), " +
+					"selector2._domainkey.moved.test → selector2-moved-test._domainkey.oldtenant.onmicrosoft.com (NXDOMAIN)",
+			},
+			remediations: map[string]string{
+				"dkim.present": `point each alias at the key names your mail provider's DKIM settings show now`,
+			},
+			evidence: map[string]string{
+				"dkim.present": "selector1._domainkey.moved.test. CNAME selector1-moved-test._domainkey.oldtenant.onmicrosoft.com.",
+			},
+		},
+		{
+			// One alias left dangling beside a live key: the check
+			// passes, and the note says which alias and where it points.
+			name:   "a dangling alias beside a live key",
+			target: "neo.link",
+			checks: statuses(pass, "dkim.ed25519", fail),
+			notes:  "selector selector2 is a CNAME to a name that does not exist: selector2._domainkey.neo.link → selector2-neo-link._domainkey.neolink.onmicrosoft.com (NXDOMAIN)",
+		},
+		{
+			// A selector named for an Ed25519 key is never templated as
+			// RSA.
+			name:      "a missing selector named for Ed25519",
+			target:    "gmail.com",
+			selectors: []string{"20230601", "ed25519-2024"},
+			checks:    statuses(pass, "dkim.present", fail, "dkim.ed25519", fail),
+			remediations: map[string]string{
+				"dkim.present": `"ed25519-2024._domainkey.gmail.com. IN TXT \"v=DKIM1; k=ed25519; p=<base64 of the 32-byte public key>\""`,
+			},
+		},
+		{
+			name:   "an invalid key at a selector named for Ed25519, without k=",
+			target: "edbroken.test",
+			cfg:    &dkim.Config{Selectors: []string{"ed"}, MinRSABits: 2048},
+			checks: statuses(skip, "dkim.present", pass, "dkim.key_valid", fail, "dkim.not_revoked", pass),
+			remediations: map[string]string{
+				"dkim.key_valid": `"ed._domainkey.edbroken.test. IN TXT \"v=DKIM1; k=ed25519; p=<base64 of the 32-byte public key>\""`,
+			},
 		},
 		{
 			name:   "a mail domain without any key",
@@ -457,8 +552,42 @@ func TestProbe(t *testing.T) {
 	}
 }
 
-// runProbe runs the probe once against the resolver at addr.
+// withSpfBlock is the facts of a module with an spf block, which supplies
+// whether the domain sends mail.
+var withSpfBlock = map[string]probes.Provider{sending.FactName: spfBlock}
+
+// spfBlock stands in for the spf block's provider of the sending fact
+// (probes/spf decides it, and its tests hold the rule): it reads the
+// domain's TXT records as the spf probe does, so a failed lookup is the
+// fact's error, and declares that the domain sends no mail for the record
+// "v=spf1 -all", in the spf probe's words.
+func spfBlock(ctx context.Context, req *probes.Request, env *probes.Env, _ string) (any, error) {
+	d := &sending.Declaration{Domain: req.Target.Name}
+	if req.Target.Kind != probes.KindDomain {
+		return d, nil
+	}
+	ans, err := env.DNS.Lookup(ctx, req.Target.Name+".", dns.TypeTXT)
+	if err != nil {
+		return nil, fmt.Errorf("whether %s sends mail is unknown: %w", req.Target.Name, err)
+	}
+	for _, txt := range ans.TXT() {
+		if strings.EqualFold(txt, "v=spf1 -all") {
+			d.NoMail, d.Record, d.Why = true, txt, fmt.Sprintf("its SPF record %s authorises no client", probes.Quote(txt))
+		}
+	}
+	return d, nil
+}
+
+// runProbe runs the probe once against the resolver at addr, in a module
+// with an spf block.
 func runProbe(t testing.TB, addr, target string, cfg dkim.Config, params url.Values, timeout time.Duration) (*probes.Result, *dnsclient.Resolver) {
+	t.Helper()
+	return runProbeWith(t, addr, target, cfg, params, timeout, withSpfBlock)
+}
+
+// runProbeWith runs the probe once against the resolver at addr, with the
+// facts the module's other probes supply.
+func runProbeWith(t testing.TB, addr, target string, cfg dkim.Config, params url.Values, timeout time.Duration, providers map[string]probes.Provider) (*probes.Result, *dnsclient.Resolver) {
 	t.Helper()
 	tgt, err := probes.ParseTarget(target)
 	if err != nil {
@@ -469,6 +598,7 @@ func runProbe(t testing.TB, addr, target string, cfg dkim.Config, params url.Val
 		t.Fatal(err)
 	}
 	env := probetest.Env(client)
+	env.Facts = env.Facts.WithProviders(providers)
 	resolver := env.DNS
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -497,15 +627,15 @@ func TestDiscoveryIsOneRound(t *testing.T) {
 	if rounds := srv.Rounds(); rounds != 1 {
 		t.Errorf("discovery needed %d rounds of DNS questions; all are independent, so 1", rounds)
 	}
-	if n := len(srv.Queries()); n != len(dkim.DiscoverySelectors())+2 {
-		t.Errorf("%d questions, want the %d discovery selectors, the module's selector and the wildcard check",
+	if n := len(srv.Queries()); n != len(dkim.DiscoverySelectors())+3 {
+		t.Errorf("%d questions, want the %d discovery selectors, the module's selector, the wildcard check and the domain's TXT (whether it sends mail)",
 			n, len(dkim.DiscoverySelectors()))
 	}
 }
 
 func TestEachQuestionAskedOnce(t *testing.T) {
-	// The parked domain takes the longest path: every selector, then MX
-	// and the domain's TXT to tell that it sends no mail.
+	// The parked domain takes the longest path: every selector, then the
+	// domain's TXT to tell that it sends no mail.
 	srv := testbed.StartDNS(t, world()...)
 	res, resolver := runProbe(t, srv.Addr, "parked.test", dkim.DefaultConfig(), nil, 10*time.Second)
 	if c, _ := res.Check("dkim.present"); !strings.Contains(c.Reason, "sends no mail") {
@@ -514,12 +644,42 @@ func TestEachQuestionAskedOnce(t *testing.T) {
 	if d := srv.Duplicates(); len(d) > 0 {
 		t.Errorf("questions asked more than once: %v", d)
 	}
-	want := len(dkim.DiscoverySelectors()) + 1 + 2 // the wildcard check, MX and TXT of the domain
+	want := len(dkim.DiscoverySelectors()) + 1 + 1 // the wildcard check and the domain's TXT
 	if n := len(srv.Queries()); n != want {
 		t.Errorf("%d questions, want %d: %v", n, want, srv.Queries())
 	}
 	if st := resolver.Stats(); st.CacheHits != 0 {
 		t.Errorf("%d questions were asked of the resolver twice", st.CacheHits)
+	}
+}
+
+func TestWhetherTheDomainSendsMail(t *testing.T) {
+	srv := testbed.StartDNS(t, world()...)
+	// A module without an spf block cannot tell: a parked domain without
+	// a key is judged as a domain that may send, as it always was.
+	res, _ := runProbeWith(t, srv.Addr, "parked.test", dkim.DefaultConfig(), nil, 10*time.Second, nil)
+	checkInvariants(t, res)
+	if c, _ := res.Check("dkim.present"); c.Status != probes.StatusFail || strings.Contains(c.Reason, "sends no mail") {
+		t.Errorf("without an spf block: dkim.present = %s (%s), want the failure of a domain that may send", c.Status, c.Reason)
+	}
+	if errs := res.Errors(); len(errs) > 0 {
+		t.Errorf("without an spf block: probe errors %q; a module without one is no error", errs)
+	}
+
+	// The SPF record got no answer: without a key, dkim.present cannot
+	// be decided, since the domain may be one that needs none.
+	srv.SetBehaviour("parked.test", testbed.ServFail)
+	res, _ = runProbe(t, srv.Addr, "parked.test", dkim.DefaultConfig(), nil, 10*time.Second)
+	checkInvariants(t, res)
+	c, _ := res.Check("dkim.present")
+	if c.Status != probes.StatusError || !strings.Contains(c.Reason, "whether it needs one (whether it sends mail at all) is unknown") {
+		t.Errorf("SPF record unanswered: dkim.present = %s (%s), want undecided", c.Status, c.Reason)
+	}
+
+	// With a key, the unanswered SPF record changes nothing.
+	res, _ = runProbe(t, srv.Addr, "gmail.com", dkim.DefaultConfig(), url.Values{dkim.ParamSelector: {"20230601"}}, 10*time.Second)
+	if c, _ := res.Check("dkim.present"); c.Status != probes.StatusPass {
+		t.Errorf("gmail.com: dkim.present = %s (%s)", c.Status, c.Reason)
 	}
 }
 
@@ -532,7 +692,7 @@ func TestSelectorsMergedAcrossOrigins(t *testing.T) {
 	if d := srv.Duplicates(); len(d) > 0 {
 		t.Errorf("questions asked more than once: %v", d)
 	}
-	if n, want := len(srv.Queries()), len(dkim.DiscoverySelectors())+2; n != want {
+	if n, want := len(srv.Queries()), len(dkim.DiscoverySelectors())+3; n != want {
 		t.Errorf("%d questions, want %d", n, want)
 	}
 	c, _ := res.Check("dkim.present")

@@ -19,7 +19,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
-	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/sending"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/tagvalue"
 )
 
@@ -48,8 +48,10 @@ func New(cfg Config) *Probe {
 	return &Probe{cfg: cfg}
 }
 
-// Registration declares the probe to the engine.
-var Registration = probes.Register(Name, []string{mailhosts.FactName}, DefaultConfig,
+// Registration declares the probe to the engine. It reads whether the
+// domain declares that it sends no mail (the spf block supplies that
+// fact): such a domain needs no key, and its revoked keys protect it.
+var Registration = probes.Register(Name, []string{sending.FactName}, DefaultConfig,
 	func(c Config, _ probes.Setup) *Probe { return New(c) })
 
 // Name returns "dkim".
@@ -178,7 +180,12 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 		r.res.SkipAll("no selectors to look up: the module's dkim block has discover: false and no selectors, and the request has no "+ParamSelector+"=", allChecks...)
 		return r.res
 	}
+	// Whether the domain sends mail at all is asked beside the selectors:
+	// it depends on none of them, so it costs no round of its own.
+	var tasks flight.Tasks
+	tasks.Go(func() { r.decl, r.declErr = sending.Of(ctx, req, env) })
 	r.lookups, r.wildcard = lookupSelectors(ctx, env.DNS, r.domain, cands, p.cfg.Discover)
+	tasks.Wait()
 	r.judge()
 	return r.res
 }
@@ -195,6 +202,10 @@ type run struct {
 	// comes last as selector "*".
 	lookups  []*lookup
 	wildcard *lookup
+	// decl says whether the domain declares it sends no mail; declErr is
+	// why that is unknown.
+	decl    *sending.Declaration
+	declErr error
 }
 
 // lookupSelectors asks TXT of every selector (and, with discovery, of a
@@ -302,7 +313,27 @@ func (r *run) judge() {
 	if r.wildcard != nil {
 		r.res.Note("%s answers for any selector (a wildcard *._domainkey record): discovered selectors that only match it are not reported", r.wildcard.name)
 	}
-	r.recordPresent(found)
+	decl, declErr := r.decl, r.declErr
+	if errors.Is(declErr, probes.ErrNotProvided) {
+		// No spf block: nothing says whether the domain sends, so it is
+		// judged as one that may.
+		decl, declErr = nil, nil
+	}
+	if decl != nil && decl.NoMail {
+		if !anyValid(found) {
+			r.recordNoMail(found, decl)
+			return
+		}
+		var live []string
+		for _, l := range found {
+			if l.valid() {
+				live = append(live, l.selector)
+			}
+		}
+		r.res.Note("%s declares that it sends no mail (%s), yet it publishes DKIM keys at %s, and mail signed with them passes DMARC: if the domain really sends nothing, revoke them (empty p=)",
+			r.domain, decl.Why, probes.JoinNames(live))
+	}
+	r.recordPresent(found, declErr)
 	r.recordKeyValid(found)
 	r.recordStrength(found)
 	r.recordRevoked(found)
@@ -423,8 +454,12 @@ func (k *Key) summary() string {
 func (l *lookup) evidence() []string {
 	var lines []string
 	owner := l.name
+	var wildcardNote string
 	if l.selector == "*" {
-		owner = fmt.Sprintf("%s (wildcard *._domainkey)", l.name)
+		// The answer to a selector nobody uses is the wildcard record;
+		// it is shown as published.
+		owner = "*._domainkey." + strings.TrimPrefix(l.name, wildcardLabel+"._domainkey.")
+		wildcardNote = fmt.Sprintf("(the answer to %s, a selector nobody uses)", l.name)
 	}
 	if l.ans != nil {
 		prev := l.name
@@ -448,6 +483,9 @@ func (l *lookup) evidence() []string {
 	}
 	for _, rec := range l.records {
 		lines = append(lines, owner+" TXT "+probes.Quote(rec))
+	}
+	if wildcardNote != "" {
+		lines = append(lines, wildcardNote)
 	}
 	return lines
 }
