@@ -5,6 +5,8 @@
 package probetest
 
 import (
+	"context"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -12,9 +14,11 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/miekg/dns"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/sending"
 )
 
 // Statuses expects every check of ids to have status def except those
@@ -225,4 +229,33 @@ var LoopbackNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), neti
 // LoopbackNetworks, and denied_networks denied.
 func LoopbackDialer(denied ...netip.Prefix) *probes.AddressDialer {
 	return &probes.AddressDialer{Allowed: LoopbackNetworks, Denied: denied}
+}
+
+// WithSPFBlock returns the facts of a module with an spf block, as far as
+// the probes that read the sending fact need it: SendingFact stands in for
+// the spf probe's provider.
+func WithSPFBlock() map[string]probes.Provider {
+	return map[string]probes.Provider{sending.FactName: SendingFact}
+}
+
+// SendingFact stands in for the spf block's provider of the sending fact
+// (probes/spf decides it, and its tests hold the rule): it reads the
+// domain's TXT records as the spf probe does, so a lookup that fails is the
+// fact's error, and declares that the domain sends no mail for the record
+// "v=spf1 -all", in the spf probe's words.
+func SendingFact(ctx context.Context, req *probes.Request, env *probes.Env, _ string) (any, error) {
+	d := &sending.Declaration{Domain: req.Target.Name}
+	if req.Target.Kind != probes.KindDomain {
+		return d, nil
+	}
+	ans, err := env.DNS.Lookup(ctx, dns.Fqdn(req.Target.Name), dns.TypeTXT)
+	if err != nil {
+		return nil, fmt.Errorf("whether %s sends mail is unknown: %w", req.Target.Name, err)
+	}
+	for _, txt := range ans.TXT() {
+		if strings.EqualFold(txt, "v=spf1 -all") {
+			d.NoMail, d.Record, d.Why = true, txt, fmt.Sprintf("its SPF record %s authorises no client", probes.Quote(txt))
+		}
+	}
+	return d, nil
 }

@@ -2,21 +2,17 @@ package dkim_test
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dkim"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
-	"github.com/deliverability-exporter/deliverability_exporter/probes/sending"
 )
 
 // keyOf returns the real key published at owner.
@@ -552,37 +548,11 @@ func TestProbe(t *testing.T) {
 	}
 }
 
-// withSpfBlock is the facts of a module with an spf block, which supplies
-// whether the domain sends mail.
-var withSpfBlock = map[string]probes.Provider{sending.FactName: spfBlock}
-
-// spfBlock stands in for the spf block's provider of the sending fact
-// (probes/spf decides it, and its tests hold the rule): it reads the
-// domain's TXT records as the spf probe does, so a failed lookup is the
-// fact's error, and declares that the domain sends no mail for the record
-// "v=spf1 -all", in the spf probe's words.
-func spfBlock(ctx context.Context, req *probes.Request, env *probes.Env, _ string) (any, error) {
-	d := &sending.Declaration{Domain: req.Target.Name}
-	if req.Target.Kind != probes.KindDomain {
-		return d, nil
-	}
-	ans, err := env.DNS.Lookup(ctx, req.Target.Name+".", dns.TypeTXT)
-	if err != nil {
-		return nil, fmt.Errorf("whether %s sends mail is unknown: %w", req.Target.Name, err)
-	}
-	for _, txt := range ans.TXT() {
-		if strings.EqualFold(txt, "v=spf1 -all") {
-			d.NoMail, d.Record, d.Why = true, txt, fmt.Sprintf("its SPF record %s authorises no client", probes.Quote(txt))
-		}
-	}
-	return d, nil
-}
-
 // runProbe runs the probe once against the resolver at addr, in a module
 // with an spf block.
 func runProbe(t testing.TB, addr, target string, cfg dkim.Config, params url.Values, timeout time.Duration) (*probes.Result, *dnsclient.Resolver) {
 	t.Helper()
-	return runProbeWith(t, addr, target, cfg, params, timeout, withSpfBlock)
+	return runProbeWith(t, addr, target, cfg, params, timeout, probetest.WithSPFBlock())
 }
 
 // runProbeWith runs the probe once against the resolver at addr, with the

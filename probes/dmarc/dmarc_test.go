@@ -42,6 +42,16 @@ _dmarc.pct150.test. IN TXT "v=DMARC1; p=reject; pct=150; rua=mailto:dmarc@pct150
 _dmarc.emptyrua.test. IN TXT "v=DMARC1; p=none; rua=mailto:"
 _dmarc.two.test. IN TXT "v=DMARC1; p=none; rua=mailto:dmarc@two.test"
 _dmarc.two.test. IN TXT "v=DMARC1; p=reject"
+_dmarc.commas.test. IN TXT "v=DMARC1, p=reject, rua=mailto:dmarc@commas.test"
+_dmarc.typo.test. IN TXT "v=DMARC1; p=quarantaine; rua=mailto:dmarc@typo.test"
+; Domains that send no mail.
+parked.test. IN TXT "v=spf1 -all"
+_dmarc.parked.test. IN TXT "v=DMARC1; p=reject"
+parkednone.test. IN TXT "v=spf1 -all"
+_dmarc.parkednone.test. IN TXT "v=DMARC1; p=none; rua=mailto:dmarc@parkednone.test"
+parkednodmarc.test. IN TXT "v=spf1 -all"
+parkedbroken.test. IN TXT "v=spf1 -all"
+_dmarc.parkedbroken.test. IN TXT "v=DMARC1 p=quarantine"
 ; Other TXT records at _dmarc are not DMARC records.
 _dmarc.other.test. IN TXT "google-site-verification=abc"
 _dmarc.other.test. IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@other.test"
@@ -287,9 +297,70 @@ func TestProbe(t *testing.T) {
 				"dmarc.syntax": "_dmarc.two.test has 2 DMARC records: receivers apply no DMARC at all (RFC 7489 §6.6.3)",
 			},
 			remediations: map[string]string{
-				"dmarc.syntax": `keep exactly one, e.g. "_dmarc.two.test. IN TXT \"v=DMARC1; p=none; rua=mailto:dmarc@two.test\""`,
+				// One is p=none with reports, the other p=reject: the
+				// record to keep says what both meant.
+				"dmarc.syntax": `keep exactly one, with the strictest policy and every report destination of them, e.g. "_dmarc.two.test. IN TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@two.test\""`,
 			},
 			absent: []string{"mail_dmarc_policy_info"},
+		},
+		{
+			// Commas for semicolons: receivers discard the record; the
+			// record to publish keeps p=reject and the reports.
+			name:   "commas between the tags",
+			target: "commas.test",
+			checks: statuses(skip, "dmarc.present", pass, "dmarc.syntax", fail),
+			remediations: map[string]string{
+				"dmarc.syntax": `publish "_dmarc.commas.test. IN TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@commas.test\""`,
+			},
+		},
+		{
+			name:   "a misspelt policy",
+			target: "typo.test",
+			checks: statuses(pass, "dmarc.syntax", fail, "dmarc.external_reports", skip),
+			reasons: map[string]string{
+				"dmarc.policy": "none (receivers' reading of a record without a valid p= or sp=, RFC 7489 §6.6.3)",
+			},
+			remediations: map[string]string{
+				"dmarc.syntax": `publish "_dmarc.typo.test. IN TXT \"v=DMARC1; p=quarantine; rua=mailto:dmarc@typo.test\""`,
+			},
+		},
+		{
+			// A parked domain (v=spf1 -all) with the record M3AAWG
+			// advises: p=reject is what protects it, reports are optional.
+			name:   "a domain that sends no mail, at p=reject without reports",
+			target: "parked.test",
+			checks: statuses(pass, "dmarc.reports", skip, "dmarc.external_reports", skip),
+			reasons: map[string]string{
+				"dmarc.policy":  "p=reject applies to parked.test, which sends no mail: receivers refuse mail forged in its name",
+				"dmarc.reports": `parked.test sends no mail (its SPF record "v=spf1 -all" authorises no client): aggregate reports would show only who forges it, so they are optional`,
+			},
+		},
+		{
+			name:   "a domain that sends no mail, at p=none",
+			target: "parkednone.test",
+			checks: statuses(pass, "dmarc.policy", fail, "dmarc.external_reports", skip),
+			reasons: map[string]string{
+				"dmarc.policy": "p=none applies to parkednone.test; parkednone.test sends no mail (its SPF record \"v=spf1 -all\" authorises no client), so nothing legitimate can fail DMARC",
+			},
+			remediations: map[string]string{
+				"dmarc.policy": `publish "_dmarc.parkednone.test. IN TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@parkednone.test\""`,
+			},
+		},
+		{
+			name:   "a domain that sends no mail, without DMARC",
+			target: "parkednodmarc.test",
+			checks: statuses(skip, "dmarc.present", fail),
+			remediations: map[string]string{
+				"dmarc.present": `publish "_dmarc.parkednodmarc.test. IN TXT \"v=DMARC1; p=reject\"": parkednodmarc.test sends no mail (its SPF record`,
+			},
+		},
+		{
+			name:   "a domain that sends no mail, with a broken record",
+			target: "parkedbroken.test",
+			checks: statuses(skip, "dmarc.present", pass, "dmarc.syntax", fail),
+			remediations: map[string]string{
+				"dmarc.syntax": `publish "_dmarc.parkedbroken.test. IN TXT \"v=DMARC1; p=reject\""`,
+			},
 		},
 		{
 			name:   "other TXT records beside the DMARC record",
@@ -389,6 +460,25 @@ func TestProbe(t *testing.T) {
 	}
 }
 
+func TestWithoutAnSPFBlock(t *testing.T) {
+	// A module without an spf block cannot tell that a domain sends no
+	// mail: it is judged as one that may, and asked for reports.
+	srv := testbed.StartDNS(t, world()...)
+	tgt, _ := probes.ParseTarget("parked.test")
+	client, err := dnsclient.New(dnsclient.Config{Servers: []string{srv.Addr}, Timeout: time.Second, Attempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := dmarc.New(dmarc.DefaultConfig()).Run(context.Background(), &probes.Request{Target: tgt}, probetest.Env(client))
+	checkInvariants(t, res)
+	if c, _ := res.Check("dmarc.reports"); c.Status != probes.StatusFail {
+		t.Errorf("dmarc.reports = %s (%s), want the failure of a domain that may send", c.Status, c.Reason)
+	}
+	if errs := res.Errors(); len(errs) > 0 {
+		t.Errorf("probe errors %q", errs)
+	}
+}
+
 func runProbe(t testing.TB, addr, target string, cfg dmarc.Config, timeout time.Duration) (*probes.Result, *dnsclient.Resolver) {
 	t.Helper()
 	tgt, err := probes.ParseTarget(target)
@@ -400,6 +490,8 @@ func runProbe(t testing.TB, addr, target string, cfg dmarc.Config, timeout time.
 		t.Fatal(err)
 	}
 	env := probetest.Env(client)
+	// The module's spf block supplies whether the domain sends mail.
+	env.Facts = env.Facts.WithProviders(probetest.WithSPFBlock())
 	resolver := env.DNS
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -411,8 +503,9 @@ func runProbe(t testing.TB, addr, target string, cfg dmarc.Config, timeout time.
 }
 
 func TestLookupsTakeTwoRounds(t *testing.T) {
-	// Both _dmarc names of a subdomain in one round, both report
-	// authorizations in the next; asked one by one they would take four.
+	// Both _dmarc names of a subdomain (and its SPF record, whether it
+	// sends mail) in one round, both report authorizations in the next;
+	// asked one by one they would take five.
 	srv := testbed.StartDNS(t, world()...)
 	srv.SetLockstep(50 * time.Millisecond)
 	res, _ := runProbe(t, srv.Addr, "support.apple.com", dmarc.DefaultConfig(), 30*time.Second)
@@ -425,8 +518,8 @@ func TestLookupsTakeTwoRounds(t *testing.T) {
 	if d := srv.Duplicates(); len(d) > 0 {
 		t.Errorf("questions asked more than once: %v", d)
 	}
-	if n := len(srv.Queries()); n != 4 {
-		t.Errorf("%d questions, want 4: %v", n, srv.Queries())
+	if n := len(srv.Queries()); n != 5 {
+		t.Errorf("%d questions, want 5: %v", n, srv.Queries())
 	}
 }
 
@@ -442,7 +535,9 @@ func TestTreeWalkIsBounded(t *testing.T) {
 	}
 	var names []string
 	for _, q := range srv.Queries() {
-		names = append(names, q.Name)
+		if strings.HasPrefix(q.Name, "_dmarc.") {
+			names = append(names, q.Name)
+		}
 	}
 	want := []string{
 		"_dmarc.a.b.c.d.e.f.g.h.example.test.", "_dmarc.d.e.f.g.h.example.test.", "_dmarc.e.f.g.h.example.test.",

@@ -21,6 +21,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/sending"
 )
 
 // Name is the probe's name (the probe label of its metrics).
@@ -53,8 +54,11 @@ func New(cfg Config) *Probe {
 	return &Probe{cfg: cfg}
 }
 
-// Registration declares the probe to the engine.
-var Registration = probes.Register(Name, nil, DefaultConfig,
+// Registration declares the probe to the engine. It reads whether the
+// domain declares that it sends no mail (the spf block supplies that
+// fact): for such a domain DMARC protects and reports nothing, so only
+// p=reject is asked of it.
+var Registration = probes.Register(Name, []string{sending.FactName}, DefaultConfig,
 	func(c Config, _ probes.Setup) *Probe { return New(c) })
 
 // Name returns "dmarc".
@@ -78,7 +82,18 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 		r.res.SkipAll(why, allChecks...)
 		return r.res
 	}
+	// Whether the domain sends mail is asked beside the records; it
+	// depends on none of them. A module without an spf block, or an SPF
+	// record that got no answer, leaves the domain judged as one that may
+	// send (the spf probe reports the failed lookup).
+	var tasks flight.Tasks
+	tasks.Go(func() {
+		if d, err := sending.Of(ctx, req, env); err == nil && d.NoMail {
+			r.noMail = d
+		}
+	})
 	r.levels = lookupLevels(ctx, env.DNS, r.lookupDomains())
+	tasks.Wait()
 	r.judge()
 	return r.res
 }
@@ -91,6 +106,8 @@ type run struct {
 	res    *probes.Result
 	domain string
 	levels []*level
+	// noMail is set when the domain declares that it sends no mail.
+	noMail *sending.Declaration
 }
 
 // lookupDomains lists the domains whose _dmarc record a receiver may use
@@ -193,7 +210,13 @@ func (r *run) recordMissing(evidence []string) {
 	if org := OrganizationalDomain(r.domain); org != "" && org != r.domain {
 		fix += " (or publish it at _dmarc." + org + ", which covers every subdomain of " + org + ")"
 	}
-	r.res.Fail(checkPresent, "no DMARC record at "+probes.JoinNames(where), fix+"; once the reports show your mail passes, move to p=quarantine, then p=reject", evidence...)
+	fix += "; once the reports show your mail passes, move to p=quarantine, then p=reject"
+	if r.noMail != nil {
+		// Nothing legitimate can fail: reject at once, and nothing else
+		// is needed (reports would only show who forges the domain).
+		fix = "publish " + probes.ZoneTXT("_dmarc."+r.domain, "v=DMARC1; p=reject") + ": " + r.noMailPhrase() + ", so no legitimate mail can fail DMARC"
+	}
+	r.res.Fail(checkPresent, "no DMARC record at "+probes.JoinNames(where), fix, evidence...)
 	r.res.SkipAll("no DMARC record", checkSyntax, checkPolicy, checkReports, checkExternalReports, checkPct)
 }
 
@@ -215,12 +238,10 @@ func (r *run) judgeLevel(i int, l *level, evidence []string) {
 	own := l.evidence()
 	switch {
 	case len(l.records) > 1:
-		var fix string
-		if rec, err := Parse(l.records[0]); err == nil {
-			fix = "keep exactly one, e.g. " + probes.ZoneTXT(l.name, rec.Corrected())
-		} else {
-			fix = "keep exactly one DMARC record at " + l.name
-		}
+		// One record that says what they all meant: the strictest policy
+		// any of them states, and every report destination.
+		fix := "keep exactly one, with the strictest policy and every report destination of them, e.g. " +
+			probes.ZoneTXT(l.name, Repair(strings.Join(l.records, "; "), r.noMailSet()))
 		r.res.Fail(checkSyntax, fmt.Sprintf("_dmarc.%s has %d DMARC records: receivers apply no DMARC at all (RFC 7489 §6.6.3)", l.domain, len(l.records)),
 			fix, own...)
 		r.res.SkipAll("receivers apply no DMARC while _dmarc."+l.domain+" has several records", rest...)
@@ -230,13 +251,13 @@ func (r *run) judgeLevel(i int, l *level, evidence []string) {
 		// case): report the mistake where it is rather than what a
 		// receiver falls back to, which would hide it.
 		_, err := Parse(l.misfits[0])
-		r.recordUnusable(l, err, own)
+		r.recordUnusable(l, l.misfits[0], err, own)
 		r.res.SkipAll("receivers discard the record at _dmarc."+l.domain, rest...)
 		return
 	}
 	rec, err := Parse(l.records[0])
 	if err != nil {
-		r.recordUnusable(l, err, own)
+		r.recordUnusable(l, l.records[0], err, own)
 		r.res.SkipAll("receivers apply no DMARC with the record at _dmarc."+l.domain, rest...)
 		return
 	}
@@ -249,14 +270,36 @@ func (r *run) judgeLevel(i int, l *level, evidence []string) {
 }
 
 // recordUnusable fails dmarc.syntax for a record receivers cannot apply.
-func (r *run) recordUnusable(l *level, err error, evidence []string) {
-	reason, fix := err.Error(), ""
+// The record to publish instead keeps what the broken one meant (Repair):
+// never a weaker policy, never without its report destinations.
+func (r *run) recordUnusable(l *level, text string, err error, evidence []string) {
+	fix := ""
 	if re, ok := err.(*RecordError); ok && re.Fix != "" {
-		fix = "publish " + probes.ZoneTXT(l.name, re.Fix)
+		fix = "publish " + probes.ZoneTXT(l.name, Repair(re.Fix, r.noMailSet()))
+	} else if r.noMail != nil {
+		fix = "publish " + probes.ZoneTXT(l.name, "v=DMARC1; p=reject")
 	} else {
-		fix = "publish a record of the form " + probes.ZoneTXT(l.name, "v=DMARC1; p=none; rua=mailto:dmarc-reports@"+l.domain)
+		// Nothing of a DMARC record can be read off the text: the
+		// starter record, which changes nothing for the domain's mail.
+		fix = "publish a record of the form " + probes.ZoneTXT(l.name, "v=DMARC1; p=none; rua=mailto:dmarc-reports@"+l.domain) +
+			" (" + probes.Quote(probes.Clip(text, 80)) + " states no policy to keep), and move to p=quarantine, then p=reject, once the reports show your mail passes"
 	}
-	r.res.Fail(checkSyntax, "_dmarc."+l.domain+": "+reason, fix, evidence...)
+	r.res.Fail(checkSyntax, "_dmarc."+l.domain+": "+err.Error(), fix, evidence...)
+}
+
+// noMailPhrase says why the domain needs only p=reject.
+func (r *run) noMailPhrase() string {
+	return fmt.Sprintf("%s sends no mail (%s)", r.domain, r.noMail.Why)
+}
+
+// noMailSet is what a remediation's record sets for a domain that sends
+// no mail: p=reject, nothing legitimate being able to fail; nil
+// otherwise.
+func (r *run) noMailSet() map[string]string {
+	if r.noMail == nil {
+		return nil
+	}
+	return map[string]string{"p": PolicyReject}
 }
 
 func (r *run) measure(rec *Record, src string) {
@@ -293,7 +336,7 @@ func (r *run) recordSyntax(l *level, rec *Record, evidence []string) {
 		return
 	}
 	r.res.Fail(checkSyntax, "_dmarc."+l.domain+": "+probes.JoinPhrases(rec.Problems),
-		"publish "+probes.ZoneTXT(l.name, rec.Corrected()), evidence...)
+		"publish "+probes.ZoneTXT(l.name, rec.with(r.noMailSet())), evidence...)
 }
 
 // recordPolicy records dmarc.policy against the module's accepted set.
@@ -311,6 +354,10 @@ func (r *run) recordPolicy(l *level, rec *Record, src string) {
 	if rec.EffectivePolicy == PolicyNone && rec.Policy != PolicyNone {
 		what = "none (receivers' reading of a record without a valid p= or sp=, RFC 7489 §6.6.3)"
 	}
+	if r.noMail != nil {
+		r.recordNoMailPolicy(l, rec, src, what, policy)
+		return
+	}
 	if r.cfg.accepts(policy) {
 		r.res.Pass(checkPolicy, fmt.Sprintf("%s applies to %s, an accepted policy (%s)", what, r.domain, strings.Join(r.cfg.AcceptedPolicies, ", ")))
 		return
@@ -324,6 +371,22 @@ func (r *run) recordPolicy(l *level, rec *Record, src string) {
 			", or give " + r.domain + " a record of its own, " + probes.ZoneTXT("_dmarc."+r.domain, "v=DMARC1; p="+want+"; rua=mailto:dmarc-reports@"+l.domain)
 	}
 	r.res.Fail(checkPolicy, fmt.Sprintf("%s applies to %s; the module accepts only %s", what, r.domain, strings.Join(r.cfg.AcceptedPolicies, ", ")), fix)
+}
+
+// recordNoMailPolicy records dmarc.policy for a domain that sends no mail:
+// p=reject is its protective record (every message in its name is a
+// forgery), whatever the module accepts of domains that send.
+func (r *run) recordNoMailPolicy(l *level, rec *Record, src, what, policy string) {
+	if policy == PolicyReject {
+		r.res.Pass(checkPolicy, fmt.Sprintf("%s applies to %s, which sends no mail: receivers refuse mail forged in its name", what, r.domain))
+		return
+	}
+	fix := "publish " + probes.ZoneTXT(l.name, rec.with(map[string]string{"p": PolicyReject}))
+	if src != SourceDomain {
+		fix = "give " + r.domain + " a record of its own, " + probes.ZoneTXT("_dmarc."+r.domain, "v=DMARC1; p=reject")
+	}
+	r.res.Fail(checkPolicy, fmt.Sprintf("%s applies to %s; %s, so nothing legitimate can fail DMARC, and only p=reject makes receivers refuse mail forged in its name",
+		what, r.domain, r.noMailPhrase()), fix)
 }
 
 // stricter returns the weakest accepted policy stricter than policy, or
@@ -361,6 +424,10 @@ func (r *run) recordReports(l *level, rec *Record) {
 	}
 	if len(good) > 0 {
 		r.res.Pass(checkReports, "aggregate reports go to "+probes.JoinNames(good))
+		return
+	}
+	if r.noMail != nil {
+		r.res.Skip(checkReports, r.noMailPhrase()+": aggregate reports would show only who forges it, so they are optional")
 		return
 	}
 	reason := "no rua= tag: nobody receives the aggregate reports that show who sends mail as " + l.domain

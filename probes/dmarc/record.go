@@ -137,7 +137,7 @@ const maxURIs = 16
 func Parse(text string) (*Record, error) {
 	tags, err := tagvalue.Parse(text)
 	if err != nil {
-		return nil, &RecordError{Reason: "not a tag=value list (RFC 7489 §6.4): " + err.Error()}
+		return nil, &RecordError{Reason: "not a tag=value list (RFC 7489 §6.4): " + err.Error(), Fix: repairText(text)}
 	}
 	r := &Record{Text: text, Tags: tags, tags: map[string]tagvalue.Tag{},
 		ADKIM: "r", ASPF: "r", Pct: 100, RI: 86400}
@@ -146,7 +146,8 @@ func Parse(text string) (*Record, error) {
 		if first, dup := r.tags[name]; dup {
 			// Tag names are case-insensitive in DMARC's ABNF, so "p" and
 			// "P" are the same tag given twice (RFC 6376 §3.2 rule).
-			return nil, &RecordError{Reason: fmt.Sprintf("tag %q appears twice (as %q and %q)", name, first.Name, t.Name)}
+			return nil, &RecordError{Reason: fmt.Sprintf("tag %q appears twice (as %q and %q)", name, first.Name, t.Name),
+				Fix: render(intentOfList(tags), nil)}
 		}
 		r.tags[name] = t
 		if !knownTags[name] {
@@ -160,7 +161,7 @@ func Parse(text string) (*Record, error) {
 		} else if v.Value != "DMARC1" {
 			reason = fmt.Sprintf("v=%s: the version must be exactly DMARC1, and receivers discard the record", probes.OneLine(v.Value, 64))
 		}
-		return nil, &RecordError{Reason: reason, Fix: r.corrected()}
+		return nil, &RecordError{Reason: reason, Fix: repairText(text)}
 	}
 	r.parseURIs("rua", &r.RUA)
 	r.parseURIs("ruf", &r.RUF)
@@ -389,81 +390,23 @@ func validDomain(d string) bool {
 }
 
 // Corrected renders the record the way it should be published: v=DMARC1
-// first, p= present (none when it was missing or invalid), invalid values
-// and unknown tags dropped, the rest in the order written.
+// first, p= present (the policy meant, read off a misspelt value; none
+// when there is none), invalid values and unknown tags dropped or repaired
+// where their meaning is plain (Repair), the rest in the order written.
 func (r *Record) Corrected() string { return r.corrected() }
 
 func (r *Record) corrected() string { return r.with(nil) }
 
 // with renders the corrected record with some tags set ("" removes one).
-func (r *Record) with(set map[string]string) string {
-	parts := []string{"v=DMARC1"}
-	p := strings.ToLower(r.tags["p"].Value)
-	if !validPolicy(p) {
-		p = PolicyNone
-	}
-	if v, ok := set["p"]; ok {
-		p = v
-	}
-	parts = append(parts, "p="+p)
-	done := map[string]bool{"v": true, "p": true}
-	for _, t := range r.Tags.Tags {
-		name := strings.ToLower(t.Name)
-		if done[name] || !knownTags[name] {
-			continue
-		}
-		done[name] = true
-		value, keep := cleanValue(name, t.Value)
-		if v, ok := set[name]; ok {
-			value, keep = v, v != ""
-		}
-		if keep {
-			parts = append(parts, name+"="+value)
-		}
-	}
-	for _, name := range []string{"sp", "pct", "rua", "ruf"} {
-		if v, ok := set[name]; ok && v != "" && !done[name] {
-			parts = append(parts, name+"="+v)
-		}
-	}
-	return strings.Join(parts, "; ")
-}
+func (r *Record) with(set map[string]string) string { return render(intentOfList(r.Tags), set) }
 
-// cleanValue returns a tag's value with what receivers would reject taken
-// out, and whether anything is left to publish.
-func cleanValue(name, value string) (string, bool) {
-	v := strings.ToLower(tagvalue.TrimWSP(value))
-	switch name {
-	case "sp", "np":
-		return v, validPolicy(v)
-	case "adkim", "aspf":
-		return v, v == "r" || v == "s"
-	case "pct":
-		n, err := strconv.Atoi(v)
-		return v, err == nil && n >= 0 && n <= 100 && len(v) <= 3
-	case "ri":
-		_, err := strconv.ParseUint(v, 10, 32)
-		return v, err == nil
-	case "t":
-		return v, v == "y" || v == "n"
-	case "psd":
-		return v, v == "y" || v == "n" || v == "u"
-	case "fo", "rf":
-		var keep []string
-		for _, e := range tagvalue.SplitList(v, ':') {
-			if name == "fo" && (e == "0" || e == "1" || e == "d" || e == "s") || name == "rf" && e == "afrf" {
-				keep = append(keep, e)
-			}
+// repairText is Repair of a text receivers discard, or "" when nothing of
+// a DMARC record can be read off it.
+func repairText(text string) string {
+	for _, t := range intentOf(text) {
+		if t.name != "v" {
+			return Repair(text, nil)
 		}
-		return strings.Join(keep, ":"), len(keep) > 0
-	case "rua", "ruf":
-		var keep []string
-		for _, e := range tagvalue.SplitList(value, ',') {
-			if u := parseURI(e); u.Valid() {
-				keep = append(keep, e)
-			}
-		}
-		return strings.Join(keep, ","), len(keep) > 0
 	}
-	return value, true
+	return ""
 }

@@ -2,6 +2,7 @@ package dmarc_test
 
 import (
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -104,13 +105,21 @@ func TestParseProblems(t *testing.T) {
 		{"pct not a number", "v=DMARC1; p=reject; pct=full", "pct=full is not a whole number", "reject", "v=DMARC1; p=reject"},
 		{"rua=mailto: with no address", "v=DMARC1; p=none; rua=mailto:", `rua=: "mailto:" has no address after mailto:`, "none",
 			"v=DMARC1; p=none"},
-		{"rua without a scheme", "v=DMARC1; p=none; rua=dmarc@example.test", `"dmarc@example.test" is not a URI`, "none", "v=DMARC1; p=none"},
+		// An address written without mailto: means plainly what it says.
+		{"rua without a scheme", "v=DMARC1; p=none; rua=dmarc@example.test", `"dmarc@example.test" is not a URI`, "none",
+			"v=DMARC1; p=none; rua=mailto:dmarc@example.test"},
 		{"rua with a bad domain", "v=DMARC1; p=none; rua=mailto:dmarc@example", `"example" is not a domain name`, "none", "v=DMARC1; p=none"},
 		{"one bad URI of two", "v=DMARC1; p=none; rua=mailto:a@example.test,mailto:", "has no address", "none",
 			"v=DMARC1; p=none; rua=mailto:a@example.test"},
 		{"empty rua", "v=DMARC1; p=none; rua=", "rua= is empty", "none", "v=DMARC1; p=none"},
+		// Receivers read it as p=none; its author meant reject, and the
+		// correction keeps that (issue 15: never a silent downgrade).
 		{"invalid p with a valid rua", "v=DMARC1; p=rejct; rua=mailto:d@example.test", "p=rejct is not none, quarantine or reject", "none",
-			"v=DMARC1; p=none; rua=mailto:d@example.test"},
+			"v=DMARC1; p=reject; rua=mailto:d@example.test"},
+		{"a policy cut short", "v=DMARC1; p=quar; rua=mailto:d@example.test", "p=quar is not", "none",
+			"v=DMARC1; p=quarantine; rua=mailto:d@example.test"},
+		{"a misspelt sp", "v=DMARC1; p=none; sp=rejects; rua=mailto:d@example.test", "sp=rejects", "none",
+			"v=DMARC1; p=none; sp=reject; rua=mailto:d@example.test"},
 		{"invalid sp with a valid rua downgrades p", "v=DMARC1; p=reject; sp=strict; rua=mailto:d@example.test", "sp=strict", "none",
 			"v=DMARC1; p=reject; rua=mailto:d@example.test"},
 		{"bad alignment", "v=DMARC1; p=none; adkim=strict", "adkim=strict is not r (relaxed) or s (strict)", "none", "v=DMARC1; p=none"},
@@ -149,15 +158,28 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"v=DMARC1 not first", "p=none; v=DMARC1; rua=mailto:d@example.test", "v=DMARC1 is not the first tag",
 			"v=DMARC1; p=none; rua=mailto:d@example.test"},
-		{"no version", "p=none; rua=mailto:d@example.test", "no v=DMARC1 tag", "v=DMARC1; p=none"},
+		{"no version", "p=none; rua=mailto:d@example.test", "no v=DMARC1 tag", "v=DMARC1; p=none; rua=mailto:d@example.test"},
 		{"version in lower case", "v=dmarc1; p=none", "v=dmarc1: the version must be exactly DMARC1", "v=DMARC1; p=none"},
 		{"p missing, no rua", "v=DMARC1; sp=reject", "no p= tag and no valid rua= URI: receivers apply no DMARC", "v=DMARC1; p=none; sp=reject"},
 		{"p missing, rua invalid", "v=DMARC1; rua=mailto:", "no p= tag and no valid rua= URI", "v=DMARC1; p=none"},
 		{"invalid p, no rua", "v=DMARC1; p=block", "p=block is not none, quarantine or reject and no valid rua= URI", "v=DMARC1; p=none"},
-		{"duplicate tag in another case", "v=DMARC1; p=none; P=reject", `tag "p" appears twice (as "p" and "P")`, ""},
-		{"duplicate tag", "v=DMARC1; p=none; p=reject", `tag "p" appears twice`, ""},
+		// A policy given twice: the strictest of them, never the weaker.
+		{"duplicate tag in another case", "v=DMARC1; p=none; P=reject", `tag "p" appears twice (as "p" and "P")`, "v=DMARC1; p=reject"},
+		{"duplicate tag", "v=DMARC1; p=reject; p=none", `tag "p" appears twice`, "v=DMARC1; p=reject"},
+		// Report destinations given twice: all of them.
+		{"rua twice", "v=DMARC1; p=quarantine; rua=mailto:a@example.test; rua=mailto:b@example.test,mailto:a@example.test", `tag "rua" appears twice`,
+			"v=DMARC1; p=quarantine; rua=mailto:a@example.test,mailto:b@example.test"},
 		{"no semicolon after the version", "v=DMARC1 p=none", "v=DMARC1 p=none: the version must be exactly DMARC1", "v=DMARC1; p=none"},
-		{"not a tag list", "v=DMARC1; p", "not a tag=value list", ""},
+		// Commas for semicolons: one tag v=, its value the whole record,
+		// which receivers discard; the correction keeps every tag.
+		{"commas between the tags", "v=DMARC1, p=reject, rua=mailto:d@example.test", "the version must be exactly DMARC1",
+			"v=DMARC1; p=reject; rua=mailto:d@example.test"},
+		{"spaces between the tags", "v=DMARC1 p=reject sp=quarantine rua=mailto:d@example.test", "the version must be exactly DMARC1",
+			"v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@example.test"},
+		{"invalid p, no rua, misspelt", "v=DMARC1; p=rejct", "p=rejct is not none, quarantine or reject and no valid rua= URI", "v=DMARC1; p=reject"},
+		{"not a tag list", "v=DMARC1; p=reject; rua=mailto:d@example.test; reports", "not a tag=value list",
+			"v=DMARC1; p=reject; rua=mailto:d@example.test"},
+		{"not a tag list, nothing to read", "v=DMARC1; p", "not a tag=value list", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := dmarc.Parse(tc.record)
@@ -165,7 +187,7 @@ func TestParseErrors(t *testing.T) {
 			if !errors.As(err, &re) {
 				t.Fatalf("Parse(%q) = %v; want a *RecordError", tc.record, err)
 			}
-			if !strings.Contains(re.Reason, tc.reason) || !strings.HasPrefix(re.Fix, tc.fix) {
+			if !strings.Contains(re.Reason, tc.reason) || re.Fix != tc.fix {
 				t.Errorf("reason %q fix %q; want %q and %q", re.Reason, re.Fix, tc.reason, tc.fix)
 			}
 		})
@@ -243,6 +265,9 @@ func FuzzParse(f *testing.F) {
 				if _, err := tagvalue.Parse(re.Fix); err != nil {
 					t.Fatalf("Parse(%q): fix %q is not a tag-list: %v", text, re.Fix, err)
 				}
+				if again, err := dmarc.Parse(re.Fix); err != nil || len(again.Problems) > 0 {
+					t.Fatalf("Parse(%q): fix %q is not a clean record: %v", text, re.Fix, err)
+				}
 			}
 			return
 		}
@@ -274,6 +299,44 @@ func FuzzParse(f *testing.F) {
 		}
 		if again.EffectivePolicy != rec.EffectivePolicy && rec.Policy != "" && len(rec.Problems) == 0 {
 			t.Fatalf("Parse(%q): corrected form %q changed the policy", text, c)
+		}
+	})
+}
+
+// strictPolicyRE finds a policy written exactly (p=reject), the intent a
+// repaired record must never weaken.
+var strictPolicyRE = regexp.MustCompile(`(?i)(?:^|[;,\s])p\s*=\s*(none|quarantine|reject)\s*(?:[;,]|$)`)
+
+// FuzzRepair checks that the record a remediation proposes for any text is
+// a clean DMARC record and never weaker than a policy the text states
+// exactly (issue 15: no silent downgrade of p=reject).
+func FuzzRepair(f *testing.F) {
+	for _, rr := range realRecords {
+		f.Add(rr.record)
+	}
+	for _, s := range []string{
+		"v=DMARC1, p=reject, rua=mailto:d@example.test",
+		"v=DMARC1 p=quarantine rua=d@example.test",
+		"p=reject; v=DMARC1",
+		"v=DMARC1; p=none; p=reject; rua=mailto:a@x.test; rua=mailto:b@x.test",
+		"v=DMARC1; p=rejct; sp=quarantin; pct=50; fo=1:x",
+		"v=DMARC1; p; rua=mailto:",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		fix := dmarc.Repair(text, nil)
+		rec, err := dmarc.Parse(fix)
+		if err != nil {
+			t.Fatalf("Repair(%q) = %q, which does not parse: %v", text, fix, err)
+		}
+		if len(rec.Problems) > 0 || len(rec.Unknown) > 0 {
+			t.Fatalf("Repair(%q) = %q, with problems %q", text, fix, rec.Problems)
+		}
+		for _, m := range strictPolicyRE.FindAllStringSubmatch(text, -1) {
+			if slices.Index(dmarc.Policies, strings.ToLower(m[1])) > slices.Index(dmarc.Policies, rec.Policy) {
+				t.Fatalf("Repair(%q) = %q: weaker than p=%s", text, fix, m[1])
+			}
 		}
 	})
 }
