@@ -36,17 +36,26 @@ func (r *run) mxHosts() (hosts []*mxHost, implicit bool) {
 // pattern and presents a certificate valid for its name over STARTTLS
 // (RFC 8461 §4.1, §4.2, §5): the certificate half comes from the smtp
 // probe's conversations of the same request, when the module runs it.
+//
+// Testing mode exists to find out whether enforce would break delivery,
+// so the patterns are matched there too; only the consequence differs
+// (senders still deliver, and report the failure through TLS-RPT), and
+// the reason says so. The certificates are left to the smtp probe's tls
+// checks in testing mode, so a testing policy never makes the SMTP
+// servers be contacted on its account. Mode none withdraws the policy:
+// the hosts are measured, the check skipped.
 func (r *run) judgeMXMatch() {
 	pol := r.policy
 	if r.setErr != nil {
-		if pol.Mode == ModeEnforce {
-			r.res.Undecided(checkMXMatch, r.setErr)
-		} else {
-			r.res.Skip(checkMXMatch, fmt.Sprintf("mode %s: senders deliver whatever the MX hosts match", pol.Mode))
+		if pol.Mode == ModeNone {
+			r.res.Skip(checkMXMatch, noneReason)
 			r.res.Error(r.setErr)
+		} else {
+			r.res.Undecided(checkMXMatch, r.setErr)
 		}
 		return
 	}
+	testing := pol.Mode == ModeTesting
 	hosts, implicit := r.mxHosts()
 	var v probes.Verdict
 	var unmatched []string
@@ -73,15 +82,10 @@ func (r *run) judgeMXMatch() {
 		v.See(fmt.Sprintf("%d more MX hosts not looked at (the first %d are)", r.set.Omitted, len(r.set.Hosts)))
 	}
 	patterns := patternList(pol)
-	if pol.Mode != ModeEnforce {
-		summary := fmt.Sprintf("every MX host matches (%s)", patterns)
-		if len(unmatched) > 0 {
-			summary = fmt.Sprintf("%s would be left out, matching no pattern (%s)", probes.JoinNames(unmatched), patterns)
-		}
-		r.res.Skip(checkMXMatch, fmt.Sprintf("mode %s: senders deliver whatever the MX hosts match; under enforce, %s", pol.Mode, summary))
+	if pol.Mode == ModeNone {
+		r.res.Skip(checkMXMatch, noneReason)
 		return
 	}
-
 	if len(unmatched) > 0 {
 		fixed := *pol
 		fixed.MX = append([]Pattern(nil), pol.MX...)
@@ -97,6 +101,8 @@ func (r *run) judgeMXMatch() {
 
 	certNote := ""
 	switch {
+	case testing:
+		certNote = "; certificates are checked here in enforce mode only (the smtp probe's tls checks judge them)"
 	case implicit && len(r.set.Hosts) == 0:
 		certNote = "; no certificate checked: the smtp probe talks to MX hosts, and there are none"
 	case !r.env.Facts.Provided(smtpsession.FactName):
@@ -117,9 +123,16 @@ func (r *run) judgeMXMatch() {
 	}
 	if len(v.Problems) > 0 {
 		v.FailReason = probes.JoinPhrases(probes.Dedup(v.Problems))
+		if testing {
+			v.FailReason += "; mode testing: for now senders still deliver there and report the failure through TLS-RPT, but the policy cannot be switched to enforce until this is fixed"
+		}
 	}
-	v.Record(r.res, checkMXMatch, fmt.Sprintf("%s %s the policy's mx patterns (%s)%s",
-		probes.Plural(len(hosts), "MX host", "MX hosts"), probes.PluralForm(len(hosts), "matches", "match"), patterns, certNote))
+	pass := fmt.Sprintf("%s %s the policy's mx patterns (%s)",
+		probes.Plural(len(hosts), "MX host", "MX hosts"), probes.PluralForm(len(hosts), "matches", "match"), patterns)
+	if testing {
+		pass += "; mode testing: under enforce none of them would be left out for its name"
+	}
+	v.Record(r.res, checkMXMatch, pass+certNote)
 }
 
 // certTally counts what the SMTP conversations said of the MX
@@ -132,6 +145,9 @@ type certTally struct {
 
 // certFix is the remediation of every certificate a sender rejects.
 const certFix = "give each MX host a certificate for its own name from a CA senders trust, served with its intermediates over STARTTLS (RFC 8461 §4.2), or set mode: testing until they have one"
+
+// noneReason is why mtasts.mx_match does not apply in mode none.
+const noneReason = "mode none: the domain has withdrawn its MTA-STS policy, so senders match nothing against it"
 
 // judgeCertificates reads the SMTP conversations of the request (the
 // smtp probe's, shared through env.Shared, so nothing connects twice) and
