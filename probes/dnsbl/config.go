@@ -47,6 +47,11 @@ type List struct {
 	// not answer the query (Spamhaus 127.255.255.254: query through a
 	// public resolver). They are never a listing.
 	ErrorCodes map[string]string `yaml:"error_codes,omitempty"`
+	// PrivateAddresses asks the list about loopback, private (RFC 1918,
+	// RFC 4193) and link-local addresses too, which are left out by
+	// default because no public list holds them: for an organisation's own
+	// list (an rbldnsd zone of its address space). ip and allow lists only.
+	PrivateAddresses bool `yaml:"private_addresses,omitempty"`
 	// TestPoint is the name a domain list must list for dnsbl.list_health,
 	// for lists that document their own test entry instead of RFC 5782's
 	// "test" (Spamhaus DBL: dbltest.com). Empty: "test".
@@ -167,6 +172,9 @@ func (l *List) validate() error {
 	}
 	if l.IPv6 && l.Kind == KindDomain {
 		return errors.New("ipv6 applies to ip and allow lists; a domain list is asked about names")
+	}
+	if l.PrivateAddresses && l.Kind == KindDomain {
+		return errors.New("private_addresses applies to ip and allow lists; a domain list is asked about names")
 	}
 	if err := validateText("name", l.Name); err != nil {
 		return err

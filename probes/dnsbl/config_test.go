@@ -79,6 +79,23 @@ func TestConfigEmptyBlockGetsDefaults(t *testing.T) {
 	}
 }
 
+func TestConfigPrivateAddresses(t *testing.T) {
+	// Off by default, for every built-in list: no public list holds
+	// private addresses. On for a list that asks for them.
+	for _, l := range dnsbl.DefaultConfig().Lists {
+		if l.PrivateAddresses {
+			t.Errorf("%s: private_addresses on by default", l.Zone)
+		}
+	}
+	cfg, err := decodeStrict("lists: [{zone: rbl.corp.example, kind: ip, private_addresses: true}, {zone: wl.corp.example, kind: allow, private_addresses: true}]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Lists[0].PrivateAddresses || !cfg.Lists[1].PrivateAddresses {
+		t.Errorf("decoded %+v", cfg.Lists)
+	}
+}
+
 func TestConfigListsReplaceDefaults(t *testing.T) {
 	cfg, err := decodeStrict(`
 max_concurrency: 4
@@ -115,6 +132,7 @@ func TestConfigRejects(t *testing.T) {
 		"lists: [{zone: localhost, kind: ip}]":                                                          "single label",
 		"lists: [{zone: x.test, kind: ip, zone2: y}]":                                                   "zone2",
 		"lists: [{zone: x.test, kind: domain, ipv6: true}]":                                             "ipv6 applies to ip and allow lists",
+		"lists: [{zone: x.test, kind: domain, private_addresses: true}]":                                "private_addresses applies to ip and allow lists",
 		"lists: [{zone: x.test, kind: ip}, {zone: X.test, kind: domain}]":                               "zone x.test is already lists[0]",
 		"lists: [{zone: x.test, kind: ip, codes: {10.0.0.2: SBL}}]":                                     "outside 127.0.0.0/8",
 		"lists: [{zone: x.test, kind: ip, codes: {'::1': SBL}}]":                                        "not an IPv4 address",

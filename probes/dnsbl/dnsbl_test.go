@@ -56,6 +56,15 @@ $ORIGIN internal.test.
 mx                IN A    10.0.0.5
 mx                IN A    127.0.0.2
 
+; An organisation's mail host on its own private network, and one on a
+; public address.
+$ORIGIN corp.test.
+@                 IN MX   10 mx
+@                 IN MX   20 mx2
+mx                IN A    10.0.0.5
+mx                IN AAAA fd00::25
+mx2               IN A    192.0.2.20
+
 $ORIGIN shared-a.test.
 @                 IN MX   10 mx.shared.test.
 $ORIGIN shared-b.test.
@@ -128,6 +137,14 @@ clean.test        IN A    127.0.0.1
 mx.clean.test     IN A    127.0.0.1
 test              IN TXT  "127.0.0.1 -> Query Refused. See https://uribl.com/refused.shtml for more information [Your DNS IP: 1.2.3.4]"
 
+; corp.bl.test is an organisation's own list of its address space, as
+; rbldnsd serves one: 10.0.0.5 is a workstation caught sending spam.
+$ORIGIN corp.bl.test.
+@            3600 IN SOA ns hostmaster 1 7200 3600 1209600 300
+2.0.0.127         IN A    127.0.0.2
+5.0.0.10          IN A    127.0.0.2
+5.0.0.10          IN TXT  "compromised workstation, see ticket 4711"
+
 $ORIGIN wl.bl.test.
 @            3600 IN SOA ns hostmaster 1 7200 3600 1209600 300
 2.0.0.127         IN A    127.0.10.0
@@ -156,6 +173,12 @@ func dbl() dnsbl.List {
 	return dnsbl.List{Zone: "dbl.bl.test", Name: "Test DBL", Kind: dnsbl.KindDomain,
 		Codes:      map[string]string{"127.0.1.2": "spam domain"},
 		ErrorCodes: map[string]string{"127.0.1.255": "IP queries prohibited", "127.255.255.254": "query via public/open resolver"}}
+}
+
+// corp is an organisation's internal list, asked about private addresses.
+func corp() dnsbl.List {
+	return dnsbl.List{Zone: "corp.bl.test", Name: "Corp RBL", Kind: dnsbl.KindIP, IPv6: true, PrivateAddresses: true,
+		Codes: map[string]string{"127.0.0.2": "internal spam source"}}
 }
 
 func wl() dnsbl.List {
@@ -509,7 +532,10 @@ func TestProbe(t *testing.T) {
 			cfg:     config(zen(), dbl()),
 			checks:  statuses("dnsbl.ip", fail, "dnsbl.domain", skip, "dnsbl.list_health", pass),
 			reasons: map[string]string{"dnsbl.domain": "the target is an IP address; domain lists are asked about names"},
-			absent:  []metric{m("mail_dnsbl_list_error", 0, "dbl.bl.test"), m("mail_dnsbl_list_healthy", 0, "dbl.bl.test")},
+			// The domain list is asked its test points only: its health
+			// does not depend on the target.
+			metrics: []metric{m("mail_dnsbl_list_error", 0, "dbl.bl.test"), m("mail_dnsbl_list_healthy", 1, "dbl.bl.test")},
+			absent:  []metric{m("mail_dnsbl_listed", 0, "dbl.bl.test", "192.0.2.10")},
 		},
 		{
 			name:     "null MX with an outbound IP",
@@ -550,13 +576,66 @@ func TestProbe(t *testing.T) {
 			absent: []metric{m("mail_dnsbl_listed", 0, "wl.bl.test", "192.0.2.20")},
 		},
 		{
-			name:    "loopback and private MX addresses are never asked",
+			name:    "loopback and private MX addresses are not asked of public lists",
 			target:  "internal.test",
 			cfg:     config(zen()),
-			checks:  statuses("dnsbl.ip", skip, "dnsbl.list_health", skip),
-			reasons: map[string]string{"dnsbl.ip": "every address is loopback, private or link-local"},
+			checks:  statuses("dnsbl.ip", skip, "dnsbl.list_health", pass),
+			reasons: map[string]string{"dnsbl.ip": "every address is loopback, private or link-local, which no public list holds (a list with private_addresses: true is asked about them)"},
+			metrics: []metric{m("mail_dnsbl_list_healthy", 1, "zen.bl.test")},
 			absent:  []metric{m("mail_dnsbl_listed", 0, "zen.bl.test", "127.0.0.2"), m("mail_dnsbl_listed", 0, "zen.bl.test", "10.0.0.5")},
-			notes:   "not asked of any list (loopback, private or link-local, which no public list holds): 10.0.0.5, 127.0.0.2",
+			notes:   "not asked of any list (loopback, private or link-local, which no public list holds; a list with private_addresses: true is asked about them): 10.0.0.5",
+		},
+		{
+			// An organisation's own list of its address space is asked
+			// about the private addresses; the public list is not.
+			name:    "a list with private_addresses: true",
+			target:  "corp.test",
+			cfg:     config(zen(), corp()),
+			checks:  statuses("dnsbl.ip", fail, "dnsbl.list_health", pass),
+			reasons: map[string]string{"dnsbl.ip": "10.0.0.5 is listed on Corp RBL (corp.bl.test) as internal spam source"},
+			evidence: map[string]string{
+				"dnsbl.ip": `5.0.0.10.corp.bl.test A: listed, 127.0.0.2 internal spam source; TXT "compromised workstation, see ticket 4711"`,
+			},
+			metrics: []metric{
+				m("mail_dnsbl_listed", 1, "corp.bl.test", "10.0.0.5"),
+				m("mail_dnsbl_listed", 0, "corp.bl.test", "fd00::25"),
+				m("mail_dnsbl_listed", 0, "corp.bl.test", "192.0.2.20"),
+				m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.20"),
+			},
+			absent: []metric{m("mail_dnsbl_listed", 0, "zen.bl.test", "10.0.0.5"), m("mail_dnsbl_listed", 0, "zen.bl.test", "fd00::25")},
+			notes:  "asked only of the lists with private_addresses: true (corp.bl.test), being loopback, private or link-local: 10.0.0.5, fd00::25",
+		},
+		{
+			// Only private addresses, and a list that takes them: the
+			// check is decided on them. 127.0.0.2 is the list's own test
+			// point, which it lists whoever asks: never a subject.
+			name:    "only private addresses, asked of the internal list",
+			target:  "internal.test",
+			cfg:     config(zen(), corp()),
+			checks:  statuses("dnsbl.ip", fail, "dnsbl.list_health", pass),
+			reasons: map[string]string{"dnsbl.ip": "10.0.0.5 is listed on Corp RBL (corp.bl.test)"},
+			metrics: []metric{m("mail_dnsbl_listed", 1, "corp.bl.test", "10.0.0.5")},
+			absent:  []metric{m("mail_dnsbl_listed", 0, "corp.bl.test", "127.0.0.2")},
+			notes:   "not asked of any list: 127.0.0.2, RFC 5782's test point",
+		},
+		{
+			name:     "an internal list that does not list the address",
+			target:   "clean.test",
+			outbound: []string{"10.0.0.6", "fe80::1"},
+			cfg:      config(corp()),
+			checks:   statuses("dnsbl.ip", pass, "dnsbl.list_health", pass),
+			reasons:  map[string]string{"dnsbl.ip": "4 addresses not listed on 1 IP list"},
+			metrics:  []metric{m("mail_dnsbl_listed", 0, "corp.bl.test", "10.0.0.6"), m("mail_dnsbl_listed", 0, "corp.bl.test", "fe80::1")},
+		},
+		{
+			// Nothing to ask any list about: their health is decided all
+			// the same, from the test points.
+			name:    "list health without subjects",
+			target:  "nullmx.test",
+			cfg:     config(zen(), dbl()),
+			checks:  statuses("dnsbl.ip", skip, "dnsbl.domain", pass, "dnsbl.list_health", pass),
+			reasons: map[string]string{"dnsbl.list_health": "2 lists asked: each answers its RFC 5782 test points as it must"},
+			metrics: []metric{m("mail_dnsbl_list_healthy", 1, "zen.bl.test"), m("mail_dnsbl_list_healthy", 1, "dbl.bl.test")},
 		},
 		{
 			name:    "IPv6 addresses go only to lists that take them",

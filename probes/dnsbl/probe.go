@@ -115,6 +115,7 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 		r.servers = serversKey(env.DNS)
 	}
 	r.subj = gatherSubjects(ctx, req, env, r.res)
+	r.notePrivate()
 	r.plan()
 	r.askAll(r.firstRound(), dns.TypeA)
 	r.evaluate()
@@ -138,8 +139,12 @@ type run struct {
 
 // subjects are what the lists are asked about.
 type subjects struct {
-	ips   []netip.Addr
-	names []string
+	// ips are the addresses every IP list is asked about; private are the
+	// loopback, private and link-local ones, asked only of the lists with
+	// private_addresses: true.
+	ips     []netip.Addr
+	private []netip.Addr
+	names   []string
 	// unknown are why some subjects could not be found (the MX question
 	// or a host's addresses got no answer): a check that finds no listing
 	// among the others is then undecided, not passed.
@@ -200,9 +205,9 @@ func gatherSubjects(ctx context.Context, req *probes.Request, env *probes.Env, r
 		}
 		ips = append(ips, req.OutboundIPs...)
 	}
-	s.ips = filterIPs(ips, res)
+	s.ips, s.private = filterIPs(ips, res)
 	if len(s.ips) == 0 && len(ips) > 0 {
-		s.noIPs = "every address is loopback, private or link-local, which no public list holds"
+		s.noIPs = "every address is loopback, private or link-local, which no public list holds (a list with private_addresses: true is asked about them)"
 	}
 	s.names = withRegisteredDomains(names)
 	if len(s.names) > maxNameSubjects {
@@ -212,37 +217,85 @@ func gatherSubjects(ctx context.Context, req *probes.Request, env *probes.Env, r
 	return s
 }
 
-// filterIPs removes duplicates and addresses no public list can hold
-// (loopback, private, link-local, multicast, unspecified): asking a list
+// filterIPs removes duplicates and splits off the addresses no public
+// list can hold (loopback, private, link-local): asking a public list
 // about 127.0.0.2 would meet its test entry and report a listing that is
-// not one. The rest is capped at maxIPSubjects.
-func filterIPs(ips []netip.Addr, res *probes.Result) []netip.Addr {
+// not one, so they go only to the lists with private_addresses: true.
+// Multicast and unspecified addresses are no mail host's and are dropped,
+// and so are RFC 5782's test points (127.0.0.2 and 127.0.0.1), whose
+// answer every list gives for all of its subjects alike. Both are capped
+// at maxIPSubjects together.
+func filterIPs(ips []netip.Addr, res *probes.Result) (public, private []netip.Addr) {
 	seen := map[netip.Addr]bool{}
-	var out, skipped []netip.Addr
+	var points []string
 	for _, ip := range ips {
 		ip = ip.Unmap().WithZone("")
 		if !ip.IsValid() || seen[ip] {
 			continue
 		}
 		seen[ip] = true
-		if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsMulticast() || ip.IsUnspecified() {
-			skipped = append(skipped, ip)
-			continue
+		switch {
+		case ip.IsMulticast() || ip.IsUnspecified():
+		case ip == testListedIP || ip == testNotListedIP:
+			points = append(points, ip.String())
+		case isPrivate(ip):
+			private = append(private, ip)
+		default:
+			public = append(public, ip)
 		}
-		out = append(out, ip)
 	}
-	if len(skipped) > 0 {
-		strs := make([]string, len(skipped))
-		for i, ip := range skipped {
-			strs[i] = ip.String()
+	if len(points) > 0 {
+		res.Note("not asked of any list: %s, RFC 5782's test %s, which every list must answer the same way whoever asks", strings.Join(points, ", "), probes.PluralForm(len(points), "point", "points"))
+	}
+	if n := len(public) + len(private); n > maxIPSubjects {
+		res.Note("%d addresses beyond the first %d were not asked of IP lists", n-maxIPSubjects, maxIPSubjects)
+		if len(public) > maxIPSubjects {
+			public = public[:maxIPSubjects]
 		}
-		res.Note("not asked of any list (loopback, private or link-local, which no public list holds): %s", probes.JoinNames(strs))
+		private = private[:maxIPSubjects-len(public)]
 	}
-	if len(out) > maxIPSubjects {
-		res.Note("%d addresses beyond the first %d were not asked of IP lists", len(out)-maxIPSubjects, maxIPSubjects)
-		out = out[:maxIPSubjects]
+	return public, private
+}
+
+// isPrivate reports whether no public list can hold the address:
+// loopback, private (RFC 1918, RFC 4193) or link-local.
+func isPrivate(ip netip.Addr) bool {
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast()
+}
+
+// ipSubjects returns the addresses the lists of kind (ip or allow) are
+// asked about together: the public ones, and the private ones when a list
+// of that kind takes them.
+func (r *run) ipSubjects(kind Kind) []netip.Addr {
+	for _, l := range r.p.cfg.Lists {
+		if l.Kind == kind && l.PrivateAddresses {
+			return append(append([]netip.Addr(nil), r.subj.ips...), r.subj.private...)
+		}
 	}
-	return out
+	return r.subj.ips
+}
+
+// notePrivate says which lists were not asked about the private
+// addresses, and which were.
+func (r *run) notePrivate() {
+	if len(r.subj.private) == 0 {
+		return
+	}
+	strs := make([]string, len(r.subj.private))
+	for i, ip := range r.subj.private {
+		strs[i] = ip.String()
+	}
+	var asked []string
+	for _, l := range r.p.cfg.Lists {
+		if l.PrivateAddresses {
+			asked = append(asked, l.Zone)
+		}
+	}
+	if len(asked) == 0 {
+		r.res.Note("not asked of any list (loopback, private or link-local, which no public list holds; a list with private_addresses: true is asked about them): %s", probes.JoinNames(strs))
+		return
+	}
+	r.res.Note("asked only of the lists with private_addresses: true (%s), being loopback, private or link-local: %s", strings.Join(asked, ", "), probes.JoinNames(strs))
 }
 
 // withRegisteredDomains adds each name's registered domain after it: URIBL
@@ -319,19 +372,26 @@ func (r *run) plan() {
 				lr.subjects = append(lr.subjects, &subjectRun{subject: n, q: query{name: name}})
 			}
 		default:
-			for _, ip := range r.subj.ips {
+			ips := r.subj.ips
+			if l.PrivateAddresses {
+				ips = append(append([]netip.Addr(nil), ips...), r.subj.private...)
+			}
+			for _, ip := range ips {
 				if ip.Is6() && !l.IPv6 {
 					continue
 				}
 				lr.subjects = append(lr.subjects, &subjectRun{subject: ip.String(), q: query{name: ipQueryName(ip, l.Zone)}})
 			}
-		}
-		if len(lr.subjects) == 0 {
-			if l.Kind != KindDomain && len(r.subj.ips) > 0 {
+			if len(lr.subjects) == 0 && len(ips) > 0 {
 				r.res.Note("%s not asked: its addresses are IPv6 and the list is not marked ipv6: true", l.Zone)
 			}
-			continue // nothing to ask this list; its health is not this request's concern
 		}
+		if len(lr.subjects) == 0 && !r.p.cfg.CheckHealth {
+			continue // nothing to ask this list
+		}
+		// A list's health does not depend on the target: its test points
+		// are asked even when the request has nothing else to ask it, so
+		// dnsbl.list_health is decided on every request.
 		if r.p.cfg.CheckHealth {
 			if l.Kind == KindDomain {
 				lr.positive = &query{name: l.positiveName() + "." + l.Zone + "."}

@@ -83,7 +83,9 @@ func (r *run) tally(kind Kind) tally {
 	}
 	for _, lr := range r.lists {
 		l := lr.list
-		if l.Kind != kind {
+		if l.Kind != kind || len(lr.subjects) == 0 {
+			// A list asked only its test points says nothing about the
+			// subjects; dnsbl.list_health reports it.
 			continue
 		}
 		t.consulted++
@@ -148,7 +150,7 @@ func plural(n int, word string) string {
 // passed: "not listed on the lists that answered" is not "not listed".
 func (r *run) recordBlocklist(spec probes.CheckSpec, kind Kind) {
 	t := r.tally(kind)
-	nSubjects, noReason := len(r.subj.ips), r.subj.noIPs
+	nSubjects, noReason := len(r.ipSubjects(kind)), r.subj.noIPs
 	if kind == KindDomain {
 		nSubjects, noReason = len(r.subj.names), r.subj.noNames
 	}
@@ -190,7 +192,7 @@ func (r *run) notListedReason(t tally, kind Kind, kindWord string) string {
 		// Lists that take no IPv6 are not asked about IPv6 addresses; a
 		// pass must not hide that nothing vouched for them.
 		var unasked []string
-		for _, ip := range r.subj.ips {
+		for _, ip := range r.ipSubjects(kind) {
 			if !t.covered[ip.String()] {
 				unasked = append(unasked, ip.String())
 			}
@@ -282,7 +284,7 @@ func (r *run) recordHealth() {
 		return
 	}
 	if len(r.lists) == 0 {
-		r.res.Skip(checkHealth, "no list was asked: there were no subjects for them")
+		r.res.Skip(checkHealth, "no lists are configured")
 		return
 	}
 	var v probes.Verdict
@@ -307,14 +309,15 @@ func (r *run) recordHealth() {
 // recordAllowlist records dnswl.listed: some address is on an allowlist.
 func (r *run) recordAllowlist() {
 	t := r.tallyAllow()
+	ips := r.ipSubjects(KindAllow)
 	switch {
 	case t.configured == 0:
 		r.res.Skip(checkAllow, "no allowlists are configured")
 		return
-	case len(r.subj.ips) == 0 && len(r.subj.unknown) > 0:
+	case len(ips) == 0 && len(r.subj.unknown) > 0:
 		r.undecided(checkAllow, r.subj.unknown)
 		return
-	case len(r.subj.ips) == 0:
+	case len(ips) == 0:
 		reason := r.subj.noIPs
 		if reason == "" {
 			reason = "there are no addresses to look up"
@@ -337,7 +340,7 @@ func (r *run) recordAllowlist() {
 		r.undecided(checkAllow, errs)
 		return
 	}
-	r.res.Fail(checkAllow, fmt.Sprintf("none of %s is on %s", plural(len(r.subj.ips), "address"), strings.Join(t.names, ", ")),
+	r.res.Fail(checkAllow, fmt.Sprintf("none of %s is on %s", plural(len(ips), "address"), strings.Join(t.names, ", ")),
 		fmt.Sprintf("allowlists vouch for established, well-run senders: apply to %s for %s (DNSWL has a self service at https://www.dnswl.org); this helps, but no receiver requires it",
 			strings.Join(t.names, ", "), probes.JoinNames(ipStrings(r))), t.evidence...)
 }
@@ -354,7 +357,7 @@ func (r *run) tallyAllow() allowTally {
 	t := allowTally{tally: r.tally(KindAllow)}
 	for _, lr := range r.lists {
 		l := lr.list
-		if l.Kind != KindAllow {
+		if l.Kind != KindAllow || len(lr.subjects) == 0 {
 			continue
 		}
 		t.names = append(t.names, l.Display())
@@ -375,6 +378,8 @@ func (r *run) tallyAllow() allowTally {
 	return t
 }
 
+// ipStrings lists the public addresses, the ones an allowlist run by
+// others can vouch for.
 func ipStrings(r *run) []string {
 	out := make([]string, len(r.subj.ips))
 	for i, ip := range r.subj.ips {
