@@ -60,9 +60,11 @@ func (r *run) recordPresent(found []*lookup, declErr error) {
 			r.noKey(&v, found, dangling)
 		}
 	} else if len(dangling) > 0 && len(v.Problems) == 0 {
-		// Keys are there; a stale alias beside them fails only the mail
-		// still signed with its selector.
-		r.res.Note("%s: mail signed with %s fails DKIM; %s", danglingPhrase(dangling), probes.PluralForm(len(dangling), "that selector", "those selectors"), danglingFix(dangling))
+		// Keys are there. An alias beside them without a key is not
+		// necessarily stale: Microsoft 365 publishes selector2's key only
+		// when it first rotates to it. So it is told, not to be removed.
+		r.res.Note("%s: mail signed with %s now would fail DKIM (a provider may publish a selector's key only when it rotates to it, as Microsoft 365 does with selector2)",
+			danglingPhrase(dangling), probes.PluralForm(len(dangling), "that selector", "those selectors"))
 	}
 	v.RecordAny(r.res, checkPresent, fmt.Sprintf("%s publishes a DKIM key at %s: %s", r.domain,
 		probes.Plural(len(usable), "selector", "selectors"), probes.JoinNames(usable)))
@@ -91,7 +93,11 @@ func (r *run) noKey(v *probes.Verdict, found, dangling []*lookup) {
 	if len(dangling) > 0 {
 		// The aliases say which selectors the domain signs with, and
 		// where their keys were: repointing them is the fix.
-		reason = fmt.Sprintf("no DKIM key found at %s: %s", r.domain, danglingPhrase(dangling))
+		if len(found) > 0 {
+			reason += "; " + danglingPhrase(dangling)
+		} else {
+			reason = fmt.Sprintf("no DKIM key found at %s: %s", r.domain, danglingPhrase(dangling))
+		}
 		fix = danglingFix(dangling)
 		for _, l := range dangling {
 			lines = append(lines, l.evidence()...)
