@@ -52,6 +52,10 @@ _dmarc.parkednone.test. IN TXT "v=DMARC1; p=none; rua=mailto:dmarc@parkednone.te
 parkednodmarc.test. IN TXT "v=spf1 -all"
 parkedbroken.test. IN TXT "v=spf1 -all"
 _dmarc.parkedbroken.test. IN TXT "v=DMARC1 p=quarantine"
+; A domain that sends (through a provider) and receives nothing.
+noreply.test. IN MX 0 .
+noreply.test. IN TXT "v=spf1 include:_spf.provider.test -all"
+_dmarc.noreply.test. IN TXT "v=DMARC1; p=reject"
 ; Other TXT records at _dmarc are not DMARC records.
 _dmarc.other.test. IN TXT "google-site-verification=abc"
 _dmarc.other.test. IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@other.test"
@@ -360,6 +364,16 @@ func TestProbe(t *testing.T) {
 			checks: statuses(skip, "dmarc.present", pass, "dmarc.syntax", fail),
 			remediations: map[string]string{
 				"dmarc.syntax": `publish "_dmarc.parkedbroken.test. IN TXT \"v=DMARC1; p=reject\""`,
+			},
+		},
+		{
+			// A domain that sends mail but receives none (a null MX):
+			// reports addressed to it would bounce.
+			name:   "no reports asked, at a domain that receives no mail",
+			target: "noreply.test",
+			checks: statuses(pass, "dmarc.reports", fail, "dmarc.external_reports", skip),
+			remediations: map[string]string{
+				"dmarc.reports": `publish "_dmarc.noreply.test. IN TXT \"v=DMARC1; p=reject; rua=mailto:dmarc-reports@<a domain of yours that receives mail>\""`,
 			},
 		},
 		{

@@ -206,7 +206,7 @@ func (r *run) recordMissing(evidence []string) {
 		where = append(where, strings.TrimSuffix(l.name, "."))
 	}
 	fix := "publish a starter record that asks for reports and enforces nothing yet: " +
-		probes.ZoneTXT("_dmarc."+r.domain, "v=DMARC1; p=none; rua=mailto:dmarc-reports@"+r.domain)
+		probes.ZoneTXT("_dmarc."+r.domain, "v=DMARC1; p=none; rua="+r.reportAddress(r.domain))
 	if org := OrganizationalDomain(r.domain); org != "" && org != r.domain {
 		fix += " (or publish it at _dmarc." + org + ", which covers every subdomain of " + org + ")"
 	}
@@ -281,10 +281,24 @@ func (r *run) recordUnusable(l *level, text string, err error, evidence []string
 	} else {
 		// Nothing of a DMARC record can be read off the text: the
 		// starter record, which changes nothing for the domain's mail.
-		fix = "publish a record of the form " + probes.ZoneTXT(l.name, "v=DMARC1; p=none; rua=mailto:dmarc-reports@"+l.domain) +
+		fix = "publish a record of the form " + probes.ZoneTXT(l.name, "v=DMARC1; p=none; rua="+r.reportAddress(l.domain)) +
 			" (" + probes.Quote(probes.Clip(text, 80)) + " states no policy to keep), and move to p=quarantine, then p=reject, once the reports show your mail passes"
 	}
 	r.res.Fail(checkSyntax, "_dmarc."+l.domain+": "+err.Error(), fix, evidence...)
+}
+
+// reportAddress is the report destination a remediation proposes:
+// dmarc-reports@ the domain, unless the domain receives no mail (a null
+// MX, RFC 7505), where reports would bounce; then an address at a domain
+// that receives mail, to be filled in.
+func (r *run) reportAddress(domain string) string {
+	ans, err := r.env.DNS.Lookup(r.ctx, dns.Fqdn(domain), dns.TypeMX)
+	if err == nil && len(ans.Records) == 1 {
+		if mx, ok := ans.Records[0].(*dns.MX); ok && mx.Mx == "." {
+			return "mailto:dmarc-reports@<a domain of yours that receives mail>"
+		}
+	}
+	return "mailto:dmarc-reports@" + domain
 }
 
 // noMailPhrase says why the domain needs only p=reject.
@@ -368,7 +382,7 @@ func (r *run) recordPolicy(l *level, rec *Record, src string) {
 		fix = "once DMARC reports show your legitimate mail passes, publish " + probes.ZoneTXT(l.name, rec.with(map[string]string{"p": want}))
 	} else {
 		fix = "once DMARC reports show your legitimate mail passes, set sp=" + want + " at " + probes.ZoneTXT(l.name, rec.with(map[string]string{"sp": want})) +
-			", or give " + r.domain + " a record of its own, " + probes.ZoneTXT("_dmarc."+r.domain, "v=DMARC1; p="+want+"; rua=mailto:dmarc-reports@"+l.domain)
+			", or give " + r.domain + " a record of its own, " + probes.ZoneTXT("_dmarc."+r.domain, "v=DMARC1; p="+want+"; rua="+r.reportAddress(l.domain))
 	}
 	r.res.Fail(checkPolicy, fmt.Sprintf("%s applies to %s; the module accepts only %s", what, r.domain, strings.Join(r.cfg.AcceptedPolicies, ", ")), fix)
 }
@@ -437,7 +451,7 @@ func (r *run) recordReports(l *level, rec *Record) {
 			reason += ": " + probes.JoinPhrases(bad)
 		}
 	}
-	r.res.Fail(checkReports, reason, "publish "+probes.ZoneTXT(l.name, rec.with(map[string]string{"rua": "mailto:dmarc-reports@" + l.domain})))
+	r.res.Fail(checkReports, reason, "publish "+probes.ZoneTXT(l.name, rec.with(map[string]string{"rua": r.reportAddress(l.domain)})))
 }
 
 // recordExternal records dmarc.external_reports: every report destination
