@@ -30,21 +30,10 @@ var knownUnsafeGoldenFixes = map[string]string{
 	// literal MX 192.0.2.30; ptr.role_label publishes the same name for
 	// the residential (PBL-listed) 198.51.100.77: both applied, the MX
 	// host gets both addresses.
-	"broken.test mx.hostname+mx.resolves+ptr.role_label conflicting-addresses": "mx probe, branch c2-spf-mx",
-	// srv.client templates every service at mail.broken.test, which does
-	// not exist.
-	"broken.test srv.client target-does-not-exist": "mx probe, branch c2-spf-mx",
+	"broken.test mx.hostname+mx.resolves+ptr.role_label conflicting-addresses": "mx probe (issue 15, the mx part)",
 }
 
-var knownUnsafeExampleFixes = map[string]string{
-	"broken.test mx.hostname+mx.resolves+ptr.role_label conflicting-addresses": "mx probe, branch c2-spf-mx",
-	"broken.test srv.client target-does-not-exist":                             "mx probe, branch c2-spf-mx",
-	// nomx.test has no MX; its A record is the host that serves mail
-	// (RFC 5321 §5.1), yet the fix names mail.nomx.test, which does not
-	// exist (issue 15: name the host that actually serves mail).
-	"nomx.test mx.present target-does-not-exist": "mx probe, branch c2-spf-mx",
-	"nomx.test srv.client target-does-not-exist": "mx probe, branch c2-spf-mx",
-}
+var knownUnsafeExampleFixes = knownUnsafeGoldenFixes
 
 func TestGoldenFixesAreSafe(t *testing.T) {
 	world := testbed.StartExampleWorld(t)

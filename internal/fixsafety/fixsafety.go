@@ -14,8 +14,8 @@
 //     report destinations it has.
 //   - target-does-not-exist: an MX or SRV record to publish naming a host
 //     that has no address, unless the same fix publishes one.
-//   - void-term-has-records: "remove the terms whose names have no
-//     records" naming a term whose name has them.
+//   - void-term-has-records: "remove or repair the terms" whose lookups
+//     find no records, naming a term whose name has them.
 //   - ed25519-as-rsa: a key template with k=rsa for a selector whose name,
 //     or published record, says Ed25519.
 //   - already-published: a TXT record to publish that the report shows
@@ -428,17 +428,22 @@ func (a *audit) targetDoesNotExist(c Check) {
 	}
 }
 
-// voidTermsRE reads spf.void_lookup_limit's remediation: the terms after
-// the colon, "a:x.example in example.test (NXDOMAIN); mx in …".
+// voidTermRE reads the terms spf.void_lookup_limit's remediation tells to
+// remove: "a:x.example in example.test (NXDOMAIN); mx in …".
 var voidTermRE = regexp.MustCompile(`([+~?-]?[a-z]+(?:[:=][^\s;()]+)?) in (\S+) \(`)
 
 func (a *audit) voidTermHasRecords(c Check) {
-	const marker = "whose names have no records: "
-	i := strings.Index(c.Remediation, marker)
+	// "remove or repair the terms whose names have no records: …" or
+	// "… the terms that match nothing (their lookups find no records): …".
+	i := strings.Index(c.Remediation, "remove or repair the terms")
 	if i < 0 {
 		return
 	}
-	for _, m := range voidTermRE.FindAllStringSubmatch(c.Remediation[i+len(marker):], -1) {
+	j := strings.Index(c.Remediation[i:], ": ")
+	if j < 0 {
+		return
+	}
+	for _, m := range voidTermRE.FindAllStringSubmatch(c.Remediation[i+j+2:], -1) {
 		term, domain := strings.TrimLeft(m[1], "+~?-"), m[2]
 		mech, name, _ := strings.Cut(term, ":")
 		mech, _, _ = strings.Cut(mech, "/") // "a/24": the domain's own name

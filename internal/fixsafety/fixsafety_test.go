@@ -98,6 +98,20 @@ func TestRules(t *testing.T) {
 			want: []string{"spf.void_lookup_limit void-term-has-records"},
 		},
 		{
+			// The spf probe's words since issue 15: the terms with no
+			// records at all to remove, the others to complete.
+			name: "void terms to remove and terms to complete",
+			checks: []fixsafety.Check{check("spf.void_lookup_limit", fail, "3 void lookups",
+				"remove or repair the terms that match nothing (their lookups find no records): a:gone.ex.test in ex.test (NXDOMAIN); "+
+					"for the terms whose names lack records of one family: a:mx1.ex.test in ex.test: publish AAAA records for mx1.ex.test")},
+		},
+		{
+			name: "a term to remove whose name has records, in the spf probe's words since issue 15",
+			checks: []fixsafety.Check{check("spf.void_lookup_limit", fail, "3 void lookups",
+				"remove or repair the terms that match nothing (their lookups find no records): a:mx2.ex.test in ex.test (NXDOMAIN)")},
+			want: []string{"spf.void_lookup_limit void-term-has-records"},
+		},
+		{
 			name: "an Ed25519-named selector templated with k=rsa",
 			checks: []fixsafety.Check{check("dkim.present", fail, "no key record at ed25519._domainkey.ex.test",
 				"publish the public key, e.g. "+probes.ZoneTXT("ed25519._domainkey.ex.test", "v=DKIM1; k=rsa; p=<base64 public key>"))},

@@ -69,15 +69,15 @@ var riskyBreakages = []breakage{
 		says:   []says{{"dkim.present", probes.StatusFail, []string{"ed25519-2025._domainkey.selfhosted.test", "k=ed25519"}}},
 	},
 	{
-		// a: terms of hosts with IPv4 addresses only: their AAAA lookups
-		// are void, and a fix must not call the names recordless.
-		name:   "SPF a: terms of IPv4-only hosts",
+		// a: terms of hosts with IPv4 addresses only beside names that
+		// no longer exist: the fix may tell to remove only the latter.
+		name:   "SPF a: terms of IPv4-only hosts and of names that are gone",
 		target: "selfhosted.test",
 		break_: func(t *testing.T, w *World) {
 			w.DNS.Remove("selfhosted.test.", dns.TypeTXT)
-			add(t, w, `selfhosted.test. 3600 IN TXT "v=spf1 a:`+MX1+` a:`+MX2+` a:mta-sts.selfhosted.test -all"`)
+			add(t, w, `selfhosted.test. 3600 IN TXT "v=spf1 a:`+MX1+` a:`+MX2+` a:old1.selfhosted.test a:old2.selfhosted.test a:old3.selfhosted.test -all"`)
 		},
-		says: []says{{"spf.void_lookup_limit", probes.StatusFail, []string{"a:" + MX1}}},
+		says: []says{{"spf.void_lookup_limit", probes.StatusFail, []string{"a:old1.selfhosted.test"}}},
 	},
 	{
 		// No MX: the fix must name a host that serves mail.
@@ -92,19 +92,9 @@ var riskyBreakages = []breakage{
 }
 
 // knownUnsafeProviderFixes are the findings that still occur, by key, with
-// the probe that makes them and the branch that owns it; the test fails
-// when one no longer occurs, so the list shrinks as they are fixed.
-var knownUnsafeProviderFixes = map[string]string{
-	// dane.tlsa proposes a TLSA record for mx2, which offers no STARTTLS:
-	// DANE senders would defer all its mail (RFC 7672 §2.2).
-	"selfhosted.test (an MX host that stopped offering STARTTLS, its TLSA record removed) dane.tlsa tlsa-without-starttls": "smtp probe, branch c2-spf-mx",
-	// The a: names have A records; only their AAAA lookups are void (the
-	// IPv6 void lookups of issue 15).
-	"selfhosted.test (SPF a: terms of IPv4-only hosts) spf.void_lookup_limit void-term-has-records": "spf probe, branch c2-spf-mx",
-	// No MX: mail goes to selfhosted.test's own address (RFC 5321 §5.1),
-	// yet the fix names mail.selfhosted.test, which does not exist.
-	"selfhosted.test (no MX record) mx.present target-does-not-exist": "mx probe, branch c2-spf-mx",
-}
+// the probe that makes them; the test fails when one no longer occurs, so
+// the list shrinks as they are fixed. None today.
+var knownUnsafeProviderFixes = map[string]string{}
 
 func TestProviderFixesAreSafe(t *testing.T) {
 	var found []fixsafety.Finding
