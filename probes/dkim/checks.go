@@ -381,9 +381,16 @@ func (r *run) recordTesting(found []*lookup) {
 				flags = append(flags, f)
 			}
 		}
-		v.Fail(fmt.Sprintf("selector %s has t=%s", l.selector, probes.OneLine(l.key.Tags.Value("t"), 64)),
-			"publish "+probes.ZoneTXT(l.name, rewrite(l.key.Tags, map[string]string{"t": strings.Join(flags, ":")})),
-			l.evidence()...)
+		fix := "publish " + probes.ZoneTXT(l.name, rewrite(l.key.Tags, map[string]string{"t": strings.Join(flags, ":")}))
+		if l.key.Type == KeyTypeRSA && l.key.Bits < r.cfg.MinRSABits {
+			// dkim.key_strength replaces this key: publishing it again
+			// without t=y would keep a key that must go.
+			fix = fmt.Sprintf("publish the key that replaces selector %s (dkim.key_strength) without y in t=", l.selector)
+			if len(flags) > 0 {
+				fix += ", keeping t=" + strings.Join(flags, ":")
+			}
+		}
+		v.Fail(fmt.Sprintf("selector %s has t=%s", l.selector, probes.OneLine(l.key.Tags.Value("t"), 64)), fix, l.evidence()...)
 	}
 	if len(v.Problems) > 0 {
 		v.FailReason = probes.JoinPhrases(v.Problems) + ": the domain is testing DKIM, and verifiers treat its signed mail like unsigned mail (RFC 6376 §3.6.1)"

@@ -81,6 +81,7 @@ google._domainkey.whitespace.test. IN TXT "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQE
 google._domainkey.edrsa.test. IN TXT "v=DKIM1; k=ed25519; p=` + rfcRSA + `"
 google._domainkey.truncated.test. IN TXT "v=DKIM1; k=rsa; p=` + gmail[:200] + `"
 google._domainkey.flags.test. IN TXT "v=DKIM1; k=rsa; t=y:s; p=` + rfcRSA + `"
+google._domainkey.testing2048.test. IN TXT "v=DKIM1; k=rsa; t=y; p=` + gmail + `"
 google._domainkey.sha1.test. IN TXT "v=DKIM1; k=rsa; h=sha1; p=` + rfcRSA + `"
 google._domainkey.twokeys.test. IN TXT "v=DKIM1; k=rsa; p=` + rfcRSA + `"
 google._domainkey.twokeys.test. IN TXT "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
@@ -249,7 +250,9 @@ func TestProbe(t *testing.T) {
 				"dkim.not_testing": "selector mail has t=y: the domain is testing DKIM",
 			},
 			remediations: map[string]string{
-				"dkim.not_testing": `publish "mail._domainkey.signalk.org. IN TXT \"v=DKIM1; k=rsa; p=MIGf`,
+				// The 1024-bit key is to be replaced (dkim.key_strength), not
+				// published again without t=y.
+				"dkim.not_testing": "publish the key that replaces selector mail (dkim.key_strength) without y in t=",
 			},
 			metrics: []metric{m("mail_dkim_key_info", 1, "mail", "rsa", "y")},
 		},
@@ -261,9 +264,21 @@ func TestProbe(t *testing.T) {
 				"dkim.not_testing": "selector google has t=y:s",
 			},
 			remediations: map[string]string{
-				"dkim.not_testing": `"google._domainkey.flags.test. IN TXT \"v=DKIM1; k=rsa; t=s; p=MIGf`,
+				"dkim.not_testing": "publish the key that replaces selector google (dkim.key_strength) without y in t=, keeping t=s",
 			},
 			metrics: []metric{m("mail_dkim_key_info", 1, "google", "rsa", "y:s")},
+		},
+		{
+			// A strong key in testing mode is published again without y.
+			name:   "t=y on a 2048-bit key",
+			target: "testing2048.test",
+			checks: statuses(pass, "dkim.not_testing", fail, "dkim.ed25519", fail),
+			reasons: map[string]string{
+				"dkim.not_testing": "selector google has t=y: the domain is testing DKIM",
+			},
+			remediations: map[string]string{
+				"dkim.not_testing": `once signing works, drop y from t=: publish "google._domainkey.testing2048.test. IN TXT \"v=DKIM1; k=rsa; p=MIIB`,
+			},
 		},
 		{
 			name:   "h=sha1",
