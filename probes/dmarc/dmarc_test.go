@@ -56,6 +56,13 @@ _dmarc.parkedbroken.test. IN TXT "v=DMARC1 p=quarantine"
 noreply.test. IN MX 0 .
 noreply.test. IN TXT "v=spf1 include:_spf.provider.test -all"
 _dmarc.noreply.test. IN TXT "v=DMARC1; p=reject"
+; Domains with a null MX that ask for reports at themselves: they bounce.
+noreplyrua.test. IN MX 0 .
+noreplyrua.test. IN TXT "v=spf1 include:_spf.provider.test -all"
+_dmarc.noreplyrua.test. IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@noreplyrua.test"
+parkedrua.test. IN MX 0 .
+parkedrua.test. IN TXT "v=spf1 -all"
+_dmarc.parkedrua.test. IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@parkedrua.test"
 ; Other TXT records at _dmarc are not DMARC records.
 _dmarc.other.test. IN TXT "google-site-verification=abc"
 _dmarc.other.test. IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@other.test"
@@ -377,6 +384,26 @@ func TestProbe(t *testing.T) {
 			},
 		},
 		{
+			// Reports to a domain that receives no mail bounce: nobody
+			// reads them.
+			name:   "reports asked at a domain with a null MX",
+			target: "noreplyrua.test",
+			checks: statuses(pass, "dmarc.reports", fail, "dmarc.external_reports", skip),
+			reasons: map[string]string{
+				"dmarc.reports": "rua= sends the reports to mailto:dmarc@noreplyrua.test, but noreplyrua.test publishes a null MX (RFC 7505), so they bounce",
+			},
+			remediations: map[string]string{
+				"dmarc.reports": `rua=mailto:dmarc-reports@<a domain of yours that receives mail>`,
+			},
+		},
+		{
+			// For a domain that sends no mail the reports are optional:
+			// the bounce is a note, not a failure.
+			name:   "a parked domain asking for reports at itself",
+			target: "parkedrua.test",
+			checks: statuses(pass, "dmarc.reports", skip, "dmarc.external_reports", skip),
+		},
+		{
 			name:   "other TXT records beside the DMARC record",
 			target: "other.test",
 			checks: statuses(pass, "dmarc.external_reports", skip),
@@ -474,6 +501,15 @@ func TestProbe(t *testing.T) {
 	}
 }
 
+func TestBouncingReportsAreNoted(t *testing.T) {
+	srv := testbed.StartDNS(t, world()...)
+	res, _ := runProbe(t, srv.Addr, "parkedrua.test", dmarc.DefaultConfig(), 5*time.Second)
+	want := "_dmarc.parkedrua.test. sends aggregate reports to mailto:dmarc@parkedrua.test, but parkedrua.test publishes a null MX (RFC 7505): the reports bounce"
+	if !slices.Contains(res.Notes(), want) {
+		t.Errorf("notes %q, want %q", res.Notes(), want)
+	}
+}
+
 func TestWithoutAnSPFBlock(t *testing.T) {
 	// A module without an spf block cannot tell that a domain sends no
 	// mail: it is judged as one that may, and asked for reports.
@@ -518,8 +554,9 @@ func runProbe(t testing.TB, addr, target string, cfg dmarc.Config, timeout time.
 
 func TestLookupsTakeTwoRounds(t *testing.T) {
 	// Both _dmarc names of a subdomain (and its SPF record, whether it
-	// sends mail) in one round, both report authorizations in the next;
-	// asked one by one they would take five.
+	// sends mail, and its MX, whether it receives any: the mx probe's
+	// question too) in one round, both report authorizations in the next;
+	// asked one by one they would take six.
 	srv := testbed.StartDNS(t, world()...)
 	srv.SetLockstep(50 * time.Millisecond)
 	res, _ := runProbe(t, srv.Addr, "support.apple.com", dmarc.DefaultConfig(), 30*time.Second)
@@ -532,8 +569,8 @@ func TestLookupsTakeTwoRounds(t *testing.T) {
 	if d := srv.Duplicates(); len(d) > 0 {
 		t.Errorf("questions asked more than once: %v", d)
 	}
-	if n := len(srv.Queries()); n != 5 {
-		t.Errorf("%d questions, want 5: %v", n, srv.Queries())
+	if n := len(srv.Queries()); n != 6 {
+		t.Errorf("%d questions, want 6: %v", n, srv.Queries())
 	}
 }
 

@@ -92,6 +92,9 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 			r.noMail = d
 		}
 	})
+	// A null MX makes report addresses in the domain bounce. The MX
+	// question is the mx probe's too: one question for the request.
+	tasks.Go(func() { r.nullMX = hasNullMX(ctx, env.DNS, r.domain) })
 	r.levels = lookupLevels(ctx, env.DNS, r.lookupDomains())
 	tasks.Wait()
 	r.judge()
@@ -108,6 +111,9 @@ type run struct {
 	levels []*level
 	// noMail is set when the domain declares that it sends no mail.
 	noMail *sending.Declaration
+	// nullMX: the domain publishes a null MX (RFC 7505), so it receives
+	// no mail, reports included.
+	nullMX bool
 }
 
 // lookupDomains lists the domains whose _dmarc record a receiver may use
@@ -292,13 +298,21 @@ func (r *run) recordUnusable(l *level, text string, err error, evidence []string
 // MX, RFC 7505), where reports would bounce; then an address at a domain
 // that receives mail, to be filled in.
 func (r *run) reportAddress(domain string) string {
-	ans, err := r.env.DNS.Lookup(r.ctx, dns.Fqdn(domain), dns.TypeMX)
-	if err == nil && len(ans.Records) == 1 {
-		if mx, ok := ans.Records[0].(*dns.MX); ok && mx.Mx == "." {
-			return "mailto:dmarc-reports@<a domain of yours that receives mail>"
-		}
+	if hasNullMX(r.ctx, r.env.DNS, domain) {
+		return "mailto:dmarc-reports@<a domain of yours that receives mail>"
 	}
 	return "mailto:dmarc-reports@" + domain
+}
+
+// hasNullMX reports whether the domain publishes a null MX (RFC 7505): it
+// receives no mail.
+func hasNullMX(ctx context.Context, r *dnsclient.Resolver, domain string) bool {
+	ans, err := r.Lookup(ctx, dns.Fqdn(domain), dns.TypeMX)
+	if err != nil || len(ans.Records) != 1 {
+		return false
+	}
+	mx, ok := ans.Records[0].(*dns.MX)
+	return ok && mx.Mx == "."
 }
 
 // noMailPhrase says why the domain needs only p=reject.
@@ -425,9 +439,11 @@ func (r *run) stricter(policy string) string {
 
 // recordReports records dmarc.reports: rua= has a valid mailto: URI.
 func (r *run) recordReports(l *level, rec *Record) {
-	var good, bad []string
+	var good, bad, bouncing []string
 	for _, u := range rec.RUA {
 		switch {
+		case u.Mailto() && r.nullMX && strings.EqualFold(u.Domain, r.domain):
+			bouncing = append(bouncing, "mailto:"+u.Address)
 		case u.Mailto():
 			good = append(good, "mailto:"+u.Address)
 		case u.Valid():
@@ -440,12 +456,19 @@ func (r *run) recordReports(l *level, rec *Record) {
 		r.res.Pass(checkReports, "aggregate reports go to "+probes.JoinNames(good))
 		return
 	}
+	if len(bouncing) > 0 {
+		// Receivers' reports to a domain that receives no mail bounce.
+		r.res.Note("%s sends aggregate reports to %s, but %s publishes a null MX (RFC 7505): the reports bounce", l.name, probes.JoinNames(bouncing), r.domain)
+	}
 	if r.noMail != nil {
 		r.res.Skip(checkReports, r.noMailPhrase()+": aggregate reports would show only who forges it, so they are optional")
 		return
 	}
 	reason := "no rua= tag: nobody receives the aggregate reports that show who sends mail as " + l.domain
-	if len(rec.RUA) > 0 || rec.tags["rua"].Name != "" {
+	switch {
+	case len(bouncing) > 0:
+		reason = fmt.Sprintf("rua= sends the reports to %s, but %s publishes a null MX (RFC 7505), so they bounce", probes.JoinNames(bouncing), r.domain)
+	case len(rec.RUA) > 0 || rec.tags["rua"].Name != "":
 		reason = "rua= has no valid mailto: URI"
 		if len(bad) > 0 {
 			reason += ": " + probes.JoinPhrases(bad)
