@@ -144,7 +144,13 @@ type Env struct {
 	// Facts computes what several probes read (MX discovery, SMTP
 	// conversations, TLSA answers) once for every probe that asks.
 	Facts *Facts
+	// Limits bound the hosts, addresses and reverse lookups the request
+	// looks at; zero fields are DefaultLimits'. Read them with Limit.
+	Limits Limits
 }
+
+// Limit returns the request's limits, defaults filled in.
+func (e *Env) Limit() Limits { return e.Limits.OrDefault() }
 
 // Clock returns the time now by the Env's clock (the system clock when none
 // is set).

@@ -31,10 +31,13 @@ const (
 	// once. A burst beyond what a resolver's socket buffer holds is dropped
 	// by the kernel and costs a full retry timeout; queueing is cheaper.
 	DefaultMaxInFlight = 256
-	// DefaultCacheMaxEntries bounds the answers a client keeps across
-	// requests: about 20 MB of answers in wire form, the DNS of some 2,000
-	// domains with the default module.
-	DefaultCacheMaxEntries = 100000
+	// DefaultCacheMaxBytes bounds the answers a client keeps across
+	// requests: the DNS of some 2,000 domains with the default module, and
+	// of fewer when domains publish large answers.
+	DefaultCacheMaxBytes = 32 << 20
+	// DefaultCacheSweepEvery is how often expired answers are freed
+	// (besides when they are asked for).
+	DefaultCacheSweepEvery = time.Minute
 	resolvConfPath         = "/etc/resolv.conf"
 )
 
@@ -58,9 +61,12 @@ type Config struct {
 	// their TTL, but no longer than this; 0 keeps nothing beyond a
 	// request.
 	CacheMaxTTL time.Duration
-	// CacheMaxEntries bounds the answers kept across requests (0: the
-	// default, DefaultCacheMaxEntries).
-	CacheMaxEntries int
+	// CacheMaxBytes bounds the answers kept across requests, in bytes
+	// (0: DefaultCacheMaxBytes).
+	CacheMaxBytes int64
+	// CacheSweepEvery is how often expired answers are freed (0:
+	// DefaultCacheSweepEvery).
+	CacheSweepEvery time.Duration
 	// ResolvConf overrides /etc/resolv.conf (tests).
 	ResolvConf string
 	// Now is the clock of the shared cache (tests); nil is time.Now.
@@ -111,15 +117,19 @@ func New(cfg Config) (*Client, error) {
 	c.slots = make(chan struct{}, maxInFlight)
 	c.udpConns = newUDPPool()
 	if cfg.CacheMaxTTL > 0 {
-		entries := cfg.CacheMaxEntries
-		if entries <= 0 {
-			entries = DefaultCacheMaxEntries
+		maxBytes := cfg.CacheMaxBytes
+		if maxBytes <= 0 {
+			maxBytes = DefaultCacheMaxBytes
+		}
+		sweepEvery := cfg.CacheSweepEvery
+		if sweepEvery <= 0 {
+			sweepEvery = DefaultCacheSweepEvery
 		}
 		now := cfg.Now
 		if now == nil {
 			now = time.Now
 		}
-		c.shared = newSharedCache(cfg.CacheMaxTTL, entries, now)
+		c.shared = newSharedCache(cfg.CacheMaxTTL, maxBytes, sweepEvery, now)
 	}
 	for _, s := range cfg.Servers {
 		addr, err := ServerAddress(s)

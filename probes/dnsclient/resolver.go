@@ -3,6 +3,7 @@ package dnsclient
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -20,15 +21,25 @@ import (
 // probes ask it concurrently; answers and errors are kept until the Resolver
 // is dropped. Only a question abandoned because its asker's context ended is
 // forgotten, so a later asker tries again.
+//
+// A Resolver has a budget (Budget): how many distinct questions it asks and
+// how much memory the answers it holds may take. Whatever a domain
+// publishes, a request then holds at most that much DNS; a question beyond
+// the budget fails with an *Error wrapping ErrBudget, which makes the checks
+// that needed it undecided.
 type Resolver struct {
 	client *Client
+	budget Budget
 
 	calls *flight.Group[question, exchanged]
 
-	queries    atomic.Int64
-	hits       atomic.Int64
-	sharedHits atomic.Int64
-	misses     atomic.Int64
+	queries     atomic.Int64
+	hits        atomic.Int64
+	sharedHits  atomic.Int64
+	misses      atomic.Int64
+	asked       atomic.Int64 // distinct questions taken from the budget
+	answerBytes atomic.Int64 // what the answers held cost (answerCost)
+	refused     atomic.Int64 // questions the budget refused
 
 	bogusMu sync.Mutex
 	bogus   []*Bogus
@@ -39,16 +50,83 @@ type question struct {
 	qtype uint16
 }
 
-// exchanged is a question's answer and the resolver that gave it.
+// exchanged is a question's answer, the resolver that gave it and what the
+// answer costs in memory (answerCost).
 type exchanged struct {
 	msg    *dns.Msg
 	server string
 	bogus  *Bogus // the resolver refused the answer; msg is the CD answer
+	cost   int64
 }
 
-// NewResolver returns a request-scoped resolver with an empty cache.
-func (c *Client) NewResolver() *Resolver {
-	return &Resolver{client: c, calls: flight.NewMemo[question, exchanged]()}
+// Budget bounds what one Resolver asks and holds.
+type Budget struct {
+	// Questions is how many distinct questions may be asked, from the wire
+	// or from the answers kept across requests (0: DefaultMaxQuestions).
+	Questions int
+	// AnswerBytes is how much memory the answers held may take, counted by
+	// answerCost (0: DefaultMaxAnswerBytes).
+	AnswerBytes int64
+}
+
+// Defaults of a Budget's fields left zero. A mail domain's probe request
+// asks 50 to 400 questions and holds 20 to 300 KB of answers (a large
+// DNSSEC-signed domain, with its NSEC proofs, at the top); a hostile one
+// would ask and hold without end.
+const (
+	DefaultMaxQuestions   = 2000
+	DefaultMaxAnswerBytes = 2 << 20
+)
+
+// recordCost is what one decoded record costs beyond its wire form: the
+// record's struct and header, its owner name as a string, and its slots in
+// the message's and the answer's slices. Measured on 64 KB answers of A,
+// AAAA, MX, PTR and TXT records with miekg/dns, the decoded message takes
+// its wire size plus 70 to 100 bytes a record.
+const recordCost = 128
+
+// answerCost is what a message of wireBytes takes once decoded.
+func answerCost(msg *dns.Msg, wireBytes int) int64 {
+	return int64(wireBytes) + recordCost*int64(len(msg.Answer)+len(msg.Ns)+len(msg.Extra))
+}
+
+// ErrBudget is wrapped by the errors of questions a Resolver's budget
+// refused.
+var ErrBudget = errors.New("over the request's DNS budget")
+
+// BudgetError says which part of the budget a question would have
+// overrun.
+type BudgetError struct {
+	// Key is the module setting ("limits.dns_questions").
+	Key string
+	// Max is its value.
+	Max int64
+	// What says what the question met ("not asked: the request has asked
+	// its 2000 questions").
+	What string
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("%s (the module's %s is %d)", e.What, e.Key, e.Max)
+}
+
+// Is makes errors.Is(err, ErrBudget) true.
+func (e *BudgetError) Is(target error) bool { return target == ErrBudget }
+
+// NewResolver returns a request-scoped resolver with an empty cache and the
+// default budget.
+func (c *Client) NewResolver() *Resolver { return c.NewResolverWithBudget(Budget{}) }
+
+// NewResolverWithBudget returns a request-scoped resolver with an empty
+// cache and the given budget (zero fields take the defaults).
+func (c *Client) NewResolverWithBudget(b Budget) *Resolver {
+	if b.Questions <= 0 {
+		b.Questions = DefaultMaxQuestions
+	}
+	if b.AnswerBytes <= 0 {
+		b.AnswerBytes = DefaultMaxAnswerBytes
+	}
+	return &Resolver{client: c, budget: b, calls: flight.NewMemo[question, exchanged]()}
 }
 
 // Stats counts a resolver's work.
@@ -57,12 +135,22 @@ type Stats struct {
 	CacheHits   int64 // questions answered from the request cache
 	SharedHits  int64 // questions answered from the answers kept across requests
 	CacheMisses int64 // questions that had to be asked
+	// Questions is how many distinct questions the budget was asked for,
+	// AnswerBytes what the answers held cost (see Budget), and
+	// OverBudget how many questions the budget refused.
+	Questions   int64
+	AnswerBytes int64
+	OverBudget  int64
 }
 
 // Stats returns the counts so far.
 func (r *Resolver) Stats() Stats {
-	return Stats{Queries: r.queries.Load(), CacheHits: r.hits.Load(), SharedHits: r.sharedHits.Load(), CacheMisses: r.misses.Load()}
+	return Stats{Queries: r.queries.Load(), CacheHits: r.hits.Load(), SharedHits: r.sharedHits.Load(), CacheMisses: r.misses.Load(),
+		Questions: r.asked.Load(), AnswerBytes: r.answerBytes.Load(), OverBudget: r.refused.Load()}
 }
+
+// Budget returns the resolver's budget, defaults filled in.
+func (r *Resolver) Budget() Budget { return r.budget }
 
 // Servers returns the resolver addresses in use.
 func (r *Resolver) Servers() []string { return r.client.Servers() }
@@ -108,6 +196,9 @@ type Answer struct {
 	// SOA's negative-caching TTL (RFC 2308 §5); 0 when the answer gave
 	// none.
 	TTL uint32
+	// Size is what the messages of the answer take in memory, as the
+	// request's budget counts them (wire size plus a cost per record).
+	Size int64
 }
 
 // NXDomain reports whether the name does not exist.
@@ -138,10 +229,11 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answ
 	current := fqdn
 	for {
 		asked := current
-		msg, server, bogus, err := r.ask(ctx, asked, qtype)
+		msg, server, bogus, cost, err := r.ask(ctx, asked, qtype)
 		if err != nil {
 			return nil, err
 		}
+		ans.Size += cost
 		ans.Server = server
 		ans.Rcode = msg.Rcode
 		if bogus != nil && ans.Bogus == nil {
@@ -233,38 +325,74 @@ func cnameOf(msg *dns.Msg, owner string) (string, bool) {
 	return "", false
 }
 
-// ask returns the cached message for a question, asking it if needed. A
-// question abandoned because its asker's context ended is asked again for
-// the next asker with time left (flight.Group). A bogus answer is kept for
-// the request only: across requests the resolver is asked again.
-func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, *Bogus, error) {
+// ask returns the cached message for a question, asking it if needed, and
+// what it costs. A question abandoned because its asker's context ended is
+// asked again for the next asker with time left (flight.Group). A bogus
+// answer is kept for the request only: across requests the resolver is
+// asked again. A question beyond the budget is not asked, and an answer
+// that would take the held answers beyond it is dropped: both are errors
+// wrapping ErrBudget.
+func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, *Bogus, int64, error) {
 	q := question{name: name, qtype: qtype}
 	v, err, joined := r.calls.Do(ctx, q, func() (exchanged, error) {
-		if msg, server, ok := r.client.cached(q); ok {
+		if n := r.asked.Add(1); n > int64(r.budget.Questions) {
+			r.asked.Add(-1)
+			r.refused.Add(1)
+			return exchanged{}, &Error{Name: name, Type: qtype, Rcode: -1, Err: &BudgetError{
+				Key: "limits.dns_questions", Max: int64(r.budget.Questions),
+				What: fmt.Sprintf("not asked: the request has asked its %d DNS questions", r.budget.Questions)}}
+		}
+		var (
+			msg    *dns.Msg
+			server string
+			bogus  *Bogus
+			wire   int
+		)
+		if m, srv, size, ok := r.client.cached(q); ok {
 			r.sharedHits.Add(1)
-			return exchanged{msg: msg, server: server}, nil
+			msg, server, wire = m, srv, size
+		} else {
+			r.misses.Add(1)
+			var err error
+			msg, server, bogus, err = r.client.exchange(ctx, name, qtype, func() { r.queries.Add(1) })
+			if err != nil {
+				if flight.ContextOver(ctx) {
+					// Abandoned, and asked again by the next asker with
+					// time left: the budget counts that one.
+					r.asked.Add(-1)
+				}
+				return exchanged{}, err
+			}
+			if bogus != nil {
+				r.bogusMu.Lock()
+				r.bogus = append(r.bogus, bogus)
+				r.bogusMu.Unlock()
+			} else {
+				wire = r.client.keep(q, msg, server)
+			}
+			if wire == 0 {
+				wire = msg.Len()
+			}
 		}
-		r.misses.Add(1)
-		msg, server, bogus, err := r.client.exchange(ctx, name, qtype, func() { r.queries.Add(1) })
-		switch {
-		case err != nil:
-		case bogus != nil:
-			r.bogusMu.Lock()
-			r.bogus = append(r.bogus, bogus)
-			r.bogusMu.Unlock()
-		default:
-			r.client.keep(q, msg, server)
+		cost := answerCost(msg, wire)
+		if total := r.answerBytes.Add(cost); total > r.budget.AnswerBytes {
+			r.answerBytes.Add(-cost)
+			r.refused.Add(1)
+			return exchanged{}, &Error{Name: name, Type: qtype, Rcode: -1, Server: server, Err: &BudgetError{
+				Key: "limits.dns_answer_bytes", Max: r.budget.AnswerBytes,
+				What: fmt.Sprintf("answer of %d bytes (%d records) dropped: the request's DNS answers would take more than %d bytes",
+					wire, len(msg.Answer)+len(msg.Ns)+len(msg.Extra), r.budget.AnswerBytes)}}
 		}
-		return exchanged{msg: msg, server: server, bogus: bogus}, err
+		return exchanged{msg: msg, server: server, bogus: bogus, cost: cost}, nil
 	})
 	if joined {
 		if err != nil && err == ctx.Err() {
 			// This asker's own context ended while another asked.
-			return nil, "", nil, &Error{Name: name, Type: qtype, Rcode: -1, Err: err}
+			return nil, "", nil, 0, &Error{Name: name, Type: qtype, Rcode: -1, Err: err}
 		}
 		r.hits.Add(1)
 	}
-	return v.msg, v.server, v.bogus, err
+	return v.msg, v.server, v.bogus, v.cost, err
 }
 
 // Addrs returns the addresses of an A or AAAA answer.

@@ -1,6 +1,7 @@
 package dnsclient
 
 import (
+	"container/heap"
 	"sync"
 	"time"
 
@@ -14,44 +15,92 @@ import (
 // third of the unpacked message's size, and unpacked for each request, so
 // no request shares records with another. Only NOERROR and NXDOMAIN answers
 // with a TTL are kept; failures are asked again.
+//
+// The cache is bounded in bytes, not entries: a domain can publish answers
+// of 64 KB, so a bound in entries says nothing about memory (600 domains
+// with 60 KB answers once took a cache bounded at 100,000 entries to
+// 2.5 GB). When a new answer does not fit, the answers closest to expiry go
+// first. Expired answers are freed when asked for and by a sweep every
+// sweepEvery, which runs only while the cache holds answers and never
+// after close.
 type sharedCache struct {
 	maxTTL     time.Duration
-	maxEntries int
+	maxBytes   int64
+	sweepEvery time.Duration
 	now        func() time.Time
 
-	mu      sync.Mutex
-	entries map[question]sharedEntry
+	mu       sync.Mutex
+	entries  map[question]*sharedEntry
+	byExpiry expiryHeap
+	bytes    int64
+	sweeper  *time.Timer // armed while entries are held and the cache is open
+	closed   bool
 }
 
 type sharedEntry struct {
+	q       question
 	wire    []byte
 	server  string
 	stored  time.Time
 	expires time.Time
+	size    int64
+	index   int // in byExpiry
 }
 
-func newSharedCache(maxTTL time.Duration, maxEntries int, now func() time.Time) *sharedCache {
-	return &sharedCache{maxTTL: maxTTL, maxEntries: maxEntries, now: now, entries: map[question]sharedEntry{}}
+// entryOverhead is what an entry costs beyond its wire form and name: the
+// map slot, the entry itself and its heap slot, rounded up.
+const entryOverhead = 192
+
+func entrySize(q question, wire []byte) int64 {
+	return int64(len(wire) + len(q.name) + entryOverhead)
+}
+
+// expiryHeap orders entries by expiry, soonest first.
+type expiryHeap []*sharedEntry
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
+func (h expiryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *expiryHeap) Push(x any) {
+	e := x.(*sharedEntry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *expiryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	e.index = -1
+	return e
+}
+
+func newSharedCache(maxTTL time.Duration, maxBytes int64, sweepEvery time.Duration, now func() time.Time) *sharedCache {
+	return &sharedCache{maxTTL: maxTTL, maxBytes: maxBytes, sweepEvery: sweepEvery, now: now, entries: map[question]*sharedEntry{}}
 }
 
 // get returns a fresh copy of the cached answer to q, its TTLs lowered by
-// the time it has been kept.
-func (s *sharedCache) get(q question) (*dns.Msg, string, bool) {
+// the time it has been kept, and the size of its wire form. An expired
+// answer is freed.
+func (s *sharedCache) get(q question) (*dns.Msg, string, int, bool) {
 	now := s.now()
 	s.mu.Lock()
 	e, ok := s.entries[q]
 	if ok && !now.Before(e.expires) {
-		delete(s.entries, q)
+		s.removeLocked(e)
 		ok = false
 	}
 	s.mu.Unlock()
 	if !ok {
-		return nil, "", false
+		return nil, "", 0, false
 	}
 	msg := new(dns.Msg)
 	if err := msg.Unpack(e.wire); err != nil {
 		// It packed, so it unpacks; a failure would only cost a query.
-		return nil, "", false
+		return nil, "", 0, false
 	}
 	age := uint32(now.Sub(e.stored) / time.Second)
 	for _, section := range [][]dns.RR{msg.Answer, msg.Ns, msg.Extra} {
@@ -63,47 +112,116 @@ func (s *sharedCache) get(q question) (*dns.Msg, string, bool) {
 			h.Ttl -= min(age, h.Ttl)
 		}
 	}
-	return msg, e.server, true
+	return msg, e.server, len(e.wire), true
 }
 
-// put keeps msg when its answer may be cached.
-func (s *sharedCache) put(q question, msg *dns.Msg, server string) {
+// put keeps msg when its answer may be cached and fits the bound, and
+// returns the size of its wire form (0 when it did not pack).
+func (s *sharedCache) put(q question, msg *dns.Msg, server string) int {
 	ttl, ok := cacheableTTL(msg)
 	if !ok {
-		return
+		return 0
 	}
 	keep := min(time.Duration(ttl)*time.Second, s.maxTTL)
 	wire, err := msg.Pack()
 	if err != nil {
-		return
+		return 0
+	}
+	size := entrySize(q, wire)
+	if size > s.maxBytes {
+		return len(wire)
 	}
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.entries) >= s.maxEntries {
-		s.evict(now)
+	if s.closed {
+		return len(wire)
 	}
-	s.entries[q] = sharedEntry{wire: wire, server: server, stored: now, expires: now.Add(keep)}
+	if old, ok := s.entries[q]; ok {
+		s.removeLocked(old)
+	}
+	s.dropExpiredLocked(now)
+	for s.bytes+size > s.maxBytes && len(s.byExpiry) > 0 {
+		s.removeLocked(s.byExpiry[0])
+	}
+	e := &sharedEntry{q: q, wire: wire, server: server, stored: now, expires: now.Add(keep), size: size}
+	s.entries[q] = e
+	heap.Push(&s.byExpiry, e)
+	s.bytes += size
+	if s.sweeper == nil {
+		s.sweeper = time.AfterFunc(s.sweepEvery, s.sweep)
+	}
+	return len(wire)
 }
 
-// evict makes room: expired entries go first; if that frees less than an
-// eighth of the room, random entries go too, so a full cache costs one
-// sweep per maxEntries/8 insertions, not one per insertion.
-func (s *sharedCache) evict(now time.Time) {
-	for q, e := range s.entries {
-		if !now.Before(e.expires) {
-			delete(s.entries, q)
-		}
+func (s *sharedCache) removeLocked(e *sharedEntry) {
+	if e.index >= 0 {
+		heap.Remove(&s.byExpiry, e.index)
 	}
-	target := s.maxEntries - s.maxEntries/8
-	for q := range s.entries {
-		if len(s.entries) <= target {
-			break
-		}
-		// Go starts each map iteration at a random place, so these are
-		// random entries.
-		delete(s.entries, q)
+	if s.entries[e.q] == e {
+		delete(s.entries, e.q)
 	}
+	s.bytes -= e.size
+}
+
+// dropExpiredLocked frees every expired answer: they are at the top of the
+// heap, so this costs only what it frees.
+func (s *sharedCache) dropExpiredLocked(now time.Time) {
+	for len(s.byExpiry) > 0 && !now.Before(s.byExpiry[0].expires) {
+		s.removeLocked(s.byExpiry[0])
+	}
+}
+
+// sweep frees expired answers and arms itself again while answers remain.
+func (s *sharedCache) sweep() {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweeper = nil
+	if s.closed {
+		return
+	}
+	s.dropExpiredLocked(now)
+	if len(s.entries) > 0 {
+		s.sweeper = time.AfterFunc(s.sweepEvery, s.sweep)
+	}
+}
+
+// close stops the sweep and frees every answer; later answers are not kept.
+func (s *sharedCache) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.sweeper != nil {
+		s.sweeper.Stop()
+		s.sweeper = nil
+	}
+	s.entries = map[question]*sharedEntry{}
+	s.byExpiry = nil
+	s.bytes = 0
+}
+
+// CacheStats is what the answers kept across requests hold.
+type CacheStats struct {
+	// Entries is how many answers are kept.
+	Entries int
+	// Bytes is what they take: their wire form, their names and the
+	// cache's own bookkeeping.
+	Bytes int64
+	// MaxBytes is the bound on Bytes (0 when the client keeps nothing
+	// across requests).
+	MaxBytes int64
+}
+
+// CacheStats returns what the client keeps across requests now.
+func (c *Client) CacheStats() CacheStats {
+	s := c.shared
+	if s == nil {
+		return CacheStats{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return CacheStats{Entries: len(s.entries), Bytes: s.bytes, MaxBytes: s.maxBytes}
 }
 
 // cacheableTTL is how long an answer may be kept: the smallest TTL of its
@@ -126,17 +244,20 @@ func cacheableTTL(msg *dns.Msg) (uint32, bool) {
 	return ttl, ttl > 0
 }
 
-// cached returns the answer kept across requests for q, if any.
-func (c *Client) cached(q question) (*dns.Msg, string, bool) {
+// cached returns the answer kept across requests for q, if any, and the
+// size of its wire form.
+func (c *Client) cached(q question) (*dns.Msg, string, int, bool) {
 	if c.shared == nil {
-		return nil, "", false
+		return nil, "", 0, false
 	}
 	return c.shared.get(q)
 }
 
-// keep stores an answer for later requests when the client keeps answers.
-func (c *Client) keep(q question, msg *dns.Msg, server string) {
+// keep stores an answer for later requests when the client keeps answers,
+// and returns the size of its wire form when it knows it (0: not packed).
+func (c *Client) keep(q question, msg *dns.Msg, server string) int {
 	if c.shared != nil {
-		c.shared.put(q, msg, server)
+		return c.shared.put(q, msg, server)
 	}
+	return 0
 }

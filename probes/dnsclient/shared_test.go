@@ -31,13 +31,14 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func newCachingClient(t *testing.T, clock *fakeClock, maxTTL time.Duration, maxEntries int, servers ...string) *dnsclient.Client {
+func newCachingClient(t *testing.T, clock *fakeClock, maxTTL time.Duration, maxBytes int64, servers ...string) *dnsclient.Client {
 	t.Helper()
 	c, err := dnsclient.New(dnsclient.Config{Servers: servers, Timeout: 300 * time.Millisecond, Attempts: 1,
-		CacheMaxTTL: maxTTL, CacheMaxEntries: maxEntries, Now: clock.now})
+		CacheMaxTTL: maxTTL, CacheMaxBytes: maxBytes, Now: clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(c.Close)
 	return c
 }
 
@@ -146,10 +147,11 @@ func TestSharedCacheOffWithZeroTTL(t *testing.T) {
 func TestSharedCacheConcurrentRequests(t *testing.T) {
 	srv := testbed.StartDNS(t, zone)
 	c, err := dnsclient.New(dnsclient.Config{Servers: []string{srv.Addr}, Timeout: time.Second, Attempts: 2,
-		CacheMaxTTL: time.Minute, CacheMaxEntries: 4})
+		CacheMaxTTL: time.Minute, CacheMaxBytes: 2048}) // a few answers: eviction races with lookups
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer c.Close()
 	var wg sync.WaitGroup
 	for i := range 32 {
 		wg.Go(func() {

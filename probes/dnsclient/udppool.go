@@ -112,7 +112,13 @@ func (p *udpPool) close() {
 	}
 }
 
-// Close releases the client's idle sockets. Exchanges still running finish
-// normally; their sockets are closed rather than kept. The client stays
-// usable, without keeping sockets.
-func (c *Client) Close() { c.udpConns.close() }
+// Close releases the client's idle sockets and the answers it keeps across
+// requests, and stops the sweep of expired answers. Exchanges still running
+// finish normally; their sockets are closed rather than kept. The client
+// stays usable, without keeping sockets or answers.
+func (c *Client) Close() {
+	c.udpConns.close()
+	if c.shared != nil {
+		c.shared.close()
+	}
+}
