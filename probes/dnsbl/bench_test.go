@@ -36,6 +36,7 @@ func benchWorld(tb testing.TB) (*testbed.DNSServer, dnsbl.Config) {
 // done, so only the blocklist round is measured.
 func benchEnv(tb testing.TB, client *dnsclient.Client, req *probes.Request) *probes.Env {
 	env := probetest.Env(client)
+	env.Limits.AddressesPerHost = 20 // above the default, so all 20 are asked
 	set, err := mailhosts.Discover(context.Background(), req, env)
 	if err != nil || len(set.AllIPs()) != 20 {
 		tb.Fatalf("discovery: %v, %d addresses", err, len(set.AllIPs()))
@@ -117,5 +118,28 @@ func BenchmarkCachedRequest(b *testing.B) {
 		env := benchEnv(b, client, req)
 		b.StartTimer()
 		p.Run(context.Background(), req, env)
+	}
+}
+
+// TestAddressesBeyondTheLimitLeaveTheCheckUndecided: with the default limit
+// of 16 addresses per host, 4 of the MX host's 20 are not asked about, so
+// "no address is listed" cannot pass; the lists are not asked about them.
+func TestAddressesBeyondTheLimitLeaveTheCheckUndecided(t *testing.T) {
+	srv, cfg := benchWorld(t)
+	client, _ := dnsclient.New(dnsclient.Config{Servers: []string{srv.Addr}, Timeout: 5 * time.Second, Attempts: 1})
+	tgt, _ := probes.ParseTarget("bench.test")
+	res := dnsbl.New(cfg, nil).Run(context.Background(), &probes.Request{Target: tgt}, probetest.Env(client))
+	c, _ := res.Check("dnsbl.ip")
+	if c.Status != probes.StatusError || !strings.Contains(c.Reason, "limits.addresses_per_host is 16") {
+		t.Errorf("dnsbl.ip = %s (%s), want undecided by limits.addresses_per_host", c.Status, c.Reason)
+	}
+	asked := 0
+	for _, q := range srv.Queries() {
+		if strings.Contains(q.Name, ".bl") && !strings.HasSuffix(strings.SplitN(q.Name, ".bl", 2)[0], ".0.0.127") { // not the test points
+			asked++
+		}
+	}
+	if asked != 16*10 {
+		t.Errorf("%d subject questions, want 16 addresses x 10 lists", asked)
 	}
 }

@@ -39,7 +39,8 @@ const Name = "dnsbl"
 
 // Bounds on the subjects of one probe request: label values, and the
 // queries a request may cost the lists. A domain has at most
-// mailhosts.MaxHosts MX hosts, but each may publish many addresses.
+// limits.mx_hosts MX hosts of limits.addresses_per_host addresses each
+// (256 by default), more than a request should ask every list about.
 const (
 	maxIPSubjects   = 64
 	maxNameSubjects = 40
@@ -121,6 +122,12 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	r.evaluate()
 	r.askAll(r.secondRound(), dns.TypeTXT)
 	r.record()
+	for _, err := range r.subj.ipsLimited {
+		r.res.Limited(err, checkIP) // dnswl.listed needs one address listed: a pass stands
+	}
+	for _, err := range r.subj.namesLimited {
+		r.res.Limited(err, checkDomain)
+	}
 	return r.res
 }
 
@@ -151,6 +158,10 @@ type subjects struct {
 	unknown []error
 	// noIPs and noNames say why there are none, when there are none.
 	noIPs, noNames string
+	// ipsLimited and namesLimited say what the request's limits (or the
+	// probe's own bounds) left out: a check that looked at part of the
+	// subjects cannot pass (probes.Result.Limited).
+	ipsLimited, namesLimited []error
 }
 
 // gatherSubjects finds the subjects of the request: for a domain, every MX
@@ -179,6 +190,7 @@ func gatherSubjects(ctx context.Context, req *probes.Request, env *probes.Env, r
 				s.unknown = append(s.unknown, fmt.Errorf("addresses of %s: %w", h.Name, h.Err))
 			}
 		}
+		s.ipsLimited = set.Limited()
 		s.noIPs = t.Name + " has no addresses"
 	default:
 		names = append(names, t.Name)
@@ -192,6 +204,10 @@ func gatherSubjects(ctx context.Context, req *probes.Request, env *probes.Env, r
 			s.noIPs = t.Name + " receives no mail (null MX) and no outbound IPs are configured"
 		default:
 			s.noIPs = t.Name + " has no MX addresses and no outbound IPs are configured"
+			s.ipsLimited = set.Limited()
+			if err := set.HostsLimited(); err != nil {
+				s.namesLimited = append(s.namesLimited, err)
+			}
 			for _, h := range set.Hosts {
 				if h.IPLiteral {
 					continue // not a name; mx.hostname reports it
@@ -205,13 +221,17 @@ func gatherSubjects(ctx context.Context, req *probes.Request, env *probes.Env, r
 		}
 		ips = append(ips, req.OutboundIPs...)
 	}
-	s.ips, s.private = filterIPs(ips, res)
+	var omitted error
+	s.ips, s.private, omitted = filterIPs(ips, res)
+	if omitted != nil {
+		s.ipsLimited = append(s.ipsLimited, omitted)
+	}
 	if len(s.ips) == 0 && len(ips) > 0 {
 		s.noIPs = "every address is loopback, private or link-local, which no public list holds (a list with private_addresses: true is asked about them)"
 	}
 	s.names = withRegisteredDomains(names)
 	if len(s.names) > maxNameSubjects {
-		res.Note("%d names beyond the first %d were not asked of domain lists", len(s.names)-maxNameSubjects, maxNameSubjects)
+		s.namesLimited = append(s.namesLimited, fmt.Errorf("%d names beyond the first %d were not asked of domain lists", len(s.names)-maxNameSubjects, maxNameSubjects))
 		s.names = s.names[:maxNameSubjects]
 	}
 	return s
@@ -224,8 +244,8 @@ func gatherSubjects(ctx context.Context, req *probes.Request, env *probes.Env, r
 // Multicast and unspecified addresses are no mail host's and are dropped,
 // and so are RFC 5782's test points (127.0.0.2 and 127.0.0.1), whose
 // answer every list gives for all of its subjects alike. Both are capped
-// at maxIPSubjects together.
-func filterIPs(ips []netip.Addr, res *probes.Result) (public, private []netip.Addr) {
+// at maxIPSubjects together; omitted says how many the cap left out.
+func filterIPs(ips []netip.Addr, res *probes.Result) (public, private []netip.Addr, omitted error) {
 	seen := map[netip.Addr]bool{}
 	var points []string
 	for _, ip := range ips {
@@ -248,13 +268,13 @@ func filterIPs(ips []netip.Addr, res *probes.Result) (public, private []netip.Ad
 		res.Note("not asked of any list: %s, RFC 5782's test %s, which every list must answer the same way whoever asks", strings.Join(points, ", "), probes.PluralForm(len(points), "point", "points"))
 	}
 	if n := len(public) + len(private); n > maxIPSubjects {
-		res.Note("%d addresses beyond the first %d were not asked of IP lists", n-maxIPSubjects, maxIPSubjects)
+		omitted = fmt.Errorf("%d addresses beyond the first %d were not asked of IP lists", n-maxIPSubjects, maxIPSubjects)
 		if len(public) > maxIPSubjects {
 			public = public[:maxIPSubjects]
 		}
 		private = private[:maxIPSubjects-len(public)]
 	}
-	return public, private
+	return public, private, omitted
 }
 
 // isPrivate reports whether no public list can hold the address:

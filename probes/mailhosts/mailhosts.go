@@ -45,17 +45,18 @@ type Set struct {
 	Hosts []*Host
 	// IPs lists the address of an IP target.
 	IPs []netip.Addr
-	// Omitted counts MX hosts beyond MaxHosts that were not looked at.
+	// Omitted counts MX hosts beyond the request's limit (MaxHosts) that
+	// were not looked at.
 	Omitted int
 	// Organization is the organizational domain of a domain or host
 	// target ("" for an IP target, or a name that has none).
 	Organization string
+	// MaxHosts and MaxAddrsPerHost are the request's limits the set was
+	// made with (probes.Limits): a domain publishing hundreds of MX records
+	// or a host name with thousands of addresses must not turn one probe
+	// request into thousands of questions and connections.
+	MaxHosts, MaxAddrsPerHost int
 }
-
-// MaxHosts bounds how many MX hosts (the most preferred) are resolved and
-// probed: a domain publishing hundreds of MX records must not turn one
-// probe into thousands of queries and connections.
-const MaxHosts = 16
 
 // Host is one mail host and what its name resolves to.
 type Host struct {
@@ -80,9 +81,13 @@ type Host struct {
 	// host target and the implicit MX are the target's own; an IP
 	// literal is nobody's.
 	OwnOrganization bool
+	// MaxAddrs bounds the addresses Addrs returns (0: no bound); the
+	// request's limits.addresses_per_host when Discover made the host.
+	MaxAddrs int
 }
 
-// Addrs returns the host's IPv4 then IPv6 addresses.
+// Addrs returns the host's IPv4 then IPv6 addresses, at most MaxAddrs of
+// them (OmittedAddrs says how many more the host has).
 func (h *Host) Addrs() []netip.Addr {
 	var out []netip.Addr
 	if h.A != nil {
@@ -90,6 +95,71 @@ func (h *Host) Addrs() []netip.Addr {
 	}
 	if h.AAAA != nil {
 		out = append(out, h.AAAA.Addrs()...)
+	}
+	if h.MaxAddrs > 0 && len(out) > h.MaxAddrs {
+		out = out[:h.MaxAddrs:h.MaxAddrs]
+	}
+	return out
+}
+
+// OmittedAddrs counts the host's addresses beyond MaxAddrs, which no probe
+// looks at.
+func (h *Host) OmittedAddrs() int {
+	if h.MaxAddrs <= 0 {
+		return 0
+	}
+	n := 0
+	for _, a := range []*dnsclient.Answer{h.A, h.AAAA} {
+		if a != nil {
+			n += len(a.Records)
+		}
+	}
+	return max(n-h.MaxAddrs, 0)
+}
+
+// HostsLimited says, when the request's limit on MX hosts left some out,
+// which and why; nil when every MX host was looked at. A check on every
+// mail host or address cannot pass while it is set (probes.Result.Limited).
+func (s *Set) HostsLimited() error {
+	if s.Omitted == 0 {
+		return nil
+	}
+	return &probes.LimitError{Key: "limits.mx_hosts", Max: s.MaxHosts,
+		What: fmt.Sprintf("%s publishes %d MX hosts; only the %d most preferred were looked at",
+			s.Target.Name, len(s.Hosts)+s.Omitted, len(s.Hosts))}
+}
+
+// AddrsLimited says, when the request's limit on addresses per host left
+// some out, how many; nil when every address of the hosts looked at was.
+func (s *Set) AddrsLimited() error {
+	var names []string
+	omitted := 0
+	for _, h := range s.Hosts {
+		if n := h.OmittedAddrs(); n > 0 {
+			names = append(names, h.Name)
+			omitted += n
+		}
+	}
+	if omitted == 0 {
+		return nil
+	}
+	verb := "have"
+	if len(names) == 1 {
+		verb = "has"
+	}
+	return &probes.LimitError{Key: "limits.addresses_per_host", Max: s.MaxAddrsPerHost,
+		What: fmt.Sprintf("%s %s more addresses than the first %d that were looked at (%d left out)",
+			probes.JoinNames(names), verb, s.MaxAddrsPerHost, omitted)}
+}
+
+// Limited lists what the request's limits left out of the set (HostsLimited,
+// AddrsLimited), for the checks on every address.
+func (s *Set) Limited() []error {
+	var out []error
+	for _, err := range []error{s.HostsLimited(), s.AddrsLimited()} {
+		if err != nil {
+			out = append(out, err)
+		}
 	}
 	return out
 }
@@ -113,7 +183,7 @@ const FactName = "mailhosts"
 // be answered; per-host resolution errors are in Host.Err.
 func Discover(ctx context.Context, req *probes.Request, env *probes.Env) (*Set, error) {
 	v, err := env.Facts.Do(ctx, FactName, req.Target.String(), func() (any, error) {
-		return discover(ctx, req.Target, env.DNS)
+		return discover(ctx, req.Target, env.DNS, env.Limit())
 	})
 	if err != nil {
 		return nil, err
@@ -121,15 +191,15 @@ func Discover(ctx context.Context, req *probes.Request, env *probes.Env) (*Set, 
 	return v.(*Set), nil
 }
 
-func discover(ctx context.Context, t probes.Target, r *dnsclient.Resolver) (*Set, error) {
-	set := &Set{Target: t}
+func discover(ctx context.Context, t probes.Target, r *dnsclient.Resolver, limits probes.Limits) (*Set, error) {
+	set := &Set{Target: t, MaxHosts: limits.MXHosts, MaxAddrsPerHost: limits.AddressesPerHost}
 	switch t.Kind {
 	case probes.KindIP:
 		set.IPs = []netip.Addr{t.IP}
 		return set, nil
 	case probes.KindHost:
 		set.Organization = OrganizationalDomain(t.Name)
-		set.Hosts = []*Host{{Name: t.Name, Organization: set.Organization, OwnOrganization: true}}
+		set.Hosts = []*Host{{Name: t.Name, Organization: set.Organization, OwnOrganization: true, MaxAddrs: limits.AddressesPerHost}}
 	default:
 		set.Organization = OrganizationalDomain(t.Name)
 		ans, err := r.Lookup(ctx, t.Name, dns.TypeMX)
@@ -149,7 +219,7 @@ func discover(ctx context.Context, t probes.Target, r *dnsclient.Resolver) (*Set
 				continue
 			}
 			seen[name] = true
-			h := &Host{Name: name, Preference: mx.Preference}
+			h := &Host{Name: name, Preference: mx.Preference, MaxAddrs: limits.AddressesPerHost}
 			if _, err := netip.ParseAddr(name); err == nil {
 				h.IPLiteral = true
 			} else {
@@ -164,12 +234,12 @@ func discover(ctx context.Context, t probes.Target, r *dnsclient.Resolver) (*Set
 			}
 			return set.Hosts[i].Name < set.Hosts[j].Name
 		})
-		if len(set.Hosts) > MaxHosts {
-			set.Omitted = len(set.Hosts) - MaxHosts
-			set.Hosts = set.Hosts[:MaxHosts]
+		if len(set.Hosts) > limits.MXHosts {
+			set.Omitted = len(set.Hosts) - limits.MXHosts
+			set.Hosts = set.Hosts[:limits.MXHosts]
 		}
 		if len(ans.Records) == 0 && !ans.NXDomain() {
-			set.Hosts = []*Host{{Name: t.Name, Implicit: true, Organization: set.Organization, OwnOrganization: true}}
+			set.Hosts = []*Host{{Name: t.Name, Implicit: true, Organization: set.Organization, OwnOrganization: true, MaxAddrs: limits.AddressesPerHost}}
 		}
 	}
 	resolveHosts(ctx, r, set.Hosts)

@@ -87,23 +87,58 @@ c    IN AAAA 2001:db8::3
 }
 
 func TestDiscoverBoundsHosts(t *testing.T) {
+	maxHosts := probes.DefaultLimits.MXHosts
 	var zone strings.Builder
 	zone.WriteString("$ORIGIN many.test.\n")
-	for i := 0; i < mailhosts.MaxHosts+5; i++ {
+	for i := 0; i < maxHosts+5; i++ {
 		fmt.Fprintf(&zone, "@ IN MX %d mx%02d\nmx%02d IN A 192.0.2.%d\n", i, i, i, i+1)
 	}
 	srv := testbed.StartDNS(t, zone.String())
 	set := discover(t, env(t, srv.Addr), "many.test")
-	if len(set.Hosts) != mailhosts.MaxHosts || set.Omitted != 5 {
-		t.Errorf("%d hosts, %d omitted; want %d and 5", len(set.Hosts), set.Omitted, mailhosts.MaxHosts)
+	if len(set.Hosts) != maxHosts || set.Omitted != 5 {
+		t.Errorf("%d hosts, %d omitted; want %d and 5", len(set.Hosts), set.Omitted, maxHosts)
 	}
-	if set.Hosts[len(set.Hosts)-1].Name != fmt.Sprintf("mx%02d.many.test", mailhosts.MaxHosts-1) {
+	if set.Hosts[len(set.Hosts)-1].Name != fmt.Sprintf("mx%02d.many.test", maxHosts-1) {
 		t.Errorf("kept the wrong hosts: last is %s", set.Hosts[len(set.Hosts)-1].Name)
 	}
 	// A and AAAA of the kept hosts, plus the MX question: nothing for the
 	// omitted ones.
-	if n := len(srv.Queries()); n != 1+2*mailhosts.MaxHosts {
-		t.Errorf("%d queries, want %d", n, 1+2*mailhosts.MaxHosts)
+	if n := len(srv.Queries()); n != 1+2*maxHosts {
+		t.Errorf("%d queries, want %d", n, 1+2*maxHosts)
+	}
+	want := fmt.Sprintf("many.test publishes %d MX hosts; only the %d most preferred were looked at (the module's limits.mx_hosts is %d)", maxHosts+5, maxHosts, maxHosts)
+	if err := set.HostsLimited(); err == nil || err.Error() != want {
+		t.Errorf("HostsLimited() = %v, want %q", err, want)
+	}
+	if err := set.AddrsLimited(); err != nil {
+		t.Errorf("AddrsLimited() = %v, want nil: every host has one address", err)
+	}
+}
+
+func TestDiscoverBoundsAddressesPerHost(t *testing.T) {
+	var zone strings.Builder
+	zone.WriteString("$ORIGIN wide.test.\n@ IN MX 10 mx\n@ IN MX 20 small\nsmall IN A 192.0.2.200\n")
+	for i := range 40 {
+		fmt.Fprintf(&zone, "mx IN A 192.0.2.%d\nmx IN AAAA 2001:db8::%x\n", i+1, i+1)
+	}
+	srv := testbed.StartDNS(t, zone.String())
+	e := env(t, srv.Addr)
+	e.Limits = probes.Limits{AddressesPerHost: 10}
+	set := discover(t, e, "wide.test")
+	mx := set.Hosts[0]
+	addrs := mx.Addrs()
+	if len(addrs) != 10 || !addrs[0].Is4() || mx.OmittedAddrs() != 70 {
+		t.Errorf("Addrs() = %v (%d), omitted %d; want the first 10 IPv4 addresses and 70 left out", addrs, len(addrs), mx.OmittedAddrs())
+	}
+	if len(set.AllIPs()) != 11 {
+		t.Errorf("AllIPs() has %d addresses, want the 10 let through and the other host's", len(set.AllIPs()))
+	}
+	want := "mx.wide.test has more addresses than the first 10 that were looked at (70 left out) (the module's limits.addresses_per_host is 10)"
+	if err := set.AddrsLimited(); err == nil || err.Error() != want {
+		t.Errorf("AddrsLimited() = %v, want %q", err, want)
+	}
+	if errs := set.Limited(); len(errs) != 1 {
+		t.Errorf("Limited() = %v, want the addresses' limit alone", errs)
 	}
 }
 

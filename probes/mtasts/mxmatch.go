@@ -99,6 +99,9 @@ func (r *run) judgeMXMatch() {
 			fmt.Sprintf("list every MX host in the policy: serve %q, then publish a new id: %s", fixed.Text(), r.txtRemedy(freshID(r.now()))))
 	}
 
+	// What the request's limits left out may not match or may present a
+	// bad certificate: the check cannot pass over the rest.
+	v.Unknown(r.set.HostsLimited())
 	certNote := ""
 	switch {
 	case testing:
@@ -109,6 +112,7 @@ func (r *run) judgeMXMatch() {
 		certNote = "; certificates not checked: the module has no smtp: block (add \"smtp: {}\" to it so enforce mode checks each MX certificate, RFC 8461 §4.2)"
 		r.res.Note("MTA-STS enforce mode: the MX certificates were not checked, as the module does not run the smtp probe; add \"smtp: {}\" to the module")
 	default:
+		v.Unknown(r.set.AddrsLimited())
 		certs := r.judgeCertificates(&v, hosts)
 		switch {
 		case certs.err != nil:

@@ -22,10 +22,15 @@ func (r *run) measureDomain(set *mailhosts.Set) {
 	for _, h := range set.MXHosts() {
 		r.res.Measure(metricHostInfo, 1, h.Name, strconv.Itoa(int(h.Preference)))
 	}
-	if set.Omitted > 0 {
-		r.res.Note("%s publishes %s beyond the %d most preferred, which were the only ones checked",
-			r.target.Name, probes.Plural(set.Omitted, "more MX host", "more MX hosts"), mailhosts.MaxHosts)
-	}
+}
+
+// recordLimits makes the checks on every mail host or address undecided
+// when the request's limits left hosts or addresses out: what was not
+// looked at cannot be said to pass.
+func (r *run) recordLimits(set *mailhosts.Set) {
+	r.res.Limited(set.HostsLimited(), checkHostname, checkResolves, checkDNSSECMX,
+		checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
+	r.res.Limited(set.AddrsLimited(), checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
 }
 
 // recordPresent checks that the domain publishes MX records at all: without
@@ -130,7 +135,7 @@ func (r *run) recordHostname(set *mailhosts.Set) {
 func (r *run) recordHosts(set *mailhosts.Set) {
 	r.measureAddresses(set.Hosts)
 	r.recordResolves(set.Hosts)
-	r.recordIPv6(set.Hosts)
+	r.recordIPv6(set.Hosts, set.HostsLimited())
 	r.recordDNSSECMX(set.Hosts)
 }
 
@@ -191,18 +196,18 @@ func (r *run) unresolvedFix(h *mailhosts.Host) string {
 }
 
 // recordIPv6 checks that IPv6-only senders can deliver: one host with AAAA
-// is enough.
-func (r *run) recordIPv6(hosts []*mailhosts.Host) {
+// is enough. hostsLimited is set when the request's limit left MX hosts out:
+// one of those may have the AAAA record the others lack.
+func (r *run) recordIPv6(hosts []*mailhosts.Host, hostsLimited error) {
 	var v probes.Verdict
 	for _, h := range hosts {
 		if h.AAAA != nil && len(h.AAAA.Addrs()) > 0 {
-			for _, ip := range h.AAAA.Addrs() {
-				v.See(probes.FQDN(h.Name) + " AAAA " + ip.String())
-			}
+			v.See(limitedLines(h, h.AAAA, "")...)
 		} else if h.AAAA == nil && !h.IPLiteral {
 			v.Unknown(hostErr(h))
 		}
 	}
+	v.Unknown(hostsLimited)
 	if len(v.Evidence) > 0 {
 		// Any address is enough; errors on other hosts change nothing.
 		r.res.Pass(checkIPv6, fmt.Sprintf("%d of %d mail hosts have IPv6 addresses", countIPv6(hosts), len(hosts)),
@@ -264,16 +269,33 @@ func cnameEvidence(name string, chain []string) []string {
 	return lines
 }
 
-// addressEvidence renders the address records of a host.
+// addressEvidence renders the address records of a host, as many as the
+// request's limit on addresses per host lets through, and a line counting
+// the others.
 func addressEvidence(h *mailhosts.Host) []string {
 	var lines []string
 	for _, ans := range []*dnsclient.Answer{h.A, h.AAAA} {
-		if ans == nil {
-			continue
+		if ans != nil {
+			lines = append(lines, limitedLines(h, ans, unvalidatedMark(ans))...)
 		}
-		for _, ip := range ans.Addrs() {
-			lines = append(lines, fmt.Sprintf("%s %s %s%s", probes.FQDN(h.Name), dnsclient.TypeName(ans.Type), ip, unvalidatedMark(ans)))
-		}
+	}
+	return lines
+}
+
+// limitedLines renders the addresses of one answer of h, at most h.MaxAddrs
+// of them, each followed by mark.
+func limitedLines(h *mailhosts.Host, ans *dnsclient.Answer, mark string) []string {
+	addrs := ans.Addrs()
+	shown := addrs
+	if h.MaxAddrs > 0 && len(addrs) > h.MaxAddrs {
+		shown = addrs[:h.MaxAddrs]
+	}
+	lines := make([]string, 0, len(shown)+1)
+	for _, ip := range shown {
+		lines = append(lines, fmt.Sprintf("%s %s %s%s", probes.FQDN(h.Name), dnsclient.TypeName(ans.Type), ip, mark))
+	}
+	if more := len(addrs) - len(shown); more > 0 {
+		lines = append(lines, fmt.Sprintf("%s: %d more %s records not shown", probes.FQDN(h.Name), more, dnsclient.TypeName(ans.Type)))
 	}
 	return lines
 }

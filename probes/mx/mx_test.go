@@ -689,10 +689,18 @@ func TestProbe(t *testing.T) {
 		{
 			name:   "more MX hosts than are checked",
 			target: "many.test",
-			checks: statuses(skip, "dnssec.not_bogus", skip, "mx.present", pass, "mx.hostname", pass, "mx.resolves", fail, "mx.ipv6", fail,
+			// The 17th host is not looked at: what holds for the first 16
+			// cannot pass for all (mx.hostname, mx.ipv6), what fails for
+			// them fails.
+			checks: statuses(skip, "dnssec.not_bogus", skip, "mx.present", pass, "mx.hostname", probes.StatusError, "mx.resolves", fail, "mx.ipv6", probes.StatusError,
 				"dnssec.domain", fail, "dnssec.mx", fail, "caa.present", fail, "srv.client", fail),
-			metrics: []metric{m("mail_mx_hosts", 17), m("mail_mx_host_info", 1, "h16.many.test", "10")},
-			absent:  []metric{m("mail_mx_host_info", 1, "h17.many.test", "20")},
+			reasons: map[string]string{
+				"mx.hostname": "many.test publishes 17 MX hosts; only the 16 most preferred were looked at (the module's limits.mx_hosts is 16)",
+				"mx.ipv6":     "limits.mx_hosts",
+			},
+			metrics:    []metric{m("mail_mx_hosts", 17), m("mail_mx_host_info", 1, "h16.many.test", "10")},
+			absent:     []metric{m("mail_mx_host_info", 1, "h17.many.test", "20")},
+			wantErrors: "only the 16 most preferred were looked at",
 		},
 		{
 			name:   "host target",
@@ -934,12 +942,101 @@ func TestLookupsFollowTheDependencyChain(t *testing.T) {
 	}
 }
 
-func TestNoteForOmittedHosts(t *testing.T) {
-	srv := testbed.StartDNS(t, world)
-	res, _ := runProbe(t, srv.Addr, "many.test", mx.DefaultConfig(), 10*time.Second)
-	notes := strings.Join(res.Notes(), "\n")
-	if !strings.Contains(notes, "many.test publishes 1 more MX host beyond the 16 most preferred") {
-		t.Errorf("notes %q, want one about the omitted host", notes)
+// limitsWorld is a healthy domain with two MX hosts of five addresses
+// each, every address with a PTR that resolves back and carries a role
+// label: without limits every check passes.
+const limitsWorld = `
+$ORIGIN wide.test.
+$TTL 3600
+@      IN MX   10 mx1
+@      IN MX   20 mx2
+mx1    IN A    192.0.2.11
+mx1    IN A    192.0.2.12
+mx1    IN A    192.0.2.13
+mx1    IN A    192.0.2.14
+mx1    IN A    192.0.2.15
+mx2    IN A    192.0.2.21
+mx2    IN A    192.0.2.22
+mx2    IN A    192.0.2.23
+mx2    IN A    192.0.2.24
+mx2    IN A    192.0.2.25
+
+$ORIGIN 2.0.192.in-addr.arpa.
+11     IN PTR  mx1.wide.test.
+12     IN PTR  mx1.wide.test.
+13     IN PTR  mx1.wide.test.
+14     IN PTR  mx1.wide.test.
+15     IN PTR  mx1.wide.test.
+21     IN PTR  mx2.wide.test.
+22     IN PTR  mx2.wide.test.
+23     IN PTR  mx2.wide.test.
+24     IN PTR  mx2.wide.test.
+25     IN PTR  mx2.wide.test.
+`
+
+// TestLimitsMakeChecksUndecided runs the probe with each of the request's
+// limits below what the domain publishes: the checks on every host or
+// address become undecided with the limit as the reason (never a pass over
+// the part looked at), and nothing beyond the limit is asked.
+func TestLimitsMakeChecksUndecided(t *testing.T) {
+	ptrChecks := []string{"ptr.present", "ptr.fcrdns", "ptr.not_generic", "ptr.role_label"}
+	for _, tc := range []struct {
+		name      string
+		limits    probes.Limits
+		undecided []string
+		reason    string
+		wantPTRs  int // PTR questions the server may see
+	}{
+		{name: "no limit reached", limits: probes.Limits{}, wantPTRs: 10},
+		{name: "MX hosts", limits: probes.Limits{MXHosts: 1},
+			undecided: append([]string{"mx.hostname", "mx.resolves"}, ptrChecks...),
+			reason:    "wide.test publishes 2 MX hosts; only the 1 most preferred were looked at (the module's limits.mx_hosts is 1)", wantPTRs: 5},
+		{name: "addresses per host", limits: probes.Limits{AddressesPerHost: 3}, undecided: ptrChecks,
+			reason: "mx1.wide.test, mx2.wide.test have more addresses than the first 3 that were looked at (4 left out) (the module's limits.addresses_per_host is 3)", wantPTRs: 6},
+		{name: "PTR questions", limits: probes.Limits{PTRQuestions: 4}, undecided: ptrChecks,
+			reason: "reverse DNS was looked up for 4 of 10 mail server addresses (the module's limits.ptr_questions is 4)", wantPTRs: 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := testbed.StartDNS(t, limitsWorld)
+			client, err := dnsclient.New(dnsclient.Config{Servers: []string{srv.Addr}, Timeout: time.Second, Attempts: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := probetest.Env(client)
+			env.Limits = tc.limits
+			tgt, _ := probes.ParseTarget("wide.test")
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			res := mx.New(mx.Config{}).Run(ctx, &probes.Request{Target: tgt}, env)
+			checkInvariants(t, res)
+			for _, id := range append([]string{"mx.present", "mx.hostname", "mx.resolves"}, ptrChecks...) {
+				c, _ := res.Check(id)
+				want := probes.StatusPass
+				if slices.Contains(tc.undecided, id) {
+					want = probes.StatusError
+				}
+				if c.Status != want {
+					t.Errorf("%s = %s (%s), want %s", id, c.Status, c.Reason, want)
+				}
+				if want == probes.StatusError && c.Reason != tc.reason {
+					t.Errorf("%s reason %q, want %q", id, c.Reason, tc.reason)
+				}
+			}
+			if tc.reason != "" {
+				assertErrors(t, res, tc.reason)
+			} else {
+				assertErrors(t, res, "")
+			}
+			ptrs := 0
+			for _, q := range srv.Queries() {
+				if strings.HasSuffix(q.Name, ".in-addr.arpa.") {
+					ptrs++
+				}
+			}
+			if ptrs != tc.wantPTRs {
+				t.Errorf("the server saw %d PTR questions, want %d", ptrs, tc.wantPTRs)
+			}
+		})
 	}
 }
 

@@ -13,7 +13,6 @@ package mx
 
 import (
 	"context"
-	"net/netip"
 
 	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
@@ -89,7 +88,7 @@ type run struct {
 type domainLookups struct {
 	set      *mailhosts.Set
 	err      error // the MX question got no answer
-	reverses map[netip.Addr]*reverse
+	reverses *reverses
 	caa      *caaLookup
 	srv      []srvLookup
 }
@@ -103,7 +102,7 @@ func (r *run) lookupDomain() domainLookups {
 	tasks.Go(func() { l.srv = lookupSRV(r.ctx, r.dns, r.target.Name, r.cfg.SRVServices) })
 	l.set, l.err = mailhosts.Discover(r.ctx, r.req, r.env)
 	if l.err == nil {
-		l.reverses = lookupReverses(r.ctx, r.dns, l.set)
+		l.reverses = lookupReverses(r.ctx, r.dns, l.set, r.env.Limit().PTRQuestions)
 	}
 	tasks.Wait()
 	return l
@@ -152,6 +151,7 @@ func (r *run) recordDomain(l domainLookups) {
 		r.recordHostname(set)
 		r.recordHosts(set)
 		r.recordReverses(set, l.reverses)
+		r.recordLimits(set)
 	}
 }
 
@@ -161,9 +161,9 @@ func (r *run) checkHost() {
 	var tasks flight.Tasks
 	tasks.Go(func() { caa = lookupCAA(r.ctx, r.dns, r.target.Name) })
 	set, err := mailhosts.Discover(r.ctx, r.req, r.env)
-	var reverses map[netip.Addr]*reverse
+	var reverses *reverses
 	if err == nil {
-		reverses = lookupReverses(r.ctx, r.dns, set)
+		reverses = lookupReverses(r.ctx, r.dns, set, r.env.Limit().PTRQuestions)
 	}
 	tasks.Wait()
 
@@ -181,6 +181,7 @@ func (r *run) checkHost() {
 	r.recordHosts(set)
 	r.recordNotBogus(set)
 	r.recordReverses(set, reverses)
+	r.recordLimits(set)
 }
 
 // checkIP runs the reverse DNS checks, the only ones an address allows.
@@ -193,7 +194,7 @@ func (r *run) checkIP() {
 		r.res.UndecidedAll(err, checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
 		return
 	}
-	r.recordReverses(set, lookupReverses(r.ctx, r.dns, set))
+	r.recordReverses(set, lookupReverses(r.ctx, r.dns, set, r.env.Limit().PTRQuestions))
 }
 
 // recordMXUnknown marks everything that rests on the MX answer undecided.

@@ -78,15 +78,36 @@ type question struct {
 	qtype uint16
 }
 
-// lookupReverses asks the PTR of every address of the set at once, and
-// then, per address, the forward lookups of its PTR names at once.
-func lookupReverses(ctx context.Context, r *dnsclient.Resolver, set *mailhosts.Set) map[netip.Addr]*reverse {
+// reverses is what the reverse lookups of a set's addresses found.
+type reverses struct {
+	byIP map[netip.Addr]*reverse
+	// limited is set when the request's limit on PTR questions left
+	// addresses without a lookup.
+	limited error
+}
+
+// reverseParallel bounds the addresses whose reverse lookups (one PTR and
+// up to maxPTRNames forward questions each) run at once: the DNS client
+// queues what it cannot send anyway, and a goroutine per address would
+// only hold memory while it waits.
+const reverseParallel = 32
+
+// lookupReverses asks the PTR of the set's addresses, at most maxPTR of
+// them, and then, per address, the forward lookups of its PTR names at
+// once.
+func lookupReverses(ctx context.Context, r *dnsclient.Resolver, set *mailhosts.Set, maxPTR int) *reverses {
 	known := knownAnswers(set)
-	out := map[netip.Addr]*reverse{}
-	var tasks flight.Tasks
-	for _, ip := range set.AllIPs() {
+	out := &reverses{byIP: map[netip.Addr]*reverse{}}
+	ips := set.AllIPs()
+	if maxPTR > 0 && len(ips) > maxPTR {
+		out.limited = &probes.LimitError{Key: "limits.ptr_questions", Max: maxPTR,
+			What: fmt.Sprintf("reverse DNS was looked up for %d of %d mail server addresses", maxPTR, len(ips))}
+		ips = ips[:maxPTR]
+	}
+	tasks := flight.Tasks{Limit: reverseParallel}
+	for _, ip := range ips {
 		rv := &reverse{ip: ip}
-		out[ip] = rv
+		out.byIP[ip] = rv
 		tasks.Go(func() { rv.resolve(ctx, r, known) })
 	}
 	tasks.Wait()
@@ -162,7 +183,8 @@ type ptrSubject struct {
 }
 
 // recordReverses records the ptr.* checks and measurements.
-func (r *run) recordReverses(set *mailhosts.Set, revs map[netip.Addr]*reverse) {
+func (r *run) recordReverses(set *mailhosts.Set, rl *reverses) {
+	revs := rl.byIP
 	subjects := ptrSubjects(set, revs)
 	// A host whose addresses could not be resolved hides addresses these
 	// checks would have judged: they cannot pass until it answers.
@@ -176,6 +198,7 @@ func (r *run) recordReverses(set *mailhosts.Set, revs map[netip.Addr]*reverse) {
 	r.recordFCrDNS(subjects, hostErrs)
 	r.recordNotGeneric(subjects, hostErrs)
 	r.recordRoleLabel(subjects, hostErrs)
+	r.res.Limited(rl.limited, checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
 }
 
 func ptrSubjects(set *mailhosts.Set, revs map[netip.Addr]*reverse) []ptrSubject {

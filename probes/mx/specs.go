@@ -40,9 +40,10 @@ var allChecks = []probes.CheckSpec{
 	checkDNSSECDomain, checkDNSSECMX, checkDNSSECNotBogus, checkCAA, checkSRV,
 }
 
-// The measurements of the probe. Label values are bounded by what the domain
-// publishes: at most mailhosts.MaxHosts hosts, their addresses, and
-// maxPTRNames PTR names per address.
+// The measurements of the probe. Label values are bounded by the request's
+// limits, whatever the domain publishes: at most limits.mx_hosts hosts,
+// limits.addresses_per_host addresses each, and maxPTRNames PTR names for
+// each of at most limits.ptr_questions addresses.
 var (
 	metricHosts = &probes.MetricSpec{Name: "mail_mx_hosts",
 		Help: "Number of MX hosts, null MX excluded."}

@@ -103,10 +103,7 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	if smtpsession.EHLOName(r.cfg.Session) == "" {
 		r.res.Note("this machine's host name is not fully qualified, so the probe says EHLO with an address literal (RFC 5321 §4.1.4); set ehlo_name to a name that resolves to the exporter's address")
 	}
-	eps, omitted := smtpsession.Plan(set, req.Target, r.cfg.Session, false)
-	if omitted > 0 {
-		r.res.Note("%d addresses beyond the first %d of a host were not probed", omitted, smtpsession.MaxAddrsPerHost)
-	}
+	eps := smtpsession.Plan(set, req.Target, r.cfg.Session, false)
 	if len(eps) == 0 {
 		for _, h := range set.Hosts {
 			if h.Err != nil {
@@ -129,7 +126,7 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	}
 	r.sessions, sessErr = smtpsession.Sessions(ctx, req, env)
 	if sessErr == nil {
-		r.names = lookupNames(ctx, env.DNS, r.sessions)
+		r.names = lookupNames(ctx, env.DNS, r.sessions, 2*len(eps))
 	}
 	tasks.Wait()
 	if err := errors.Join(sessErr, implicitErr, tlsaErr); err != nil {
@@ -143,6 +140,10 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	}
 
 	r.recordAll()
+	// Servers the request's limits left out may be the ones that fail.
+	for _, err := range set.Limited() {
+		r.res.Limited(err, allChecks...)
+	}
 	return r.res
 }
 
@@ -176,18 +177,15 @@ type nameAnswer struct {
 	err   error
 }
 
-// maxNameLookups bounds the forward lookups of server-given names per run:
-// two per session (greeting and EHLO), deduplicated.
-const maxNameLookups = 2 * mailhosts.MaxHosts * smtpsession.MaxAddrsPerHost
-
 // lookupNames resolves the greeting and EHLO names of the sessions, all at
-// once; names that are not host names are not asked.
-func lookupNames(ctx context.Context, r *dnsclient.Resolver, sessions []*Session) map[nameQuestion]*nameAnswer {
+// once, at most maxLookups of them (two per session: greeting and EHLO);
+// names that are not host names are not asked.
+func lookupNames(ctx context.Context, r *dnsclient.Resolver, sessions []*Session, maxLookups int) map[nameQuestion]*nameAnswer {
 	qs := map[nameQuestion]bool{}
 	for _, s := range sessions {
 		for _, n := range []string{s.GreetingName, s.HELOName} {
 			norm, err := probes.NormalizeName(n)
-			if err != nil || len(qs) >= maxNameLookups {
+			if err != nil || len(qs) >= maxLookups {
 				continue
 			}
 			qs[nameQuestion{name: norm, qtype: qtypeFor(s.IP)}] = true

@@ -51,8 +51,8 @@ var allChecks = []probes.CheckSpec{
 
 // The measurements of the probe, one series per MX host and address (the
 // label "mx" is empty for an IP target). Label values are bounded by what
-// the domain publishes (mailhosts.MaxHosts hosts, smtpsession.MaxAddrsPerHost addresses
-// each) and by fixed sets: TLS version and cipher suite names come from
+// the request's limits (limits.mx_hosts hosts, limits.addresses_per_host
+// addresses each) and by fixed sets: TLS version and cipher suite names come from
 // crypto/tls, rcpt is one of postmaster, abuse, open_relay, key_type one of
 // rsa, ecdsa, ed25519, other.
 var (

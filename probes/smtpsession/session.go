@@ -211,11 +211,6 @@ func HELONames(sessions []*Session) []string {
 	return out
 }
 
-// MaxAddrsPerHost bounds the addresses probed per MX host: a host name with
-// hundreds of A records must not turn one probe into hundreds of
-// connections.
-const MaxAddrsPerHost = 16
-
 // Endpoint is one address to talk to.
 type Endpoint struct {
 	MX       string // empty for an IP target
@@ -224,9 +219,11 @@ type Endpoint struct {
 	Implicit bool // the implicit-TLS port
 }
 
-// Plan lists the addresses a target's SMTP conversations go to, with the
-// number of addresses left out by the per-host bound.
-func Plan(set *mailhosts.Set, t probes.Target, cfg Config, implicit bool) (eps []Endpoint, omitted int) {
+// Plan lists the addresses a target's SMTP conversations go to: every
+// address of every MX host the request's limits let through (Host.Addrs),
+// so a host name with thousands of A records does not turn one probe into
+// thousands of connections.
+func Plan(set *mailhosts.Set, t probes.Target, cfg Config, implicit bool) (eps []Endpoint) {
 	port := cfg.Port
 	if t.Kind == probes.KindHost || t.Kind == probes.KindIP && t.Port != probes.DefaultSMTPPort {
 		port = t.Port
@@ -238,17 +235,13 @@ func Plan(set *mailhosts.Set, t probes.Target, cfg Config, implicit bool) (eps [
 		for _, ip := range set.IPs {
 			eps = append(eps, Endpoint{IP: ip, Port: port, Implicit: implicit})
 		}
-		return eps, 0
+		return eps
 	}
 	for _, h := range set.Hosts {
 		if h.IPLiteral {
 			continue
 		}
 		addrs := h.Addrs()
-		if len(addrs) > MaxAddrsPerHost {
-			omitted += len(addrs) - MaxAddrsPerHost
-			addrs = addrs[:MaxAddrsPerHost]
-		}
 		seen := map[netip.Addr]bool{}
 		for _, ip := range addrs {
 			if seen[ip] {
@@ -258,7 +251,7 @@ func Plan(set *mailhosts.Set, t probes.Target, cfg Config, implicit bool) (eps [
 			eps = append(eps, Endpoint{MX: h.Name, IP: ip, Port: port, Implicit: implicit})
 		}
 	}
-	return eps, omitted
+	return eps
 }
 
 // FactName is the fact of the SMTP conversations: the smtp probe's block
@@ -275,7 +268,7 @@ func Provider(cfg Config, memory *SessionMemory) probes.Provider {
 		if err != nil {
 			return nil, err
 		}
-		eps, _ := Plan(set, req.Target, cfg, key == implicitKey)
+		eps := Plan(set, req.Target, cfg, key == implicitKey)
 		return collect(ctx, req, env, cfg, memory, eps), nil
 	}
 }

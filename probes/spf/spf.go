@@ -573,12 +573,17 @@ func (r *run) checkOutbound(domain string, hosts *mailhosts.Set, hostsErr error,
 				add(ip)
 			}
 		}
+		// Addresses the request's limits left out may be the ones the
+		// record does not authorise.
+		for _, err := range hosts.Limited() {
+			v.Unknown(fmt.Errorf("spf outbound: %w", err))
+		}
 	}
 	for _, ip := range r.req.OutboundIPs {
 		add(ip)
 	}
 	if len(ips) > maxEvaluatedIPs {
-		r.res.Note("spf: check_host() was evaluated for the first %d of %d addresses", maxEvaluatedIPs, len(ips))
+		v.Unknown(fmt.Errorf("spf outbound: check_host() was evaluated for the first %d of %d addresses", maxEvaluatedIPs, len(ips)))
 		ips = ips[:maxEvaluatedIPs]
 	}
 	const howToName = "name the addresses it sends from with the module's outbound_ips or the request's outbound_ip= to check them"
