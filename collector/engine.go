@@ -127,12 +127,57 @@ func NewEngine(path string, logger log.Logger, reg prometheus.Registerer) (*Engi
 				Name: "deliverability_exporter_dnsbl_cache_entries",
 				Help: "Blocklist answers held in the process-wide cache.",
 			}, func() float64 { return float64(cache.Len()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "deliverability_exporter_dnsbl_cache_bytes",
+				Help: "Memory the blocklist answers held in the process-wide cache take, as its bound counts them.",
+			}, func() float64 { return float64(cache.Bytes()) }),
+			&dnsCacheCollector{engine: e},
 		)
 	}
 	if err := e.Reload(); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// dnsCacheCollector exports what each module's DNS client keeps across
+// requests, read at scrape time from the modules in force.
+type dnsCacheCollector struct {
+	engine *Engine
+}
+
+var (
+	dnsCacheBytesDesc = prometheus.NewDesc("deliverability_exporter_dns_cache_bytes",
+		"Memory the DNS answers kept across the module's probe requests take: their wire form, names and bookkeeping.",
+		[]string{"module"}, nil)
+	dnsCacheMaxBytesDesc = prometheus.NewDesc("deliverability_exporter_dns_cache_max_bytes",
+		"The bound on deliverability_exporter_dns_cache_bytes (the module's dns_cache_max_bytes; 0 when it keeps no answers).",
+		[]string{"module"}, nil)
+	dnsCacheEntriesDesc = prometheus.NewDesc("deliverability_exporter_dns_cache_entries",
+		"DNS answers kept across the module's probe requests.",
+		[]string{"module"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *dnsCacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- dnsCacheBytesDesc
+	ch <- dnsCacheMaxBytesDesc
+	ch <- dnsCacheEntriesDesc
+}
+
+// Collect implements prometheus.Collector.
+func (c *dnsCacheCollector) Collect(ch chan<- prometheus.Metric) {
+	ms := c.engine.Current()
+	if ms == nil {
+		return
+	}
+	for _, name := range ms.Names() {
+		m, _ := ms.Module(name)
+		st := m.DNSCacheStats()
+		ch <- prometheus.MustNewConstMetric(dnsCacheBytesDesc, prometheus.GaugeValue, float64(st.Bytes), name)
+		ch <- prometheus.MustNewConstMetric(dnsCacheMaxBytesDesc, prometheus.GaugeValue, float64(st.MaxBytes), name)
+		ch <- prometheus.MustNewConstMetric(dnsCacheEntriesDesc, prometheus.GaugeValue, float64(st.Entries), name)
+	}
 }
 
 // Current returns the modules in force.

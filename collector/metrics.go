@@ -58,6 +58,17 @@ var FrameMetricSpecs = []*probes.MetricSpec{
 
 // samples flattens a report into the samples of its metrics.
 func (r *Report) samples() []probes.Measurement {
+	out := r.frameSamples()
+	for _, p := range r.Probes {
+		out = append(out, p.Result.Measurements()...)
+	}
+	return out
+}
+
+// frameSamples are the samples every answer has, whatever the probes
+// measured: the request's, and per probe its duration, age, error and
+// checks.
+func (r *Report) frameSamples() []probes.Measurement {
 	var out []probes.Measurement
 	add := func(spec *probes.MetricSpec, v float64, labels ...string) {
 		out = append(out, probes.Measurement{Spec: spec, Value: v, LabelValues: labels})
@@ -80,9 +91,32 @@ func (r *Report) samples() []probes.Measurement {
 				add(CheckSuccessSpec, 0, c.ID, string(c.Level))
 			}
 		}
-		out = append(out, p.Result.Measurements()...)
 	}
 	return out
+}
+
+// limitSeries keeps the answer within maxSeries samples: the frame's
+// first (bounded by the probes and their declared checks), then each
+// probe's measurements in report order while there is room. A probe whose
+// measurements were cut reports an error saying so (mail_probe_error 1):
+// its checks stand, its series are incomplete.
+func (r *Report) limitSeries(maxSeries int) {
+	if maxSeries <= 0 {
+		return
+	}
+	room := maxSeries - len(r.frameSamples())
+	for i, p := range r.Probes {
+		n := len(p.Result.Measurements())
+		if n <= room {
+			room -= n
+			continue
+		}
+		keep := max(room, 0)
+		room = 0
+		r.Probes[i].Result = p.Result.CutMeasurements(keep, fmt.Errorf(
+			"%s probe: %d of its %d series were not exported: the answer reached the module's limits.series (%d)",
+			p.Name, n-keep, n, maxSeries))
+	}
 }
 
 func boolValue(b bool) float64 {

@@ -35,6 +35,7 @@ type Module struct {
 	probes         []compiledProbe
 	providers      map[string]probes.Provider
 	recent         *recentResults
+	limits         config.Limits
 }
 
 // compiledProbe is a probe with the facts its registration declares.
@@ -51,13 +52,14 @@ type compiledProbe struct {
 // the settings it was made with are the same, so a reload neither empties
 // the DNS cache nor lets more requests run than the limits allow.
 func compileModule(name string, cfg *config.Module, kept *probes.Kept, recent *recentResults) (*Module, error) {
-	m := &Module{name: name, Config: cfg, recent: recent}
+	m := &Module{name: name, Config: cfg, recent: recent, limits: cfg.Limits}
 	dnsCfg := dnsclient.Config{
-		Servers:     append([]string(nil), cfg.Resolvers...),
-		Timeout:     cfg.DNSQueryTimeout,
-		Attempts:    cfg.DNSAttempts,
-		MaxInFlight: cfg.DNSMaxInFlight,
-		CacheMaxTTL: cfg.DNSCacheMaxTTL,
+		Servers:       append([]string(nil), cfg.Resolvers...),
+		Timeout:       cfg.DNSQueryTimeout,
+		Attempts:      cfg.DNSAttempts,
+		MaxInFlight:   cfg.DNSMaxInFlight,
+		CacheMaxTTL:   cfg.DNSCacheMaxTTL,
+		CacheMaxBytes: int64(cfg.DNSCacheMaxBytes),
 	}
 	client, err := keptDNSClient(kept, name, dnsCfg)
 	if err != nil {
@@ -130,8 +132,15 @@ func keptDNSClient(kept *probes.Kept, module string, cfg dnsclient.Config) (*dns
 
 func sameDNSConfig(a, b dnsclient.Config) bool {
 	return slices.Equal(a.Servers, b.Servers) && a.Timeout == b.Timeout && a.Attempts == b.Attempts &&
-		a.MaxInFlight == b.MaxInFlight && a.CacheMaxTTL == b.CacheMaxTTL
+		a.MaxInFlight == b.MaxInFlight && a.CacheMaxTTL == b.CacheMaxTTL && a.CacheMaxBytes == b.CacheMaxBytes
 }
+
+// DNSCacheStats returns what the module's DNS client keeps across
+// requests.
+func (m *Module) DNSCacheStats() dnsclient.CacheStats { return m.dns.CacheStats() }
+
+// Limits returns the module's budget for one probe request.
+func (m *Module) Limits() config.Limits { return m.limits }
 
 // Name is the module's name in the config.
 func (m *Module) Name() string { return m.name }

@@ -36,6 +36,34 @@ type Report struct {
 	// probes judged the records it gave with checking disabled instead,
 	// which senders and receivers that validate never get.
 	Bogus []*dnsclient.Bogus
+	// MaxBytes is the module's limits.report_bytes: the largest report
+	// (Size) the web history keeps whole.
+	MaxBytes int64
+}
+
+// Size is about how many bytes of text the report holds: its probes'
+// checks, evidence, samples, errors, notes and details.
+func (r *Report) Size() int64 {
+	var n int64
+	for _, p := range r.Probes {
+		n += int64(p.Result.Size())
+	}
+	return n
+}
+
+// Trimmed returns a copy of the report whose results keep their checks'
+// outcomes and reasons, their errors and notes, but neither evidence,
+// details nor samples (probes.Result.Summary), each with note; bare keeps
+// even less, for a report still too large without them. The report itself
+// is not changed.
+func (r *Report) Trimmed(note string, bare bool) *Report {
+	out := *r
+	out.Probes = make([]ProbeRun, len(r.Probes))
+	for i, p := range r.Probes {
+		p.Result = p.Result.Summary(note, bare)
+		out.Probes[i] = p
+	}
+	return &out
 }
 
 // Success is probe_success: every probe finished and every must check

@@ -92,6 +92,7 @@ func (m *Module) Run(ctx context.Context, req *probes.Request, opts RunOptions) 
 		Target:    req.Target,
 		Start:     start,
 		Resolvers: dnsClient.Servers(),
+		MaxBytes:  int64(m.limits.ReportBytes),
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		report.Timeout = dl.Sub(start)
@@ -118,14 +119,15 @@ func (m *Module) Run(ctx context.Context, req *probes.Request, opts RunOptions) 
 	defer m.leaveTurn()
 	report.Waited = time.Since(start)
 	env := &probes.Env{
-		DNS:     dnsClient.NewResolver(),
+		DNS:     dnsClient.NewResolverWithBudget(m.limits.DNSBudget()),
 		Dialer:  m.Dialer(),
 		RootCAs: m.rootCAs,
 		Now:     time.Now,
 		Logger:  logger,
 		// The facts several probes read are gathered under the request's
 		// facts context, not under whichever probe asked first.
-		Facts: probes.NewRequestFacts(factsCtx, m.providers),
+		Facts:  probes.NewRequestFacts(factsCtx, m.providers),
+		Limits: m.limits.Probes(),
 	}
 	if opts.Dialer != nil {
 		env.Dialer = opts.Dialer
@@ -197,6 +199,7 @@ func (m *Module) Run(ctx context.Context, req *probes.Request, opts RunOptions) 
 	report.Duration = time.Since(start)
 	report.DNS = env.DNS.Stats()
 	report.Bogus = env.DNS.Bogus()
+	report.limitSeries(m.limits.Series)
 	return report
 }
 

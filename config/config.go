@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,6 +85,10 @@ type Module struct {
 	// DNSCacheMaxTTL keeps DNS answers across the module's probe requests
 	// for their TTL, at most this long; 0 asks every request afresh.
 	DNSCacheMaxTTL time.Duration `yaml:"dns_cache_max_ttl"`
+	// DNSCacheMaxBytes bounds the DNS answers kept across requests.
+	DNSCacheMaxBytes Bytes `yaml:"dns_cache_max_bytes"`
+	// Limits is the budget of one probe request.
+	Limits Limits `yaml:"limits"`
 	// CAFile adds a PEM bundle to the system roots for SMTP and MTA-STS
 	// certificates.
 	CAFile string `yaml:"ca_file"`
@@ -190,13 +195,95 @@ func (b *Blocks) enableDefault(probe string) error {
 
 // DefaultModule holds the values a module gets for keys it leaves out.
 var DefaultModule = Module{
-	Timeout:         30 * time.Second,
-	DNSQueryTimeout: dnsclient.DefaultTimeout,
-	DNSAttempts:     dnsclient.DefaultAttempts,
-	DNSMaxInFlight:  dnsclient.DefaultMaxInFlight,
-	DNSCacheMaxTTL:  DefaultDNSCacheMaxTTL,
+	Timeout:          30 * time.Second,
+	DNSQueryTimeout:  dnsclient.DefaultTimeout,
+	DNSAttempts:      dnsclient.DefaultAttempts,
+	DNSMaxInFlight:   dnsclient.DefaultMaxInFlight,
+	DNSCacheMaxTTL:   DefaultDNSCacheMaxTTL,
+	DNSCacheMaxBytes: dnsclient.DefaultCacheMaxBytes,
+	Limits:           DefaultLimits,
 
 	MaxRunningRequests: DefaultMaxRunningRequests,
+}
+
+// Limits is a module's budget for one probe request: however many MX
+// hosts, addresses, PTR names or records a domain publishes, a request
+// looks at, asks and keeps no more than this. A check that reaches a limit
+// is undecided, with the limit as its reason, never a pass over the part
+// looked at.
+type Limits struct {
+	// MXHosts is how many MX hosts (the most preferred) are looked at.
+	MXHosts int `yaml:"mx_hosts"`
+	// AddressesPerHost is how many addresses of one mail host are looked
+	// at (pinged on port 25, asked of blocklists, reverse-resolved).
+	AddressesPerHost int `yaml:"addresses_per_host"`
+	// PTRQuestions is how many addresses get a reverse lookup.
+	PTRQuestions int `yaml:"ptr_questions"`
+	// DNSQuestions is how many distinct DNS questions one request asks.
+	DNSQuestions int `yaml:"dns_questions"`
+	// DNSAnswerBytes is the memory one request's DNS answers may take:
+	// their wire size plus 128 bytes a record, about what they take
+	// decoded.
+	DNSAnswerBytes Bytes `yaml:"dns_answer_bytes"`
+	// Series is how many samples one /probe answer has at most.
+	Series int `yaml:"series"`
+	// ReportBytes bounds a report the web history keeps; a larger one is
+	// kept without its evidence, details and samples.
+	ReportBytes Bytes `yaml:"report_bytes"`
+}
+
+// DefaultLimits are the limits of a module that sets none.
+var DefaultLimits = Limits{
+	MXHosts:          probes.DefaultLimits.MXHosts,
+	AddressesPerHost: probes.DefaultLimits.AddressesPerHost,
+	PTRQuestions:     probes.DefaultLimits.PTRQuestions,
+	DNSQuestions:     dnsclient.DefaultMaxQuestions,
+	DNSAnswerBytes:   dnsclient.DefaultMaxAnswerBytes,
+	Series:           DefaultMaxSeries,
+	ReportBytes:      DefaultMaxReportBytes,
+}
+
+// DefaultMaxSeries bounds the samples of one /probe answer: a mail domain
+// gives 100 to 400, and the answer of one with thousands of addresses gave
+// 96,000 (6.2 MB) before there were limits.
+const DefaultMaxSeries = 5000
+
+// DefaultMaxReportBytes bounds a report the web history keeps: a mail
+// domain's report is 10 to 60 KB; the history keeps 100 of them.
+const DefaultMaxReportBytes = 256 << 10
+
+// Probes returns the limits the probes enforce themselves.
+func (l Limits) Probes() probes.Limits {
+	return probes.Limits{MXHosts: l.MXHosts, AddressesPerHost: l.AddressesPerHost, PTRQuestions: l.PTRQuestions}
+}
+
+// DNSBudget returns the limits the DNS client enforces for a request.
+func (l Limits) DNSBudget() dnsclient.Budget {
+	return dnsclient.Budget{Questions: l.DNSQuestions, AnswerBytes: int64(l.DNSAnswerBytes)}
+}
+
+// validate checks each limit's range.
+func (l Limits) validate() error {
+	count := func(v int64) string { return strconv.FormatInt(v, 10) }
+	size := func(v int64) string { return Bytes(v).String() }
+	for _, r := range []struct {
+		key       string
+		v, lo, hi int64
+		format    func(int64) string
+	}{
+		{"mx_hosts", int64(l.MXHosts), 1, 256, count},
+		{"addresses_per_host", int64(l.AddressesPerHost), 1, 1024, count},
+		{"ptr_questions", int64(l.PTRQuestions), 1, 10000, count},
+		{"dns_questions", int64(l.DNSQuestions), 10, 100000, count},
+		{"dns_answer_bytes", int64(l.DNSAnswerBytes), 64 << 10, 1 << 30, size},
+		{"series", int64(l.Series), 100, 1000000, count},
+		{"report_bytes", int64(l.ReportBytes), 64 << 10, 256 << 20, size},
+	} {
+		if r.v < r.lo || r.v > r.hi {
+			return fmt.Errorf("limits.%s must be between %s and %s, got %s", r.key, r.format(r.lo), r.format(r.hi), r.format(r.v))
+		}
+	}
+	return nil
 }
 
 // DefaultMaxRunningRequests is how many probe requests of a module run at
@@ -266,6 +353,11 @@ func (m *Module) validate() error {
 		return fmt.Errorf("dns_cache_max_ttl must be between 0 and 24h, got %s", m.DNSCacheMaxTTL)
 	case m.DNSMaxInFlight < 1 || m.DNSMaxInFlight > 65536:
 		return fmt.Errorf("dns_max_in_flight must be between 1 and 65536, got %d", m.DNSMaxInFlight)
+	case m.DNSCacheMaxBytes < 1<<20 || m.DNSCacheMaxBytes > 64<<30:
+		return fmt.Errorf("dns_cache_max_bytes must be between 1MiB and 64GiB, got %s", m.DNSCacheMaxBytes)
+	}
+	if err := m.Limits.validate(); err != nil {
+		return err
 	}
 	for _, s := range m.Resolvers {
 		if _, err := dnsclient.ServerAddress(s); err != nil {
@@ -527,5 +619,6 @@ func cleanYAMLError(err error) error {
 		return "in the " + what + " settings"
 	})
 	msg = strings.ReplaceAll(msg, "in type config.Config", "at the top level (only modules: is allowed there)")
+	msg = strings.ReplaceAll(msg, "in type config.Limits", "in the limits settings")
 	return errors.New(msg)
 }

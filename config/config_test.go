@@ -212,6 +212,12 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad srv service", "modules:\n  ok:\n    mx: {}\n  mail:\n    mx: {srv_services: [\"Sub Mission\"]}\n", []string{`module "mail"`, "line 4"}},
 		{"empty blocklist set", "modules:\n  mail:\n    dnsbl: {lists: []}\n", []string{`module "mail"`, "line 2", "lists is empty"}},
 		{"missing ca file", "modules:\n  mail:\n    ca_file: /nonexistent/ca.pem\n    mx: {}\n", []string{"ca_file", "/nonexistent/ca.pem"}},
+		{"unknown limit", "modules:\n  mail:\n    limits: {mx_host: 4}\n    mx: {}\n", []string{"line 3", "mx_host", "limits settings"}},
+		{"zero mx hosts", "modules:\n  mail:\n    limits: {mx_hosts: 0}\n    mx: {}\n", []string{`module "mail"`, "limits.mx_hosts must be between 1 and 256, got 0"}},
+		{"tiny answer budget", "modules:\n  mail:\n    limits: {dns_answer_bytes: 1KiB}\n    mx: {}\n", []string{"limits.dns_answer_bytes must be between 64KiB and 1GiB, got 1KiB"}},
+		{"size without unit", "modules:\n  mail:\n    limits: {report_bytes: 2MB}\n    mx: {}\n", []string{"line 3", `"2MB" is not a size`}},
+		{"negative size", "modules:\n  mail:\n    dns_cache_max_bytes: -1\n    mx: {}\n", []string{"line 3", "not a size"}},
+		{"tiny cache", "modules:\n  mail:\n    dns_cache_max_bytes: 1000\n    mx: {}\n", []string{"dns_cache_max_bytes must be between 1MiB and 64GiB"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml))
@@ -227,6 +233,59 @@ func TestParseConfigErrors(t *testing.T) {
 				t.Errorf("error %q leaks Go type names", err)
 			}
 		})
+	}
+}
+
+func TestParseLimits(t *testing.T) {
+	cfg, err := Parse([]byte(`
+modules:
+  tight:
+    dns_cache_max_bytes: 8MiB
+    limits:
+      mx_hosts: 4
+      dns_answer_bytes: 524288
+      report_bytes: 64KiB
+    mx: {}
+  loose:
+    mx: {}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tight, _ := cfg.Module("tight")
+	want := DefaultLimits
+	want.MXHosts, want.DNSAnswerBytes, want.ReportBytes = 4, 512<<10, 64<<10
+	if tight.Limits != want || tight.DNSCacheMaxBytes != 8<<20 {
+		t.Errorf("tight: limits %+v, cache %d; want %+v and 8MiB (the keys left out keep their defaults)", tight.Limits, tight.DNSCacheMaxBytes, want)
+	}
+	loose, _ := cfg.Module("loose")
+	if loose.Limits != DefaultLimits || loose.DNSCacheMaxBytes != DefaultModule.DNSCacheMaxBytes {
+		t.Errorf("loose: limits %+v, cache %d; want the defaults", loose.Limits, loose.DNSCacheMaxBytes)
+	}
+	if p := tight.Limits.Probes(); p.MXHosts != 4 || p.AddressesPerHost != DefaultLimits.AddressesPerHost {
+		t.Errorf("the probes' limits %+v", p)
+	}
+	if b := tight.Limits.DNSBudget(); b.AnswerBytes != 512<<10 || b.Questions != DefaultLimits.DNSQuestions {
+		t.Errorf("the DNS budget %+v", b)
+	}
+}
+
+func TestBytes(t *testing.T) {
+	for in, want := range map[string]Bytes{"0": 0, "65536": 64 << 10, "64KiB": 64 << 10, "2 MiB": 2 << 20, "1GiB": 1 << 30, "10B": 10} {
+		got, err := ParseBytes(in)
+		if err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "2MB", "-1", "1.5MiB", "MiB", "99999999999GiB"} {
+		if _, err := ParseBytes(in); err == nil {
+			t.Errorf("ParseBytes(%q) accepted", in)
+		}
+	}
+	for b, want := range map[Bytes]string{0: "0B", 1000: "1000B", 64 << 10: "64KiB", 3 << 20: "3MiB", 1 << 30: "1GiB"} {
+		if got := b.String(); got != want {
+			t.Errorf("%d.String() = %q, want %q", int64(b), got, want)
+		}
 	}
 }
 

@@ -210,7 +210,7 @@ func TestREADMEConfigKeys(t *testing.T) {
 }
 
 // yamlKeys lists the yaml keys of a struct; probe blocks (pointers to
-// structs) are listed by their inner keys.
+// structs) and nested settings (limits) are listed by their inner keys.
 func yamlKeys(typ reflect.Type, prefix string) []string {
 	var out []string
 	for i := 0; i < typ.NumField(); i++ {
@@ -225,6 +225,10 @@ func yamlKeys(typ reflect.Type, prefix string) []string {
 		}
 		if f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct {
 			out = append(out, yamlKeys(f.Type.Elem(), prefix+tag+".")...)
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct {
+			out = append(out, yamlKeys(f.Type, prefix+tag+".")...)
 			continue
 		}
 		out = append(out, prefix+tag)

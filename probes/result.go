@@ -328,3 +328,98 @@ func JoinNames(names []string) string {
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
 }
+
+// clone returns a copy of r that shares no slice with it.
+func (r *Result) clone() *Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := &Result{Probe: r.Probe,
+		measurements: append([]Measurement(nil), r.measurements...),
+		errors:       append([]string(nil), r.errors...),
+		notes:        append([]string(nil), r.notes...),
+		details:      append([]Detail(nil), r.details...),
+	}
+	out.checks = make([]Check, len(r.checks))
+	for i, c := range r.checks {
+		c.Evidence = append([]string(nil), c.Evidence...)
+		out.checks[i] = c
+	}
+	return out
+}
+
+// CutMeasurements returns a copy of r with only its first keep
+// measurements and err recorded against the probe: its checks stand, but
+// its series are incomplete. r itself is not changed (a result served again
+// under min_interval is shared by requests).
+func (r *Result) CutMeasurements(keep int, err error) *Result {
+	out := r.clone()
+	if keep < len(out.measurements) {
+		out.measurements = out.measurements[:max(keep, 0):max(keep, 0)]
+	}
+	out.Error(err)
+	return out
+}
+
+// Summary returns a copy of r without what makes a result large: the
+// checks' evidence, the details and the measurements; the checks' outcomes,
+// reasons and remediations, the errors and the notes stay, and note is
+// added. With bare, only the checks stay, their reasons cut at 200 bytes and
+// without remediation, and note. r itself is not changed.
+func (r *Result) Summary(note string, bare bool) *Result {
+	out := r.clone()
+	for i := range out.checks {
+		c := &out.checks[i]
+		c.Evidence = nil
+		if bare {
+			c.Remediation = ""
+			if len(c.Reason) > 200 {
+				c.Reason = strings.ToValidUTF8(c.Reason[:200], "") + "…"
+			}
+		}
+	}
+	out.details, out.measurements = nil, nil
+	if bare {
+		out.notes = nil
+		if len(out.errors) > 0 {
+			// Keep the probe failed, and say so in one line.
+			out.errors = []string{fmt.Sprintf("%d errors, not kept in this summary", len(r.Errors()))}
+		}
+	}
+	if note != "" {
+		out.notes = append(out.notes, note)
+	}
+	return out
+}
+
+// Size is about how many bytes of text r holds: its checks' reasons,
+// remediations and evidence, its samples' label values, its errors, notes
+// and details.
+func (r *Result) Size() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := len(r.Probe)
+	for _, c := range r.checks {
+		n += len(c.ID) + len(c.Reason) + len(c.Remediation) + 16
+		for _, e := range c.Evidence {
+			n += len(e) + 16
+		}
+	}
+	for _, m := range r.measurements {
+		n += len(m.Spec.Name) + 16
+		for _, v := range m.LabelValues {
+			n += len(v) + 16
+		}
+	}
+	for _, list := range [][]string{r.errors, r.notes} {
+		for _, s := range list {
+			n += len(s) + 16
+		}
+	}
+	for _, d := range r.details {
+		n += len(d.Title)
+		for _, l := range d.Lines {
+			n += len(l) + 16
+		}
+	}
+	return n
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -34,11 +35,17 @@ func NewHistory(limit int) *History {
 	return &History{limit: limit, next: 1}
 }
 
-// Add remembers a report and returns its id (0 when nothing is kept).
+// Add remembers a report and returns its id (0 when nothing is kept). A
+// report with its logs larger than the module's limits.report_bytes is
+// kept trimmed: without evidence, details, samples and logs (and without
+// errors and notes if that is not enough), saying so; a domain with
+// thousands of addresses once left a 24 MB report in the history, for
+// anyone to fetch.
 func (h *History) Add(r *collector.Report, logs string) uint64 {
 	if h == nil {
 		return 0
 	}
+	r, logs = fitReport(r, logs)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.limit == 0 {
@@ -52,6 +59,21 @@ func (h *History) Add(r *collector.Report, logs string) uint64 {
 	}
 	h.entries = append(h.entries, e)
 	return e.ID
+}
+
+// fitReport trims a report (and drops its logs) when together they are
+// larger than the report's MaxBytes.
+func fitReport(r *collector.Report, logs string) (*collector.Report, string) {
+	size := r.Size() + int64(len(logs))
+	if r.MaxBytes <= 0 || size <= r.MaxBytes {
+		return r, logs
+	}
+	note := fmt.Sprintf("this report held %d bytes, more than the module's limits.report_bytes (%d): the history keeps it without evidence, details, samples and logs", size, r.MaxBytes)
+	trimmed := r.Trimmed(note, false)
+	if trimmed.Size() > r.MaxBytes {
+		trimmed = r.Trimmed(note, true)
+	}
+	return trimmed, ""
 }
 
 // Get returns the entry with the id, if it is still remembered.

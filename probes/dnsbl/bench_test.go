@@ -109,7 +109,7 @@ func BenchmarkCachedRequest(b *testing.B) {
 	client, _ := dnsclient.New(dnsclient.Config{Servers: []string{srv.Addr}, Timeout: 5 * time.Second, Attempts: 1})
 	tgt, _ := probes.ParseTarget("bench.test")
 	req := &probes.Request{Target: tgt}
-	p := dnsbl.New(cfg, dnsbl.NewCache(10000))
+	p := dnsbl.New(cfg, dnsbl.NewCache(10000, 0))
 	p.Run(context.Background(), req, benchEnv(b, client, req))
 	b.ReportAllocs()
 	b.ResetTimer()

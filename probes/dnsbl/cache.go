@@ -25,8 +25,16 @@ import (
 // with different resolvers never share answers. Concurrent askers of one
 // question share one query (singleflight). Errors (SERVFAIL, timeouts) are
 // never kept: the next request asks again.
+//
+// The cache is bounded in entries and in bytes. The lists' answers are
+// tiny (an A record in 127.0.0.0/8, a TXT line), but the questions are not
+// the lists' own: an MX host name, chosen by whoever runs the domain, is up
+// to 253 bytes and is in the key, the question and every record's owner,
+// so a bound in entries alone would let hostile names take 1.5 KB an entry.
 type Cache struct {
-	max int
+	max      int
+	maxBytes int64
+	bytes    int64
 
 	mu      sync.Mutex
 	entries map[cacheKey]*cacheEntry
@@ -49,7 +57,13 @@ type cacheEntry struct {
 	ans     *dnsclient.Answer
 	expires time.Time
 	elem    *list.Element
+	size    int64
 }
+
+// cacheEntryOverhead is what an entry costs beyond its key's strings and
+// its answer's size: the entry, its list element, its map slot and the
+// Answer struct.
+const cacheEntryOverhead = 320
 
 // The range an answer's TTL is clamped to. Below: a list answering with TTL
 // 0 (or a negative answer without an SOA) would be asked again for every
@@ -63,14 +77,26 @@ const (
 	maxCacheTTL = time.Hour
 )
 
-// NewCache makes a cache holding at most maxEntries answers (at least 1);
-// beyond that the oldest are dropped. Questions being asked are not counted:
-// they are bounded by the probes' concurrency.
-func NewCache(maxEntries int) *Cache {
+// NewCache makes a cache holding at most maxEntries answers (at least 1)
+// taking at most maxBytes (DefaultCacheBytes when not positive), counted
+// as their keys, their dnsclient.Answer.Size and a fixed overhead; beyond
+// that the oldest are dropped. Questions being asked are not counted: they
+// are bounded by the probes' concurrency.
+func NewCache(maxEntries int, maxBytes int64) *Cache {
 	if maxEntries < 1 {
 		maxEntries = 1
 	}
-	return &Cache{max: maxEntries, entries: map[cacheKey]*cacheEntry{}, order: list.New(), asking: flight.NewGroup[cacheKey, *dnsclient.Answer]()}
+	if maxBytes <= 0 {
+		maxBytes = DefaultCacheBytes
+	}
+	return &Cache{max: maxEntries, maxBytes: maxBytes, entries: map[cacheKey]*cacheEntry{}, order: list.New(), asking: flight.NewGroup[cacheKey, *dnsclient.Answer]()}
+}
+
+// Bytes returns what the kept answers take, as the bound counts them.
+func (c *Cache) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
 }
 
 // Stats returns how many questions were answered from the cache (including
@@ -151,15 +177,20 @@ func (c *Cache) keep(key cacheKey, ans *dnsclient.Answer, now time.Time) {
 	if old, ok := c.entries[key]; ok {
 		c.removeLocked(old)
 	}
-	e := &cacheEntry{key: key, ans: ans, expires: now.Add(clampTTL(ans.TTL))}
+	e := &cacheEntry{key: key, ans: ans, expires: now.Add(clampTTL(ans.TTL)),
+		size: int64(len(key.servers)+len(key.name)) + ans.Size + cacheEntryOverhead}
+	if e.size > c.maxBytes {
+		return
+	}
 	e.elem = c.order.PushBack(e)
 	c.entries[key] = e
+	c.bytes += e.size
 	c.evictLocked()
 }
 
-// evictLocked drops the oldest answers beyond the bound.
+// evictLocked drops the oldest answers beyond the bounds.
 func (c *Cache) evictLocked() {
-	for c.order.Len() > c.max {
+	for c.order.Len() > c.max || c.bytes > c.maxBytes {
 		c.removeLocked(c.order.Front().Value.(*cacheEntry))
 	}
 }
@@ -168,6 +199,7 @@ func (c *Cache) removeLocked(e *cacheEntry) {
 	if e.elem != nil {
 		c.order.Remove(e.elem)
 		e.elem = nil
+		c.bytes -= e.size
 	}
 	if c.entries[e.key] == e {
 		delete(c.entries, e.key)

@@ -1,6 +1,7 @@
 package dnsbl_test
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -40,7 +41,7 @@ func assertOnce(t *testing.T, counts map[string]int, wantDistinct int) {
 // address and once per test point, and once per shared name.
 func TestSharedMXAskedOncePerListWithinTTL(t *testing.T) {
 	srv := startWorld(t)
-	cache := dnsbl.NewCache(1000)
+	cache := dnsbl.NewCache(1000, 0)
 	cfg := config(zen(), dbl())
 
 	resA, _ := runProbe(t, srv.Addr, cfg, request{target: "shared-a.test", cache: cache})
@@ -72,7 +73,7 @@ func TestSharedMXConcurrentRequestsShareOneQuery(t *testing.T) {
 	// Lockstep releases answers in rounds, so both requests reach the
 	// blocklist round together and their questions meet in flight.
 	srv.SetLockstep(50 * time.Millisecond)
-	cache := dnsbl.NewCache(1000)
+	cache := dnsbl.NewCache(1000, 0)
 	cfg := config(zen(), dbl())
 	var wg sync.WaitGroup
 	results := make([]*probes.Result, 2)
@@ -96,7 +97,7 @@ func TestSharedMXConcurrentRequestsShareOneQuery(t *testing.T) {
 // After the TTL the lists are asked again; errors are never kept.
 func TestCacheExpiresWithTTLAndKeepsNoErrors(t *testing.T) {
 	srv := startWorld(t)
-	cache := dnsbl.NewCache(1000)
+	cache := dnsbl.NewCache(1000, 0)
 	cfg := config(zen())
 	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	now := func() time.Time { return clock }
@@ -135,7 +136,7 @@ func TestCacheExpiresWithTTLAndKeepsNoErrors(t *testing.T) {
 
 func TestCacheIsBoundedAndKeyedByResolver(t *testing.T) {
 	srv := startWorld(t)
-	cache := dnsbl.NewCache(2)
+	cache := dnsbl.NewCache(2, 0)
 	cfg := config(zen())
 	runProbe(t, srv.Addr, cfg, request{target: "192.0.2.20", cache: cache})
 	if n := cache.Len(); n != 2 {
@@ -156,5 +157,21 @@ func TestNilCacheAsksEveryRequest(t *testing.T) {
 	runProbe(t, srv.Addr, cfg, request{target: "192.0.2.20"})
 	if n := listQueries(srv)["A 20.2.0.192.zen.bl.test./udp"]; n != 2 {
 		t.Errorf("asked %d times without a cache, want 2", n)
+	}
+}
+
+func TestCacheIsBoundedInBytes(t *testing.T) {
+	srv := startWorld(t)
+	const bound = 4 << 10
+	cache := dnsbl.NewCache(100000, bound)
+	cfg := config(zen())
+	for i := range 40 {
+		runProbe(t, srv.Addr, cfg, request{target: fmt.Sprintf("192.0.2.%d", 100+i), cache: cache})
+		if b := cache.Bytes(); b > bound {
+			t.Fatalf("after %d requests the cache takes %d bytes, more than its bound %d", i+1, b, bound)
+		}
+	}
+	if n, b := cache.Len(), cache.Bytes(); n == 0 || n >= 40 || b < bound/2 {
+		t.Errorf("the cache holds %d answers in %d bytes: want it full up to its bound, fewer than the 40 subjects", n, b)
 	}
 }

@@ -91,14 +91,19 @@ func copyMap(m map[string]string) map[string]string {
 var Registration = probes.Register(Name, []string{mailhosts.FactName}, DefaultConfig,
 	func(c Config, s probes.Setup) *Probe { return New(c, SharedCache(s.Kept)) })
 
-// DefaultCacheEntries bounds the process-wide blocklist answer cache.
-const DefaultCacheEntries = 100000
+// DefaultCacheEntries and DefaultCacheBytes bound the process-wide
+// blocklist answer cache: some 60,000 answers of real lists fit in the
+// bytes.
+const (
+	DefaultCacheEntries = 100000
+	DefaultCacheBytes   = 32 << 20
+)
 
 // SharedCache returns the process-wide blocklist answer cache kept in k, so
 // domains that share MX hosts do not multiply blocklist traffic, across
 // modules and reloads.
 func SharedCache(k *probes.Kept) *Cache {
-	return probes.Keep(k, "dnsbl.cache", nil, func() *Cache { return NewCache(DefaultCacheEntries) })
+	return probes.Keep(k, "dnsbl.cache", nil, func() *Cache { return NewCache(DefaultCacheEntries, DefaultCacheBytes) })
 }
 
 // Name returns "dnsbl".

@@ -137,7 +137,7 @@ func TestCacheEvictsOldestFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := client.NewResolver()
-	c := NewCache(2)
+	c := NewCache(2, 0)
 	clock := time.Unix(0, 0)
 	now := func() time.Time { return clock }
 	key := serversKey(r)
@@ -168,7 +168,7 @@ func TestCacheEvictsOldestFirst(t *testing.T) {
 func TestCacheWaiterRetriesAbandonedQuestion(t *testing.T) {
 	srv := newTestServer(t)
 	client, _ := dnsclient.New(dnsclient.Config{Servers: []string{srv}, Timeout: time.Second, Attempts: 1})
-	c := NewCache(10)
+	c := NewCache(10, 0)
 	r := client.NewResolver()
 	key := serversKey(r)
 	ctx, cancel := context.WithCancel(context.Background())

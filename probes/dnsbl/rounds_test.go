@@ -76,7 +76,7 @@ func TestSilentResolverEndsAtDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	start := time.Now()
-	res := dnsbl.New(dnsbl.DefaultConfig(), dnsbl.NewCache(100)).Run(ctx, &probes.Request{Target: tgt}, env)
+	res := dnsbl.New(dnsbl.DefaultConfig(), dnsbl.NewCache(100, 0)).Run(ctx, &probes.Request{Target: tgt}, env)
 	if elapsed := time.Since(start); elapsed > deadline+2*time.Second {
 		t.Errorf("Run took %s after a %s deadline", elapsed, deadline)
 	}
