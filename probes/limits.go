@@ -68,8 +68,9 @@ func (e *LimitError) Error() string {
 // Limited makes the checks of specs that passed undecided, with err as the
 // reason, and records err against the probe: a check that looked only at
 // the subjects a limit let through cannot say all of them pass. A failed
-// check stays failed (what failed, failed) and a skipped one skipped; a nil
-// err changes nothing.
+// check stays failed (what failed, failed), an undecided one keeps its
+// reason, and a skipped one stays skipped; err is recorded unless every
+// check of specs was skipped. A nil err changes nothing.
 func (r *Result) Limited(err error, specs ...CheckSpec) {
 	if err == nil {
 		return
@@ -86,7 +87,7 @@ func (r *Result) Limited(err error, specs ...CheckSpec) {
 			case StatusPass:
 				c.Status, c.Reason, c.Remediation = StatusError, err.Error(), ""
 				touched = true
-			case StatusFail:
+			case StatusFail, StatusError:
 				touched = true
 			}
 		}

@@ -396,9 +396,16 @@ func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg
 }
 
 // Addrs returns the addresses of an A or AAAA answer.
-func (a *Answer) Addrs() []netip.Addr {
+func (a *Answer) Addrs() []netip.Addr { return a.FirstAddrs(-1) }
+
+// FirstAddrs returns at most n addresses of an A or AAAA answer, in answer
+// order (all of them when n is negative): an answer can hold thousands.
+func (a *Answer) FirstAddrs(n int) []netip.Addr {
 	var out []netip.Addr
 	for _, rr := range a.Records {
+		if n >= 0 && len(out) >= n {
+			break
+		}
 		switch v := rr.(type) {
 		case *dns.A:
 			if ip, ok := netip.AddrFromSlice(v.A.To4()); ok {

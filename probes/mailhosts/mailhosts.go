@@ -89,15 +89,20 @@ type Host struct {
 // Addrs returns the host's IPv4 then IPv6 addresses, at most MaxAddrs of
 // them (OmittedAddrs says how many more the host has).
 func (h *Host) Addrs() []netip.Addr {
+	limit := h.MaxAddrs
+	if limit <= 0 {
+		limit = -1
+	}
 	var out []netip.Addr
 	if h.A != nil {
-		out = append(out, h.A.Addrs()...)
+		out = h.A.FirstAddrs(limit)
 	}
-	if h.AAAA != nil {
-		out = append(out, h.AAAA.Addrs()...)
-	}
-	if h.MaxAddrs > 0 && len(out) > h.MaxAddrs {
-		out = out[:h.MaxAddrs:h.MaxAddrs]
+	if h.AAAA != nil && (limit < 0 || len(out) < limit) {
+		rest := -1
+		if limit >= 0 {
+			rest = limit - len(out)
+		}
+		out = append(out, h.AAAA.FirstAddrs(rest)...)
 	}
 	return out
 }

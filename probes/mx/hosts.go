@@ -25,12 +25,16 @@ func (r *run) measureDomain(set *mailhosts.Set) {
 }
 
 // recordLimits makes the checks on every mail host or address undecided
-// when the request's limits left hosts or addresses out: what was not
-// looked at cannot be said to pass.
-func (r *run) recordLimits(set *mailhosts.Set) {
-	r.res.Limited(set.HostsLimited(), checkHostname, checkResolves, checkDNSSECMX,
-		checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
-	r.res.Limited(set.AddrsLimited(), checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
+// when the request's limits left hosts, addresses or reverse lookups out:
+// what was not looked at cannot be said to pass. The first limit reached
+// is the reason; every one is recorded against the probe.
+func (r *run) recordLimits(set *mailhosts.Set, rl *reverses) {
+	ptr := []probes.CheckSpec{checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel}
+	r.res.Limited(set.HostsLimited(), append([]probes.CheckSpec{checkHostname, checkResolves, checkDNSSECMX}, ptr...)...)
+	r.res.Limited(set.AddrsLimited(), ptr...)
+	if rl != nil {
+		r.res.Limited(rl.limited, ptr...)
+	}
 }
 
 // recordPresent checks that the domain publishes MX records at all: without
@@ -142,10 +146,10 @@ func (r *run) recordHosts(set *mailhosts.Set) {
 func (r *run) measureAddresses(hosts []*mailhosts.Host) {
 	for _, h := range hosts {
 		if h.A != nil {
-			r.res.Measure(metricHostAddresses, float64(len(h.A.Addrs())), h.Name, "ipv4")
+			r.res.Measure(metricHostAddresses, float64(len(h.A.Records)), h.Name, "ipv4")
 		}
 		if h.AAAA != nil {
-			r.res.Measure(metricHostAddresses, float64(len(h.AAAA.Addrs())), h.Name, "ipv6")
+			r.res.Measure(metricHostAddresses, float64(len(h.AAAA.Records)), h.Name, "ipv6")
 		}
 	}
 }
@@ -201,7 +205,7 @@ func (r *run) unresolvedFix(h *mailhosts.Host) string {
 func (r *run) recordIPv6(hosts []*mailhosts.Host, hostsLimited error) {
 	var v probes.Verdict
 	for _, h := range hosts {
-		if h.AAAA != nil && len(h.AAAA.Addrs()) > 0 {
+		if h.AAAA != nil && len(h.AAAA.Records) > 0 {
 			v.See(limitedLines(h, h.AAAA, "")...)
 		} else if h.AAAA == nil && !h.IPLiteral {
 			v.Unknown(hostErr(h))
@@ -230,7 +234,7 @@ func (r *run) recordIPv6(hosts []*mailhosts.Host, hostsLimited error) {
 func countIPv6(hosts []*mailhosts.Host) int {
 	n := 0
 	for _, h := range hosts {
-		if h.AAAA != nil && len(h.AAAA.Addrs()) > 0 {
+		if h.AAAA != nil && len(h.AAAA.Records) > 0 {
 			n++
 		}
 	}
@@ -285,16 +289,16 @@ func addressEvidence(h *mailhosts.Host) []string {
 // limitedLines renders the addresses of one answer of h, at most h.MaxAddrs
 // of them, each followed by mark.
 func limitedLines(h *mailhosts.Host, ans *dnsclient.Answer, mark string) []string {
-	addrs := ans.Addrs()
-	shown := addrs
-	if h.MaxAddrs > 0 && len(addrs) > h.MaxAddrs {
-		shown = addrs[:h.MaxAddrs]
+	limit := h.MaxAddrs
+	if limit <= 0 {
+		limit = -1
 	}
+	shown := ans.FirstAddrs(limit)
 	lines := make([]string, 0, len(shown)+1)
 	for _, ip := range shown {
 		lines = append(lines, fmt.Sprintf("%s %s %s%s", probes.FQDN(h.Name), dnsclient.TypeName(ans.Type), ip, mark))
 	}
-	if more := len(addrs) - len(shown); more > 0 {
+	if more := len(ans.Records) - len(shown); more > 0 {
 		lines = append(lines, fmt.Sprintf("%s: %d more %s records not shown", probes.FQDN(h.Name), more, dnsclient.TypeName(ans.Type)))
 	}
 	return lines

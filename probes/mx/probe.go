@@ -151,7 +151,7 @@ func (r *run) recordDomain(l domainLookups) {
 		r.recordHostname(set)
 		r.recordHosts(set)
 		r.recordReverses(set, l.reverses)
-		r.recordLimits(set)
+		r.recordLimits(set, l.reverses)
 	}
 }
 
@@ -181,7 +181,7 @@ func (r *run) checkHost() {
 	r.recordHosts(set)
 	r.recordNotBogus(set)
 	r.recordReverses(set, reverses)
-	r.recordLimits(set)
+	r.recordLimits(set, reverses)
 }
 
 // checkIP runs the reverse DNS checks, the only ones an address allows.

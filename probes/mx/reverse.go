@@ -198,7 +198,6 @@ func (r *run) recordReverses(set *mailhosts.Set, rl *reverses) {
 	r.recordFCrDNS(subjects, hostErrs)
 	r.recordNotGeneric(subjects, hostErrs)
 	r.recordRoleLabel(subjects, hostErrs)
-	r.res.Limited(rl.limited, checkPTRPresent, checkFCrDNS, checkNotGeneric, checkRoleLabel)
 }
 
 func ptrSubjects(set *mailhosts.Set, revs map[netip.Addr]*reverse) []ptrSubject {
