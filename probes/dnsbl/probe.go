@@ -92,8 +92,8 @@ var Registration = probes.Register(Name, []string{mailhosts.FactName}, DefaultCo
 	func(c Config, s probes.Setup) *Probe { return New(c, SharedCache(s.Kept)) })
 
 // DefaultCacheEntries and DefaultCacheBytes bound the process-wide
-// blocklist answer cache: some 60,000 answers of real lists fit in the
-// bytes.
+// blocklist answer cache: some 50,000 answers of real lists (about 650
+// bytes each as counted) fit in the bytes.
 const (
 	DefaultCacheEntries = 100000
 	DefaultCacheBytes   = 32 << 20

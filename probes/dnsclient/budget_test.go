@@ -108,3 +108,43 @@ func TestDefaultBudget(t *testing.T) {
 		t.Errorf("default budget %+v", b)
 	}
 }
+
+// TestAnswerLargerThanTheRoomLeftIsNotRead: an answer whose length on the
+// wire already exceeds what the request can still hold is neither read
+// nor decoded, whether it comes over TCP or from the answers kept across
+// requests.
+func TestAnswerLargerThanTheRoomLeftIsNotRead(t *testing.T) {
+	srv := testbed.StartDNS(t, zone, bigZone("big1.test.", 2000))
+	c, err := dnsclient.New(dnsclient.Config{Servers: []string{srv.Addr}, Timeout: time.Second, Attempts: 2, CacheMaxTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	small := dnsclient.Budget{AnswerBytes: 20 << 10} // the answer is 32 KB on the wire
+	_, err = c.NewResolverWithBudget(small).Lookup(context.Background(), "big1.test", dns.TypeA)
+	if !errors.Is(err, dnsclient.ErrBudget) || !strings.Contains(err.Error(), "not read") {
+		t.Fatalf("over TCP: err %v, want ErrBudget, not read", err)
+	}
+	var tcp int
+	for _, q := range srv.Queries() {
+		if q.Net == "tcp" {
+			tcp++
+		}
+	}
+	if tcp != 1 {
+		t.Errorf("%d TCP questions: a refused answer is not asked again (attempts: 2)", tcp)
+	}
+	// A request with room keeps it for the others...
+	if _, err := c.NewResolver().Lookup(context.Background(), "big1.test", dns.TypeA); err != nil {
+		t.Fatal(err)
+	}
+	// ...and one without room is refused it from the cache, undecoded.
+	r := c.NewResolverWithBudget(small)
+	_, err = r.Lookup(context.Background(), "big1.test", dns.TypeA)
+	if !errors.Is(err, dnsclient.ErrBudget) || !strings.Contains(err.Error(), "not read") {
+		t.Errorf("from the cache: err %v, want ErrBudget, not read", err)
+	}
+	if st := r.Stats(); st.SharedHits != 1 || st.AnswerBytes != 0 || st.Queries != 0 {
+		t.Errorf("from the cache: %+v, want one shared hit that holds nothing", st)
+	}
+}

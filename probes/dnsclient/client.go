@@ -8,8 +8,10 @@ package dnsclient
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strconv"
@@ -31,9 +33,17 @@ const (
 	// once. A burst beyond what a resolver's socket buffer holds is dropped
 	// by the kernel and costs a full retry timeout; queueing is cheaper.
 	DefaultMaxInFlight = 256
+	// DefaultMaxTCPInFlight bounds the answers read over TCP at once. Only
+	// answers larger than the UDP size (1232 bytes) come over TCP, up to
+	// 64 KB each and ten times that decoded: 256 of them at once would
+	// take 150 MB for as long as they are read and judged, and mail
+	// domains rarely publish one.
+	DefaultMaxTCPInFlight = 32
 	// DefaultCacheMaxBytes bounds the answers a client keeps across
-	// requests: the DNS of some 2,000 domains with the default module, and
-	// of fewer when domains publish large answers.
+	// requests: the DNS of some 1,400 domains with the default module
+	// (about 60 answers of 400 bytes each, as counted), more when they
+	// share MX hosts. Every byte kept is live heap, which the garbage
+	// collector lets grow to twice its size before it collects.
 	DefaultCacheMaxBytes = 32 << 20
 	// DefaultCacheSweepEvery is how often expired answers are freed
 	// (besides when they are asked for).
@@ -57,6 +67,9 @@ type Config struct {
 	// MaxInFlight bounds the exchanges on the wire at once, across all
 	// the client's resolvers and requests.
 	MaxInFlight int
+	// MaxTCPInFlight bounds the answers read over TCP at once, within
+	// MaxInFlight (0: DefaultMaxTCPInFlight).
+	MaxTCPInFlight int
 	// CacheMaxTTL keeps answers across the client's probe requests for
 	// their TTL, but no longer than this; 0 keeps nothing beyond a
 	// request.
@@ -82,8 +95,9 @@ type Client struct {
 	attempts  int
 	udpSize   uint16
 	maxCNAMEs int
-	udp, tcp  *dns.Client
+	udp       *dns.Client
 	slots     chan struct{}
+	tcpSlots  chan struct{}
 	shared    *sharedCache // nil: nothing kept across requests
 	udpConns  *udpPool
 }
@@ -115,6 +129,11 @@ func New(cfg Config) (*Client, error) {
 		maxInFlight = DefaultMaxInFlight
 	}
 	c.slots = make(chan struct{}, maxInFlight)
+	maxTCP := cfg.MaxTCPInFlight
+	if maxTCP <= 0 {
+		maxTCP = DefaultMaxTCPInFlight
+	}
+	c.tcpSlots = make(chan struct{}, min(maxTCP, maxInFlight))
 	c.udpConns = newUDPPool()
 	if cfg.CacheMaxTTL > 0 {
 		maxBytes := cfg.CacheMaxBytes
@@ -158,10 +177,9 @@ func New(cfg Config) (*Client, error) {
 			}
 		}
 	}
-	// The dns.Client timeouts are a backstop: every exchange also carries a
+	// The dns.Client timeout is a backstop: every exchange also carries a
 	// context deadline, and the earlier of the two applies.
 	c.udp = &dns.Client{Net: "udp", UDPSize: c.udpSize, Timeout: c.timeout}
-	c.tcp = &dns.Client{Net: "tcp", Timeout: c.timeout}
 	return c, nil
 }
 
@@ -230,9 +248,23 @@ func (e *Error) Timeout() bool {
 
 var errMismatch = errors.New("answer does not match the question")
 
+// answerTooLargeError is an answer on the wire larger than the asker could
+// keep (its request's budget for answers): it was not read, and asking
+// again would not make it smaller.
+type answerTooLargeError struct {
+	size, room int64
+}
+
+func (e *answerTooLargeError) Error() string {
+	return fmt.Sprintf("answer of %d bytes is larger than the %d the request can still hold", e.size, e.room)
+}
+
 // exchange asks the servers one question, rotating over them, and returns
-// the first answer with a NOERROR or NXDOMAIN rcode. sent is called for every
-// message put on the wire.
+// the first answer with a NOERROR or NXDOMAIN rcode and its size on the
+// wire when it was read over TCP (0 when not known). sent is called for
+// every message put on the wire; room, when not nil, says how large an
+// answer the asker can still keep: a larger one is not read (an
+// *answerTooLargeError, not retried).
 //
 // A SERVFAIL may be the resolver's verdict that the answer is DNSSEC-bogus
 // (see Bogus): the question is asked again of the same server with the CD
@@ -244,11 +276,11 @@ var errMismatch = errors.New("answer does not match the question")
 // judged by the CD answer alone, as a person with dig +cd would: a
 // passing upstream failure could look the same, which the alerts' for:
 // durations absorb.
-func (c *Client) exchange(ctx context.Context, name string, qtype uint16, sent func()) (*dns.Msg, string, *Bogus, error) {
+func (c *Client) exchange(ctx context.Context, name string, qtype uint16, sent func(), room func() int64) (*dns.Msg, string, *Bogus, int, error) {
 	qerr := &Error{Name: name, Type: qtype, Rcode: -1}
 	if len(c.servers) == 0 {
 		qerr.Err = c.serverErr
-		return nil, "", nil, qerr
+		return nil, "", nil, 0, qerr
 	}
 	q := new(dns.Msg)
 	q.SetQuestion(name, qtype)
@@ -267,17 +299,21 @@ func (c *Client) exchange(ctx context.Context, name string, qtype uint16, sent f
 					qerr.Err = ctx.Err()
 				}
 			}
-			return nil, "", nil, qerr
+			return nil, "", nil, 0, qerr
 		}
 		server := c.servers[attempt%len(c.servers)]
 		qerr.Server = server
-		r, err := c.exchangeOne(ctx, q, server, sent)
+		r, wire, err := c.exchangeOne(ctx, q, server, sent, room)
 		if err != nil {
 			qerr.Err, qerr.Rcode, qerr.ExtendedErrors = err, -1, nil
+			var tooLarge *answerTooLargeError
+			if errors.As(err, &tooLarge) {
+				return nil, "", nil, 0, qerr
+			}
 			continue
 		}
 		if r.Rcode == dns.RcodeSuccess || r.Rcode == dns.RcodeNameError {
-			return r, server, nil, nil
+			return r, server, nil, wire, nil
 		}
 		extended := ExtendedErrors(r)
 		qerr.Err, qerr.Rcode, qerr.ExtendedErrors = fmt.Errorf("rcode %s", dns.RcodeToString[r.Rcode]), r.Rcode, extended
@@ -285,86 +321,142 @@ func (c *Client) exchange(ctx context.Context, name string, qtype uint16, sent f
 			continue
 		}
 		askedCD = true
-		unchecked := c.exchangeUnchecked(ctx, q, server, sent)
+		unchecked, wire, err := c.exchangeUnchecked(ctx, q, server, sent, room)
+		var tooLarge *answerTooLargeError
 		switch {
+		case errors.As(err, &tooLarge):
+			qerr.Err, qerr.Rcode, qerr.ExtendedErrors = err, -1, nil
+			return nil, "", nil, 0, qerr
 		case unchecked == nil:
 			// The resolver fails with or without validation: not DNSSEC.
 		case unchecked.AuthenticatedData:
 			// It validated this time (RFC 6840 §5.9 lets a resolver
 			// validate and set AD on a CD question): the SERVFAIL passed.
-			return unchecked, server, nil, nil
+			return unchecked, server, nil, wire, nil
 		default:
-			return unchecked, server, &Bogus{Name: name, Type: qtype, Server: server, Errors: extended}, nil
+			return unchecked, server, &Bogus{Name: name, Type: qtype, Server: server, Errors: extended}, wire, nil
 		}
 	}
-	return nil, "", nil, qerr
+	return nil, "", nil, 0, qerr
 }
 
 // exchangeUnchecked asks q again with checking disabled (RFC 4035 §3.2.2)
 // and returns the answer if it has a NOERROR or NXDOMAIN rcode: the data a
-// validating resolver refused.
-func (c *Client) exchangeUnchecked(ctx context.Context, q *dns.Msg, server string, sent func()) *dns.Msg {
+// validating resolver refused. err is set only for an answer larger than
+// room allows.
+func (c *Client) exchangeUnchecked(ctx context.Context, q *dns.Msg, server string, sent func(), room func() int64) (*dns.Msg, int, error) {
 	cd := q.Copy()
 	cd.CheckingDisabled = true
-	r, err := c.exchangeOne(ctx, cd, server, sent)
-	if err != nil || (r.Rcode != dns.RcodeSuccess && r.Rcode != dns.RcodeNameError) {
-		return nil
+	r, wire, err := c.exchangeOne(ctx, cd, server, sent, room)
+	var tooLarge *answerTooLargeError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, 0, err
+	case err != nil || (r.Rcode != dns.RcodeSuccess && r.Rcode != dns.RcodeNameError):
+		return nil, 0, nil
 	}
-	return r
+	return r, wire, nil
 }
 
-// exchangeOne is one attempt at one server: UDP, then TCP if truncated.
-// The attempt's timeout starts when it goes on the wire, not while it waits
-// for a slot.
-func (c *Client) exchangeOne(ctx context.Context, q *dns.Msg, server string, sent func()) (*dns.Msg, error) {
+// exchangeOne is one attempt at one server: UDP, then TCP if truncated,
+// with the answer's size on the wire when it came over TCP. The attempt's
+// timeout starts when it goes on the wire, not while it waits for a slot.
+func (c *Client) exchangeOne(ctx context.Context, q *dns.Msg, server string, sent func(), room func() int64) (*dns.Msg, int, error) {
 	select {
 	case c.slots <- struct{}{}:
 		defer func() { <-c.slots }()
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, 0, ctx.Err()
 	}
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	r, err := c.exchangeUDP(actx, q, server, sent)
+	wire := 0
 	if err == nil && r.Truncated {
-		r, err = exchangeOver(actx, c.tcp, q, server, sent)
+		select {
+		case c.tcpSlots <- struct{}{}:
+			r, wire, err = exchangeTCP(actx, q, server, sent, room)
+			<-c.tcpSlots
+		case <-actx.Done():
+			err = actx.Err()
+		}
 	}
 	if err != nil {
-		if flight.ContextOver(ctx) {
+		var tooLarge *answerTooLargeError
+		switch {
+		case errors.As(err, &tooLarge):
+			return nil, 0, err
+		case flight.ContextOver(ctx):
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, 0, ctx.Err()
 			}
-			return nil, context.DeadlineExceeded
+			return nil, 0, context.DeadlineExceeded
+		case flight.ContextOver(actx):
+			return nil, 0, fmt.Errorf("no answer within %s", c.timeout)
 		}
-		if flight.ContextOver(actx) {
-			return nil, fmt.Errorf("no answer within %s", c.timeout)
-		}
-		return nil, err
+		return nil, 0, err
 	}
 	if len(r.Question) != 1 || !sameName(r.Question[0].Name, q.Question[0].Name) ||
 		r.Question[0].Qtype != q.Question[0].Qtype || r.Question[0].Qclass != dns.ClassINET {
-		return nil, errMismatch
+		return nil, 0, errMismatch
 	}
 	if r.Truncated {
-		return nil, errors.New("answer truncated over TCP")
+		return nil, 0, errors.New("answer truncated over TCP")
 	}
-	return r, nil
+	return r, wire, nil
 }
 
-// exchangeOver sends q over one fresh connection (TCP). The connection is closed
-// when ctx ends, so a cancelled request does not wait for the read deadline.
-func exchangeOver(ctx context.Context, dc *dns.Client, q *dns.Msg, server string, sent func()) (*dns.Msg, error) {
-	conn, err := dc.DialContext(ctx, server)
+// exchangeTCP sends q over one fresh TCP connection (RFC 1035 §4.2.2: a
+// two-byte length before each message) and reads the answer, unless its
+// length says it is larger than room() allows: then it is neither read
+// nor decoded. The connection is closed when ctx ends, so a cancelled
+// request does not wait for the read deadline.
+func exchangeTCP(ctx context.Context, q *dns.Msg, server string, sent func(), room func() int64) (*dns.Msg, int, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", server)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
 	q.Id = dns.Id()
+	query, err := q.Pack()
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]byte, 2+len(query))
+	binary.BigEndian.PutUint16(out, uint16(len(query)))
+	copy(out[2:], query)
 	sent()
-	r, _, err := dc.ExchangeWithConnContext(ctx, q, conn)
-	return r, err
+	if _, err := conn.Write(out); err != nil {
+		return nil, 0, err
+	}
+	var prefix [2]byte
+	if _, err := io.ReadFull(conn, prefix[:]); err != nil {
+		return nil, 0, err
+	}
+	size := int(binary.BigEndian.Uint16(prefix[:]))
+	if room != nil {
+		if left := room(); int64(size) > left {
+			return nil, 0, &answerTooLargeError{size: int64(size), room: max(left, 0)}
+		}
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(conn, body); err != nil {
+		return nil, 0, err
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(body); err != nil {
+		return nil, 0, err
+	}
+	if r.Id != q.Id {
+		return nil, 0, dns.ErrId
+	}
+	return r, size, nil
 }
 
 // sameName compares two names as DNS does: in wire form, ignoring ASCII

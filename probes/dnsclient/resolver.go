@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/netip"
 	"slices"
 	"strings"
@@ -75,7 +76,7 @@ type Budget struct {
 // would ask and hold without end.
 const (
 	DefaultMaxQuestions   = 2000
-	DefaultMaxAnswerBytes = 2 << 20
+	DefaultMaxAnswerBytes = 1 << 20
 )
 
 // recordCost is what one decoded record costs beyond its wire form: the
@@ -348,14 +349,30 @@ func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg
 			bogus  *Bogus
 			wire   int
 		)
-		if m, srv, size, ok := r.client.cached(q); ok {
+		room := func() int64 { return r.budget.AnswerBytes - r.answerBytes.Load() }
+		tooLarge := func(size int) (exchanged, error) {
+			r.refused.Add(1)
+			return exchanged{}, &Error{Name: name, Type: qtype, Rcode: -1, Server: server, Err: &BudgetError{
+				Key: "limits.dns_answer_bytes", Max: r.budget.AnswerBytes,
+				What: fmt.Sprintf("answer of %d bytes not read: the request's DNS answers would take more than %d bytes",
+					size, r.budget.AnswerBytes)}}
+		}
+		if m, srv, size, ok := r.client.cached(q, room()); ok {
 			r.sharedHits.Add(1)
-			msg, server, wire = m, srv, size
+			server = srv
+			if m == nil {
+				return tooLarge(size)
+			}
+			msg, wire = m, size
 		} else {
 			r.misses.Add(1)
 			var err error
-			msg, server, bogus, err = r.client.exchange(ctx, name, qtype, func() { r.queries.Add(1) })
-			if err != nil {
+			msg, server, bogus, wire, err = r.client.exchange(ctx, name, qtype, func() { r.queries.Add(1) }, room)
+			var large *answerTooLargeError
+			switch {
+			case errors.As(err, &large):
+				return tooLarge(int(large.size))
+			case err != nil:
 				if flight.ContextOver(ctx) {
 					// Abandoned, and asked again by the next asker with
 					// time left: the budget counts that one.
@@ -367,8 +384,8 @@ func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg
 				r.bogusMu.Lock()
 				r.bogus = append(r.bogus, bogus)
 				r.bogusMu.Unlock()
-			} else {
-				wire = r.client.keep(q, msg, server)
+			} else if kept := r.client.keep(q, msg, server); wire == 0 {
+				wire = kept
 			}
 			if wire == 0 {
 				wire = msg.Len()
@@ -395,27 +412,49 @@ func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (*dns.Msg
 	return v.msg, v.server, v.bogus, v.cost, err
 }
 
-// Addrs returns the addresses of an A or AAAA answer.
+// Addrs returns the addresses of an A or AAAA answer. An answer can hold
+// thousands: to look for one or go through them, use HasAddr or AllAddrs,
+// which copy nothing.
 func (a *Answer) Addrs() []netip.Addr { return a.FirstAddrs(-1) }
+
+// AllAddrs yields the addresses of an A or AAAA answer, in answer order.
+func (a *Answer) AllAddrs() iter.Seq[netip.Addr] {
+	return func(yield func(netip.Addr) bool) {
+		for _, rr := range a.Records {
+			var ip netip.Addr
+			var ok bool
+			switch v := rr.(type) {
+			case *dns.A:
+				ip, ok = netip.AddrFromSlice(v.A.To4())
+			case *dns.AAAA:
+				ip, ok = netip.AddrFromSlice(v.AAAA.To16())
+			}
+			if ok && !yield(ip) {
+				return
+			}
+		}
+	}
+}
+
+// HasAddr reports whether the answer holds the address.
+func (a *Answer) HasAddr(ip netip.Addr) bool {
+	for addr := range a.AllAddrs() {
+		if addr == ip {
+			return true
+		}
+	}
+	return false
+}
 
 // FirstAddrs returns at most n addresses of an A or AAAA answer, in answer
 // order (all of them when n is negative): an answer can hold thousands.
 func (a *Answer) FirstAddrs(n int) []netip.Addr {
 	var out []netip.Addr
-	for _, rr := range a.Records {
+	for ip := range a.AllAddrs() {
 		if n >= 0 && len(out) >= n {
 			break
 		}
-		switch v := rr.(type) {
-		case *dns.A:
-			if ip, ok := netip.AddrFromSlice(v.A.To4()); ok {
-				out = append(out, ip)
-			}
-		case *dns.AAAA:
-			if ip, ok := netip.AddrFromSlice(v.AAAA.To16()); ok {
-				out = append(out, ip)
-			}
-		}
+		out = append(out, ip)
 	}
 	return out
 }

@@ -83,9 +83,10 @@ func newSharedCache(maxTTL time.Duration, maxBytes int64, sweepEvery time.Durati
 }
 
 // get returns a fresh copy of the cached answer to q, its TTLs lowered by
-// the time it has been kept, and the size of its wire form. An expired
-// answer is freed.
-func (s *sharedCache) get(q question) (*dns.Msg, string, int, bool) {
+// the time it has been kept, and the size of its wire form. An answer
+// whose wire form is larger than room is not decoded: msg is nil, size
+// says how large it is. An expired answer is freed.
+func (s *sharedCache) get(q question, room int64) (*dns.Msg, string, int, bool) {
 	now := s.now()
 	s.mu.Lock()
 	e, ok := s.entries[q]
@@ -96,6 +97,9 @@ func (s *sharedCache) get(q question) (*dns.Msg, string, int, bool) {
 	s.mu.Unlock()
 	if !ok {
 		return nil, "", 0, false
+	}
+	if int64(len(e.wire)) > room {
+		return nil, e.server, len(e.wire), true
 	}
 	msg := new(dns.Msg)
 	if err := msg.Unpack(e.wire); err != nil {
@@ -245,12 +249,12 @@ func cacheableTTL(msg *dns.Msg) (uint32, bool) {
 }
 
 // cached returns the answer kept across requests for q, if any, and the
-// size of its wire form.
-func (c *Client) cached(q question) (*dns.Msg, string, int, bool) {
+// size of its wire form; one larger than room is not decoded (see get).
+func (c *Client) cached(q question, room int64) (*dns.Msg, string, int, bool) {
 	if c.shared == nil {
 		return nil, "", 0, false
 	}
-	return c.shared.get(q)
+	return c.shared.get(q, room)
 }
 
 // keep stores an answer for later requests when the client keeps answers,

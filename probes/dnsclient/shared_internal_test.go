@@ -89,7 +89,7 @@ func TestSharedCacheIsBoundedInBytes(t *testing.T) {
 		}
 	}
 	checkAccounts(t, s)
-	if _, _, _, ok := s.get(question{name: "h999.example.test.", qtype: dns.TypeA}); !ok {
+	if _, _, _, ok := s.get(question{name: "h999.example.test.", qtype: dns.TypeA}, 1<<20); !ok {
 		t.Error("the answer stored last is not kept")
 	}
 	if s.bytes < bound-largest {
@@ -113,12 +113,12 @@ func TestSharedCacheEvictsSoonestExpiryFirst(t *testing.T) {
 	put("news.test.", 3000)
 	put("newt.test.", 3000)
 	for _, name := range []string{"long1.test.", "long2.test.", "news.test.", "newt.test."} {
-		if _, _, _, ok := s.get(question{name: name, qtype: dns.TypeA}); !ok {
+		if _, _, _, ok := s.get(question{name: name, qtype: dns.TypeA}, 1<<20); !ok {
 			t.Errorf("%s was evicted while answers closer to expiry were there to go", name)
 		}
 	}
 	for _, name := range []string{"short1.test.", "short2.test."} {
-		if _, _, _, ok := s.get(question{name: name, qtype: dns.TypeA}); ok {
+		if _, _, _, ok := s.get(question{name: name, qtype: dns.TypeA}, 1<<20); ok {
 			t.Errorf("%s is still kept: the answers closest to expiry go first", name)
 		}
 	}
@@ -143,7 +143,7 @@ func TestSharedCacheFreesExpiredOnAccess(t *testing.T) {
 	s.put(question{name: "b.test.", qtype: dns.TypeA}, answer(t, "b.test.", 600, 3), "127.0.0.1:53")
 	before := s.bytes
 	clock.advance(61 * time.Second)
-	if _, _, _, ok := s.get(q); ok {
+	if _, _, _, ok := s.get(q, 1<<20); ok {
 		t.Fatal("an expired answer was served")
 	}
 	if s.bytes >= before || len(s.entries) != 1 {

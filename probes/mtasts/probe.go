@@ -164,14 +164,17 @@ func (r *run) lookup() {
 	tasks.Wait()
 }
 
-// policyAddrs returns the policy host's addresses, IPv4 first. The error is
-// set when they are unknown: both questions failed, or one failed and the
-// other found nothing.
+// policyAddrs returns the policy host's addresses, IPv4 first, at most
+// the request's limits.addresses_per_host of them: a sender tries a few,
+// and a host name with thousands must not turn into thousands of
+// connection attempts. The error is set when they are unknown: both
+// questions failed, or one failed and the other found nothing.
 func (r *run) policyAddrs() ([]netip.Addr, error) {
 	var addrs []netip.Addr
+	limit := r.env.Limit().AddressesPerHost
 	for _, a := range []*dnsclient.Answer{r.hostA, r.hostAAAA} {
-		if a != nil {
-			addrs = append(addrs, a.Addrs()...)
+		if a != nil && len(addrs) < limit {
+			addrs = append(addrs, a.FirstAddrs(limit-len(addrs))...)
 		}
 	}
 	if len(addrs) == 0 {
@@ -347,8 +350,12 @@ func (r *run) hostEvidence() []string {
 			lines = append(lines, prev+" CNAME "+c)
 			prev = c
 		}
-		for _, ip := range a.Addrs() {
+		limit := r.env.Limit().AddressesPerHost
+		for _, ip := range a.FirstAddrs(limit) {
 			lines = append(lines, fmt.Sprintf("%s %s %s", a.Owner(), dnsclient.TypeName(a.Type), ip))
+		}
+		if more := len(a.Records) - limit; more > 0 {
+			lines = append(lines, fmt.Sprintf("%s: %d more %s records not shown", a.Owner(), more, dnsclient.TypeName(a.Type)))
 		}
 		if a.Empty() {
 			what := "no " + dnsclient.TypeName(a.Type) + " record"

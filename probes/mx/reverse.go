@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/miekg/dns"
 
@@ -39,7 +40,7 @@ type forward struct {
 }
 
 func (f forward) confirms(ip netip.Addr) bool {
-	return f.answer != nil && slices.Contains(f.answer.Addrs(), ip)
+	return f.answer != nil && f.answer.HasAddr(ip)
 }
 
 // confirmed returns the first PTR name that resolves back to the address
@@ -401,10 +402,10 @@ func forwardEvidence(rv *reverse) []string {
 			what = "resolves back"
 		case f.answer.NXDomain():
 			what = "does not exist"
-		case len(f.answer.Addrs()) == 0:
+		case len(f.answer.FirstAddrs(1)) == 0:
 			what = "no " + dnsclient.TypeName(f.answer.Type) + " record"
 		default:
-			what = "resolves to " + joinAddrs(f.answer.Addrs()) + ", not back"
+			what = "resolves to " + joinAddrs(f.answer) + ", not back"
 		}
 		lines = append(lines, fmt.Sprintf("%s PTR %s (%s)", rv.ip, name, what))
 	}
@@ -458,10 +459,14 @@ func emptyKind(ans *dnsclient.Answer) string {
 	return "no records"
 }
 
-func joinAddrs(addrs []netip.Addr) string {
+// joinAddrs lists the first addresses of an answer, and how many more.
+func joinAddrs(ans *dnsclient.Answer) string {
 	var s []string
-	for _, a := range addrs {
+	for _, a := range ans.FirstAddrs(8) {
 		s = append(s, a.String())
+	}
+	if more := len(ans.Records) - len(s); more > 0 {
+		return fmt.Sprintf("%s and %d more", strings.Join(s, ", "), more)
 	}
 	return probes.JoinNames(s)
 }

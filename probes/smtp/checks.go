@@ -191,14 +191,17 @@ func (r *run) judgeName(v *probes.Verdict, s *Session, what, name string, spec p
 		v.Unknown(fmt.Errorf("%s of %s was not looked up", family, n))
 	case a.err != nil:
 		v.Unknown(a.err)
-	case slices.Contains(a.addrs, s.IP):
+	case a.ans.HasAddr(s.IP):
 		v.Pass(fmt.Sprintf("%s: %s name %s resolves to %s", s.Label(), what, n, s.IP))
 	default:
 		got := "does not exist"
 		if !a.nx {
 			got = "has no " + family + " record"
-			if len(a.addrs) > 0 {
-				got = "resolves to " + joinAddrs(a.addrs)
+			if first := a.ans.FirstAddrs(4); len(first) > 0 {
+				got = "resolves to " + joinAddrs(first)
+				if more := len(a.ans.Records) - len(first); more > 0 {
+					got += fmt.Sprintf(", and %d more", more)
+				}
 			}
 		}
 		v.Fail(fmt.Sprintf("%s's %s name %s %s, not %s", s.Label(), what, n, got, s.IP),

@@ -172,9 +172,9 @@ type nameQuestion struct {
 }
 
 type nameAnswer struct {
-	addrs []netip.Addr
-	nx    bool // the name does not exist
-	err   error
+	ans *dnsclient.Answer // nil when err is set
+	nx  bool              // the name does not exist
+	err error
 }
 
 // lookupNames resolves the greeting and EHLO names of the sessions, all at
@@ -201,7 +201,7 @@ func lookupNames(ctx context.Context, r *dnsclient.Resolver, sessions []*Session
 			if err != nil {
 				a.err = fmt.Errorf("%s of %s: %w", dns.TypeToString[q.qtype], q.name, err)
 			} else {
-				a.addrs, a.nx = ans.Addrs(), ans.NXDomain()
+				a.ans, a.nx = ans, ans.NXDomain()
 			}
 			mu.Lock()
 			out[q] = a

@@ -547,7 +547,7 @@ func (a *audit) lookupAddrs(c *node, name string, t *Term, match *addrSets, coun
 			a.lookupFailed(c, t.Text, name, err)
 			return
 		}
-		for _, ip := range ans.Addrs() {
+		for ip := range ans.AllAddrs() {
 			match.addAddr(ip, t.Prefix4, t.Prefix6)
 			found = append(found, ip)
 		}

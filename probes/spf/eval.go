@@ -272,7 +272,7 @@ func (c *checker) evalTerm(domain string, t *Term, vals checkerVals) (match bool
 		if err := c.void(ans); err != nil {
 			return false, PermError, err
 		}
-		return len(ans.Addrs()) > 0, "", nil
+		return len(ans.FirstAddrs(1)) > 0, "", nil
 	}
 	return false, PermError, fmt.Errorf("internal: mechanism %q", t.Mechanism)
 }
@@ -329,7 +329,7 @@ func (c *checker) matchAddrs(ans *dnsclient.Answer, t *Term) bool {
 	if c.family == 1 {
 		bits = t.Prefix6
 	}
-	for _, a := range ans.Addrs() {
+	for a := range ans.AllAddrs() {
 		if p, err := a.Prefix(bits); err == nil && p.Contains(c.ip) {
 			return true
 		}
@@ -373,11 +373,8 @@ func (c *checker) validatedNames() (names []string, void bool) {
 		if err != nil {
 			continue
 		}
-		for _, ip := range a.Addrs() {
-			if ip == c.ip {
-				c.ptrNames = append(c.ptrNames, n)
-				break
-			}
+		if a.HasAddr(c.ip) {
+			c.ptrNames = append(c.ptrNames, n)
 		}
 	}
 	return c.ptrNames, false
