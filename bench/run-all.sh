@@ -18,6 +18,7 @@ echo
 timeout 25m go run ./bench/latency -wait-load "$load" -wait-max "$wait"
 timeout 35m go run ./bench/throughput -wait-load "$load" -wait-max "$wait" -exporter "$bin/dex"
 timeout 45m go run ./bench/memory -wait-load "$load" -wait-max "$wait" -exporter "$bin/dex"
+timeout 15m go run ./bench/hostilemem -wait-load "$load" -wait-max "$wait" -exporter "$bin/dex"
 timeout 35m bench/blackbox/run.sh -wait-load "$load" -wait-max "$wait" -exporter "$bin/dex" -probes 1000
 echo '```'
 timeout 15m go test -run '^$' -bench 'LatencyFullModule20ms|DNSOnlyParallel|FullModuleLoopback' -benchmem ./collector/
