@@ -36,10 +36,11 @@ func main() {
 	limit := flag.Duration("time-limit", 15*time.Minute, "give up after this long")
 	waitLoad := flag.Float64("wait-load", 0, "first wait (at most -wait-max) for the 1-minute load average to fall below this; 0: do not wait")
 	waitMax := flag.Duration("wait-max", 10*time.Minute, "the longest wait for -wait-load")
+	env := flag.String("exporter-env", "", "environment variables for the exporter, space-separated (GOMEMLIMIT=200MiB)")
 	bound := flag.Int64("check-mib", 256, "with -check, the peak RSS bound in MiB")
 	check := flag.Bool("check", false, "exit 1 when the peak RSS reaches -check-mib or a request fails")
 	flag.Parse()
-	ok, err := run(*concurrent, *exporter, strings.ReplaceAll(*extra, `\n`, "\n"), *limit, *waitLoad, *waitMax, *bound<<20)
+	ok, err := run(*concurrent, *exporter, strings.ReplaceAll(*extra, `\n`, "\n"), strings.Fields(*env), *limit, *waitLoad, *waitMax, *bound<<20)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hostilemem:", err)
 		os.Exit(2)
@@ -71,7 +72,7 @@ type phase struct {
 	target func(i int) string
 }
 
-func run(concurrent int, exporter, extra string, limit time.Duration, waitLoad float64, waitMax time.Duration, bound int64) (bool, error) {
+func run(concurrent int, exporter, extra string, env []string, limit time.Duration, waitLoad float64, waitMax time.Duration, bound int64) (bool, error) {
 	var loadNote string
 	if waitLoad > 0 {
 		loadNote = benchkit.WaitQuiet(waitLoad, waitMax)
@@ -89,7 +90,7 @@ func run(concurrent int, exporter, extra string, limit time.Duration, waitLoad f
 	}
 	defer srv.Close()
 	config := "modules:\n" + hostile.Module("hostile", srv.Addr, extra)
-	e, err := benchkit.StartExporter(ctx, exporter, dir, config, nil, "--probe.max-in-flight=0")
+	e, err := benchkit.StartExporter(ctx, exporter, dir, config, env, "--probe.max-in-flight=0")
 	if err != nil {
 		return false, err
 	}
@@ -166,6 +167,9 @@ func run(concurrent int, exporter, extra string, limit time.Duration, waitLoad f
 	note := "the module's default limits"
 	if extra != "" {
 		note = "module keys " + strings.Join(strings.Fields(extra), " ")
+	}
+	if len(env) > 0 {
+		note += ", exporter environment " + strings.Join(env, " ")
 	}
 	fmt.Printf(".\n`go run ./bench/hostilemem` (-concurrent %d, %s). The exporter binary, every probe, the hostile world of internal/hostile on loopback.\n\n", concurrent, note)
 	fmt.Println(benchkit.Table([]string{"", "RSS (sampled peak)", "peak RSS so far (VmHWM)", "Go heap in use (at the sampled peak)", "goroutines (most sampled)", "questions the DNS server saw", "answers"}, rows))

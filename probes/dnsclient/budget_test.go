@@ -148,3 +148,34 @@ func TestAnswerLargerThanTheRoomLeftIsNotRead(t *testing.T) {
 		t.Errorf("from the cache: %+v, want one shared hit that holds nothing", st)
 	}
 }
+
+// TestLookupBuildsEachAnswerOnce: within a request, asking again returns
+// the answer already built (its records are read-only), not a copy of
+// thousands of records; another request builds its own.
+func TestLookupBuildsEachAnswerOnce(t *testing.T) {
+	srv := testbed.StartDNS(t, zone, bigZone("big1.test.", 2000))
+	c := newClient(t, srv.Addr)
+	r := c.NewResolver()
+	ctx := context.Background()
+	first, err := r.Lookup(ctx, "big1.test", dns.TypeA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := r.Lookup(ctx, "BIG1.test.", dns.TypeA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != first {
+		t.Error("the second lookup within the request built the answer again")
+	}
+	if st := r.Stats(); st.CacheHits != 1 || st.CacheMisses != 1 {
+		t.Errorf("stats %+v: want one miss and one hit, as for any question asked twice", st)
+	}
+	other, err := c.NewResolver().Lookup(ctx, "big1.test", dns.TypeA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other == first {
+		t.Error("another request got this request's answer")
+	}
+}

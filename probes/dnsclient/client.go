@@ -38,7 +38,7 @@ const (
 	// 64 KB each and ten times that decoded: 256 of them at once would
 	// take 150 MB for as long as they are read and judged, and mail
 	// domains rarely publish one.
-	DefaultMaxTCPInFlight = 32
+	DefaultMaxTCPInFlight = 16
 	// DefaultCacheMaxBytes bounds the answers a client keeps across
 	// requests: the DNS of some 1,400 domains with the default module
 	// (about 60 answers of 400 bytes each, as counted), more when they

@@ -44,6 +44,17 @@ type Resolver struct {
 
 	bogusMu sync.Mutex
 	bogus   []*Bogus
+
+	// looked holds the answers Lookup built, by question, so the request
+	// builds each once: a check that looks up the same name for each of
+	// 64 addresses would otherwise copy its records 64 times.
+	looked sync.Map // question -> *lookedUp
+}
+
+// lookedUp is an answer Lookup built and how many questions it asked.
+type lookedUp struct {
+	ans  *Answer
+	asks int64
 }
 
 type question struct {
@@ -224,15 +235,34 @@ func (a *Answer) Owner() string {
 // a timeout, or a CNAME loop is an error (*Error for the first two).
 func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answer, error) {
 	fqdn := dns.CanonicalName(name)
+	key := question{name: fqdn, qtype: qtype}
+	if v, ok := r.looked.Load(key); ok {
+		l := v.(*lookedUp)
+		r.hits.Add(l.asks)
+		return l.ans, nil
+	}
+	ans, asks, err := r.lookup(ctx, fqdn, qtype)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := r.looked.LoadOrStore(key, &lookedUp{ans: ans, asks: asks})
+	return v.(*lookedUp).ans, nil
+}
+
+// lookup is Lookup without the memory of answers built, with the number
+// of questions it asked.
+func (r *Resolver) lookup(ctx context.Context, fqdn string, qtype uint16) (*Answer, int64, error) {
 	ans := &Answer{Name: fqdn, Type: qtype, Authenticated: true}
+	var asks int64
 	ttl := newMinTTL()
 	seen := map[string]bool{fqdn: true}
 	current := fqdn
 	for {
 		asked := current
 		msg, server, bogus, cost, err := r.ask(ctx, asked, qtype)
+		asks++
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		ans.Size += cost
 		ans.Server = server
@@ -248,10 +278,10 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answ
 				break
 			}
 			if seen[target] {
-				return nil, fmt.Errorf("dns %s %s: CNAME loop at %s", dns.TypeToString[qtype], strings.TrimSuffix(fqdn, "."), strings.TrimSuffix(target, "."))
+				return nil, 0, fmt.Errorf("dns %s %s: CNAME loop at %s", dns.TypeToString[qtype], strings.TrimSuffix(fqdn, "."), strings.TrimSuffix(target, "."))
 			}
 			if len(ans.CNAMEs) >= r.client.maxCNAMEs {
-				return nil, fmt.Errorf("dns %s %s: CNAME chain longer than %d", dns.TypeToString[qtype], strings.TrimSuffix(fqdn, "."), r.client.maxCNAMEs)
+				return nil, 0, fmt.Errorf("dns %s %s: CNAME chain longer than %d", dns.TypeToString[qtype], strings.TrimSuffix(fqdn, "."), r.client.maxCNAMEs)
 			}
 			seen[target] = true
 			ans.CNAMEs = append(ans.CNAMEs, target)
@@ -273,7 +303,7 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answ
 				ttl.see(negativeTTL(msg))
 			}
 			ans.TTL = ttl.value()
-			return ans, nil
+			return ans, asks, nil
 		}
 	}
 }
