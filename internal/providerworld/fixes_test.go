@@ -91,11 +91,6 @@ var riskyBreakages = []breakage{
 	},
 }
 
-// knownUnsafeProviderFixes are the findings that still occur, by key, with
-// the probe that makes them; the test fails when one no longer occurs, so
-// the list shrinks as they are fixed. None today.
-var knownUnsafeProviderFixes = map[string]string{}
-
 func TestProviderFixesAreSafe(t *testing.T) {
 	var found []fixsafety.Finding
 	t.Run("customers", func(t *testing.T) {
@@ -118,24 +113,13 @@ func TestProviderFixesAreSafe(t *testing.T) {
 			found = append(found, label(fixsafety.Audit(fixsafety.FromCollector(r), fixsafety.Resolver{Addr: w.DNS.Addr}), b.name)...)
 		})
 	}
-	seen := map[string]bool{}
 	for _, f := range found {
-		seen[f.Key()] = true
-		if owner, ok := knownUnsafeProviderFixes[f.Key()]; ok {
-			t.Logf("known unsafe fix (%s): %s", owner, f)
-			continue
-		}
 		t.Errorf("unsafe fix: %s", f)
-	}
-	for key, owner := range knownUnsafeProviderFixes {
-		if !seen[key] {
-			t.Errorf("%q (%s) no longer occurs: remove it from knownUnsafeProviderFixes", key, owner)
-		}
 	}
 }
 
-// label names the breakage in the findings' target, so the known list
-// tells them apart.
+// label names the breakage in the findings' target, so a finding says
+// which breakage led to it.
 func label(fs []fixsafety.Finding, breakage string) []fixsafety.Finding {
 	if breakage == "" {
 		return fs

@@ -2,6 +2,7 @@ package mx
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -118,7 +119,7 @@ func (r *run) recordHostname(set *mailhosts.Set) {
 		switch cnames := h.CNAMEs(); {
 		case h.IPLiteral:
 			v.See(h.Name + " is an IP address literal")
-			v.Fail(fmt.Sprintf("MX target %s is an IP address, not a host name", probes.Quote(h.Name)), literalFix(domain, h))
+			v.Fail(fmt.Sprintf("MX target %s is an IP address, not a host name", probes.Quote(h.Name)), r.literalFix(h))
 		case len(cnames) > 0:
 			canonical := cnames[len(cnames)-1]
 			v.See(cnameEvidence(probes.FQDN(h.Name), cnames)...)
@@ -163,7 +164,7 @@ func (r *run) recordResolves(hosts []*mailhosts.Host) {
 		case h.IPLiteral:
 			v.See(h.Name + " is an IP address literal, not a name with A/AAAA records")
 			v.Fail(fmt.Sprintf("MX target %s is an IP literal, not a name with A/AAAA records", probes.Quote(h.Name)),
-				literalFix(r.target.Name, h))
+				r.literalFix(h))
 		case len(addrs) > 0:
 			v.See(addrs...)
 		case h.Err != nil:
@@ -184,10 +185,14 @@ func (r *run) recordResolves(hosts []*mailhosts.Host) {
 // the address a name of its own and point the MX at the name. The name
 // must be a new one: an address added to a name in use (a web host) would
 // send part of the mail there.
-func literalFix(domain string, h *mailhosts.Host) string {
+func (r *run) literalFix(h *mailhosts.Host) string {
+	name := h.Name
+	if ip, err := netip.ParseAddr(h.Name); err == nil {
+		name = r.newHostName(ip)
+	}
 	return fmt.Sprintf("publish %s (or the address under another host name not yet in use) and change the MX to %s",
-		probes.ZoneLine("mail."+domain, addressType(h.Name), h.Name),
-		probes.ZoneLine(domain, "MX", fmt.Sprintf("%d mail.%s", h.Preference, probes.FQDN(domain))))
+		probes.ZoneLine(name, addressType(h.Name), h.Name),
+		probes.ZoneLine(r.target.Name, "MX", fmt.Sprintf("%d %s", h.Preference, probes.FQDN(name))))
 }
 
 // unresolvedFix says what record a host without addresses needs.

@@ -341,9 +341,12 @@ func TestProbe(t *testing.T) {
 			name:   "MX hosts of a provider: dnssec.mx is the provider's",
 			target: "hosted.test",
 			setup:  secure("hosted.test"),
-			checks: statuses(pass, "mx.null", skip, "dnssec.mx", skip, "caa.present", fail, "srv.client", fail),
+			checks: statuses(pass, "ptr.not_generic", skip, "ptr.role_label", skip, "mx.null", skip, "dnssec.mx", skip, "caa.present", fail, "srv.client", fail),
 			reasons: map[string]string{
 				"dnssec.mx": "the MX hosts of hosted.test (mx1.healthy.test, mx2.healthy.test) are its provider's, in healthy.test, whose answers did not validate: whether they are DNSSEC-signed is the provider's decision, not hosted.test's",
+				// How a provider names its addresses is its own choice.
+				"ptr.role_label":  "the mail hosts belong to healthy.test: how their addresses are named is theirs to choose, not something hosted.test can change",
+				"ptr.not_generic": "the mail hosts belong to healthy.test",
 			},
 			remediations: map[string]string{
 				// A provider's inbound host is not where its clients submit.
@@ -357,7 +360,7 @@ func TestProbe(t *testing.T) {
 			name:   "MX hosts of a provider in a signed zone: dnssec.mx passes",
 			target: "hosted.test",
 			setup:  secure("hosted.test", "healthy.test"),
-			checks: statuses(pass, "mx.null", skip, "caa.present", fail, "srv.client", fail),
+			checks: statuses(pass, "ptr.not_generic", skip, "ptr.role_label", skip, "mx.null", skip, "caa.present", fail, "srv.client", fail),
 			reasons: map[string]string{
 				"dnssec.mx": "the answers for every mail host validated",
 			},
@@ -367,7 +370,7 @@ func TestProbe(t *testing.T) {
 			name:   "an own MX host with a provider's backup: dnssec.mx judges the own one",
 			target: "ownbackup.test",
 			// mx2.healthy.test's PTR passes; the own host has none.
-			checks: statuses(pass, "mx.null", skip, "dnssec.domain", fail, "dnssec.mx", fail, "caa.present", fail, "srv.client", fail,
+			checks: statuses(pass, "ptr.not_generic", skip, "ptr.role_label", skip, "mx.null", skip, "dnssec.domain", fail, "dnssec.mx", fail, "caa.present", fail, "srv.client", fail,
 				"ptr.present", fail, "ptr.fcrdns", fail, "dnssec.not_bogus", skip),
 			reasons: map[string]string{
 				"dnssec.mx": `answers for "mx.ownbackup.test" are not validated`,
@@ -410,7 +413,7 @@ func TestProbe(t *testing.T) {
 			name:   "null MX mixed with other MX records",
 			target: "mixednull.test",
 			setup:  secure("healthy.test", "mixednull.test"),
-			checks: statuses(pass, "mx.null", fail, "caa.present", fail, "srv.client", fail),
+			checks: statuses(pass, "ptr.not_generic", skip, "ptr.role_label", skip, "mx.null", fail, "caa.present", fail, "srv.client", fail),
 			reasons: map[string]string{
 				"mx.null": "RFC 7505 §3",
 			},
@@ -539,7 +542,7 @@ func TestProbe(t *testing.T) {
 			setup:  bogus("bogus.test", dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeDNSKEYMissing, ExtraText: "validation failure <bogus.test. MX IN>: no DNSKEY matches the DS"}),
 			// Everything else is judged on the answers given with CD: the
 			// MX host is secure and healthy.
-			checks: statuses(pass, "mx.null", skip, "dnssec.domain", fail, "dnssec.not_bogus", fail, "srv.client", fail),
+			checks: statuses(pass, "ptr.not_generic", skip, "ptr.role_label", skip, "mx.null", skip, "dnssec.domain", fail, "dnssec.not_bogus", fail, "srv.client", fail),
 			reasons: map[string]string{
 				"dnssec.domain":    "the MX answer for bogus.test does not validate: resolver 127.0.0.1:",
 				"dnssec.not_bogus": `the validating resolver refused the answers for "bogus.test" (MX) as DNSSEC-bogus: senders that validate cannot deliver mail to bogus.test at all`,
@@ -566,7 +569,7 @@ func TestProbe(t *testing.T) {
 			name:   "DNSSEC-bogus zone of an MX host",
 			target: "badhost.test",
 			setup:  bogus("expired.test", dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeSignatureExpired}),
-			checks: statuses(pass, "mx.null", skip, "dnssec.mx", fail, "dnssec.not_bogus", fail,
+			checks: statuses(pass, "ptr.not_generic", skip, "ptr.role_label", skip, "mx.null", skip, "dnssec.mx", fail, "dnssec.not_bogus", fail,
 				"caa.present", fail, "srv.client", fail),
 			reasons: map[string]string{
 				"dnssec.mx":        `the resolver refused the answers for "mx.expired.test" as DNSSEC-bogus`,

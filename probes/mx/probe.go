@@ -13,6 +13,7 @@ package mx
 
 import (
 	"context"
+	"net/netip"
 
 	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
@@ -81,6 +82,11 @@ type run struct {
 	res    *probes.Result
 	// dnssecMeasured keeps mail_dnssec_authenticated to one sample a name.
 	dnssecMeasured map[string]bool
+	// set is the target's mail hosts, once discovered.
+	set *mailhosts.Set
+	// newNames are the host names remediations propose for addresses that
+	// need one, by address (see newHostName).
+	newNames map[netip.Addr]string
 }
 
 // domainLookups is everything asked about a mail domain, gathered before
@@ -126,6 +132,7 @@ func (r *run) checkDomain() {
 // recordDomain records the checks of a domain that exists.
 func (r *run) recordDomain(l domainLookups) {
 	domain, set := r.target.Name, l.set
+	r.set = set
 	r.measureDomain(set)
 	r.recordPresent(set)
 	r.recordNull(set)

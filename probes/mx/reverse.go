@@ -181,10 +181,14 @@ type ptrSubject struct {
 	ip   netip.Addr
 	host string // the first mail host with this address; "" for an IP target
 	rev  *reverse
+	// provider is the organisation of a host the domain does not run
+	// (mailhosts.Host.OwnOrganization false); "" for the domain's own.
+	provider string
 }
 
 // recordReverses records the ptr.* checks and measurements.
 func (r *run) recordReverses(set *mailhosts.Set, rl *reverses) {
+	r.set = set
 	revs := rl.byIP
 	subjects := ptrSubjects(set, revs)
 	// A host whose addresses could not be resolved hides addresses these
@@ -204,18 +208,25 @@ func (r *run) recordReverses(set *mailhosts.Set, rl *reverses) {
 func ptrSubjects(set *mailhosts.Set, revs map[netip.Addr]*reverse) []ptrSubject {
 	var out []ptrSubject
 	seen := map[netip.Addr]bool{}
-	add := func(host string, ip netip.Addr) {
+	add := func(host, provider string, ip netip.Addr) {
 		if !seen[ip] && revs[ip] != nil {
 			seen[ip] = true
-			out = append(out, ptrSubject{ip: ip, host: host, rev: revs[ip]})
+			out = append(out, ptrSubject{ip: ip, host: host, rev: revs[ip], provider: provider})
 		}
 	}
 	for _, ip := range set.IPs {
-		add("", ip)
+		add("", "", ip)
 	}
 	for _, h := range set.Hosts {
+		provider := ""
+		if !h.OwnOrganization {
+			provider = h.Organization
+			if provider == "" {
+				provider = h.Name
+			}
+		}
 		for _, ip := range h.Addrs() {
-			add(h.Name, ip)
+			add(h.Name, provider, ip)
 		}
 	}
 	return out
@@ -324,7 +335,8 @@ func (r *run) recordFCrDNS(subjects []ptrSubject, hostErrs []error) {
 // pools look like end-user machines to receivers' filters.
 func (r *run) recordNotGeneric(subjects []ptrSubject, hostErrs []error) {
 	var v probes.Verdict
-	for _, s := range subjects {
+	own, providers := ownSubjects(subjects)
+	for _, s := range own {
 		switch {
 		case s.rev.err != nil:
 			v.Unknown(s.rev.err)
@@ -344,14 +356,15 @@ func (r *run) recordNotGeneric(subjects []ptrSubject, hostErrs []error) {
 					", published with "+probes.ZoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
 		}
 	}
-	r.recordJudgement(&v, checkNotGeneric, hostErrs, "no PTR name looks auto-assigned")
+	r.recordJudgement(&v, checkNotGeneric, hostErrs, providers, "no PTR name looks auto-assigned")
 }
 
 // recordRoleLabel: a role label tells receivers' filters the host is
 // meant to send mail.
 func (r *run) recordRoleLabel(subjects []ptrSubject, hostErrs []error) {
 	var v probes.Verdict
-	for _, s := range subjects {
+	own, providers := ownSubjects(subjects)
+	for _, s := range own {
 		switch {
 		case s.rev.err != nil:
 			v.Unknown(s.rev.err)
@@ -369,18 +382,41 @@ func (r *run) recordRoleLabel(subjects []ptrSubject, hostErrs []error) {
 					", published with "+probes.ZoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
 		}
 	}
-	r.recordJudgement(&v, checkRoleLabel, hostErrs, "every PTR name has a role label")
+	r.recordJudgement(&v, checkRoleLabel, hostErrs, providers, "every PTR name has a role label")
+}
+
+// ownSubjects splits the subjects into the domain's own addresses and the
+// providers whose addresses were left out: how a provider names its
+// servers (generic or not, with a role label or not) is its own choice,
+// which no customer can change.
+func ownSubjects(subjects []ptrSubject) (own []ptrSubject, providers []string) {
+	for _, s := range subjects {
+		if s.provider == "" {
+			own = append(own, s)
+		} else if !slices.Contains(providers, s.provider) {
+			providers = append(providers, s.provider)
+		}
+	}
+	return own, providers
 }
 
 // recordJudgement records a check on PTR names, skipped when there was no
-// name to judge.
-func (r *run) recordJudgement(v *probes.Verdict, spec probes.CheckSpec, hostErrs []error, passReason string) {
+// name to judge (of the domain's own addresses: providers lists whose
+// addresses were left out).
+func (r *run) recordJudgement(v *probes.Verdict, spec probes.CheckSpec, hostErrs []error, providers []string, passReason string) {
 	for _, err := range hostErrs {
 		v.Unknown(err)
 	}
 	if !v.Decided() && len(v.Errs) == 0 {
-		r.res.Skip(spec, "no address has a PTR name to judge")
+		reason := "no address has a PTR name to judge"
+		if len(providers) > 0 {
+			reason = "the mail hosts belong to " + probes.JoinNames(providers) + ": how their addresses are named is theirs to choose, not something " + r.target.Host() + " can change"
+		}
+		r.res.Skip(spec, reason)
 		return
+	}
+	if len(providers) > 0 {
+		passReason += " (of the domain's own addresses; those of " + probes.JoinNames(providers) + " are theirs to name)"
 	}
 	v.Record(r.res, spec, passReason)
 }
@@ -424,19 +460,51 @@ func (r *run) fcrdnsFix(s ptrSubject) string {
 }
 
 // suggestedName is the PTR name a remediation proposes: the mail host the
-// address belongs to, unless that name would fail the heuristics itself.
+// address belongs to, unless that name would fail the heuristics itself;
+// then a new name for the address (newHostName).
 func (r *run) suggestedName(s ptrSubject, needRole bool) string {
 	name := s.host
 	if name == "" || genericReason(name, s.ip) != "" || needRole && roleLabel(name) == "" {
-		switch {
-		case r.target.Kind == probes.KindDomain:
-			return "mail." + r.target.Name
-		case r.target.Kind == probes.KindHost:
-			return "mail." + registrable(r.target.Name)
-		default:
-			return "mail.<your domain>"
+		return r.newHostName(s.ip)
+	}
+	return name
+}
+
+// newHostName is the host name remediations propose for an address that
+// needs a new one: mail.<domain> for the first such address of the report,
+// mail2.<domain> for the next, and so on, never a name the domain's mail
+// hosts already use, and the same name for the same address throughout
+// the report, so that fixes applied together give each name one address.
+// The checks are recorded one after another in a fixed order, so the
+// names are the same on every run.
+func (r *run) newHostName(ip netip.Addr) string {
+	if name, ok := r.newNames[ip]; ok {
+		return name
+	}
+	base := "<your domain>"
+	switch r.target.Kind {
+	case probes.KindDomain:
+		base = r.target.Name
+	case probes.KindHost:
+		base = registrable(r.target.Name)
+	}
+	taken := map[string]bool{}
+	for _, name := range r.newNames {
+		taken[name] = true
+	}
+	if r.set != nil {
+		for _, h := range r.set.Hosts {
+			taken[h.Name] = true
 		}
 	}
+	name := "mail." + base
+	for n := 2; taken[name]; n++ {
+		name = fmt.Sprintf("mail%d.%s", n, base)
+	}
+	if r.newNames == nil {
+		r.newNames = map[netip.Addr]string{}
+	}
+	r.newNames[ip] = name
 	return name
 }
 
