@@ -281,8 +281,15 @@ func TestExporterBasicAuth(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("with credentials: %d", resp.StatusCode)
 	}
-	// exporter-toolkit logs through the go-kit logger (one stack).
+	// exporter-toolkit logs through the go-kit logger (one stack), with
+	// the exporter's timestamp key.
 	waitFor(t, func() bool { return strings.Contains(e.stderr.String(), "TLS is disabled") })
+	for _, line := range strings.Split(strings.TrimSpace(e.stderr.String()), "\n") {
+		keys, _ := parseLine(t, "logfmt", line)
+		if got := strings.Join(keys, " "); !strings.Contains(" "+got+" ", " ts ") || strings.Contains(" "+got+" ", " time ") {
+			t.Errorf("log line %q: keys %s, want ts and no time", line, got)
+		}
+	}
 }
 
 func TestCommandLine(t *testing.T) {
