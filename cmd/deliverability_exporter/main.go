@@ -170,7 +170,7 @@ func serve(f *flags, logger, baseLogger log.Logger) int {
 		History:      history,
 		Probe:        probeHandler,
 	}
-	if version.Version != "" { // a release build, not go run
+	if version.Version != develVersion { // not go run
 		ui.Version = version.Info()
 	}
 
