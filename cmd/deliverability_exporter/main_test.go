@@ -388,6 +388,90 @@ func TestDockerfile(t *testing.T) {
 	}
 }
 
+// TestDockerignore checks that .dockerignore keeps the repository's history
+// and build outputs out of the build context, and nothing the image's
+// build reads: go.mod, go.sum, config.example.yml and every file of every
+// package of this module the command is built from.
+func TestDockerignore(t *testing.T) {
+	root := filepath.Join("..", "..")
+	data, err := os.ReadFile(filepath.Join(root, ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.HasPrefix(line, "!") {
+			t.Fatalf(".dockerignore: exception %q: this test does not model exceptions", line)
+		}
+		patterns = append(patterns, strings.Trim(line, "/"))
+	}
+	for _, p := range []string{".git/HEAD", "dist/deliverability_exporter-1.0.0.linux-amd64.tar.gz", "deliverability_exporter", "docs/landing.png"} {
+		if !dockerIgnored(patterns, p) {
+			t.Errorf(".dockerignore does not exclude %s", p)
+		}
+	}
+
+	needed := []string{"go.mod", "go.sum", "config.example.yml"}
+	list := exec.Command("go", "list", "-deps", "-f", `{{if .Module}}{{if .Module.Main}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{range .EmbedFiles}} {{.}}{{end}}{{end}}{{end}}`, ".")
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		dir, err := filepath.Rel(absRoot, fields[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fields[1:] {
+			needed = append(needed, filepath.ToSlash(filepath.Join(dir, f)))
+		}
+	}
+	if len(needed) < 20 {
+		t.Fatalf("go list found only %v", needed)
+	}
+	for _, p := range needed {
+		if dockerIgnored(patterns, p) {
+			t.Errorf(".dockerignore excludes %s, which the image's build needs", p)
+		}
+	}
+}
+
+// dockerIgnored reports whether a path of the build context matches one of
+// the patterns, as Docker reads them: relative to the context's root, ** for
+// any number of directories, and a pattern that matches a directory
+// excludes what is under it.
+func dockerIgnored(patterns []string, path string) bool {
+	parts := strings.Split(path, "/")
+	for _, pat := range patterns {
+		for i := 1; i <= len(parts); i++ {
+			prefix := strings.Join(parts[:i], "/")
+			if ok, _ := filepath.Match(pat, prefix); ok {
+				return true
+			}
+			if rest, ok := strings.CutPrefix(pat, "**/"); ok {
+				for j := 0; j < i; j++ {
+					if ok, _ := filepath.Match(rest, strings.Join(parts[j:i], "/")); ok {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
 func runBinary(t *testing.T, env []string, args ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
