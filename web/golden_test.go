@@ -74,6 +74,13 @@ func TestGoldenReports(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkGolden(t, target+".txt", text.Bytes(), world.Addr)
+			for suffix, detail := range map[string]TextDetail{".summary.txt": TextSummary, ".failures.txt": TextFailures} {
+				var b bytes.Buffer
+				if err := WriteTextStyled(&b, r, TextStyle{Detail: detail}); err != nil {
+					t.Fatal(err)
+				}
+				checkGolden(t, target+suffix, b.Bytes(), world.Addr)
+			}
 			if err := WriteJSON(&js, []*collector.Report{r}); err != nil {
 				t.Fatal(err)
 			}

@@ -45,7 +45,45 @@ func SortedChecks(res *probes.Result) []probes.Check {
 type TextStyle struct {
 	// Color uses ANSI colours (for a terminal that wants them).
 	Color bool
+	// Detail says how much of the report to write.
+	Detail TextDetail
 }
+
+// TextDetail says how much of a text report to write. Failed and undecided
+// checks are always written in full: the reason, the evidence, the fix and
+// their probe's details.
+type TextDetail int
+
+const (
+	// TextFull writes every check with its evidence, and every probe's
+	// details (the SPF include tree, the DKIM selectors, the lists asked):
+	// what debug=true returns and check --verbose prints.
+	TextFull TextDetail = iota
+	// TextSummary writes passed checks as one list of ids per probe and
+	// skipped checks on one line each, without evidence, so that a healthy
+	// domain's report fits on a screen: what check prints by default.
+	TextSummary
+	// TextFailures writes failed and undecided checks only, and names the
+	// probes that had none (check --failures-only).
+	TextFailures
+)
+
+// needsAttention reports whether a probe could not finish or has a check
+// that failed or could not be decided.
+func needsAttention(res *probes.Result) bool {
+	if len(res.Errors()) > 0 {
+		return true
+	}
+	for _, c := range res.Checks() {
+		if c.Status == probes.StatusFail || c.Status == probes.StatusError {
+			return true
+		}
+	}
+	return false
+}
+
+// textWidth is where the list of passed checks wraps.
+const textWidth = 100
 
 const (
 	ansiReset  = "\x1b[0m"
@@ -102,7 +140,13 @@ func WriteTextStyled(w io.Writer, r *collector.Report, st TextStyle) error {
 		}
 	}
 
+	var quiet []string // probes left out of a failures-only report
 	for _, p := range r.Probes {
+		attention := needsAttention(p.Result)
+		if st.Detail == TextFailures && !attention {
+			quiet = append(quiet, p.Name)
+			continue
+		}
 		header := fmt.Sprintf("== %s (%s)", p.Name, p.Duration.Round(time.Millisecond))
 		if p.Age > 0 {
 			header = fmt.Sprintf("== %s (%s; the result of %s ago, served again under the module's min_interval)", p.Name, p.Duration.Round(time.Millisecond), p.Age.Round(time.Second))
@@ -111,9 +155,30 @@ func WriteTextStyled(w io.Writer, r *collector.Report, st TextStyle) error {
 		for _, e := range p.Result.Errors() {
 			ew.printf("  %s  %s\n", st.paint(statusColor[probes.StatusError], "ERROR"), e)
 		}
+		var passed []string
+		flushPassed := func() {
+			if len(passed) > 0 {
+				writeIDList(ew, st, passed)
+				passed = nil
+			}
+		}
 		for _, c := range SortedChecks(p.Result) {
+			decided := c.Status == probes.StatusPass || c.Status == probes.StatusSkip
+			if st.Detail != TextFull && decided {
+				if st.Detail == TextFailures {
+					continue
+				}
+				if c.Status == probes.StatusPass {
+					passed = append(passed, c.ID)
+					continue
+				}
+			}
+			flushPassed()
 			status := fmt.Sprintf("%-5s", strings.ToUpper(c.Status.String()))
 			ew.printf("  %s  %-6s  %-24s %s\n", st.paint(statusColor[c.Status], status), c.Level, c.ID, c.Reason)
+			if st.Detail != TextFull && decided {
+				continue // a skipped check, on one line
+			}
 			for _, e := range c.Evidence {
 				ew.printf("%38s- %s\n", "", e)
 			}
@@ -121,8 +186,12 @@ func WriteTextStyled(w io.Writer, r *collector.Report, st TextStyle) error {
 				ew.printf("%38s%s %s\n", "", st.paint(ansiCyan+ansiBold, "fix:"), c.Remediation)
 			}
 		}
+		flushPassed()
 		for _, n := range p.Result.Notes() {
 			ew.printf("  note: %s\n", n)
+		}
+		if st.Detail != TextFull && !attention {
+			continue
 		}
 		for _, d := range p.Result.Details() {
 			ew.printf("  %s\n", d.Title)
@@ -131,7 +200,41 @@ func WriteTextStyled(w io.Writer, r *collector.Report, st TextStyle) error {
 			}
 		}
 	}
+	if len(quiet) > 0 {
+		ew.printf("\nEvery check passed or was skipped in: %s\n", strings.Join(quiet, ", "))
+	}
 	return ew.err
+}
+
+// writeIDList writes the ids of passed checks after a PASS marker, wrapped
+// under one another.
+func writeIDList(ew *errWriter, st TextStyle, ids []string) {
+	const indent = 9 // "  PASS   "
+	line := ""
+	first := true
+	flush := func() {
+		if first {
+			ew.printf("  %s  %s\n", st.paint(statusColor[probes.StatusPass], "PASS "), line)
+			first = false
+		} else {
+			ew.printf("%*s%s\n", indent, "", line)
+		}
+		line = ""
+	}
+	for i, id := range ids {
+		item := id
+		if i < len(ids)-1 {
+			item += ","
+		}
+		if line != "" && indent+len(line)+1+len(item) > textWidth {
+			flush()
+		}
+		if line != "" {
+			line += " "
+		}
+		line += item
+	}
+	flush()
 }
 
 // WriteDebug writes what debug=true returns: the report, the metrics a

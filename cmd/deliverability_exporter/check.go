@@ -24,6 +24,8 @@ type checkFlags struct {
 	module       string
 	format       string
 	color        string
+	verbose      bool
+	failuresOnly bool
 	timeout      time.Duration
 	dkimSelector []string
 	outboundIP   []string
@@ -36,6 +38,9 @@ func addCheckCommand(app *kingpin.Application, f *checkFlags) {
 	c.Flag("format", "Report format: text or json.").Default("text").EnumVar(&f.format, "text", "json")
 	c.Flag("color", "Colour the text report: auto (when stdout is a terminal and NO_COLOR is unset), always or never.").
 		Default("auto").EnumVar(&f.color, "auto", "always", "never")
+	c.Flag("verbose", "Text report: the evidence of every check and every probe's details, as debug=true shows them (by default passed checks are listed by id).").
+		Short('v').BoolVar(&f.verbose)
+	c.Flag("failures-only", "Text report: only the checks that failed or could not be decided.").BoolVar(&f.failuresOnly)
 	c.Flag("timeout", "Upper bound for each target (0: the module's timeout).").Default("0s").DurationVar(&f.timeout)
 	c.Flag("dkim-selector", "A DKIM selector to check besides the module's (repeatable).").PlaceHolder("S").StringsVar(&f.dkimSelector)
 	c.Flag("outbound-ip", "An address the domain sends mail from (repeatable).").PlaceHolder("IP").StringsVar(&f.outboundIP)
@@ -44,6 +49,10 @@ func addCheckCommand(app *kingpin.Application, f *checkFlags) {
 
 // runCheck is `deliverability_exporter check`.
 func runCheck(f *flags, logger log.Logger, stdout, stderr io.Writer) int {
+	if f.check.verbose && f.check.failuresOnly {
+		fmt.Fprintf(stderr, "%s: --verbose and --failures-only exclude each other\n", programName)
+		return 2
+	}
 	var cfg *config.Config
 	var err error
 	if f.configFile != "" {
@@ -115,7 +124,13 @@ func runCheck(f *flags, logger log.Logger, stdout, stderr io.Writer) int {
 	case "json":
 		err = web.WriteJSON(stdout, reports)
 	default:
-		style := web.TextStyle{Color: wantColor(f.check.color, stdout)}
+		style := web.TextStyle{Color: wantColor(f.check.color, stdout), Detail: web.TextSummary}
+		switch {
+		case f.check.verbose:
+			style.Detail = web.TextFull
+		case f.check.failuresOnly:
+			style.Detail = web.TextFailures
+		}
 		for i, r := range reports {
 			if i > 0 {
 				fmt.Fprintln(stdout)

@@ -61,14 +61,19 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
 	f := &flags{}
+	// Flags only the exporter itself reads belong to serve, so that
+	// `check --help` lists only what check uses; serve is the default
+	// command, so they work without naming it.
+	serve := app.Command("serve", "Run the exporter (the default command).").Default()
+	app.UsageTemplate(usageTemplate)
 	app.Flag("config.file", "Configuration file. Without it the built-in default (identical to config.example.yml) is used.").
 		PlaceHolder("FILE").StringVar(&f.configFile)
-	app.Flag("config.check", "Check the configuration file and exit (0 valid, 1 invalid).").BoolVar(&f.configCheck)
-	app.Flag("timeout-offset", "Time taken off the scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) so the answer arrives in time.").
+	serve.Flag("config.check", "Check the configuration file and exit (0 valid, 1 invalid).").BoolVar(&f.configCheck)
+	serve.Flag("timeout-offset", "Time taken off the scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) so the answer arrives in time.").
 		Default("0.5s").DurationVar(&f.timeoutOffset)
-	app.Flag("history.limit", "How many recent probe reports the web page keeps.").
+	serve.Flag("history.limit", "How many recent probe reports the web page keeps.").
 		Default("100").IntVar(&f.historyLimit)
-	app.Flag("probe.max-in-flight", "Probe requests answered at once; more get 503 (0: no bound).").
+	serve.Flag("probe.max-in-flight", "Probe requests answered at once; more get 503 (0: no bound).").
 		Default("512").IntVar(&f.maxInFlight)
 	app.Flag("web.max-connections", "HTTP connections served at once per listen address; more wait in the kernel's accept queue, holding no file descriptor of the exporter (0: no bound).").
 		Default("1024").IntVar(&f.maxConns)
@@ -80,11 +85,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 		Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages: logfmt or json.").
 		Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
-	f.web = kingpinflag.AddFlags(app, defaultAddress)
+	f.web = kingpinflag.AddFlags(serve, defaultAddress)
 	app.Version(version.Print(programName))
 	app.HelpFlag.Short('h')
 
-	app.Command("serve", "Run the exporter (the default command).").Default()
 	addCheckCommand(app, &f.check)
 
 	exited := false

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -308,6 +309,9 @@ func TestCommandLine(t *testing.T) {
 	}{
 		{[]string{"--version"}, 0, "deliverability_exporter, version"},
 		{[]string{"--help"}, 0, "--config.file"},
+		{[]string{"--help"}, 0, "--web.listen-address"},
+		{[]string{"--help"}, 0, "Flags of serve, the default command:"},
+		{[]string{"check", "--help"}, 0, "failures-only"},
 		{[]string{"--no-such-flag"}, 2, "unknown long flag"},
 		{[]string{"--log.format=xml"}, 2, "enum value must be one of"},
 		{[]string{"--config.check", "--config.file=" + good}, 0, "valid"},
@@ -328,6 +332,31 @@ func TestCommandLine(t *testing.T) {
 		if code != tc.code || !strings.Contains(out.String(), tc.want) {
 			t.Errorf("%v: exit %d, output:\n%s\nwant exit %d and %q", tc.args, code, out.String(), tc.code, tc.want)
 		}
+	}
+}
+
+// TestCheckHelp: check's help lists the flags check reads and none of
+// those only the exporter reads.
+func TestCheckHelp(t *testing.T) {
+	code, out, _ := runBinary(t, nil, "check", "--help")
+	if code != 0 {
+		t.Fatalf("check --help: exit %d\n%s", code, out)
+	}
+	for _, want := range []string{"--config.file", "--log.level", "--log.format", "--module", "--format", "--color",
+		"verbose", "failures-only", "--timeout=", "--dkim-selector", "--outbound-ip"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check --help lacks %s:\n%s", want, out)
+		}
+	}
+	for _, unwanted := range []string{"web.", "history.limit", "probe.max-in-flight", "timeout-offset", "config.check"} {
+		if strings.Contains(out, unwanted) {
+			t.Errorf("check --help lists %s, which check does not use:\n%s", unwanted, out)
+		}
+	}
+	// The exporter's flags still work without naming serve.
+	code, _, errOut := runBinary(t, nil, "--history.limit=5", "--probe.max-in-flight=1", "--timeout-offset=1s", "--config.check")
+	if code != 2 || !strings.Contains(errOut, "--config.check needs --config.file") {
+		t.Errorf("serve's flags without the command: exit %d %q", code, errOut)
 	}
 }
 
@@ -521,6 +550,26 @@ func TestCheckCommand(t *testing.T) {
 		t.Errorf("check --format=json: exit %d, %v\n%s", code, err, out)
 	}
 
+	// The default text is a summary: passed checks by id, without their
+	// evidence; --verbose shows it; --failures-only leaves passes out.
+	_, summary, _ := runBinary(t, nil, "check", cfg, "example.test")
+	_, verbose, _ := runBinary(t, nil, "check", cfg, "--verbose", "example.test")
+	const evidence = "- example.test. MX 10 mx1.example.test."
+	if strings.Contains(summary, evidence) || !regexp.MustCompile(`(?m)^  PASS   .*\bmx\.hostname, mx\.present,`).MatchString(summary) {
+		t.Errorf("check example.test is not the summary:\n%s", summary)
+	}
+	if !strings.Contains(verbose, evidence) {
+		t.Errorf("check --verbose example.test lacks the evidence %q:\n%s", evidence, verbose)
+	}
+	code, out, _ = runBinary(t, nil, "check", cfg, "--failures-only", "example.test")
+	if code != 0 || strings.Contains(out, "PASS ") || !strings.Contains(out, "Every check passed or was skipped in: mx") {
+		t.Errorf("check --failures-only example.test: exit %d\n%s", code, out)
+	}
+	code, out, _ = runBinary(t, nil, "check", cfg, "--failures-only", "broken.test")
+	if code != 1 || strings.Contains(out, "PASS ") || !strings.Contains(out, "FAIL   must    ptr.present") || !strings.Contains(out, "fix: ") {
+		t.Errorf("check --failures-only broken.test: exit %d\n%s", code, out)
+	}
+
 	if _, out, _ := runBinary(t, nil, "check", cfg, "--color=always", "broken.test"); !strings.Contains(out, "\x1b[31m") {
 		t.Error("--color=always wrote no colour")
 	}
@@ -540,6 +589,8 @@ func TestCheckCommand(t *testing.T) {
 		// Without --config.file: the built-in default, whose one module is mail.
 		{[]string{"check", "--module=nope", "example.test"}, `unknown module "nope"; the configuration has: mail`},
 		{[]string{"check", cfg, "--format=xml", "example.test"}, "enum value"},
+		{[]string{"check", cfg, "--verbose", "--failures-only", "example.test"}, "exclude each other"},
+		{[]string{"check", cfg, "--web.listen-address=:1", "example.test"}, "unknown long flag"},
 	} {
 		code, _, errOut := runBinary(t, nil, tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) {
