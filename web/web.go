@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
+	"github.com/deliverability-exporter/deliverability_exporter/config"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
@@ -94,6 +95,7 @@ type landingView struct {
 	Recent       []recentView
 	ConfigSource string
 	Version      string
+	ProbeURL     string
 }
 
 type landingModule struct {
@@ -120,6 +122,11 @@ type WebUI struct {
 	History      *History
 	Probe        *ProbeHandler
 	Version      string
+	// ExternalURL is where people and Prometheus reach the exporter
+	// (--web.external-url), shown in the scrape URL; empty: not known.
+	// Links on the pages are relative, so they work under any route
+	// prefix and behind a proxy that strips one.
+	ExternalURL string
 }
 
 // Landing serves "/": the modules, a form that runs a probe, and the most
@@ -130,7 +137,10 @@ func (u *WebUI) Landing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cfg := u.Modules()
-	v := landingView{ConfigSource: u.ConfigSource(), Version: u.Version}
+	v := landingView{ConfigSource: u.ConfigSource(), Version: u.Version, ProbeURL: "/probe"}
+	if u.ExternalURL != "" {
+		v.ProbeURL = strings.TrimSuffix(u.ExternalURL, "/") + "/probe"
+	}
 	for _, name := range cfg.Names() {
 		m, _ := cfg.Module(name)
 		v.Modules = append(v.Modules, landingModule{Name: name, Probes: m.ProbeNames(), Timeout: m.Timeout(), Resolvers: m.ResolverAddresses()})
@@ -186,6 +196,20 @@ func (u *WebUI) Report(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write(buf.Bytes())
+}
+
+// Config serves "/config": the configuration in force as YAML, with its
+// defaults filled in and secrets redacted (config.RedactedYAML says what
+// counts as one).
+func (u *WebUI) Config(w http.ResponseWriter, _ *http.Request) {
+	text, err := u.Modules().Config.RedactedYAML()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "# The configuration in force, from %s, with defaults filled in and secrets shown as %s.\n", u.ConfigSource(), config.Redacted)
+	_, _ = w.Write(text)
 }
 
 func render(w http.ResponseWriter, name string, data any) {

@@ -53,6 +53,8 @@ type flags struct {
 	logLevel      string
 	logFormat     string
 	web           *toolkitweb.FlagConfig
+	externalURL   string
+	routePrefix   string
 	check         checkFlags
 }
 
@@ -75,17 +77,21 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 		Default("100").IntVar(&f.historyLimit)
 	serve.Flag("probe.max-in-flight", "Probe requests answered at once; more get 503 (0: no bound).").
 		Default("512").IntVar(&f.maxInFlight)
-	app.Flag("web.max-connections", "HTTP connections served at once per listen address; more wait in the kernel's accept queue, holding no file descriptor of the exporter (0: no bound).").
+	serve.Flag("web.max-connections", "HTTP connections served at once per listen address; more wait in the kernel's accept queue, holding no file descriptor of the exporter (0: no bound).").
 		Default("1024").IntVar(&f.maxConns)
-	app.Flag("web.idle-timeout", "How long a kept-alive HTTP connection may sit idle between requests before the exporter closes it.").
+	serve.Flag("web.idle-timeout", "How long a kept-alive HTTP connection may sit idle between requests before the exporter closes it.").
 		Default("90s").DurationVar(&f.idleTimeout)
-	app.Flag("web.enable-lifecycle", "Enable POST /-/reload (at most one reload every 5s). SIGHUP always reloads.").
+	serve.Flag("web.enable-lifecycle", "Enable POST /-/reload (at most one reload every 5s). SIGHUP always reloads.").
 		Default("false").BoolVar(&f.lifecycle)
 	app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").
 		Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages: logfmt or json.").
 		Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
 	f.web = kingpinflag.AddFlags(serve, defaultAddress)
+	serve.Flag("web.external-url", "The URL under which the exporter is reached (behind a reverse proxy, say), shown on the landing page; its path is the default route prefix.").
+		PlaceHolder("URL").StringVar(&f.externalURL)
+	serve.Flag("web.route-prefix", "Prefix of every HTTP path the exporter serves (/probe, /metrics, the pages). Defaults to the path of --web.external-url.").
+		PlaceHolder("PATH").StringVar(&f.routePrefix)
 	app.Version(version.Print(programName))
 	app.HelpFlag.Short('h')
 
@@ -102,11 +108,17 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 		return nil, 2, true
 	}
 	f.command = cmd
+	if f.externalURL != "" {
+		if _, _, err := externalURL(f.externalURL, nil); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+			return nil, 2, true
+		}
+	}
 	if f.historyLimit < 0 || f.maxInFlight < 0 || f.maxConns < 0 {
 		fmt.Fprintf(stderr, "%s: --history.limit, --probe.max-in-flight and --web.max-connections must not be negative\n", programName)
 		return nil, 2, true
 	}
-	if f.idleTimeout <= 0 {
+	if f.command == "serve" && f.idleTimeout <= 0 { // check has no such flag
 		fmt.Fprintf(stderr, "%s: --web.idle-timeout must be positive\n", programName)
 		return nil, 2, true
 	}
@@ -177,10 +189,20 @@ func serve(f *flags, logger, baseLogger log.Logger) int {
 	if version.Version != develVersion { // not go run
 		ui.Version = version.Info()
 	}
+	external, given, err := externalURL(f.externalURL, *f.web.WebListenAddresses)
+	if err != nil {
+		level.Error(logger).Log("msg", "Bad flag", "err", err)
+		return 1
+	}
+	if given {
+		ui.ExternalURL = external.String()
+	}
+	prefix := routePrefix(f.routePrefix, external)
 
 	mux := http.NewServeMux()
 	mux.Handle("/probe", probeHandler)
 	mux.HandleFunc("/report", ui.Report)
+	mux.HandleFunc("/config", ui.Config)
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{
 		ErrorLog:          stdLogger{logger},
 		ErrorHandling:     promhttp.ContinueOnError,
@@ -192,7 +214,7 @@ func serve(f *flags, logger, baseLogger log.Logger) int {
 	mux.Handle("/-/reload", &reloadHandler{enabled: f.lifecycle, engine: engine})
 	mux.HandleFunc("/", ui.Landing)
 
-	server := newServer(mux, f.idleTimeout)
+	server := newServer(withRoutePrefix(prefix, mux), f.idleTimeout)
 
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, os.Interrupt)

@@ -70,6 +70,12 @@ func freePort(t *testing.T) string {
 
 func startExporter(t *testing.T, args ...string) *exporter {
 	t.Helper()
+	return startExporterAt(t, "/-/healthy", args...)
+}
+
+// startExporterAt starts the exporter and waits until healthPath answers.
+func startExporterAt(t *testing.T, healthPath string, args ...string) *exporter {
+	t.Helper()
 	addr := freePort(t)
 	cmd := exec.Command(binary, append([]string{"--web.listen-address=" + addr}, args...)...)
 	e := &exporter{t: t, cmd: cmd, base: "http://" + addr, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
@@ -91,7 +97,7 @@ func startExporter(t *testing.T, args ...string) *exporter {
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(e.base + "/-/healthy")
+		resp, err := http.Get(e.base + healthPath)
 		if err == nil {
 			resp.Body.Close()
 			return e
