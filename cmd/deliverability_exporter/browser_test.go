@@ -223,3 +223,78 @@ func TestBrowserRunsAProbeThroughTheForm(t *testing.T) {
 		t.Errorf("remembered report title %q", got)
 	}
 }
+
+// TestBrowserRecentProbesFitTheWindow: the landing page's table of recent
+// probes, with the long verdict of a domain that fails many must checks,
+// fits common window widths: nothing scrolls sideways and every report
+// link is on screen.
+func TestBrowserRecentProbesFitTheWindow(t *testing.T) {
+	wd := startBrowser(t)
+	world := testbed.StartExampleWorld(t)
+	configPath := filepath.Join(t.TempDir(), "config.yml")
+	if err := os.WriteFile(configPath, []byte("modules:\n"+testbed.ExampleModule("mail", world.Addr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := startExporter(t, "--config.file="+configPath)
+	for _, target := range []string{"broken.test", "example.test", "nullmx.test"} {
+		if code, body := e.get("/probe?module=mail&target=" + target); code != 200 {
+			t.Fatalf("probe %s: %d %s", target, code, body)
+		}
+	}
+	for _, width := range []int{1280, 1920} {
+		wd.must(http.MethodPost, "/window/rect", map[string]int{"width": width, "height": 1000}, nil)
+		wd.navigate(e.base + "/")
+		if recent := wd.text("#recent"); !strings.Contains(recent, "must checks failed: mx.hostname") {
+			t.Fatalf("the recent probes lack broken.test's verdict:\n%s", recent)
+		}
+		var view struct {
+			Value []float64 `json:"value"`
+		}
+		wd.must(http.MethodPost, "/execute/sync", map[string]any{
+			"script": "return [window.innerWidth, document.documentElement.scrollWidth];", "args": []any{}}, &view)
+		if len(view.Value) != 2 {
+			t.Fatalf("window size: %v", view.Value)
+		}
+		inner, scroll := view.Value[0], view.Value[1]
+		if scroll > inner {
+			t.Errorf("%d px window: the page is %v px wide, more than the %v px viewport", width, scroll, inner)
+		}
+		links := wd.findAll("#recent a")
+		if len(links) != 3 {
+			t.Fatalf("%d report links in the recent probes, want 3", len(links))
+		}
+		for _, link := range links {
+			var rect struct {
+				Value struct{ X, Y, Width, Height float64 } `json:"value"`
+			}
+			wd.must(http.MethodGet, "/element/"+link+"/rect", nil, &rect)
+			r := rect.Value
+			if r.Width <= 0 || r.Height <= 0 || r.X < 0 || r.X+r.Width > inner {
+				t.Errorf("%d px window: a report link at x %v..%v is outside the %v px viewport", width, r.X, r.X+r.Width, inner)
+			}
+			var shown struct {
+				Value bool `json:"value"`
+			}
+			wd.must(http.MethodGet, "/element/"+link+"/displayed", nil, &shown)
+			if !shown.Value {
+				t.Errorf("%d px window: a report link is not displayed", width)
+			}
+		}
+		if width == 1280 {
+			wd.screenshot("landing.png")
+		}
+	}
+}
+
+func (wd *webDriver) findAll(css string) []string {
+	wd.t.Helper()
+	var found struct {
+		Value []map[string]string `json:"value"`
+	}
+	wd.must(http.MethodPost, "/elements", map[string]string{"using": "css selector", "value": css}, &found)
+	var ids []string
+	for _, v := range found.Value {
+		ids = append(ids, v[webElementKey])
+	}
+	return ids
+}
