@@ -20,6 +20,11 @@ func TestPromtoolCheckRules(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no rule files (%v)", err)
 	}
+	blackbox, err := assets.BlackboxRuleFiles()
+	if err != nil || len(blackbox) == 0 {
+		t.Fatalf("no blackbox rule files (%v)", err)
+	}
+	files = append(files, blackbox...)
 	out := run(t, repoPath(), nil, append([]string{"promtool", "check", "rules"}, files...)...)
 	t.Log(out)
 }
@@ -31,6 +36,13 @@ func TestPromtoolTestRules(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no rule test files (%v)", err)
 	}
+	// And the community blackbox_exporter rules beside this exporter, as
+	// published and as the README scopes them.
+	blackbox, err := assets.BlackboxRuleTestFiles()
+	if err != nil || len(blackbox) == 0 {
+		t.Fatalf("no blackbox rule test files (%v)", err)
+	}
+	files = append(files, blackbox...)
 	for _, f := range files {
 		// promtool resolves rule_files relative to the test file's directory.
 		out := run(t, filepath.Dir(f), nil, "promtool", "test", "rules", filepath.Base(f))

@@ -54,6 +54,37 @@ func RuleTestFiles() ([]string, error) {
 	return files, err
 }
 
+// BlackboxRuleFiles are the copies of community blackbox_exporter rules
+// under alerts/blackbox/, as published and scoped away from this
+// exporter's job: they show the metric-name collision and its fix.
+func BlackboxRuleFiles() ([]string, error) {
+	files, err := filepath.Glob(Path("alerts", "blackbox", "*.rules.yml"))
+	sort.Strings(files)
+	return files, err
+}
+
+// BlackboxRuleTestFiles are the promtool unit tests of BlackboxRuleFiles.
+func BlackboxRuleTestFiles() ([]string, error) {
+	files, err := filepath.Glob(Path("alerts", "blackbox", "*.test.yml"))
+	sort.Strings(files)
+	return files, err
+}
+
+// LoadRuleFile parses one rule file, strictly.
+func LoadRuleFile(path string) (*RuleFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	rf := &RuleFile{Path: path}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(rf); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rf, nil
+}
+
 // RuleFile is a Prometheus rule file.
 type RuleFile struct {
 	Path   string      `yaml:"-"`
@@ -85,15 +116,9 @@ func LoadRules() ([]*RuleFile, error) {
 	}
 	var out []*RuleFile
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		rf, err := LoadRuleFile(f)
 		if err != nil {
 			return nil, err
-		}
-		rf := &RuleFile{Path: f}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(rf); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		out = append(out, rf)
 	}
@@ -168,7 +193,14 @@ type Panel struct {
 	Targets     []Target        `json:"targets"`
 	FieldConfig struct {
 		Defaults struct {
-			Unit string `json:"unit"`
+			Unit       string `json:"unit"`
+			Thresholds struct {
+				Mode  string `json:"mode"`
+				Steps []struct {
+					Color string   `json:"color"`
+					Value *float64 `json:"value"`
+				} `json:"steps"`
+			} `json:"thresholds"`
 		} `json:"defaults"`
 		Overrides []struct {
 			Properties []struct {
