@@ -8,6 +8,7 @@ package dashboards_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -77,25 +78,122 @@ func TestDashboardModel(t *testing.T) {
 		if !ok || dsVar.Type != "datasource" || dsVar.QueryString() != "prometheus" {
 			t.Errorf("%s: no datasource variable of type datasource querying prometheus", name)
 		}
-		for _, v := range []string{"job", "instance"} {
-			vr, ok := d.Variable(v)
+		// The job variable lists this exporter's jobs only: mail_score is
+		// its own name (probe_success is blackbox_exporter's too). The
+		// instance variable lists the job's targets, those without a score
+		// (every probe failing) included.
+		for _, want := range []struct{ variable, label, selector string }{
+			{"job", "job", "mail_score"},
+			{"instance", "instance", `probe_success{job="$job"}`},
+		} {
+			vr, ok := d.Variable(want.variable)
 			if !ok {
-				t.Errorf("%s: no %s variable", name, v)
+				t.Errorf("%s: no %s variable", name, want.variable)
 				continue
 			}
 			sel, label, ok := assets.LabelValuesQuery(vr.QueryString())
-			if vr.Type != "query" || !ok || label != v || !strings.HasPrefix(sel, "probe_success") {
-				t.Errorf("%s: variable %s: query %q, want label_values(probe_success..., %s)", name, v, vr.QueryString(), v)
+			if vr.Type != "query" || !ok || label != want.label || sel != want.selector {
+				t.Errorf("%s: variable %s: query %q, want label_values(%s, %s)", name, want.variable, vr.QueryString(), want.selector, want.label)
 			}
 			if !isDatasourceRef(vr.Datasource) {
-				t.Errorf("%s: variable %s: datasource %s, want %v", name, v, vr.Datasource, datasourceRef)
+				t.Errorf("%s: variable %s: datasource %s, want %v", name, want.variable, vr.Datasource, datasourceRef)
 			}
 		}
-		if iv, _ := d.Variable("instance"); iv.Name != "" {
-			if sel, _, _ := assets.LabelValuesQuery(iv.QueryString()); !strings.Contains(sel, "$job") {
-				t.Errorf("%s: the instance variable does not depend on $job", name)
+		// The exporter's own metrics have their own job and instances.
+		if _, ok := d.Variable("exporter_job"); ok {
+			for v, want := range map[string]string{
+				"exporter_job": "label_values(deliverability_exporter_build_info, job)",
+				"exporter":     `label_values(deliverability_exporter_build_info{job="$exporter_job"}, instance)`,
+			} {
+				if vr, _ := d.Variable(v); vr.QueryString() != want {
+					t.Errorf("%s: variable %s: query %q, want %s", name, v, vr.QueryString(), want)
+				}
 			}
 		}
+	}
+}
+
+var (
+	jobMatcherRE      = regexp.MustCompile(`\bjob\s*(=~|!~|!=|=)\s*"([^"]*)"`)
+	instanceMatcherRE = regexp.MustCompile(`\binstance\s*(=~|!~|!=|=)\s*"([^"]*)"`)
+)
+
+// TestPanelsFilterByJobAndInstance: every selector of every panel names the
+// job and the instance, from the dashboard's variables, so no panel shows
+// another job's series (blackbox_exporter's probe_success, say) or every
+// domain where one is chosen.
+func TestPanelsFilterByJobAndInstance(t *testing.T) {
+	for _, d := range loadDashboards(t) {
+		_, hasExporterVars := d.Variable("exporter_job")
+		for _, p := range d.AllPanels() {
+			for _, tg := range p.Targets {
+				where := d.Path + ": panel " + p.Title + " query " + tg.RefID
+				sels, err := assets.Selectors(tg.Expr)
+				if err != nil {
+					t.Errorf("%s: %v", where, err)
+					continue
+				}
+				for _, s := range sels {
+					if !contains(s.Labels, "job") || !contains(s.Labels, "instance") {
+						t.Errorf("%s: %s is selected without a job and an instance matcher", where, s.Metric)
+					}
+				}
+				jobVar, instanceVars := "$job", []string{"$instance"}
+				if strings.HasPrefix(tg.Expr, "deliverability_exporter_") || strings.Contains(tg.Expr, "(deliverability_exporter_") {
+					if !hasExporterVars {
+						t.Errorf("%s: the exporter's own metrics need the exporter_job and exporter variables", where)
+					}
+					jobVar, instanceVars = "$exporter_job", []string{"$exporter"}
+				}
+				for _, m := range jobMatcherRE.FindAllStringSubmatch(tg.Expr, -1) {
+					if m[1] != "=" || m[2] != jobVar {
+						t.Errorf("%s: job%s%q, want job=%q", where, m[1], m[2], jobVar)
+					}
+				}
+				for _, m := range instanceMatcherRE.FindAllStringSubmatch(tg.Expr, -1) {
+					if (m[1] != "=" && m[1] != "=~") || !contains(instanceVars, m[2]) {
+						t.Errorf("%s: instance%s%q, want one of %v", where, m[1], m[2], instanceVars)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCertificateExpiryStats: the stats of certificate expiry show days
+// left, orange and red at the alert rules' thresholds (14 and 3 days), so
+// the dashboard turns colour when the alerts fire.
+func TestCertificateExpiryStats(t *testing.T) {
+	found := 0
+	for _, d := range loadDashboards(t) {
+		for _, p := range d.AllPanels() {
+			if p.Type != "stat" || len(p.Targets) == 0 {
+				continue
+			}
+			expr := p.Targets[0].Expr
+			if !strings.Contains(expr, "probe_ssl_earliest_cert_expiry") && !strings.Contains(expr, "mail_mtasts_cert_expiry_timestamp_seconds") {
+				continue
+			}
+			found++
+			where := d.Path + ": panel " + p.Title
+			if p.FieldConfig.Defaults.Unit != "d" || !strings.Contains(expr, "- time()) / 86400") {
+				t.Errorf("%s: unit %q, query %q: want days left ((... - time()) / 86400, unit d)", where, p.FieldConfig.Defaults.Unit, expr)
+			}
+			var steps []string
+			for _, s := range p.FieldConfig.Defaults.Thresholds.Steps {
+				v := "base"
+				if s.Value != nil {
+					v = fmt.Sprint(*s.Value)
+				}
+				steps = append(steps, s.Color+"@"+v)
+			}
+			if got := strings.Join(steps, " "); got != "red@base orange@3 green@14" {
+				t.Errorf("%s: thresholds %s, want red@base orange@3 green@14", where, got)
+			}
+		}
+	}
+	if found < 3 {
+		t.Errorf("%d certificate expiry stats, want the fleet's MX one, the domain's MX and policy host ones", found)
 	}
 }
 
@@ -258,6 +356,7 @@ func checkDatasource(t *testing.T, file, path string, v any) {
 // variables are the values the expressions are checked with.
 var variables = map[string]string{
 	"job": "mail", "instance": "example.com", "datasource": "prometheus",
+	"exporter_job": "deliverability_exporter", "exporter": "deliverability-exporter:10075",
 	"__rate_interval": "5m", "__interval": "1m", "__range": "2d",
 }
 
@@ -315,7 +414,8 @@ func TestDashboardMetrics(t *testing.T) {
 	for _, m := range []string{
 		"mail_score", "mail_check_success", "probe_ssl_earliest_cert_expiry", "mail_dnsbl_listed",
 		"mail_probe_error", "mail_spf_dns_lookups", "mail_dkim_key_bits", "mail_probe_duration_seconds",
-		"mail_dns_queries",
+		"mail_dns_queries", "mail_probe_result_age_seconds", "mail_tls_key_bits", "mail_tls_cipher_info",
+		"mail_smtp_rcpt_code", "mail_mtasts_cert_expiry_timestamp_seconds",
 	} {
 		if !used[m] {
 			t.Errorf("no dashboard shows %s", m)

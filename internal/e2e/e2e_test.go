@@ -301,6 +301,7 @@ func checkSeries(t *testing.T, prom *promClient, w *world, wired map[string]bool
 		{"smtp", "the served certificate's notBefore", `mail_tls_cert_not_before_timestamp_seconds{` + g + `, mx="mx1.` + goodDomain + `"}`, equal(unix(good.notBefore))},
 		{"smtp", "TLS 1.2 or newer", `probe_tls_version_info{` + g + `, version=~"TLS 1\\.[23]"}`, equal(1)},
 		{"smtp", "the chain matches a DNSSEC-validated TLSA record", `mail_dane_tlsa_match{` + g + `}`, equal(1)},
+		{"smtp", "Postfix refuses to relay for a foreign address", `mail_smtp_rcpt_code{` + g + `, rcpt="open_relay"} >= 400`, equal(554)},
 		{"smtp", "two usable TLSA records: the current key and the next", `mail_dane_tlsa_records{` + g + `, mx="mx1.` + goodDomain + `"}`, equal(2)},
 		{"mtasts", "the enforced policy nginx serves", `mail_mtasts_policy_info{` + g + `, mode="enforce"}`, equal(1)},
 		{"mtasts", "the MX host is in the policy", `mail_mtasts_mx_match{` + g + `, mx="mx1.` + goodDomain + `"}`, equal(1)},
@@ -522,6 +523,7 @@ func checkDashboards(t *testing.T, prom *promClient) {
 	}
 	domains := []string{goodDomain, brokenDomain, listedDomain, bogusDomain, downDomain}
 	base := map[string]string{"job": "mail", "datasource": "prometheus",
+		"exporter_job": "deliverability_exporter", "exporter": ".+",
 		"__rate_interval": "1m", "__interval": "15s", "__range": "1h"}
 	queries := 0
 	var total, slowest time.Duration
@@ -556,11 +558,16 @@ func checkDashboards(t *testing.T, prom *promClient) {
 			for _, s := range prom.mustQuery(t, expr) {
 				got[s.Labels[label]] = true
 			}
-			wantValues := map[string][]string{"job": {"mail"}, "instance": domains}[v.Name]
+			wantValues := map[string][]string{"job": {"mail"}, "instance": domains, "exporter_job": {"deliverability_exporter"}}[v.Name]
 			for _, val := range wantValues {
 				if !got[val] {
 					t.Errorf("%s: variable %s (%s) does not offer %q: %v", d.Path, v.Name, v.QueryString(), val, got)
 				}
+			}
+			// The jobs offered are this exporter's only (Prometheus scrapes
+			// itself and the exporter's own metrics too).
+			if v.Name == "job" && len(got) != 1 {
+				t.Errorf("%s: variable job (%s) offers %v, want the mail job only", d.Path, v.QueryString(), got)
 			}
 		}
 

@@ -40,7 +40,10 @@ var probeBlocks = []struct{ key, yaml string }{
         - zone: dead.bl.test
           name: A list that lists everything
           kind: ip`},
-	{"smtp", "smtp: {ehlo_name: probe.e2e.test}"},
+	// The open-relay RCPT check: Postfix refuses relaying for the probe's
+	// address (mynetworks is 192.0.2.1/32), so it passes and its reply
+	// code shows on the domain dashboard.
+	{"smtp", "smtp: {ehlo_name: probe.e2e.test, rcpt_checks: [open_relay]}"},
 	{"mtasts", "mtasts: {}"},
 	{"tlsrpt", "tlsrpt: {}"},
 }
