@@ -179,13 +179,26 @@ func StartSMTP(tb testing.TB, addr string, b SMTPBehaviour) *SMTPServer {
 // returns. The servers stop when the test ends.
 func StartSMTPGroup(tb testing.TB, ips []string, behaviour func(ip string) SMTPBehaviour) []*SMTPServer {
 	tb.Helper()
+	group, err := NewSMTPGroup(ips, behaviour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, s := range group {
+		tb.Cleanup(s.Close)
+	}
+	return group
+}
+
+// NewSMTPGroup is StartSMTPGroup outside a test: the caller closes the
+// servers.
+func NewSMTPGroup(ips []string, behaviour func(ip string) SMTPBehaviour) ([]*SMTPServer, error) {
 	if len(ips) == 0 {
-		tb.Fatal("StartSMTPGroup: no addresses")
+		return nil, errors.New("smtp test server group: no addresses")
 	}
 	for attempt := 0; attempt < 20; attempt++ {
 		first, err := NewSMTPServer(net.JoinHostPort(ips[0], "0"), behaviour(ips[0]))
 		if err != nil {
-			tb.Fatal(err)
+			return nil, err
 		}
 		port := strconv.Itoa(first.Port())
 		group := []*SMTPServer{first}
@@ -197,17 +210,13 @@ func StartSMTPGroup(tb testing.TB, ips []string, behaviour func(ip string) SMTPB
 			group = append(group, s)
 		}
 		if len(group) == len(ips) {
-			for _, s := range group {
-				tb.Cleanup(s.Close)
-			}
-			return group
+			return group, nil
 		}
 		for _, s := range group {
 			s.Close()
 		}
 	}
-	tb.Fatalf("StartSMTPGroup: no port free on all of %v", ips)
-	return nil
+	return nil, fmt.Errorf("smtp test server group: no port free on all of %v", ips)
 }
 
 // Port returns the port the server listens on.
