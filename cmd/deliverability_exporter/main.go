@@ -108,11 +108,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 		return nil, 2, true
 	}
 	f.command = cmd
-	if f.externalURL != "" {
-		if _, _, err := externalURL(f.externalURL, nil); err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", programName, err)
-			return nil, 2, true
-		}
+	if _, _, err := externalURL(f.externalURL); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return nil, 2, true
 	}
 	if f.historyLimit < 0 || f.maxInFlight < 0 || f.maxConns < 0 {
 		fmt.Fprintf(stderr, "%s: --history.limit, --probe.max-in-flight and --web.max-connections must not be negative\n", programName)
@@ -189,11 +187,7 @@ func serve(f *flags, logger, baseLogger log.Logger) int {
 	if version.Version != develVersion { // not go run
 		ui.Version = version.Info()
 	}
-	external, given, err := externalURL(f.externalURL, *f.web.WebListenAddresses)
-	if err != nil {
-		level.Error(logger).Log("msg", "Bad flag", "err", err)
-		return 1
-	}
+	external, given, _ := externalURL(f.externalURL) // checked by parseFlags
 	if given {
 		ui.ExternalURL = external.String()
 	}

@@ -324,6 +324,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"--config.check", "--config.file=" + bad}, 1, "line 4: field smtp_typo not found"},
 		{[]string{"--config.file=" + bad}, 1, "smtp_typo"},
 		{[]string{"--config.file=/nonexistent.yml"}, 1, "no such file"},
+		{[]string{"--web.external-url=proxy.example/mail"}, 2, "want an absolute http or https URL"},
 	} {
 		cmd := exec.Command(binary, tc.args...)
 		var out bytes.Buffer

@@ -3,36 +3,23 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 )
 
 // externalURL parses --web.external-url as blackbox_exporter does: the URL
 // people and Prometheus reach the exporter under (behind a reverse proxy,
-// say), whose path is the default route prefix. Empty: derived from the
-// host name and the first listen address, and not shown on the pages.
-func externalURL(raw string, listen []string) (*url.URL, bool, error) {
-	given := raw != ""
-	if !given {
-		host, err := os.Hostname()
-		if err != nil {
-			return nil, false, fmt.Errorf("--web.external-url not given and no host name: %w", err)
-		}
-		port := "10075"
-		if len(listen) > 0 {
-			if _, p, err := net.SplitHostPort(listen[0]); err == nil {
-				port = p
-			}
-		}
-		raw = "http://" + net.JoinHostPort(host, port) + "/"
+// say), whose path is the default route prefix. Without the flag the
+// exporter does not know it (given is false) and serves under "/".
+func externalURL(raw string) (u *url.URL, given bool, err error) {
+	if raw == "" {
+		return &url.URL{Path: "/"}, false, nil
 	}
 	if strings.HasPrefix(raw, `"`) || strings.HasPrefix(raw, `'`) || strings.HasSuffix(raw, `"`) || strings.HasSuffix(raw, `'`) {
 		return nil, false, errors.New("--web.external-url must not be quoted")
 	}
-	u, err := url.Parse(raw)
+	u, err = url.Parse(raw)
 	if err != nil {
 		return nil, false, fmt.Errorf("--web.external-url: %w", err)
 	}
@@ -40,7 +27,7 @@ func externalURL(raw string, listen []string) (*url.URL, bool, error) {
 		return nil, false, fmt.Errorf("--web.external-url %q: want an absolute http or https URL", raw)
 	}
 	u.Path = "/" + strings.Trim(u.Path, "/")
-	return u, given, nil
+	return u, true, nil
 }
 
 // routePrefix is --web.route-prefix, defaulting to the external URL's

@@ -25,7 +25,7 @@ func TestRoutePrefixFlags(t *testing.T) {
 		{"", "exporter", "/exporter/"},
 		{"", "/exporter/", "/exporter/"},
 	} {
-		u, given, err := externalURL(tc.external, []string{":10075"})
+		u, given, err := externalURL(tc.external)
 		if err != nil {
 			t.Fatalf("%q: %v", tc.external, err)
 		}
@@ -37,7 +37,7 @@ func TestRoutePrefixFlags(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`"http://x/"`, "proxy.example/mail", "ftp://x/", "http://%zz"} {
-		if _, _, err := externalURL(bad, nil); err == nil {
+		if _, _, err := externalURL(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
