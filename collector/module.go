@@ -92,7 +92,11 @@ func compileModule(name string, cfg *config.Module, kept *probes.Kept, recent *r
 		if err != nil {
 			return nil, err
 		}
-		cp := compiledProbe{Probe: p, needs: reg.Needs, minInterval: setup.MinInterval}
+		reuse := setup.MinInterval
+		if sp, ok := p.(probes.SelfPaced); ok && sp.PacesItself() {
+			reuse = 0 // it reads min_interval itself and answers every run
+		}
+		cp := compiledProbe{Probe: p, needs: reg.Needs, minInterval: reuse}
 		if v, ok := p.(probes.ParamValidator); ok {
 			cp.params = v.ParamNames()
 		}
