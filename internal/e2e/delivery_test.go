@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/deliverability-exporter/deliverability_exporter/config"
+	"github.com/deliverability-exporter/deliverability_exporter/internal/e2e/assets"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 )
 
@@ -139,13 +140,7 @@ func TestDelivery(t *testing.T) {
 				defer tc.repair(t)
 			}
 			m := w.roundTrip(t, &sent)
-			var failing []string
-			for id, v := range m.checks {
-				if v == 0 {
-					failing = append(failing, id)
-				}
-			}
-			sort.Strings(failing)
+			failing := failingChecks(m)
 			if strings.Join(failing, ",") != strings.Join(tc.failing, ",") {
 				t.Errorf("failing checks %v, want exactly %v", failing, tc.failing)
 			}
@@ -162,6 +157,68 @@ func TestDelivery(t *testing.T) {
 			}
 		})
 	}
+
+	// A relay that holds the message: the scrape that sends answers
+	// within its own timeout (it waits at most half of what is left),
+	// with the message in flight and the previous round trip's verdict.
+	t.Run("held by the relay", func(t *testing.T) {
+		w.postconf(t, "defer_transports = smtp")
+		time.Sleep(1100 * time.Millisecond) // past min_interval
+		began := time.Now()
+		m := w.scrapeWithin(t, "4")
+		took := time.Since(began)
+		if m.inFlight != 1 || m.lastSent <= sent {
+			t.Errorf("in flight %v, last sent %v (before: %v): want a new message in flight", m.inFlight, m.lastSent, sent)
+		}
+		if m.checks["delivery.arrived"] != 1 {
+			t.Errorf("the previous round trip's verdict is gone: %v", m.checks)
+		}
+		if took >= 4*time.Second {
+			t.Errorf("the scrape took %s, longer than its 4s timeout", took)
+		}
+		t.Logf("with the message held, the sending scrape (timeout 4s, --timeout-offset 0.5s, scrape_wait 20s) answered in %s", took.Round(time.Millisecond))
+		w.postconf(t, "defer_transports =")
+		run(t, w.dir, nil, "postqueue", "-c", w.postfixConf, "-f")
+		if m := w.roundTrip(t, &sent); len(failingChecks(m)) > 0 {
+			t.Errorf("the released message fails %v", failingChecks(m))
+		}
+	})
+	if n, _ := strconv.Atoi(os.Getenv("DELIVERY_MEASURE")); n > 0 {
+		w.measure(t, n, &sent)
+	}
+
+	// The delivery row of the dashboards reads series the exporter answers
+	// with (the main world's Prometheus has no delivery module).
+	t.Run("dashboard queries", func(t *testing.T) {
+		m := w.scrape(t)
+		dashboards, err := assets.LoadDashboards()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked := 0
+		for _, d := range dashboards {
+			for _, p := range d.AllPanels() {
+				for _, tg := range p.Targets {
+					if !ownWorldQuery(tg.Expr) {
+						continue
+					}
+					sels, err := assets.Selectors(tg.Expr)
+					if err != nil {
+						t.Errorf("%s: panel %q: %v", d.Path, p.Title, err)
+					}
+					for _, sel := range sels {
+						checked++
+						if _, ok := m.samples[sel.Metric]; !ok {
+							t.Errorf("%s: panel %q reads %s, which the delivery module does not answer with", d.Path, p.Title, sel.Metric)
+						}
+					}
+				}
+			}
+		}
+		if checked == 0 {
+			t.Error("no dashboard panel shows the delivery round trip")
+		}
+	})
 
 	// Neither the password nor the message body is in the exporter's log.
 	log, err := os.ReadFile(w.exporterLog)
@@ -491,15 +548,36 @@ type deliveryMetrics struct {
 	inFlight   float64
 	lastSent   float64
 	probeError float64
+	// samples holds the last sample of every family, by name.
+	samples map[string]float64
+}
+
+// failingChecks lists the checks that failed, sorted.
+func failingChecks(m deliveryMetrics) []string {
+	var failing []string
+	for id, v := range m.checks {
+		if v == 0 {
+			failing = append(failing, id)
+		}
+	}
+	sort.Strings(failing)
+	return failing
 }
 
 func (w *deliveryWorld) scrape(t *testing.T) deliveryMetrics {
+	t.Helper()
+	return w.scrapeWithin(t, "40")
+}
+
+// scrapeWithin scrapes as Prometheus does with the scrape timeout given
+// (seconds).
+func (w *deliveryWorld) scrapeWithin(t *testing.T, timeout string) deliveryMetrics {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, "http://"+w.exporter+"/probe?module=delivery&target="+dlvDomain, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "40")
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", timeout)
 	client := &http.Client{Timeout: 60 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -515,7 +593,7 @@ func (w *deliveryWorld) scrape(t *testing.T) deliveryMetrics {
 	if err != nil {
 		t.Fatalf("/probe output: %v\n%s", err, body)
 	}
-	m := deliveryMetrics{checks: map[string]float64{}}
+	m := deliveryMetrics{checks: map[string]float64{}, samples: map[string]float64{}}
 	label := func(pairs []*dto.LabelPair, name string) string {
 		for _, p := range pairs {
 			if p.GetName() == name {
@@ -527,6 +605,7 @@ func (w *deliveryWorld) scrape(t *testing.T) deliveryMetrics {
 	for name, f := range families {
 		for _, s := range f.GetMetric() {
 			v := s.GetGauge().GetValue()
+			m.samples[name] = v
 			switch name {
 			case "mail_check_success":
 				m.checks[label(s.GetLabel(), "check")] = v
@@ -574,4 +653,72 @@ func (w *deliveryWorld) debugReport() string {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp.Status + "\n" + string(body)
+}
+
+// measure runs n round trips and logs, as Markdown for docs/performance.md,
+// where the time goes and the exporter's CPU per round trip: the submission
+// and the verdict (the probe's run less the relay's part), the relay's part
+// (Postfix's queue and delivery, accepted to arrived), and the exporter
+// process's user+system CPU over the n round trips (probe and receiver;
+// Postfix and OpenDKIM are other processes).
+func (w *deliveryWorld) measure(t *testing.T, n int, sent *float64) {
+	t.Helper()
+	pid := w.exporterPID(t)
+	cpu0 := processCPU(t, pid)
+	var submission, relay, verdict []float64
+	for i := 0; i < n; i++ {
+		m := w.roundTrip(t, sent)
+		if f := failingChecks(m); len(f) > 0 {
+			t.Fatalf("round trip %d fails %v", i, f)
+		}
+		d, r, s := m.samples["mail_probe_duration_seconds"], m.samples["mail_delivery_duration_seconds"], m.samples["mail_delivery_submission_duration_seconds"]
+		submission, relay, verdict = append(submission, s), append(relay, r), append(verdict, d-r-s)
+	}
+	cpu := (processCPU(t, pid) - cpu0) / float64(n)
+	for _, xs := range [][]float64{submission, relay, verdict} {
+		sort.Float64s(xs)
+	}
+	q := func(xs []float64, p float64) string {
+		return fmt.Sprintf("%.1f ms", 1000*xs[int(p*float64(len(xs)-1))])
+	}
+	t.Logf("delivery round trips on loopback (%d, Postfix %s, OpenDKIM rsa-sha256 2048):\n"+
+		"| | p50 | p90 | max |\n|---|---|---|---|\n"+
+		"| submission: connection to the reply to DATA (Postfix's smtpd, SASL, cleanup and the OpenDKIM milter included) | %s | %s | %s |\n"+
+		"| the relay's part: accepted to arrived (Postfix's queue and delivery to the receiver) | %s | %s | %s |\n"+
+		"| the verdict, and the rest of the run: arrived to answered | %s | %s | %s |\n"+
+		"exporter CPU (user+system) per round trip: %.1f ms",
+		n, strings.TrimSpace(run(t, w.dir, nil, "postconf", "-d", "-h", "mail_version")),
+		q(submission, 0.5), q(submission, 0.9), q(submission, 1), q(relay, 0.5), q(relay, 0.9), q(relay, 1),
+		q(verdict, 0.5), q(verdict, 0.9), q(verdict, 1), cpu*1000)
+}
+
+func (w *deliveryWorld) exporterPID(t *testing.T) int {
+	t.Helper()
+	out := run(t, w.dir, nil, "pgrep", "-f", "--", "--receiver.listen-address="+w.ip(dlvHostExporter))
+	pid, err := strconv.Atoi(strings.Fields(out)[0])
+	if err != nil {
+		t.Fatalf("exporter pid: %q", out)
+	}
+	return pid
+}
+
+// processCPU is a process's user+system CPU time so far, in seconds.
+func processCPU(t *testing.T, pid int) float64 {
+	t.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	fields := strings.Fields(string(stat[i+2:]))
+	// After "pid (comm) ": state is field 0, utime 11, stime 12 (clock ticks).
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100 // USER_HZ is 100 on Linux
+}
+
+// ownWorldQuery reports whether a dashboard query reads the delivery
+// probe's series, which only TestDelivery's world has.
+func ownWorldQuery(expr string) bool {
+	return strings.Contains(expr, "mail_delivery_") || strings.Contains(expr, `probe="delivery"`)
 }

@@ -276,8 +276,9 @@ func (p *Probe) roundTrip(ctx context.Context, env *probes.Env, st *tripState, m
 	message, messageID := compose(from, p.cfg.To, token, now)
 	t := &roundTrip{token: token, messageID: messageID, from: from, to: p.cfg.To, deadline: now.Add(p.cfg.MaxWait)}
 	// The receiver must expect the message before the relay can deliver
-	// it, which may be at once.
-	if err := mb.Expect(token, p.cfg.To, t.deadline); err != nil {
+	// it, which may be at once; it waits a minute beyond max_wait, which
+	// counts from the acceptance, after the submission.
+	if err := mb.Expect(token, p.cfg.To, t.deadline.Add(time.Minute)); err != nil {
 		p.setLatest(st, p.undecidedTrip(err), now)
 		return
 	}
@@ -365,8 +366,9 @@ func (p *Probe) recordAccepted(res *probes.Result, t *roundTrip) {
 	if s.AuthMechanism != "" {
 		how += " with AUTH " + s.AuthMechanism
 	}
-	res.Pass(checkAccepted, fmt.Sprintf("%s (%s) accepted the message %s: %s", s.Server, s.Addr, how, s.Reply),
+	res.Pass(checkAccepted, fmt.Sprintf("%s (%s) accepted the message %s: %s (after %s)", s.Server, s.Addr, how, s.Reply, s.Took.Round(time.Millisecond)),
 		"MAIL FROM <"+t.from+"> RCPT TO <"+t.to+">, Message-ID "+t.messageID)
+	res.Measure(metricSubmission, s.Took.Seconds())
 	res.AddDetail("Submission to "+s.Server, s.Transcript...)
 }
 

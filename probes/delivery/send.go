@@ -40,8 +40,11 @@ type submission struct {
 	Err error
 	// Transcript is the commands and replies, credentials masked.
 	Transcript []string
-	// At is when the message was accepted.
-	At time.Time
+	// At is when the message was accepted; Took is how long the
+	// submission took from the first connection attempt to the reply to
+	// the message.
+	At   time.Time
+	Took time.Duration
 }
 
 // submitter talks to the submission server for one message.
@@ -59,7 +62,9 @@ type submitter struct {
 // ctx ended.
 func submit(ctx context.Context, env *probes.Env, cfg Config, from, to string, message []byte) *submission {
 	s := &submitter{ctx: ctx, env: env, cfg: cfg, out: &submission{Server: cfg.Submission, Stage: "connect"}}
+	began := env.Clock()
 	s.out.Err = s.run(from, to, message)
+	s.out.Took = env.Clock().Sub(began)
 	if s.conn != nil {
 		s.conn.Close()
 	}

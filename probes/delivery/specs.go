@@ -59,9 +59,11 @@ var (
 		Labels: []string{"receiver", "ip", "helo", "ptr"}}
 	metricSentTimestamp = &probes.MetricSpec{Name: "mail_delivery_last_sent_timestamp_seconds",
 		Help: "When the probe last submitted a message for this target, as a Unix timestamp."}
+	metricSubmission = &probes.MetricSpec{Name: "mail_delivery_submission_duration_seconds",
+		Help: "How long the submission server took to accept the latest completed probe message, from the connection to the reply to DATA, in seconds."}
 )
 
-var allMetrics = []*probes.MetricSpec{metricInFlight, metricDuration, metricAuth, metricOutbound, metricSentTimestamp}
+var allMetrics = []*probes.MetricSpec{metricInFlight, metricDuration, metricAuth, metricOutbound, metricSentTimestamp, metricSubmission}
 
 // The authentication methods of mail_delivery_auth_result.
 const (
