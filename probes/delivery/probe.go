@@ -160,24 +160,22 @@ type roundTrip struct {
 func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *probes.Result {
 	res := probes.NewResult(Name)
 	if req.Target.Kind != probes.KindDomain {
-		for _, c := range allChecks {
-			res.Skip(c, "the target is not a mail domain; the delivery probe sends mail from a domain")
-		}
+		res.SkipAll(req.Target.NotADomain("the mail it sends and its round trips"), allChecks...)
 		return res
 	}
 	mb, ok := probes.MailboxOf(p.kept)
 	if !ok {
-		undecidedAll(res, errors.New("the built-in receiver is off: start the exporter with --receiver.listen-address to receive the probe's messages"))
+		res.UndecidedAll(errors.New("the built-in receiver is off: start the exporter with --receiver.listen-address to receive the probe's messages"), allChecks...)
 		return res
 	}
 	from, err := p.fromFor(req.Target.Name)
 	if err != nil {
-		undecidedAll(res, err)
+		res.UndecidedAll(err, allChecks...)
 		return res
 	}
 	st, err := p.trips.get(req.Target.Name)
 	if err != nil {
-		undecidedAll(res, err)
+		res.UndecidedAll(err, allChecks...)
 		return res
 	}
 
@@ -217,9 +215,7 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 		if st.inflight != nil {
 			reason += fmt.Sprintf(": the first message was sent at %s and has not arrived", st.inflight.sent.At.UTC().Format(time.RFC3339))
 		}
-		for _, c := range allChecks {
-			res.Skip(c, reason)
-		}
+		res.SkipAll(reason, allChecks...)
 	} else {
 		replay(res, st.latest)
 		res.SetAge(max(0, now.Sub(st.latestAt)))
@@ -235,14 +231,6 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 		res.Measure(metricSentTimestamp, float64(st.lastSent.UnixNano())/1e9)
 	}
 	return res
-}
-
-// undecidedAll marks every check undecided for a reason that stops the
-// probe before it can send.
-func undecidedAll(res *probes.Result, err error) {
-	for _, c := range allChecks {
-		res.Undecided(c, err)
-	}
 }
 
 // fromFor is the sender for the target: the configured from, which must be
@@ -386,9 +374,7 @@ func (p *Probe) refused(t *roundTrip) *probes.Result {
 	if len(s.Transcript) > 0 {
 		res.AddDetail("Submission to "+s.Server, s.Transcript...)
 	}
-	for _, c := range allChecks[1:] {
-		res.Skip(c, "the message was not accepted")
-	}
+	res.SkipAll("the message was not accepted", allChecks[1:]...)
 	return res
 }
 
@@ -424,9 +410,7 @@ func (p *Probe) lost(t *roundTrip) *probes.Result {
 	res.Fail(checkArrived, fmt.Sprintf("the message accepted at %s did not arrive within max_wait (%s)", t.sent.At.UTC().Format(time.RFC3339), p.cfg.MaxWait),
 		"look for Message-ID "+t.messageID+" in the relay's queue and logs (mailq, then the log line of its queue id): the relay holds it, bounced it, or delivered it elsewhere",
 		"Message-ID "+t.messageID)
-	for _, c := range allChecks[2:] {
-		res.Skip(c, "the message did not arrive")
-	}
+	res.SkipAll("the message did not arrive", allChecks[2:]...)
 	return res
 }
 
@@ -434,9 +418,7 @@ func (p *Probe) lost(t *roundTrip) *probes.Result {
 func (p *Probe) undecidedTrip(err error) *probes.Result {
 	res := probes.NewResult(Name)
 	res.Undecided(checkAccepted, err)
-	for _, c := range allChecks[1:] {
-		res.Skip(c, "no message was sent")
-	}
+	res.SkipAll("no message was sent", allChecks[1:]...)
 	return res
 }
 
