@@ -48,8 +48,10 @@ type RelayBehaviour struct {
 	// ([192.168.1.20]) by ...").
 	Received string
 
-	// NextHop is the host:port the relay delivers to.
+	// NextHop is the host:port the relay delivers to; Routes, when set,
+	// send the recipients of a domain elsewhere (domain: host:port).
 	NextHop string
+	Routes  map[string]string
 	// LocalAddr is the address the relay delivers from ("127.0.0.25").
 	LocalAddr string
 	// PlainText delivers without STARTTLS even when the next hop offers it.
@@ -239,10 +241,26 @@ func (s *relaySession) Data(body io.Reader) error {
 				return
 			}
 		}
-		if err := deliver(b, from, rcpts, data); err != nil {
-			s.r.mu.Lock()
-			s.r.errs = append(s.r.errs, err)
-			s.r.mu.Unlock()
+		byHop := map[string][]string{}
+		var hops []string
+		for _, rcpt := range rcpts {
+			hop := b.NextHop
+			if i := strings.LastIndexByte(rcpt, '@'); i >= 0 {
+				if h, ok := b.Routes[strings.ToLower(rcpt[i+1:])]; ok {
+					hop = h
+				}
+			}
+			if _, seen := byHop[hop]; !seen {
+				hops = append(hops, hop)
+			}
+			byHop[hop] = append(byHop[hop], rcpt)
+		}
+		for _, hop := range hops {
+			if err := deliver(b, hop, from, byHop[hop], data); err != nil {
+				s.r.mu.Lock()
+				s.r.errs = append(s.r.errs, err)
+				s.r.mu.Unlock()
+			}
 		}
 	}()
 	return nil
@@ -250,14 +268,14 @@ func (s *relaySession) Data(body io.Reader) error {
 
 // deliver hands the message to the next hop from the local address, with
 // opportunistic STARTTLS unless PlainText.
-func deliver(b RelayBehaviour, from string, rcpts []string, data []byte) error {
+func deliver(b RelayBehaviour, hop, from string, rcpts []string, data []byte) error {
 	d := net.Dialer{Timeout: 5 * time.Second}
 	if b.LocalAddr != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(b.LocalAddr)}
 	}
-	conn, err := d.Dial("tcp", b.NextHop)
+	conn, err := d.Dial("tcp", hop)
 	if err != nil {
-		return fmt.Errorf("relay to %s: %w", b.NextHop, err)
+		return fmt.Errorf("relay to %s: %w", hop, err)
 	}
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	var c *smtp.Client
@@ -270,15 +288,15 @@ func deliver(b RelayBehaviour, from string, rcpts []string, data []byte) error {
 		c, err = smtp.NewClientStartTLS(conn, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // opportunistic, as MTAs
 		if err != nil {
 			conn.Close()
-			return fmt.Errorf("relay to %s: STARTTLS: %w", b.NextHop, err)
+			return fmt.Errorf("relay to %s: STARTTLS: %w", hop, err)
 		}
 	}
 	defer c.Close()
 	if err := c.Hello(b.Hostname); err != nil {
-		return fmt.Errorf("relay to %s: EHLO: %w", b.NextHop, err)
+		return fmt.Errorf("relay to %s: EHLO: %w", hop, err)
 	}
 	if err := c.SendMail(from, rcpts, bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("relay to %s: %w", b.NextHop, err)
+		return fmt.Errorf("relay to %s: %w", hop, err)
 	}
 	return c.Quit()
 }

@@ -72,7 +72,13 @@ type Config struct {
 	// MinRSAKeyBits is the smallest RSA DKIM key delivery.dkim_key_strength
 	// accepts.
 	MinRSAKeyBits int `yaml:"min_rsa_key_bits"`
+	// Mailboxes are IMAP mailboxes at other receivers the message is also
+	// sent to (delivery.inbox).
+	Mailboxes []MailboxConfig `yaml:"mailboxes"`
 }
+
+// maxMailboxes bounds the mailboxes of a block (each is a receiver label).
+const maxMailboxes = 16
 
 // DefaultConfig is the configuration of an empty block (which does not
 // validate: submission and to are required).
@@ -93,6 +99,9 @@ func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	*c = DefaultConfig()
 	if err := unmarshal((*rawConfig)(c)); err != nil {
 		return err
+	}
+	for i := range c.Mailboxes {
+		c.Mailboxes[i].normalize()
 	}
 	return c.Validate()
 }
@@ -147,6 +156,18 @@ func (c Config) Validate() error {
 		return fmt.Errorf("scrape_wait: %s is not between 0 and 10m", c.ScrapeWait)
 	case c.MinRSAKeyBits < 1024 || c.MinRSAKeyBits > 8192:
 		return fmt.Errorf("min_rsa_key_bits: %d is not between 1024 and 8192", c.MinRSAKeyBits)
+	case len(c.Mailboxes) > maxMailboxes:
+		return fmt.Errorf("mailboxes: %d, at most %d", len(c.Mailboxes), maxMailboxes)
+	}
+	names := map[string]bool{}
+	for _, m := range c.Mailboxes {
+		if err := m.validate(); err != nil {
+			return fmt.Errorf("mailboxes: %w", err)
+		}
+		if names[m.Name] {
+			return fmt.Errorf("mailboxes: the name %q is given twice", m.Name)
+		}
+		names[m.Name] = true
 	}
 	return nil
 }

@@ -41,6 +41,13 @@ func TestConfig(t *testing.T) {
 		{yaml: base + "scrape_wait: 11m\n", err: "scrape_wait: 11m0s is not between 0 and 10m"},
 		{yaml: base + "min_rsa_key_bits: 512\n", err: "min_rsa_key_bits: 512 is not between 1024 and 8192"},
 		{yaml: base + "password: inline\n", err: "field password not found"},
+		{yaml: base + "mailboxes:\n  - {name: gmail, address: p@gmail.com, imap: imap.gmail.com:993, username: p@gmail.com, password_file: " + pw + "}\n"},
+		{yaml: base + "mailboxes:\n  - {name: Gmail, address: p@gmail.com, imap: imap.gmail.com:993, username: u, password_file: " + pw + "}\n", err: "name \"Gmail\": 1 to 32 lower-case"},
+		{yaml: base + "mailboxes:\n  - {name: builtin, address: p@gmail.com, imap: imap.gmail.com:993, username: u, password_file: " + pw + "}\n", err: "(and not \"builtin\")"},
+		{yaml: base + "mailboxes:\n  - {name: gmail, address: p@gmail.com, imap: imap.gmail.com, username: u, password_file: " + pw + "}\n", err: "imap: \"imap.gmail.com\" is not host:port"},
+		{yaml: base + "mailboxes:\n  - {name: gmail, address: p@gmail.com, imap: imap.gmail.com:143, tls: none, username: u, password_file: " + pw + "}\n", err: "IMAP passwords never go over plain text"},
+		{yaml: base + "mailboxes:\n  - {name: gmail, address: p@gmail.com, imap: imap.gmail.com:993, username: u}\n", err: "username and password_file are required"},
+		{yaml: base + "mailboxes:\n  - {name: gmail, address: p@gmail.com, imap: imap.gmail.com:993, username: p@gmail.com, password_file: " + pw + "}\n  - {name: gmail, address: q@gmail.com, imap: imap.gmail.com:993, username: u, password_file: " + pw + "}\n", err: "the name \"gmail\" is given twice"},
 	} {
 		var c Config
 		dec := yaml.NewDecoder(strings.NewReader(tc.yaml))
@@ -65,6 +72,13 @@ func TestConfig(t *testing.T) {
 	c.Submission = "smtp.example.com:465"
 	if c.tlsMode() != TLSImplicit {
 		t.Errorf("port 465 is %s, want implicit", c.tlsMode())
+	}
+	var boxes Config
+	if err := yaml.Unmarshal([]byte(base+"mailboxes:\n  - {name: gmail, address: p@gmail.com, imap: imap.gmail.com:993, username: p@gmail.com, password_file: " + pw + "}\n"), &boxes); err != nil {
+		t.Fatal(err)
+	}
+	if m := boxes.Mailboxes[0]; m.Inbox != "INBOX" || len(m.SpamFolders) == 0 || m.tlsMode() != TLSImplicit {
+		t.Errorf("mailbox defaults: %+v", m)
 	}
 	got, err := readPassword(pw)
 	if err != nil || got != "hunter2-secret" {

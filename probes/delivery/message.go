@@ -26,11 +26,11 @@ func newToken() (string, error) {
 // fields a well-behaved automated sender uses (RFC 5322 Date and
 // Message-ID, RFC 3834 Auto-Submitted) and the token in a header field and
 // the subject. Lines end in CRLF.
-func compose(from, to, token string, now time.Time) (msg []byte, messageID string) {
+func compose(from string, to []string, token string, now time.Time) (msg []byte, messageID string) {
 	messageID = "<" + token + "@" + domainOf(from) + ">"
 	lines := []string{
 		"From: " + from,
-		"To: " + to,
+		"To: " + strings.Join(to, ", "),
 		"Subject: Deliverability probe " + token,
 		"Date: " + now.UTC().Format(time.RFC1123Z),
 		"Message-ID: " + messageID,

@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
@@ -146,16 +147,38 @@ type tripState struct {
 	latestAt time.Time
 }
 
-// roundTrip is a message accepted by the submission server and not yet
-// arrived.
+// roundTrip is a message accepted by the submission server whose
+// receivers have not all seen it yet.
 type roundTrip struct {
 	token, messageID string
 	from, to         string
 	sent             *submission
 	deadline         time.Time
+	// busy is set while a run works on the round trip (under the state's
+	// lock), so two scrapes never judge or poll it at once.
+	busy bool
+	// builtin is the verdict on the message the built-in receiver got,
+	// once it has (builtinAt: when it arrived there).
+	builtin   *probes.Result
+	builtinAt time.Time
+	boxes     []*boxState
 }
 
-// Run sends when it is time, judges what has arrived, and answers with the
+// resolved reports whether every receiver has seen the message.
+func (t *roundTrip) resolved() bool {
+	if t.builtin == nil {
+		return false
+	}
+	for _, b := range t.boxes {
+		if b.found == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Run sends when it is time, advances the round trip in flight (judges
+// what the receiver got, looks in the mailboxes) and answers with the
 // latest completed round trip.
 func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *probes.Result {
 	res := probes.NewResult(Name)
@@ -179,30 +202,25 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 		return res
 	}
 
+	// First the round trip in flight (which may complete, or be given up
+	// on), then, when none is left and min_interval has passed, a new one.
+	st.mu.Lock()
+	var work *roundTrip
+	if t := st.inflight; t != nil && !t.busy {
+		t.busy, work = true, t
+	}
+	st.mu.Unlock()
+	if work != nil {
+		p.advance(ctx, env, st, mb, work)
+	}
 	st.mu.Lock()
 	now := env.Clock()
-	var arrived *roundTrip
-	var msg *probes.ReceivedMessage
-	if t := st.inflight; t != nil {
-		if m, ok := mb.Arrived(t.token); ok {
-			arrived, msg = t, m
-			st.inflight = nil
-		} else if now.After(t.deadline) {
-			st.latest, st.latestAt = p.lost(t), t.deadline
-			st.inflight = nil
-			mb.Forget(t.token)
-		}
-	}
-	due := st.inflight == nil && arrived == nil && !st.sending &&
+	due := st.inflight == nil && !st.sending &&
 		(st.lastSent.IsZero() || now.Sub(st.lastSent) >= p.minInterval)
 	if due {
 		st.sending, st.lastSent = true, now
 	}
 	st.mu.Unlock()
-
-	if arrived != nil {
-		p.complete(ctx, env, st, mb, arrived, msg)
-	}
 	if due {
 		p.roundTrip(ctx, env, st, mb, from)
 	}
@@ -213,7 +231,7 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	if st.latest == nil {
 		reason := "no round trip has completed yet"
 		if st.inflight != nil {
-			reason += fmt.Sprintf(": the first message was sent at %s and has not arrived", st.inflight.sent.At.UTC().Format(time.RFC3339))
+			reason += fmt.Sprintf(": the first message was sent at %s and has not arrived everywhere", st.inflight.sent.At.UTC().Format(time.RFC3339))
 		}
 		res.SkipAll(reason, allChecks...)
 	} else {
@@ -261,8 +279,14 @@ func (p *Probe) roundTrip(ctx context.Context, env *probes.Env, st *tripState, m
 		return
 	}
 	now := env.Clock()
-	message, messageID := compose(from, p.cfg.To, token, now)
-	t := &roundTrip{token: token, messageID: messageID, from: from, to: p.cfg.To, deadline: now.Add(p.cfg.MaxWait)}
+	rcpts := []string{p.cfg.To}
+	t := &roundTrip{token: token, from: from, to: p.cfg.To, deadline: now.Add(p.cfg.MaxWait)}
+	for _, m := range p.cfg.Mailboxes {
+		rcpts = append(rcpts, m.Address)
+		t.boxes = append(t.boxes, &boxState{cfg: m})
+	}
+	message, messageID := compose(from, rcpts, token, now)
+	t.messageID = messageID
 	// The receiver must expect the message before the relay can deliver
 	// it, which may be at once; it waits a minute beyond max_wait, which
 	// counts from the acceptance, after the submission.
@@ -270,34 +294,25 @@ func (p *Probe) roundTrip(ctx context.Context, env *probes.Env, st *tripState, m
 		p.setLatest(st, p.undecidedTrip(err), now)
 		return
 	}
-	t.sent = submit(ctx, env, p.cfg, from, p.cfg.To, message)
+	t.sent = submit(ctx, env, p.cfg, from, rcpts, message)
 	if t.sent.Err != nil {
 		mb.Forget(token)
 		p.setLatest(st, p.refused(t), env.Clock())
 		return
 	}
 	t.deadline = t.sent.At.Add(p.cfg.MaxWait)
+	t.busy = true // this run waits for it and advances it
 	st.mu.Lock()
 	st.inflight = t
 	st.mu.Unlock()
-
-	if !p.awaitArrival(ctx, env, mb, token) {
-		return
-	}
-	st.mu.Lock()
-	if st.inflight != t {
-		st.mu.Unlock() // another run took it
-		return
-	}
-	st.inflight = nil
-	st.mu.Unlock()
-	msg, _ := mb.Arrived(token)
-	p.complete(ctx, env, st, mb, t, msg)
+	p.awaitArrival(ctx, env, mb, token)
+	p.advance(ctx, env, st, mb, t)
 }
 
-// awaitArrival waits for the message up to scrape_wait, and at most half
-// of what is left of the run's deadline, so judging it still fits.
-func (p *Probe) awaitArrival(ctx context.Context, env *probes.Env, mb probes.Mailbox, token string) bool {
+// awaitArrival waits for the message at the built-in receiver up to
+// scrape_wait, and at most half of what is left of the run's deadline, so
+// judging it and looking in the mailboxes still fit.
+func (p *Probe) awaitArrival(ctx context.Context, env *probes.Env, mb probes.Mailbox, token string) {
 	wait := p.cfg.ScrapeWait
 	if dl, ok := ctx.Deadline(); ok {
 		if left := dl.Sub(env.Clock()) / 2; left < wait {
@@ -306,35 +321,154 @@ func (p *Probe) awaitArrival(ctx context.Context, env *probes.Env, mb probes.Mai
 	}
 	notify := mb.Notify(token)
 	if wait <= 0 || notify == nil {
-		_, ok := mb.Arrived(token)
-		return ok
+		return
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case <-notify:
-		return true
 	case <-timer.C:
 	case <-ctx.Done():
 	}
-	_, ok := mb.Arrived(token)
-	return ok
 }
 
-// complete judges an arrived message and makes it the latest round trip.
-func (p *Probe) complete(ctx context.Context, env *probes.Env, st *tripState, mb probes.Mailbox, t *roundTrip, msg *probes.ReceivedMessage) {
-	defer mb.Forget(t.token)
-	res := probes.NewResult(Name)
-	p.recordAccepted(res, t)
-	took := msg.At.Sub(t.sent.At)
-	if took < 0 {
-		took = 0
+// advance moves a round trip in flight on: it judges the message once the
+// built-in receiver has it, looks for it in the mailboxes that have not
+// shown it yet, and completes the round trip when every receiver has seen
+// it or max_wait has passed. The caller has set t.busy.
+func (p *Probe) advance(ctx context.Context, env *probes.Env, st *tripState, mb probes.Mailbox, t *roundTrip) {
+	defer func() {
+		st.mu.Lock()
+		t.busy = false
+		st.mu.Unlock()
+	}()
+	if t.builtin == nil {
+		if msg, ok := mb.Arrived(t.token); ok {
+			t.builtin, t.builtinAt = p.judgeArrival(ctx, env, t, msg), msg.At
+		}
 	}
+	var tasks flight.Tasks
+	for _, b := range t.boxes {
+		if b.found != nil || ctx.Err() != nil {
+			continue
+		}
+		tasks.Go(func() {
+			f, err := lookInMailbox(ctx, env, b.cfg, t.token)
+			if f != nil {
+				b.found = f
+			}
+			b.lastErr = err
+		})
+	}
+	tasks.Wait()
+	now := env.Clock()
+	if !t.resolved() && !now.After(t.deadline) {
+		return
+	}
+	mb.Forget(t.token)
+	res, at := p.assemble(t)
+	st.mu.Lock()
+	if st.inflight == t {
+		st.inflight = nil
+	}
+	st.latest, st.latestAt = res, at
+	st.mu.Unlock()
+}
+
+// judgeArrival is the verdict on the message as the built-in receiver got
+// it: delivery.arrived and everything judge records.
+func (p *Probe) judgeArrival(ctx context.Context, env *probes.Env, t *roundTrip, msg *probes.ReceivedMessage) *probes.Result {
+	res := probes.NewResult(Name)
+	took := max(0, msg.At.Sub(t.sent.At))
 	res.Pass(checkArrived, fmt.Sprintf("the message arrived at the built-in receiver %s after it was accepted, from %s", took.Round(time.Millisecond), msg.Remote.Addr()),
 		"Message-ID "+t.messageID, fmt.Sprintf("HELO %s, MAIL FROM <%s>, RCPT TO <%s>", probes.Quote(msg.HELO), msg.MailFrom, msg.Rcpt))
 	res.Measure(metricDuration, took.Seconds(), ReceiverBuiltin)
 	judge(ctx, env, p.cfg, p.lent, p.reverse, p.blocklists, msg, res)
-	p.setLatest(st, res, msg.At)
+	return res
+}
+
+// assemble is the completed round trip: the submission, the built-in
+// receiver's verdict (or the message lost on its way there), and the
+// mailboxes' placements. at is when it completed: the last arrival, or
+// the deadline for a message still missing somewhere.
+func (p *Probe) assemble(t *roundTrip) (*probes.Result, time.Time) {
+	res := probes.NewResult(Name)
+	p.recordAccepted(res, t)
+	at := t.builtinAt
+	if t.builtin != nil {
+		replay(res, t.builtin)
+	} else {
+		at = t.deadline
+		res.Fail(checkArrived, fmt.Sprintf("the message accepted at %s did not arrive at the built-in receiver within max_wait (%s)", t.sent.At.UTC().Format(time.RFC3339), p.cfg.MaxWait),
+			"look for Message-ID "+t.messageID+" in the relay's queue and logs (mailq, then the log line of its queue id): the relay holds it, bounced it, or delivered it elsewhere",
+			"Message-ID "+t.messageID)
+		res.SkipAll("the message did not arrive at the built-in receiver", allChecks[2:len(allChecks)-1]...)
+	}
+	p.recordMailboxes(res, t)
+	for _, b := range t.boxes {
+		if b.found == nil {
+			at = t.deadline
+		} else if b.found.at.After(at) {
+			at = b.found.at
+		}
+	}
+	return res, at
+}
+
+// recordMailboxes records delivery.inbox and the mailboxes' measurements.
+func (p *Probe) recordMailboxes(res *probes.Result, t *roundTrip) {
+	if len(t.boxes) == 0 {
+		res.Skip(checkInbox, "no IMAP mailboxes are configured (delivery.mailboxes)")
+		return
+	}
+	var spam, missing, inbox, ev []string
+	var errs []error
+	for _, b := range t.boxes {
+		name := b.cfg.Name
+		f := b.found
+		switch {
+		case f == nil:
+			missing = append(missing, name)
+			res.Measure(metricPlacement, 1, name, PlacementMissing)
+			line := name + ": not found in " + strings.Join(append([]string{b.cfg.Inbox}, b.cfg.SpamFolders...), ", ")
+			if b.lastErr != nil {
+				line += " (last look: " + b.lastErr.Error() + ")"
+				errs = append(errs, fmt.Errorf("mailbox %s: %w", name, b.lastErr))
+			}
+			ev = append(ev, line)
+			continue
+		case f.placement == PlacementSpam:
+			spam = append(spam, fmt.Sprintf("%s (%s)", name, f.folder))
+		default:
+			inbox = append(inbox, name)
+		}
+		res.Measure(metricPlacement, 1, name, f.placement)
+		if !f.at.IsZero() {
+			res.Measure(metricDuration, max(0, f.at.Sub(t.sent.At)).Seconds(), name)
+		}
+		for _, method := range []string{MethodSPF, MethodDKIM, MethodDMARC} {
+			if v, ok := f.authres[method]; ok {
+				res.Measure(metricAuth, 1, name, method, v)
+			}
+		}
+		line := fmt.Sprintf("%s: %s", name, f.folder)
+		if f.authresV != "" {
+			line += "; Authentication-Results: " + f.authresV
+		}
+		ev = append(ev, line)
+	}
+	switch {
+	case len(spam) > 0:
+		res.Fail(checkInbox, "the message landed in spam at "+strings.Join(spam, ", "),
+			"read the receiver's Authentication-Results in the evidence: fix what fails first (SPF, DKIM, DMARC); with all passing, the sending address or domain has a poor reputation there (Google Postmaster Tools, Microsoft SNDS show it)", ev...)
+	case len(missing) > 0 && len(errs) == len(missing):
+		res.UndecidedAll(errors.Join(errs...), checkInbox)
+	case len(missing) > 0:
+		res.Fail(checkInbox, fmt.Sprintf("the message did not arrive within max_wait (%s) at %s", p.cfg.MaxWait, strings.Join(missing, ", ")),
+			"look for Message-ID "+t.messageID+" in the relay's log: the receiver refused or deferred it (its reply says why), or filed it in a folder not in spam_folders", ev...)
+	default:
+		res.Pass(checkInbox, "the message arrived in the inbox at "+strings.Join(inbox, ", "), ev...)
+	}
 }
 
 // setLatest makes res the latest completed round trip, completed at at.
@@ -401,17 +535,6 @@ func serverName(cfg Config) string {
 	}
 	host, _, _ := strings.Cut(cfg.Submission, ":")
 	return host
-}
-
-// lost is the round trip whose message did not arrive within max_wait.
-func (p *Probe) lost(t *roundTrip) *probes.Result {
-	res := probes.NewResult(Name)
-	p.recordAccepted(res, t)
-	res.Fail(checkArrived, fmt.Sprintf("the message accepted at %s did not arrive within max_wait (%s)", t.sent.At.UTC().Format(time.RFC3339), p.cfg.MaxWait),
-		"look for Message-ID "+t.messageID+" in the relay's queue and logs (mailq, then the log line of its queue id): the relay holds it, bounced it, or delivered it elsewhere",
-		"Message-ID "+t.messageID)
-	res.SkipAll("the message did not arrive", allChecks[2:]...)
-	return res
 }
 
 // undecidedTrip is a round trip that could not start.

@@ -60,7 +60,7 @@ type submitter struct {
 // submit sends the message from -> to through the configured submission
 // server. It returns when the server accepted or refused the message, or
 // ctx ended.
-func submit(ctx context.Context, env *probes.Env, cfg Config, from, to string, message []byte) *submission {
+func submit(ctx context.Context, env *probes.Env, cfg Config, from string, to []string, message []byte) *submission {
 	s := &submitter{ctx: ctx, env: env, cfg: cfg, out: &submission{Server: cfg.Submission, Stage: "connect"}}
 	began := env.Clock()
 	s.out.Err = s.run(from, to, message)
@@ -71,9 +71,9 @@ func submit(ctx context.Context, env *probes.Env, cfg Config, from, to string, m
 	return s.out
 }
 
-func (s *submitter) run(from, to string, message []byte) error {
+func (s *submitter) run(from string, to []string, message []byte) error {
 	host, port, _ := net.SplitHostPort(s.cfg.Submission)
-	addrs, err := s.resolve(host)
+	addrs, err := resolveHost(s.ctx, s.env, host)
 	if err != nil {
 		return err
 	}
@@ -148,8 +148,10 @@ func (s *submitter) run(from, to string, message []byte) error {
 		return err
 	}
 	s.out.Stage = "rcpt"
-	if err := s.expect("RCPT TO:<"+to+">", "", 250, 251); err != nil {
-		return err
+	for _, rcpt := range to {
+		if err := s.expect("RCPT TO:<"+rcpt+">", "", 250, 251); err != nil {
+			return err
+		}
 	}
 	s.out.Stage = "data"
 	if err := s.expect("DATA", "", 354); err != nil {
@@ -173,16 +175,16 @@ func (s *submitter) run(from, to string, message []byte) error {
 	return nil
 }
 
-// resolve returns the submission host's addresses, through the module's
-// resolvers (an IP literal is itself).
-func (s *submitter) resolve(host string) ([]netip.Addr, error) {
+// resolveHost returns a host's addresses (the submission server's, an IMAP
+// server's), through the module's resolvers (an IP literal is itself).
+func resolveHost(ctx context.Context, env *probes.Env, host string) ([]netip.Addr, error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{ip.Unmap()}, nil
 	}
 	var out []netip.Addr
 	var errs []string
 	for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		ans, err := s.env.DNS.Lookup(s.ctx, dns.Fqdn(host), qt)
+		ans, err := env.DNS.Lookup(ctx, dns.Fqdn(host), qt)
 		if err != nil {
 			errs = append(errs, err.Error())
 			continue
@@ -193,9 +195,9 @@ func (s *submitter) resolve(host string) ([]netip.Addr, error) {
 	}
 	if len(out) == 0 {
 		if len(errs) > 0 {
-			return nil, &lookupError{fmt.Errorf("addresses of the submission host %s: %s", host, strings.Join(errs, "; "))}
+			return nil, &lookupError{fmt.Errorf("addresses of %s: %s", host, strings.Join(errs, "; "))}
 		}
-		return nil, fmt.Errorf("the submission host %s has no addresses", host)
+		return nil, fmt.Errorf("%s has no addresses", host)
 	}
 	if len(out) > maxSubmissionAddrs {
 		out = out[:maxSubmissionAddrs]

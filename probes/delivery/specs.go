@@ -25,11 +25,13 @@ var (
 		Passing: "the address the relay delivered from is on none of the blocklists the dnsbl probe asks by default"}
 	checkNoPrivateReceived = probes.CheckSpec{ID: "delivery.no_private_received", Level: probes.LevelShould,
 		Passing: "no Received header of the delivered message names a private, loopback, link-local or shared (CGNAT) address"}
+	checkInbox = probes.CheckSpec{ID: "delivery.inbox", Level: probes.LevelMust,
+		Passing: "the message arrived in the inbox, not a spam folder, of every configured IMAP mailbox within max_wait (skipped without mailboxes)"}
 )
 
 var allChecks = []probes.CheckSpec{
 	checkAccepted, checkArrived, checkTLS, checkSPF, checkDKIM, checkDKIMKey,
-	checkDMARC, checkFCrDNS, checkNotListed, checkNoPrivateReceived,
+	checkDMARC, checkFCrDNS, checkNotListed, checkNoPrivateReceived, checkInbox,
 }
 
 // CheckIDs lists the ids of the probe's checks, in catalogue order.
@@ -49,10 +51,10 @@ var (
 	metricInFlight = &probes.MetricSpec{Name: "mail_delivery_in_flight",
 		Help: "Whether a probe message was sent and has neither arrived nor been given up on (1) or not (0)."}
 	metricDuration = &probes.MetricSpec{Name: "mail_delivery_duration_seconds",
-		Help:   "Time from the submission server's acceptance of the latest completed probe message to its arrival at the receiver, in seconds.",
+		Help:   "Time from the submission server's acceptance of the latest completed probe message to its arrival at the receiver (builtin, or an IMAP mailbox by its INTERNALDATE), in seconds.",
 		Labels: []string{"receiver"}}
 	metricAuth = &probes.MetricSpec{Name: "mail_delivery_auth_result",
-		Help:   "The receiver's authentication verdict on the latest delivered probe message: 1 for the result it reached, one series per method (spf, spf_helo, dkim, dmarc).",
+		Help:   "The receiver's authentication verdict on the latest delivered probe message: 1 for the result it reached, one series per method (spf, spf_helo, dkim, dmarc); for an IMAP mailbox, its own Authentication-Results.",
 		Labels: []string{"receiver", "method", "result"}}
 	metricOutbound = &probes.MetricSpec{Name: "mail_delivery_outbound_info",
 		Help:   "The address, HELO name and PTR name the latest probe message was delivered from (always 1).",
@@ -61,9 +63,13 @@ var (
 		Help: "When the probe last submitted a message for this target, as a Unix timestamp."}
 	metricSubmission = &probes.MetricSpec{Name: "mail_delivery_submission_duration_seconds",
 		Help: "How long the submission server took to accept the latest completed probe message, from the connection to the reply to DATA, in seconds."}
+
+	metricPlacement = &probes.MetricSpec{Name: "mail_delivery_placement_info",
+		Help:   "Where the latest probe message ended up in each IMAP mailbox (placement inbox, spam or missing; always 1).",
+		Labels: []string{"receiver", "placement"}}
 )
 
-var allMetrics = []*probes.MetricSpec{metricInFlight, metricDuration, metricAuth, metricOutbound, metricSentTimestamp, metricSubmission}
+var allMetrics = []*probes.MetricSpec{metricInFlight, metricDuration, metricAuth, metricOutbound, metricSentTimestamp, metricSubmission, metricPlacement}
 
 // The authentication methods of mail_delivery_auth_result.
 const (
