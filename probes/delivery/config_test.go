@@ -74,7 +74,7 @@ func TestConfig(t *testing.T) {
 		t.Errorf("port 465 is %s, want implicit", c.tlsMode())
 	}
 	var boxes Config
-	if err := yaml.Unmarshal([]byte(base+"mailboxes:\n  - {name: gmail, address: p@gmail.com, imap: imap.gmail.com:993, username: p@gmail.com, password_file: " + pw + "}\n"), &boxes); err != nil {
+	if err := yaml.Unmarshal([]byte(base+"mailboxes:\n  - {name: gmail, address: p@gmail.com, imap: imap.gmail.com:993, username: p@gmail.com, password_file: "+pw+"}\n"), &boxes); err != nil {
 		t.Fatal(err)
 	}
 	if m := boxes.Mailboxes[0]; m.Inbox != "INBOX" || len(m.SpamFolders) == 0 || m.tlsMode() != TLSImplicit {
