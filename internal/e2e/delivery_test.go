@@ -39,6 +39,10 @@ const (
 	dlvReceiver = "probe@inbox.e2e-delivery.test"
 	dlvUser     = "probe@" + dlvDomain
 	dlvPassword = "e2e-app-password-7Q"
+	// The IMAP mailbox: a domain Postfix delivers to Dovecot over LMTP.
+	dlvMailboxDomain   = "mailbox.e2e-delivery.test"
+	dlvMailboxAddress  = "probe@" + dlvMailboxDomain
+	dlvMailboxPassword = "e2e-imap-password-3K"
 )
 
 // Hosts of the delivery world's /24.
@@ -48,6 +52,7 @@ const (
 	dlvHostStray      = 11 // an address with PTR but not in SPF
 	dlvHostMilter     = 12 // OpenDKIM's milter socket
 	dlvHostExporter   = 20 // the exporter: HTTP and the receiver on 2525
+	dlvHostDovecot    = 30 // Dovecot: LMTP on 24, IMAPS on 993
 )
 
 // deliveryCommands are what this test runs besides Postfix.
@@ -57,6 +62,8 @@ var deliveryCommands = []struct{ command, pkg string }{
 	{"opendkim", "opendkim"},
 	{"opendkim-genkey", "opendkim-tools"},
 	{"saslpasswd2", "sasl2-bin"},
+	{"dovecot", "dovecot-imapd, dovecot-lmtpd"},
+	{"sievec", "dovecot-sieve"},
 	{"go", "the Go toolchain"},
 }
 
@@ -68,6 +75,7 @@ type deliveryWorld struct {
 	postfixConf string
 	dkimTXT     string // the key record opendkim-genkey wrote
 	exporter    string // host:port of its HTTP
+	dovecotDir  string
 	exporterLog string
 }
 
@@ -84,7 +92,7 @@ func TestDelivery(t *testing.T) {
 		}
 	}
 	if len(missing) > 0 {
-		skipOrFail(t, "not installed: %s; on Debian: apt-get install --no-install-recommends postfix opendkim opendkim-tools sasl2-bin", strings.Join(missing, ", "))
+		skipOrFail(t, "not installed: %s; on Debian: apt-get install --no-install-recommends postfix opendkim opendkim-tools sasl2-bin dovecot-imapd dovecot-lmtpd dovecot-sieve", strings.Join(missing, ", "))
 	}
 	if os.Geteuid() != 0 {
 		skipOrFail(t, "the delivery test needs root (Postfix's master)")
@@ -93,6 +101,7 @@ func TestDelivery(t *testing.T) {
 	w := newDeliveryWorld(t)
 	w.startDNS(t)
 	w.startOpenDKIM(t)
+	w.startDovecot(t)
 	w.startPostfix(t)
 	w.startExporter(t)
 	t.Cleanup(func() {
@@ -132,6 +141,10 @@ func TestDelivery(t *testing.T) {
 			break_:  func(t *testing.T) { w.postconf(t, "smtp_tls_security_level = none") },
 			repair:  func(t *testing.T) { w.postconf(t, "smtp_tls_security_level = may") },
 			failing: []string{"delivery.tls"}},
+		{name: "mailbox files it as spam",
+			break_:  func(t *testing.T) { w.sieve(t, "require \"fileinto\";\nfileinto \"Junk\";\n") },
+			repair:  func(t *testing.T) { w.sieve(t, "require \"fileinto\";\n") },
+			failing: []string{"delivery.inbox"}},
 		{name: "healthy again"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,7 +160,7 @@ func TestDelivery(t *testing.T) {
 			// Every other check passed, but the blocklist one, which a
 			// loopback address skips.
 			for _, id := range []string{"delivery.accepted", "delivery.arrived", "delivery.tls", "delivery.spf", "delivery.dkim",
-				"delivery.dmarc", "delivery.outbound_fcrdns", "delivery.no_private_received"} {
+				"delivery.dmarc", "delivery.outbound_fcrdns", "delivery.no_private_received", "delivery.inbox"} {
 				if _, ok := m.checks[id]; !ok {
 					t.Errorf("%s was not decided", id)
 				}
@@ -225,7 +238,7 @@ func TestDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{dlvPassword, "This message was sent by deliverability_exporter"} {
+	for _, secret := range []string{dlvPassword, dlvMailboxPassword, "This message was sent by deliverability_exporter"} {
 		if strings.Contains(string(log), secret) {
 			t.Errorf("the exporter's log contains %q", secret)
 		}
@@ -308,7 +321,9 @@ func (w *deliveryWorld) startDNS(t *testing.T) {
 	rev := "$ORIGIN " + reverse + "\n" + soa +
 		strconv.Itoa(dlvHostOutbound) + " 300 IN PTR relay." + dlvDomain + ".\n" +
 		strconv.Itoa(dlvHostStray) + " 300 IN PTR stray." + dlvDomain + ".\n"
-	w.dns = testbed.StartDNS(t, sender, inbox, rev)
+	mailbox := "$ORIGIN " + dlvMailboxDomain + ".\n" + soa +
+		"imap 300 IN A " + w.ip(dlvHostDovecot) + "\n"
+	w.dns = testbed.StartDNS(t, sender, inbox, mailbox, rev)
 }
 
 // addDKIMKey publishes the key OpenDKIM signs with.
@@ -442,6 +457,7 @@ func (w *deliveryWorld) startPostfix(t *testing.T) {
 		"smtp_helo_name = relay."+dlvDomain,
 		"smtp_tls_security_level = may",
 		"smtputf8_enable = no",
+		"transport_maps = inline:{ "+dlvMailboxDomain+"=lmtp:inet:"+w.ip(dlvHostDovecot)+":24 }",
 		"queue_run_delay = 1s",
 		"minimal_backoff_time = 1s",
 		"maximal_backoff_time = 2s",
@@ -506,6 +522,8 @@ func (w *deliveryWorld) startExporter(t *testing.T) {
 	run(t, repoPath(), nil, "go", "build", "-o", bin, "./cmd/deliverability_exporter")
 	pw := filepath.Join(dir, "password")
 	writeFile(t, pw, []byte(dlvPassword+"\n"), 0o600)
+	imapPW := filepath.Join(dir, "imap-password")
+	writeFile(t, imapPW, []byte(dlvMailboxPassword+"\n"), 0o600)
 	cfg := fmt.Sprintf(`modules:
   delivery:
     timeout: 40s
@@ -523,7 +541,14 @@ func (w *deliveryWorld) startExporter(t *testing.T) {
       to: %s
       scrape_wait: 20s
       max_wait: 60s
-`, w.dns.Addr, w.caFile, regexp.QuoteMeta(dlvDomain), dlvDomain, dlvUser, pw, dlvUser, dlvReceiver)
+      mailboxes:
+        - name: dovecot
+          address: %s
+          imap: imap.%s:993
+          username: %s
+          password_file: %s
+`, w.dns.Addr, w.caFile, regexp.QuoteMeta(dlvDomain), dlvDomain, dlvUser, pw, dlvUser, dlvReceiver,
+		dlvMailboxAddress, dlvMailboxDomain, dlvMailboxAddress, imapPW)
 	cfgFile := filepath.Join(dir, "config.yml")
 	writeFile(t, cfgFile, []byte(cfg), 0o644)
 	if _, err := config.Parse([]byte(cfg)); err != nil {
@@ -721,4 +746,70 @@ func processCPU(t *testing.T, pid int) float64 {
 // probe's series, which only TestDelivery's world has.
 func ownWorldQuery(expr string) bool {
 	return strings.Contains(expr, "mail_delivery_") || strings.Contains(expr, `probe="delivery"`)
+}
+
+// startDovecot runs Dovecot as the mailbox's server: LMTP for Postfix to
+// deliver to, IMAPS for the probe, a Sieve script run before delivery
+// that files into INBOX (or, to break it, into Junk, as a spam filter
+// does).
+func (w *deliveryWorld) startDovecot(t *testing.T) {
+	t.Helper()
+	dir := filepath.Join(w.dir, "dovecot")
+	for _, d := range []string{"run", "state", "home", "sieve"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, dir, nil, "chown", "nobody:nogroup", filepath.Join(dir, "home"))
+	w.dovecotDir = dir
+	certFile, keyFile := w.certFiles(t, "imap."+dlvMailboxDomain)
+	writeFile(t, filepath.Join(dir, "passwd"), []byte(dlvMailboxAddress+":{PLAIN}"+dlvMailboxPassword+"\n"), 0o644)
+	w.sieve(t, "require \"fileinto\";\n")
+	conf := filepath.Join(dir, "dovecot.conf")
+	writeFile(t, conf, []byte(strings.Join([]string{
+		"base_dir = " + filepath.Join(dir, "run"),
+		"state_dir = " + filepath.Join(dir, "state"),
+		"log_path = " + filepath.Join(dir, "dovecot.log"),
+		"protocols = imap lmtp",
+		"listen = " + w.ip(dlvHostDovecot),
+		"ssl = required",
+		"ssl_cert = <" + certFile,
+		"ssl_key = <" + keyFile,
+		"ssl_min_protocol = TLSv1.2",
+		"auth_mechanisms = plain login",
+		"passdb {", "  driver = passwd-file", "  args = scheme=PLAIN username_format=%u " + filepath.Join(dir, "passwd"), "}",
+		"userdb {", "  driver = static", "  args = uid=nobody gid=nogroup home=" + filepath.Join(dir, "home") + "/%u", "}",
+		"mail_location = maildir:~/Maildir",
+		"namespace inbox {", "  inbox = yes", "  mailbox Junk {", "    special_use = \\Junk", "    auto = create", "  }", "}",
+		"service imap-login {", "  inet_listener imap {", "    port = 0", "  }", "  inet_listener imaps {", "    port = 993", "    ssl = yes", "  }", "}",
+		"service lmtp {", "  inet_listener lmtp {", "    port = 24", "  }", "}",
+		"protocol lmtp {", "  mail_plugins = sieve", "  postmaster_address = postmaster@" + dlvMailboxDomain, "}",
+		"plugin {", "  sieve_before = " + filepath.Join(dir, "sieve", "before.sieve"), "}",
+		"",
+	}, "\n")), 0o644)
+	d := startDaemon(t, dir, "dovecot", "dovecot", "-F", "-c", conf)
+	waitFor(t, 15*time.Second, "Dovecot's IMAPS and LMTP", func() error {
+		for _, port := range []string{"993", "24"} {
+			c, err := net.DialTimeout("tcp", net.JoinHostPort(w.ip(dlvHostDovecot), port), time.Second)
+			if err != nil {
+				return err
+			}
+			c.Close()
+		}
+		return nil
+	}, d)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("--- Dovecot log, last lines:\n%s", tail(filepath.Join(dir, "dovecot.log"), 30))
+		}
+	})
+}
+
+// sieve replaces the Sieve script Dovecot runs before delivery and
+// compiles it (the delivering user could not write the compiled form).
+func (w *deliveryWorld) sieve(t *testing.T, script string) {
+	t.Helper()
+	path := filepath.Join(w.dovecotDir, "sieve", "before.sieve")
+	writeFile(t, path, []byte(script), 0o644)
+	run(t, w.dovecotDir, nil, "sievec", path)
 }
