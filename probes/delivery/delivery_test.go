@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -394,7 +395,8 @@ func TestRoundTrip(t *testing.T) {
 
 func TestRoundTripMetrics(t *testing.T) {
 	w := newWorld(t)
-	res := w.run(w.probe(w.config(), time.Hour), w.env())
+	p := w.probe(w.config(), time.Hour)
+	res := w.run(p, w.env())
 	probetest.AssertMetrics(t, res, []probetest.Metric{
 		probetest.M("mail_delivery_in_flight", 0),
 		probetest.M("mail_delivery_auth_result", 1, "builtin", "spf", "pass"),
@@ -406,6 +408,14 @@ func TestRoundTripMetrics(t *testing.T) {
 	took, ok := probetest.FindMeasurement(res, "mail_delivery_duration_seconds", "builtin")
 	if !ok || took < 0 {
 		t.Errorf("mail_delivery_duration_seconds = %v, %v; want a sample >= 0", took, ok)
+	}
+	target, _ := probes.ParseTarget("example.test")
+	if got := p.ObservedOutboundIPs(target); !slices.Equal(got, []netip.Addr{netip.MustParseAddr("127.0.0.25")}) {
+		t.Errorf("observed outbound IPs %v, want the relay's 127.0.0.25", got)
+	}
+	other, _ := probes.ParseTarget("other.test")
+	if got := p.ObservedOutboundIPs(other); len(got) != 0 {
+		t.Errorf("observed outbound IPs of a target never probed: %v", got)
 	}
 }
 

@@ -84,9 +84,10 @@ type Probe struct {
 }
 
 var (
-	_ probes.Probe     = (*Probe)(nil)
-	_ probes.Describer = (*Probe)(nil)
-	_ probes.SelfPaced = (*Probe)(nil)
+	_ probes.Probe            = (*Probe)(nil)
+	_ probes.Describer        = (*Probe)(nil)
+	_ probes.SelfPaced        = (*Probe)(nil)
+	_ probes.OutboundObserver = (*Probe)(nil)
 )
 
 // New makes the probe. Its round trips live in s.Kept, so a reload keeps
@@ -145,6 +146,9 @@ type tripState struct {
 	inflight *roundTrip
 	latest   *probes.Result
 	latestAt time.Time
+	// outbound is the address the latest message reached the built-in
+	// receiver from.
+	outbound netip.Addr
 }
 
 // roundTrip is a message accepted by the submission server whose
@@ -251,6 +255,27 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	return res
 }
 
+// ObservedOutboundIPs is the address the target's latest probe message
+// was delivered from, for the other probes of the module (spf's
+// authorizes_outbound, dnsbl).
+func (p *Probe) ObservedOutboundIPs(target probes.Target) []netip.Addr {
+	if target.Kind != probes.KindDomain {
+		return nil
+	}
+	p.trips.mu.Lock()
+	st := p.trips.byTarget[target.Name]
+	p.trips.mu.Unlock()
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.outbound.IsValid() {
+		return nil
+	}
+	return []netip.Addr{st.outbound}
+}
+
 // fromFor is the sender for the target: the configured from, which must be
 // in the target domain, or deliverability-probe@<target>.
 func (p *Probe) fromFor(target string) (string, error) {
@@ -345,6 +370,9 @@ func (p *Probe) advance(ctx context.Context, env *probes.Env, st *tripState, mb 
 	if t.builtin == nil {
 		if msg, ok := mb.Arrived(t.token); ok {
 			t.builtin, t.builtinAt = p.judgeArrival(ctx, env, t, msg), msg.At
+			st.mu.Lock()
+			st.outbound = msg.Remote.Addr()
+			st.mu.Unlock()
 		}
 	}
 	var tasks flight.Tasks
