@@ -531,6 +531,7 @@ func (w *deliveryWorld) startExporter(t *testing.T) {
     dns_query_timeout: 1s
     dns_cache_max_ttl: 0s
     ca_file: %s
+    allowed_networks: [127.0.0.0/8]
     allowed_targets: %s
     min_interval: {delivery: 1s}
     delivery:

@@ -242,8 +242,10 @@ func (w *world) env() *probes.Env {
 	}
 	w.t.Cleanup(client.Close)
 	return &probes.Env{
-		DNS:     client.NewResolver(),
-		Dialer:  &probes.AddressDialer{},
+		DNS: client.NewResolver(),
+		// The world is on loopback, closed unless named (as a lab module's
+		// allowed_networks names it).
+		Dialer:  &probes.AddressDialer{Allowed: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
 		RootCAs: w.ca.Pool,
 		Now:     w.now,
 		Logger:  log.NewNopLogger(),
