@@ -126,17 +126,17 @@ type Module struct {
 // its Registration to the collector's list; nothing else in this package
 // names a probe.
 type Blocks struct {
-	MX     *mx.Config     `yaml:"mx"`
-	SPF    *spf.Config    `yaml:"spf"`
-	DKIM   *dkim.Config   `yaml:"dkim"`
-	DMARC  *dmarc.Config  `yaml:"dmarc"`
-	MTASTS *mtasts.Config `yaml:"mtasts"`
-	TLSRPT *tlsrpt.Config `yaml:"tlsrpt"`
-	SMTP   *smtp.Config   `yaml:"smtp"`
-	DNSBL  *dnsbl.Config  `yaml:"dnsbl"`
+	MX     *mx.Config     `yaml:"mx,omitempty"`
+	SPF    *spf.Config    `yaml:"spf,omitempty"`
+	DKIM   *dkim.Config   `yaml:"dkim,omitempty"`
+	DMARC  *dmarc.Config  `yaml:"dmarc,omitempty"`
+	MTASTS *mtasts.Config `yaml:"mtasts,omitempty"`
+	TLSRPT *tlsrpt.Config `yaml:"tlsrpt,omitempty"`
+	SMTP   *smtp.Config   `yaml:"smtp,omitempty"`
+	DNSBL  *dnsbl.Config  `yaml:"dnsbl,omitempty"`
 	// Delivery sends mail and needs credentials and the built-in
 	// receiver: the built-in default leaves it out.
-	Delivery *delivery.Config `yaml:"delivery" optin:"true"`
+	Delivery *delivery.Config `yaml:"delivery,omitempty" optin:"true"`
 }
 
 // Block returns the block of the named probe (a pointer to its package's
