@@ -97,7 +97,7 @@ type Engine struct {
 // NewEngine loads the config from path (the built-in default when path is
 // empty) and registers the reload and cache metrics on reg (nil: none). An
 // error here means the exporter cannot start.
-func NewEngine(path string, logger log.Logger, reg prometheus.Registerer) (*Engine, error) {
+func NewEngine(path string, logger log.Logger, reg prometheus.Registerer, opts ...EngineOption) (*Engine, error) {
 	e := &Engine{
 		path:   path,
 		logger: logger,
@@ -133,6 +133,9 @@ func NewEngine(path string, logger log.Logger, reg prometheus.Registerer) (*Engi
 			}, func() float64 { return float64(cache.Bytes()) }),
 			&dnsCacheCollector{engine: e},
 		)
+	}
+	for _, o := range opts {
+		o(e)
 	}
 	if err := e.Reload(); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,7 +58,8 @@ func TestEngineReloadKeepsOldConfigOnError(t *testing.T) {
 }
 
 // TestEngineBuiltInDefault: without a config file the engine runs the
-// built-in default, the module "mail" with every probe, and says so.
+// built-in default, the module "mail" with every probe but the opt-in
+// ones (delivery), and says so.
 func TestEngineBuiltInDefault(t *testing.T) {
 	engine, err := NewEngine("", log.NewNopLogger(), nil)
 	if err != nil {
@@ -67,7 +69,7 @@ func TestEngineBuiltInDefault(t *testing.T) {
 		t.Fatalf("modules %v; want [%s]", got, config.DefaultModuleName)
 	}
 	m, _ := engine.Current().Module(config.DefaultModuleName)
-	if got, want := strings.Join(m.ProbeNames(), ","), strings.Join(config.BlockNames(), ","); got != want {
+	if got, want := strings.Join(m.ProbeNames(), ","), strings.Join(slices.DeleteFunc(config.BlockNames(), config.OptInBlock), ","); got != want {
 		t.Errorf("probes %s; want every probe, %s", got, want)
 	}
 	if got := engine.Source(); got != "built-in default (config.example.yml)" {

@@ -92,7 +92,11 @@ func compileModule(name string, cfg *config.Module, kept *probes.Kept, recent *r
 		if err != nil {
 			return nil, err
 		}
-		cp := compiledProbe{Probe: p, needs: reg.Needs, minInterval: setup.MinInterval}
+		reuse := setup.MinInterval
+		if sp, ok := p.(probes.SelfPaced); ok && sp.PacesItself() {
+			reuse = 0 // it reads min_interval itself and answers every run
+		}
+		cp := compiledProbe{Probe: p, needs: reg.Needs, minInterval: reuse}
 		if v, ok := p.(probes.ParamValidator); ok {
 			cp.params = v.ParamNames()
 		}
@@ -230,5 +234,23 @@ func (m *Module) NewRequest(target probes.Target, params url.Values) (*probes.Re
 			}
 		}
 	}
-	return &probes.Request{Target: target, OutboundIPs: ips, Params: rest}, nil
+	return &probes.Request{Target: target, OutboundIPs: withObserved(ips, m.probes, target), Params: rest}, nil
+}
+
+// withObserved adds the outbound addresses the module's probes have seen
+// the target send from (the delivery probe's relay), so the spf and dnsbl
+// probes judge them without outbound_ips typed by hand.
+func withObserved(ips []netip.Addr, ps []compiledProbe, target probes.Target) []netip.Addr {
+	for _, p := range ps {
+		o, ok := p.Probe.(probes.OutboundObserver)
+		if !ok {
+			continue
+		}
+		for _, ip := range o.ObservedOutboundIPs(target) {
+			if !slices.Contains(ips, ip) {
+				ips = append(ips, ip)
+			}
+		}
+	}
+	return ips
 }

@@ -1,10 +1,15 @@
 package collector
 
 import (
+	"context"
+	"net/netip"
+
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/delivery"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dkim"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dmarc"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mtasts"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mx"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
@@ -25,6 +30,7 @@ var Registrations = []probes.Registration{
 	tlsrpt.Registration,
 	smtp.Registration,
 	dnsbl.Registration,
+	delivery.NewRegistration(deliveryLent),
 }
 
 // Catalogue lists every check and every metric family a probe request can
@@ -38,4 +44,23 @@ func Catalogue() (checks []probes.CheckSpec, metrics []*probes.MetricSpec) {
 		metrics = append(metrics, d.MetricSpecs()...)
 	}
 	return checks, metrics
+}
+
+// deliveryLent is what the delivery probe borrows from the other probes to
+// judge a delivered message as they judge a domain: SPF's check_host(),
+// and the mx and dnsbl probes run on the relay's address (with their
+// default configuration; the blocklist answers share the process cache).
+var deliveryLent = delivery.Lent{
+	CheckHost: func(ctx context.Context, r *dnsclient.Resolver, ip netip.Addr, domain, sender, helo string) (string, error) {
+		res, err := spf.CheckHost(ctx, r, ip, domain, sender, helo)
+		return string(res), err
+	},
+	Reverse: delivery.LentProbe{
+		Build:  func(probes.Setup) probes.Probe { return mx.New(mx.DefaultConfig()) },
+		Checks: []string{"ptr.present", "ptr.fcrdns"},
+	},
+	Blocklists: delivery.LentProbe{
+		Build:  func(s probes.Setup) probes.Probe { return dnsbl.New(dnsbl.DefaultConfig(), dnsbl.SharedCache(s.Kept)) },
+		Checks: []string{"dnsbl.ip"},
+	},
 }

@@ -231,7 +231,7 @@ func (m *Module) leaveTurn() { <-m.running }
 func (m *Module) runOrReuse(ctx context.Context, p compiledProbe, req *probes.Request, env *probes.Env, logger log.Logger) ProbeRun {
 	if p.minInterval <= 0 || m.recent == nil {
 		res, took := runProbe(ctx, p, req, env, logger)
-		return ProbeRun{Name: p.Name(), Duration: took, Result: res}
+		return ProbeRun{Name: p.Name(), Duration: took, Result: res, Age: res.Age()}
 	}
 	key := recentKey(m.name, p.Name(), req, p.params)
 	now := env.Now()

@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/delivery"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dkim"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dmarc"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
@@ -40,13 +41,16 @@ const DefaultModuleName = "mail"
 // Default is the configuration used without --config.file: the one module
 // DefaultModuleName, with every module setting at its default
 // (DefaultModule) and every probe block present with its defaults, as
-// "mx: {}" has them. config.example.yml at the repository root shows the
+// "mx: {}" has them, but the opt-in ones (OptInBlock). config.example.yml at the repository root shows the
 // same configuration with comments; a test holds parsing it equal to
 // Default.
 func Default() (*Config, error) {
 	m := DefaultModule
 	m.name = DefaultModuleName
 	for _, name := range BlockNames() {
+		if OptInBlock(name) {
+			continue
+		}
 		if err := m.enableDefault(name); err != nil {
 			return nil, err
 		}
@@ -122,14 +126,17 @@ type Module struct {
 // its Registration to the collector's list; nothing else in this package
 // names a probe.
 type Blocks struct {
-	MX     *mx.Config     `yaml:"mx"`
-	SPF    *spf.Config    `yaml:"spf"`
-	DKIM   *dkim.Config   `yaml:"dkim"`
-	DMARC  *dmarc.Config  `yaml:"dmarc"`
-	MTASTS *mtasts.Config `yaml:"mtasts"`
-	TLSRPT *tlsrpt.Config `yaml:"tlsrpt"`
-	SMTP   *smtp.Config   `yaml:"smtp"`
-	DNSBL  *dnsbl.Config  `yaml:"dnsbl"`
+	MX     *mx.Config     `yaml:"mx,omitempty"`
+	SPF    *spf.Config    `yaml:"spf,omitempty"`
+	DKIM   *dkim.Config   `yaml:"dkim,omitempty"`
+	DMARC  *dmarc.Config  `yaml:"dmarc,omitempty"`
+	MTASTS *mtasts.Config `yaml:"mtasts,omitempty"`
+	TLSRPT *tlsrpt.Config `yaml:"tlsrpt,omitempty"`
+	SMTP   *smtp.Config   `yaml:"smtp,omitempty"`
+	DNSBL  *dnsbl.Config  `yaml:"dnsbl,omitempty"`
+	// Delivery sends mail and needs credentials and the built-in
+	// receiver: the built-in default leaves it out.
+	Delivery *delivery.Config `yaml:"delivery,omitempty" optin:"true"`
 }
 
 // Block returns the block of the named probe (a pointer to its package's
@@ -156,6 +163,20 @@ func BlockNames() []string {
 		names = append(names, blockKey(t.Field(i)))
 	}
 	return names
+}
+
+// OptInBlock reports whether the named probe block is left out of the
+// built-in default (its field is tagged optin:"true"): a probe that acts on
+// the world, such as the delivery probe sending mail, and needs settings
+// only its operator can give.
+func OptInBlock(probe string) bool {
+	t := reflect.TypeOf(Blocks{})
+	for i := 0; i < t.NumField(); i++ {
+		if blockKey(t.Field(i)) == probe {
+			return t.Field(i).Tag.Get("optin") == "true"
+		}
+	}
+	return false
 }
 
 // PresentBlocks lists the probe blocks the module has, in field order.

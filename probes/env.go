@@ -45,6 +45,14 @@ type Request struct {
 	Params url.Values
 }
 
+// OutboundObserver is implemented by probes that see the addresses a
+// domain really sends from (the delivery probe, from the relay that
+// delivered its message): the engine adds them to every request's
+// OutboundIPs for the target, so outbound_ips need not be typed by hand.
+type OutboundObserver interface {
+	ObservedOutboundIPs(Target) []netip.Addr
+}
+
 // ParamValidator is implemented by probes that read query parameters.
 type ParamValidator interface {
 	// ParamNames names the query parameters the probe reads; a request

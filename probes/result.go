@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Level is how much a check matters to receivers, as docs/checks.md defines it.
@@ -126,6 +127,7 @@ type Result struct {
 	errors       []string
 	notes        []string
 	details      []Detail
+	age          time.Duration
 }
 
 // Detail is a block of preformatted lines for the report, such as an SPF
@@ -333,7 +335,7 @@ func JoinNames(names []string) string {
 func (r *Result) clone() *Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := &Result{Probe: r.Probe,
+	out := &Result{Probe: r.Probe, age: r.age,
 		measurements: append([]Measurement(nil), r.measurements...),
 		errors:       append([]string(nil), r.errors...),
 		notes:        append([]string(nil), r.notes...),
@@ -422,4 +424,29 @@ func (r *Result) Size() int {
 		}
 	}
 	return n
+}
+
+// SetAge records that the result describes something observed d ago (a
+// self-paced probe answering with its latest completed round trip); it is
+// exported as mail_probe_result_age_seconds.
+func (r *Result) SetAge(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.age = d
+}
+
+// Age is how old the result's observation is (0: made for this run).
+func (r *Result) Age() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.age
+}
+
+// SelfPaced is implemented by probes that decide themselves how often they
+// act (the delivery probe sends at most once per min_interval and answers
+// every run with its latest result and SetAge): the engine runs them at
+// every request instead of serving their result again under min_interval,
+// and hands them min_interval in Setup.
+type SelfPaced interface {
+	PacesItself() bool
 }

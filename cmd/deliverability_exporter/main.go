@@ -56,6 +56,7 @@ type flags struct {
 	externalURL   string
 	routePrefix   string
 	check         checkFlags
+	receiver      receiverFlags
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
@@ -92,6 +93,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 		PlaceHolder("URL").StringVar(&f.externalURL)
 	serve.Flag("web.route-prefix", "Prefix of every HTTP path the exporter serves (/probe, /metrics, the pages). Defaults to the path of --web.external-url.").
 		PlaceHolder("PATH").StringVar(&f.routePrefix)
+	addReceiverFlags(serve, &f.receiver)
 	app.Version(version.Print(programName))
 	app.HelpFlag.Short('h')
 
@@ -163,7 +165,17 @@ func serve(f *flags, logger, baseLogger log.Logger) int {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector(programName),
 	)
-	engine, err := collector.NewEngine(f.configFile, logger, registry)
+	var engineOpts []collector.EngineOption
+	mailbox, err := startReceiver(&f.receiver, logger, registry)
+	if err != nil {
+		level.Error(logger).Log("msg", "Cannot start the receiver", "err", err)
+		return 1
+	}
+	if mailbox != nil {
+		defer mailbox.Close()
+		engineOpts = append(engineOpts, collector.WithMailbox(mailbox))
+	}
+	engine, err := collector.NewEngine(f.configFile, logger, registry, engineOpts...)
 	if err != nil {
 		level.Error(logger).Log("msg", "Cannot load the configuration", "err", err)
 		return 1

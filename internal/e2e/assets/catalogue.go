@@ -75,6 +75,7 @@ var checkProbe = map[string]string{
 	"dnsbl": "dnsbl", "dnswl": "dnsbl",
 	"smtp": "smtp", "tls": "smtp", "dane": "smtp", "smtps": "smtp",
 	"mtasts": "mtasts", "tlsrpt": "tlsrpt",
+	"delivery": "delivery",
 }
 
 // ProbeOfCheck returns the probe that records a check, or "" for a check
