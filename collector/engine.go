@@ -14,6 +14,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/config"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 // DefaultRecentResults bounds the results kept for min_interval.
@@ -132,6 +133,7 @@ func NewEngine(path string, logger log.Logger, reg prometheus.Registerer, opts .
 				Help: "Memory the blocklist answers held in the process-wide cache take, as its bound counts them.",
 			}, func() float64 { return float64(cache.Bytes()) }),
 			&dnsCacheCollector{engine: e},
+			&egressCollector{engine: e, egress: smtpsession.SharedEgress(e.kept)},
 		)
 	}
 	for _, o := range opts {
@@ -180,6 +182,52 @@ func (c *dnsCacheCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(dnsCacheBytesDesc, prometheus.GaugeValue, float64(st.Bytes), name)
 		ch <- prometheus.MustNewConstMetric(dnsCacheMaxBytesDesc, prometheus.GaugeValue, float64(st.MaxBytes), name)
 		ch <- prometheus.MustNewConstMetric(dnsCacheEntriesDesc, prometheus.GaugeValue, float64(st.Entries), name)
+	}
+}
+
+// egressCollector exports what the exporter knows of its way out to the
+// SMTP port, per module with an smtp probe (its egress_check, or the
+// conversations of the whole process), read at scrape time.
+type egressCollector struct {
+	engine *Engine
+	egress *smtpsession.Egress
+}
+
+const egressUpHelp = "Whether the exporter can reach the SMTP port of mail servers (1) or not (0: its network blocks it, so failed connections are undecided, not the servers' failures), by the module's smtp egress_check or, without one, the connections of the last 10 minutes; absent while there is too little evidence."
+
+var egressUpDesc = prometheus.NewDesc("deliverability_exporter_smtp_egress_up", egressUpHelp, []string{"module"}, nil)
+
+// SparseSelfMetrics are the families of /metrics that have no sample until
+// there is something to say, with their labels: the catalogues (the
+// documentation's, the alert rules') add them to what a fresh registry
+// gathers.
+var SparseSelfMetrics = map[string][]string{
+	"deliverability_exporter_smtp_egress_up": {"module"},
+}
+
+// Describe implements prometheus.Collector.
+func (c *egressCollector) Describe(ch chan<- *prometheus.Desc) { ch <- egressUpDesc }
+
+// Collect implements prometheus.Collector.
+func (c *egressCollector) Collect(ch chan<- prometheus.Metric) {
+	ms := c.engine.Current()
+	if ms == nil {
+		return
+	}
+	now := time.Now()
+	for _, name := range ms.Names() {
+		m, _ := ms.Module(name)
+		block := m.Config.SMTP
+		if block == nil {
+			continue
+		}
+		state, _ := c.egress.Status(now, block.Session.EgressCheck.Targets(block.Session.Port))
+		switch state {
+		case smtpsession.EgressUp:
+			ch <- prometheus.MustNewConstMetric(egressUpDesc, prometheus.GaugeValue, 1, name)
+		case smtpsession.EgressDown:
+			ch <- prometheus.MustNewConstMetric(egressUpDesc, prometheus.GaugeValue, 0, name)
+		}
 	}
 }
 

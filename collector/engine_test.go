@@ -1,18 +1,22 @@
 package collector
 
 import (
+	"context"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/deliverability-exporter/deliverability_exporter/config"
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
@@ -142,5 +146,73 @@ func TestModuleResolvers(t *testing.T) {
 	}
 	if got := strings.Join(m.ProbeNames(), ","); got != "mx" {
 		t.Errorf(`a bare "mx:" key: probes %s`, got)
+	}
+}
+
+// deliverability_exporter_smtp_egress_up says, per module with an smtp
+// probe, whether the exporter reaches the SMTP port: by the module's
+// egress_check when it has one (run beside the conversations), else by
+// the conversations of the process; absent while nothing is known.
+func TestEgressMetric(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	open, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Close()
+	go func() {
+		for {
+			c, err := open.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	closed.Close()
+
+	module := func(name, smtp string) string {
+		return testbed.ExampleModule(name, world.Addr) + "    smtp: " + smtp + "\n"
+	}
+	yaml := "modules:\n" +
+		module("answering", "{egress_check: {addresses: ["+open.Addr().String()+"]}}") +
+		module("refused", "{egress_check: {addresses: ["+closedAddr+"]}}") +
+		module("plain", "{}") +
+		"  dnsonly:\n    resolvers: [\"" + world.Addr + "\"]\n    mx: {}\n"
+	path := filepath.Join(t.TempDir(), "config.yml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	engine, err := NewEngine(path, log.NewNopLogger(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.CollectAndCount(reg, "deliverability_exporter_smtp_egress_up"); n != 0 {
+		t.Errorf("%d egress samples before any probe, want none", n)
+	}
+	tgt, _ := probes.ParseTarget("example.test")
+	for _, name := range []string{"answering", "refused", "plain"} {
+		m, _ := engine.Current().Module(name)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		m.Run(ctx, &probes.Request{Target: tgt}, RunOptions{})
+		cancel()
+	}
+	// The example world's MX hosts are documentation addresses the
+	// modules do not connect to: the conversations show nothing, so the
+	// module without a check knows nothing.
+	want := `
+# HELP deliverability_exporter_smtp_egress_up ` + egressUpHelp + `
+# TYPE deliverability_exporter_smtp_egress_up gauge
+deliverability_exporter_smtp_egress_up{module="answering"} 1
+deliverability_exporter_smtp_egress_up{module="refused"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "deliverability_exporter_smtp_egress_up"); err != nil {
+		t.Error(err)
 	}
 }

@@ -27,7 +27,7 @@ var (
 	}
 	ProbeErrorSpec = &probes.MetricSpec{
 		Name:   "mail_probe_error",
-		Help:   "Whether the probe could not finish (1: timeout, SERVFAIL, refused connection), so some of its checks are undecided.",
+		Help:   "Whether the probe could not finish (1: a DNS timeout or SERVFAIL, a connection its deadline cut short, or one that failed while the exporter reaches no mail server's SMTP port), so some of its checks are undecided.",
 		Labels: []string{"probe"},
 	}
 	CheckSuccessSpec = &probes.MetricSpec{

@@ -106,7 +106,7 @@ func (r *run) recordReachable() {
 	var v probes.Verdict
 	r.each(&v, smtpsession.StageGreeting, func(s *Session) {
 		if p := connectProblem(s); p != "" {
-			fix := fmt.Sprintf("make %s answer on port %d with \"220 <its host name> ESMTP\" (RFC 5321 §4.3.1): check that the MTA listens on that address and that no firewall drops port %d; if only this exporter cannot connect, its network may block outgoing port %d",
+			fix := fmt.Sprintf("make %s answer on port %d with \"220 <its host name> ESMTP\" (RFC 5321 §4.3.1): check that the MTA listens on that address and that no firewall drops port %d; if only this exporter cannot connect, its network may block outgoing port %d (name addresses known to answer in smtp.egress_check, and the exporter tells the two apart)",
 				s.IP, s.Port, s.Port, s.Port)
 			if s.Greeting != nil {
 				fix = fmt.Sprintf("have %s greet with 220 (RFC 5321 §4.3.1); a 554 greeting refuses all mail", s.Addr())

@@ -30,6 +30,9 @@ import (
 //   - down.test: one MX host on 127.0.0.9, where nothing listens.
 //   - four.test: four MX hosts on 127.0.0.2 to 127.0.0.5 (parallelism).
 //   - nomx.test: no MX, an address (127.0.0.4): the implicit MX.
+//   - spread.test: three MX hosts in three networks of the documentation
+//     ranges (RFC 5737), which only a dialer that never dials reaches:
+//     the servers of many domains, as seen from a blocked network.
 //   - nullmx.test, noaddress.test, servfail.test: nothing to probe.
 //   - elsewhere.test: a name that resolves, but not to the servers.
 const zones = `
@@ -61,6 +64,14 @@ a      IN A    127.0.0.2
 b      IN A    127.0.0.3
 c      IN A    127.0.0.4
 d      IN A    127.0.0.5
+
+$ORIGIN spread.test.
+@      IN MX   10 a
+@      IN MX   10 b
+@      IN MX   10 c
+a      IN A    192.0.2.25
+b      IN A    198.51.100.25
+c      IN A    203.0.113.25
 
 $ORIGIN nullmx.test.
 @      IN MX   0 .

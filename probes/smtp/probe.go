@@ -58,7 +58,9 @@ var Registration = probes.Register(Name,
 			func(m *smtpsession.SessionMemory) bool { return m.MaxAge() == s.MinInterval },
 			func() *smtpsession.SessionMemory { return smtpsession.NewSessionMemory(s.MinInterval) })
 	}
-	return map[string]probes.Provider{smtpsession.FactName: smtpsession.Provider(c.Session, memory)}
+	// The way out to port 25 is the process's, whatever the module.
+	egress := smtpsession.SharedEgress(s.Kept)
+	return map[string]probes.Provider{smtpsession.FactName: smtpsession.Provider(c.Session, memory, egress)}
 })
 
 // Name returns "smtp".

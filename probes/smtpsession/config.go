@@ -57,6 +57,9 @@ type Config struct {
 	MaxParallel int `yaml:"max_parallel"`
 	// ImplicitTLSPort is the implicit-TLS submission port.
 	ImplicitTLSPort int `yaml:"implicit_tls_port"`
+	// EgressCheck names addresses known to answer on the SMTP port, which
+	// tell a failed connection from a blocked way out (Egress).
+	EgressCheck EgressCheck `yaml:"egress_check"`
 }
 
 // DefaultConfig is the conversation of an empty `smtp: {}` block.
@@ -81,6 +84,7 @@ func (c *Config) Normalize() {
 			c.RelayTestRecipient = local + "@" + n
 		}
 	}
+	c.EgressCheck.Addresses = append([]string(nil), c.EgressCheck.Addresses...)
 	c.RcptChecks = append([]string(nil), c.RcptChecks...)
 	for i, r := range c.RcptChecks {
 		c.RcptChecks[i] = strings.ToLower(r)
@@ -119,7 +123,7 @@ func (c Config) Validate() error {
 	if c.MaxParallel < 1 || c.MaxParallel > 256 {
 		return fmt.Errorf("smtp: max_parallel %d: want 1 to 256", c.MaxParallel)
 	}
-	return nil
+	return c.EgressCheck.validate()
 }
 
 func validPort(p int) error {

@@ -14,6 +14,13 @@
 // only for the RCPT checks a module turns on, MAIL FROM:<>, RCPT TO and
 // RSET, and QUIT. It never says DATA: no message is ever sent.
 //
+// A connection that fails is the server's answer only while the exporter
+// can reach the SMTP port of other servers: from a network that blocks
+// outgoing port 25 every server looks down. Egress (egress.go) keeps the
+// process's evidence (the module's egress_check, and what every
+// conversation's connection did), and a conversation whose connection
+// failed while the way out is down is not probed (ErrEgressDown).
+//
 // Every read is bounded (line length, lines and bytes per reply) and every
 // conversation ends at the context's deadline: the deadline is set on the
 // connection and the connection is closed when the context ends.

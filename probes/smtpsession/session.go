@@ -47,8 +47,10 @@ type Session struct {
 
 	// NotProbed says why the exporter did not (or could not) talk to the
 	// address: the module's networks exclude it, the probe's deadline
-	// ended first, or this machine has no route to it. Nothing else in
-	// the session is set then.
+	// ended first, this machine has no route to it, or its connection
+	// failed while the exporter could reach the SMTP port of no server
+	// (it wraps ErrEgressDown then; see Egress). Nothing else in the
+	// session is set then.
 	NotProbed error
 	// Denied is set with NotProbed when the module's allowed/denied
 	// networks exclude the address.
@@ -261,15 +263,16 @@ const FactName = "smtp.sessions"
 
 // Provider supplies the conversations of a module configured by cfg, kept
 // across requests in memory when the module has an smtp min_interval (nil:
-// none kept).
-func Provider(cfg Config, memory *SessionMemory) probes.Provider {
+// none kept), with their connections judged against the process's way out
+// to the SMTP port (egress; nil: every failed connection is the server's).
+func Provider(cfg Config, memory *SessionMemory, egress *Egress) probes.Provider {
 	return func(ctx context.Context, req *probes.Request, env *probes.Env, key string) (any, error) {
 		set, err := mailhosts.Discover(ctx, req, env)
 		if err != nil {
 			return nil, err
 		}
 		eps := Plan(set, req.Target, cfg, key == implicitKey)
-		return collect(ctx, req, env, cfg, memory, eps), nil
+		return collect(ctx, req, env, cfg, memory, egress, eps), nil
 	}
 }
 
@@ -302,7 +305,7 @@ func sessions(ctx context.Context, req *probes.Request, env *probes.Env, key str
 
 // collect runs the conversations of eps, at most cfg.MaxParallel at once,
 // each memoised, and returns the sessions in the order of eps.
-func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Config, memory *SessionMemory, eps []Endpoint) []*Session {
+func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Config, memory *SessionMemory, egress *Egress, eps []Endpoint) []*Session {
 	// A conversation runs under the request's facts context, not under
 	// the context of the probe that happened to ask first, so it ends the
 	// same way whichever probe started it, early enough for every probe
@@ -311,6 +314,11 @@ func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Conf
 	out := make([]*Session, len(eps))
 	sem := make(chan struct{}, max(cfg.MaxParallel, 1))
 	var tasks flight.Tasks
+	if len(eps) > 0 && !eps[0].Implicit {
+		// Beside the conversations, so that its verdict is in when one
+		// of them fails, even at the deadline.
+		tasks.Go(func() { egress.refresh(convCtx, env, cfg.EgressCheck.Targets(cfg.Port)) })
+	}
 	for i, ep := range eps {
 		tasks.Go(func() {
 			key := memoKey(ep, cfg)
@@ -329,6 +337,7 @@ func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Conf
 				}
 				defer func() { <-sem }()
 				s := converse(convCtx, env, ep, conversationFor(req, cfg, ep))
+				egress.settle(convCtx, env, cfg, s)
 				if !s.Aborted && s.NotProbed == nil && convCtx.Err() == nil {
 					memory.put(memKey, s, env.Now())
 				}

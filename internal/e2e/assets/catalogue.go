@@ -124,6 +124,9 @@ func LoadCatalogue() (*Catalogue, error) {
 		}
 		c.Metrics[mf.GetName()] = Metric{Name: mf.GetName(), Labels: labels}
 	}
+	for name, labels := range collector.SparseSelfMetrics {
+		c.Metrics[name] = Metric{Name: name, Labels: labels}
+	}
 	c.Metrics["deliverability_exporter_build_info"] = Metric{Name: "deliverability_exporter_build_info",
 		Labels: []string{"version", "revision", "branch", "goversion", "goos", "goarch", "tags"}}
 
