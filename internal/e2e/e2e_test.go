@@ -338,7 +338,7 @@ func checkSeries(t *testing.T, prom *promClient, w *world, wired map[string]bool
 
 		// The listed domain.
 		{"", "its outbound address is on the IP list, as residential space", `mail_dnsbl_return_code_info{` + l + `, zone="zen.bl.test", subject="` + listedIP + `", code="127.0.0.11", meaning="PBL"}`, equal(1)},
-		{"", "listed on the IP list", `mail_dnsbl_listed{` + l + `, zone="zen.bl.test", subject="` + listedIP + `"}`, equal(1)},
+		{"", "listed on the IP list, at PBL's severity: a policy listing is a warning", `mail_dnsbl_listed{` + l + `, zone="zen.bl.test", subject="` + listedIP + `", severity="warning"}`, equal(1)},
 		{"", "the domain is on the domain list", `mail_dnsbl_listed{` + l + `, zone="dbl.bl.test", subject="` + listedDomain + `"}`, equal(1)},
 		{"", "its MX host name and registered domain are asked and not listed", `mail_dnsbl_listed{` + l + `, zone="dbl.bl.test", subject!="` + listedDomain + `"}`,
 			func(ss []sample) error {
@@ -449,7 +449,8 @@ func checkAlerts(t *testing.T, prom *promClient, w *world, wired map[string]bool
 	type alert map[string]string
 	expected := []alert{
 		{"alertname": "MailBlocklistUnhealthy", "severity": "warning", "job": "mail", "zone": "dead.bl.test"},
-		{"alertname": "MailBlocklisted", "severity": "critical", "job": "mail", "instance": listedDomain, "zone": "zen.bl.test", "subject": listedIP},
+		// A PBL listing of the outbound address is a ticket, not a page.
+		{"alertname": "MailBlocklistedWarning", "severity": "warning", "job": "mail", "instance": listedDomain, "zone": "zen.bl.test", "subject": listedIP},
 		{"alertname": "MailBlocklisted", "severity": "critical", "job": "mail", "instance": listedDomain, "zone": "dbl.bl.test", "subject": listedDomain},
 		{"alertname": "MailSPFLookupLimitExceeded", "severity": "warning", "job": "mail", "instance": brokenDomain},
 		{"alertname": "MailDKIMKeyWeak", "severity": "warning", "job": "mail", "instance": brokenDomain, "selector": "default", "key_type": "rsa"},

@@ -56,7 +56,81 @@ type List struct {
 	// for lists that document their own test entry instead of RFC 5782's
 	// "test" (Spamhaus DBL: dbltest.com). Empty: "test".
 	TestPoint string `yaml:"test_point,omitempty"`
+	// Severity is how much a listing on a blocklist harms mail from a
+	// subject that sends (see Severity), for the codes Severities does not
+	// name and for codes the configuration does not map; empty: critical.
+	// An allowlist has none.
+	Severity Severity `yaml:"severity,omitempty"`
+	// Severities gives return codes of Codes a severity other than the
+	// list's ("127.0.0.10": info).
+	Severities map[string]Severity `yaml:"severities,omitempty"`
 }
+
+// Severity is how much a listing harms the mail of the subject listed, as
+// the alert rules route on it (the severity label of mail_dnsbl_listed),
+// for a subject that sends mail; one that only receives (a provider's MX
+// host) is one step lower (Lower).
+type Severity string
+
+// The severities.
+const (
+	// SeverityCritical: receivers that use the list refuse or junk the
+	// subject's mail, for spam or abuse seen from it: it pages.
+	SeverityCritical Severity = "critical"
+	// SeverityWarning: the list asks receivers to score or tag rather than
+	// refuse, or lists by policy (Spamhaus PBL) or for the abuse of a
+	// legitimate domain: a ticket.
+	SeverityWarning Severity = "warning"
+	// SeverityInfo: the list says to expect false positives, or lists
+	// whole networks for their neighbours' spam (URIBL grey and red,
+	// UCEPROTECT levels 2 and 3): shown, never failing a check.
+	SeverityInfo Severity = "info"
+)
+
+// rank orders the severities, info lowest; 0 for an unknown one.
+func (s Severity) rank() int {
+	switch s {
+	case SeverityCritical:
+		return 3
+	case SeverityWarning:
+		return 2
+	case SeverityInfo:
+		return 1
+	}
+	return 0
+}
+
+// Lower is the severity one step down (info stays info): a listing of a
+// subject that only receives mail does not stop the mail senders deliver
+// to it (they do not ask lists about the server they deliver to), but
+// says that it, or its network, is seen sending what it should not.
+func (s Severity) Lower() Severity {
+	switch s {
+	case SeverityCritical:
+		return SeverityWarning
+	}
+	return SeverityInfo
+}
+
+// MXSends says whether the addresses (and names) of a domain's MX hosts
+// send mail as well as receive it, which decides how much their listings
+// matter (Severity.Lower).
+type MXSends string
+
+// The values of mx_sends.
+const (
+	// MXSendsAuto: the domain's own MX hosts (named under it or its
+	// organisational domain, or the implicit MX) may send, as the servers
+	// of a domain that runs its own mail usually do; a provider's MX hosts
+	// (aspmx.l.google.com for a Google Workspace customer) only receive
+	// for it.
+	MXSendsAuto MXSends = "auto"
+	// MXSendsAlways: every MX host also sends.
+	MXSendsAlways MXSends = "always"
+	// MXSendsNever: the MX hosts only receive; mail leaves through the
+	// outbound addresses (outbound_ips, outbound_ip=).
+	MXSendsNever MXSends = "never"
+)
 
 // Display is the list's name for reports: its name, or its zone.
 func (l *List) Display() string {
@@ -75,6 +149,9 @@ type Config struct {
 	// CheckHealth asks each list's RFC 5782 §5 test points alongside the
 	// subjects.
 	CheckHealth bool `yaml:"check_health"`
+	// MXSends says whether the MX hosts' addresses and names send mail,
+	// for the severity of their listings: auto, always or never.
+	MXSends MXSends `yaml:"mx_sends"`
 }
 
 // Limits of a configuration. The zone, subject, code and meaning of a list
@@ -114,6 +191,17 @@ func (c *Config) normalize() {
 			l.Zone = z
 		}
 		l.Kind = Kind(strings.ToLower(string(l.Kind)))
+		l.Severity = Severity(strings.ToLower(string(l.Severity)))
+		if l.Severity == "" && l.Kind != KindAllow {
+			l.Severity = SeverityCritical
+		}
+		for code, sev := range l.Severities {
+			l.Severities[code] = Severity(strings.ToLower(string(sev)))
+		}
+	}
+	c.MXSends = MXSends(strings.ToLower(string(c.MXSends)))
+	if c.MXSends == "" {
+		c.MXSends = MXSendsAuto
 	}
 }
 
@@ -126,6 +214,11 @@ func (c Config) Validate() error {
 		// Every check would be skipped, and the module's probe_success
 		// would say the domain is on no blocklist with none asked.
 		return errors.New("dnsbl: lists is empty, so nothing would be checked: name at least one list, leave lists out for the default lists, or remove the dnsbl block")
+	}
+	switch c.MXSends {
+	case MXSendsAuto, MXSendsAlways, MXSendsNever, "":
+	default:
+		return fmt.Errorf("dnsbl: mx_sends %q: give auto, always or never", string(c.MXSends))
 	}
 	if len(c.Lists) > maxLists {
 		return fmt.Errorf("dnsbl: %d lists configured; at most %d are allowed", len(c.Lists), maxLists)
@@ -215,6 +308,40 @@ func (l *List) validate() error {
 		if err := validateMeaning(code, l.ErrorCodes[code]); err != nil {
 			return fmt.Errorf("error_codes: %w", err)
 		}
+	}
+	return l.validateSeverities()
+}
+
+// validateSeverities checks the list's severity and its codes'.
+func (l *List) validateSeverities() error {
+	if l.Kind == KindAllow {
+		if l.Severity != "" || len(l.Severities) > 0 {
+			return errors.New("severity and severities apply to blocklists; a listing on an allowlist is good news")
+		}
+		return nil
+	}
+	if err := l.Severity.validate(); err != nil {
+		return fmt.Errorf("severity: %w", err)
+	}
+	codes := make([]string, 0, len(l.Severities))
+	for code := range l.Severities {
+		codes = append(codes, code)
+	}
+	sort.Strings(codes)
+	for _, code := range codes {
+		if _, ok := l.Codes[code]; !ok {
+			return fmt.Errorf("severities: %s is not in codes; give it a meaning there (a code without one is a listing at the list's severity)", code)
+		}
+		if err := l.Severities[code].validate(); err != nil {
+			return fmt.Errorf("severities: %s: %w", code, err)
+		}
+	}
+	return nil
+}
+
+func (s Severity) validate() error {
+	if s != "" && s.rank() == 0 {
+		return fmt.Errorf("%q: give critical, warning or info", string(s))
 	}
 	return nil
 }

@@ -144,7 +144,13 @@ func TestConfigRejects(t *testing.T) {
 		"lists: [{zone: x.test, kind: ip, error_codes: {8.8.8.8: refused}}]":                            "error_codes: 8.8.8.8 is outside",
 		"lists: [{zone: x.test, kind: ip, name: '" + strings.Repeat("n", 81) + "'}]":                    "at most 80",
 		"lists: [{zone: " + strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + ".test, kind: ip}]": "exceed DNS's 253",
-		"lists: {zone: x.test}": "cannot unmarshal",
+		"lists: {zone: x.test}":                             "cannot unmarshal",
+		"mx_sends: sometimes":                               `mx_sends "sometimes": give auto, always or never`,
+		"lists: [{zone: x.test, kind: ip, severity: page}]": `severity: "page": give critical, warning or info`,
+		"lists: [{zone: x.test, kind: ip, codes: {127.0.0.2: SBL}, severities: {127.0.0.2: high}}]":           `severities: 127.0.0.2: "high"`,
+		"lists: [{zone: x.test, kind: ip, codes: {127.0.0.2: SBL}, severities: {127.0.0.3: info}}]":           "severities: 127.0.0.3 is not in codes",
+		"lists: [{zone: x.test, kind: ip, error_codes: {127.0.0.9: refused}, severities: {127.0.0.9: info}}]": "severities: 127.0.0.9 is not in codes",
+		"lists: [{zone: x.test, kind: allow, severity: info}]":                                                "severity and severities apply to blocklists",
 	} {
 		_, err := decodeStrict(text)
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -181,5 +187,72 @@ func TestConfigInsideAModule(t *testing.T) {
 	}
 	if module.DNSBL == nil || len(module.DNSBL.Lists) != 1 || !module.DNSBL.Lists[0].IPv6 || module.DNSBL.MaxConcurrency != dnsbl.DefaultMaxConcurrency {
 		t.Errorf("decoded %+v", module.DNSBL)
+	}
+}
+
+// TestConfigSeverities: each blocklist has a severity (critical when none
+// is given) and its codes may have their own; the defaults follow the
+// lists' documentation.
+func TestConfigSeverities(t *testing.T) {
+	cfg, err := decodeStrict(`
+mx_sends: Never
+lists:
+  - {zone: bl.example, kind: ip, codes: {127.0.0.2: SBL, 127.0.0.10: PBL}, severities: {127.0.0.10: Warning}}
+  - {zone: level2.example, kind: ip, severity: info}
+  - {zone: wl.example, kind: allow}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MXSends != dnsbl.MXSendsNever {
+		t.Errorf("mx_sends %q, want never", cfg.MXSends)
+	}
+	if l := cfg.Lists[0]; l.Severity != dnsbl.SeverityCritical || l.Severities["127.0.0.10"] != dnsbl.SeverityWarning {
+		t.Errorf("bl.example: severity %q, severities %v; want critical, PBL warning", l.Severity, l.Severities)
+	}
+	if l := cfg.Lists[1]; l.Severity != dnsbl.SeverityInfo {
+		t.Errorf("level2.example: severity %q, want info", l.Severity)
+	}
+	if l := cfg.Lists[2]; l.Severity != "" {
+		t.Errorf("an allowlist has severity %q", l.Severity)
+	}
+
+	byZone := map[string]dnsbl.List{}
+	for _, l := range dnsbl.DefaultConfig().Lists {
+		byZone[l.Zone] = l
+		if l.Kind != dnsbl.KindAllow && l.Severity == "" {
+			t.Errorf("%s has no severity", l.Zone)
+		}
+	}
+	for _, tc := range []struct {
+		zone, code string
+		want       dnsbl.Severity
+	}{
+		{"zen.spamhaus.org", "127.0.0.2", dnsbl.SeverityCritical},  // SBL
+		{"zen.spamhaus.org", "127.0.0.4", dnsbl.SeverityCritical},  // XBL
+		{"zen.spamhaus.org", "127.0.0.10", dnsbl.SeverityWarning},  // PBL: policy
+		{"zen.spamhaus.org", "127.0.0.11", dnsbl.SeverityWarning},  // PBL
+		{"dbl.spamhaus.org", "127.0.1.2", dnsbl.SeverityCritical},  // spam domain
+		{"dbl.spamhaus.org", "127.0.1.102", dnsbl.SeverityWarning}, // abused legit
+		{"bl.spamcop.net", "127.0.0.2", dnsbl.SeverityWarning},     // tag, don't block
+		{"multi.uribl.com", "127.0.0.2", dnsbl.SeverityCritical},   // black
+		{"multi.uribl.com", "127.0.0.4", dnsbl.SeverityInfo},       // grey
+		{"multi.uribl.com", "127.0.0.6", dnsbl.SeverityCritical},   // black+grey
+		{"multi.uribl.com", "127.0.0.8", dnsbl.SeverityInfo},       // red
+		{"multi.uribl.com", "127.0.0.12", dnsbl.SeverityInfo},      // grey+red
+		{"multi.uribl.com", "127.0.0.14", dnsbl.SeverityCritical},  // black+grey+red
+		{"multi.surbl.org", "127.0.0.64", dnsbl.SeverityCritical},  // ABUSE
+	} {
+		l := byZone[tc.zone]
+		got := l.Severity
+		if sev, ok := l.Severities[tc.code]; ok {
+			got = sev
+		}
+		if got != tc.want {
+			t.Errorf("%s %s (%s): severity %q, want %q", tc.zone, tc.code, l.Codes[tc.code], got, tc.want)
+		}
+	}
+	if n := len(byZone["multi.uribl.com"].Severities); n != 3 {
+		t.Errorf("URIBL has %d code severities, want 3 (grey, red, grey+red)", n)
 	}
 }

@@ -296,7 +296,7 @@ func TestProbe(t *testing.T) {
 			cfg:    config(zen(), dbl(), wl()),
 			checks: statuses("dnsbl.ip", fail, "dnsbl.domain", pass, "dnsbl.list_health", pass, "dnswl.listed", fail),
 			reasons: map[string]string{
-				"dnsbl.ip": "192.0.2.10 is listed on Test ZEN (zen.bl.test) as SBL: a spam source or spam operation verified by Spamhaus; " +
+				"dnsbl.ip": "192.0.2.10 is listed on Test ZEN (zen.bl.test) as SBL: a spam source or spam operation verified by Spamhaus (severity critical); " +
 					"2001:db8::10 is listed on Test ZEN (zen.bl.test) as CSS: snowshoe spam",
 				"dnsbl.domain":      "2 names not listed on 1 domain list",
 				"dnsbl.list_health": "3 lists asked: each answers its RFC 5782 test points as it must, with no error code",
@@ -310,12 +310,12 @@ func TestProbe(t *testing.T) {
 				"dnsbl.list_health": "zen.bl.test test point 127.0.0.2: 127.0.0.2 SBL, 127.0.0.4 XBL, 127.0.0.10 PBL, as it must be",
 			},
 			metrics: []metric{
-				m("mail_dnsbl_listed", 1, "zen.bl.test", "192.0.2.10"),
-				m("mail_dnsbl_listed", 1, "zen.bl.test", "2001:db8::10"),
+				m("mail_dnsbl_listed", 1, "zen.bl.test", "192.0.2.10", "critical"),
+				m("mail_dnsbl_listed", 1, "zen.bl.test", "2001:db8::10", "critical"),
 				m("mail_dnsbl_return_code_info", 1, "zen.bl.test", "192.0.2.10", "127.0.0.2", "SBL"),
 				m("mail_dnsbl_return_code_info", 1, "zen.bl.test", "2001:db8::10", "127.0.0.3", "CSS"),
-				m("mail_dnsbl_listed", 0, "dbl.bl.test", "example.test"),
-				m("mail_dnsbl_listed", 0, "dbl.bl.test", "mx1.example.test"),
+				m("mail_dnsbl_listed", 0, "dbl.bl.test", "example.test", "critical"),
+				m("mail_dnsbl_listed", 0, "dbl.bl.test", "mx1.example.test", "critical"),
 				m("mail_dnsbl_list_error", 0, "zen.bl.test"),
 				m("mail_dnsbl_list_error", 0, "dbl.bl.test"),
 				m("mail_dnsbl_list_healthy", 1, "zen.bl.test"),
@@ -325,7 +325,7 @@ func TestProbe(t *testing.T) {
 				m("mail_dnswl_listed", 0, "wl.bl.test", "2001:db8::10"),
 			},
 			absent: []metric{m("mail_dnsbl_listed", 0, "wl.bl.test", "192.0.2.10")},
-			detail: `192.0.2.10                               listed: 127.0.0.2 SBL; TXT "https://www.spamhaus.org/query/ip/192.0.2.10"`,
+			detail: `192.0.2.10                               listed: 127.0.0.2 SBL; severity critical; TXT "https://www.spamhaus.org/query/ip/192.0.2.10"`,
 		},
 		{
 			name:   "PBL listing reads as residential address space",
@@ -359,8 +359,8 @@ func TestProbe(t *testing.T) {
 				m("mail_dnsbl_list_error", 1, "pub.bl.test"),
 				m("mail_dnsbl_list_healthy", 0, "pub.bl.test"),
 				m("mail_dnsbl_list_error", 0, "zen.bl.test"),
-				m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.20"),
-				m("mail_dnsbl_listed", 0, "zen.bl.test", "2001:db8::20"),
+				m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.20", "critical"),
+				m("mail_dnsbl_listed", 0, "zen.bl.test", "2001:db8::20", "critical"),
 			},
 			absent: []metric{
 				m("mail_dnsbl_listed", 0, "pub.bl.test", "192.0.2.20"),
@@ -398,7 +398,7 @@ func TestProbe(t *testing.T) {
 				m("mail_dnsbl_list_healthy", 0, "world.bl.test"),
 				m("mail_dnsbl_list_healthy", 1, "zen.bl.test"),
 				m("mail_dnsbl_list_error", 0, "world.bl.test"),
-				m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.20"),
+				m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.20", "critical"),
 			},
 			absent: []metric{
 				m("mail_dnsbl_listed", 0, "world.bl.test", "192.0.2.20"),
@@ -457,7 +457,7 @@ func TestProbe(t *testing.T) {
 			metrics: []metric{
 				m("mail_dnsbl_list_error", 1, "slow.bl.test"),
 				m("mail_dnsbl_list_error", 0, "zen.bl.test"),
-				m("mail_dnsbl_listed", 1, "zen.bl.test", "192.0.2.10"),
+				m("mail_dnsbl_listed", 1, "zen.bl.test", "192.0.2.10", "critical"),
 				m("mail_dnsbl_list_healthy", 1, "zen.bl.test"),
 			},
 			absent: []metric{
@@ -476,8 +476,8 @@ func TestProbe(t *testing.T) {
 			checks:  statuses("dnsbl.ip", undecided),
 			reasons: map[string]string{"dnsbl.ip": "dnsbl list slow.bl.test"},
 			metrics: []metric{
-				m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.20"),
-				m("mail_dnsbl_listed", 0, "zen.bl.test", "2001:db8::20"),
+				m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.20", "critical"),
+				m("mail_dnsbl_listed", 0, "zen.bl.test", "2001:db8::20", "critical"),
 			},
 			wantErrors: []string{"dnsbl list slow.bl.test"},
 		},
@@ -508,8 +508,8 @@ func TestProbe(t *testing.T) {
 			},
 			evidence: map[string]string{"dnsbl.domain": `spamdomain.test.dbl.bl.test A: listed, 127.0.1.2 spam domain; TXT "https://www.spamhaus.org/query/domain/spamdomain.test"`},
 			metrics: []metric{
-				m("mail_dnsbl_listed", 1, "dbl.bl.test", "spamdomain.test"),
-				m("mail_dnsbl_listed", 0, "dbl.bl.test", "mx.spamdomain.test"),
+				m("mail_dnsbl_listed", 1, "dbl.bl.test", "spamdomain.test", "critical"),
+				m("mail_dnsbl_listed", 0, "dbl.bl.test", "mx.spamdomain.test", "critical"),
 				m("mail_dnsbl_return_code_info", 1, "dbl.bl.test", "spamdomain.test", "127.0.1.2", "spam domain"),
 			},
 		},
@@ -522,7 +522,7 @@ func TestProbe(t *testing.T) {
 				"dnsbl.domain":      "dnsbl list uribl.bl.test: answered an error code to 4 of 4 queries: 127.0.0.1 query refused",
 				"dnsbl.list_health": "Test URIBL (uribl.bl.test) answered 127.0.0.1 query refused for its test points test and invalid",
 			},
-			metrics:    []metric{m("mail_dnsbl_listed", 0, "dbl.bl.test", "clean.test"), m("mail_dnsbl_list_error", 1, "uribl.bl.test")},
+			metrics:    []metric{m("mail_dnsbl_listed", 0, "dbl.bl.test", "clean.test", "critical"), m("mail_dnsbl_list_error", 1, "uribl.bl.test")},
 			absent:     []metric{m("mail_dnsbl_listed", 0, "uribl.bl.test", "clean.test")},
 			wantErrors: []string{"dnsbl list uribl.bl.test"},
 		},
@@ -544,7 +544,7 @@ func TestProbe(t *testing.T) {
 			cfg:      config(zen(), dbl()),
 			checks:   statuses("dnsbl.ip", fail, "dnsbl.domain", pass),
 			reasons:  map[string]string{"dnsbl.ip": "192.0.2.10 is listed", "dnsbl.domain": "1 name not listed"},
-			metrics:  []metric{m("mail_dnsbl_listed", 0, "dbl.bl.test", "nullmx.test")},
+			metrics:  []metric{m("mail_dnsbl_listed", 0, "dbl.bl.test", "nullmx.test", "critical")},
 		},
 		{
 			name:    "null MX without outbound IPs",
@@ -560,7 +560,7 @@ func TestProbe(t *testing.T) {
 			cfg:      config(zen()),
 			checks:   statuses("dnsbl.ip", fail),
 			reasons:  map[string]string{"dnsbl.ip": "198.51.100.7 is listed on Test ZEN (zen.bl.test) as PBL"},
-			metrics:  []metric{m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.20"), m("mail_dnsbl_listed", 1, "zen.bl.test", "198.51.100.7")},
+			metrics:  []metric{m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.20", "critical"), m("mail_dnsbl_listed", 1, "zen.bl.test", "198.51.100.7", "critical")},
 		},
 		{
 			name:    "an allowlisted address",
@@ -597,10 +597,10 @@ func TestProbe(t *testing.T) {
 				"dnsbl.ip": `5.0.0.10.corp.bl.test A: listed, 127.0.0.2 internal spam source; TXT "compromised workstation, see ticket 4711"`,
 			},
 			metrics: []metric{
-				m("mail_dnsbl_listed", 1, "corp.bl.test", "10.0.0.5"),
-				m("mail_dnsbl_listed", 0, "corp.bl.test", "fd00::25"),
-				m("mail_dnsbl_listed", 0, "corp.bl.test", "192.0.2.20"),
-				m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.20"),
+				m("mail_dnsbl_listed", 1, "corp.bl.test", "10.0.0.5", "critical"),
+				m("mail_dnsbl_listed", 0, "corp.bl.test", "fd00::25", "critical"),
+				m("mail_dnsbl_listed", 0, "corp.bl.test", "192.0.2.20", "critical"),
+				m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.20", "critical"),
 			},
 			absent: []metric{m("mail_dnsbl_listed", 0, "zen.bl.test", "10.0.0.5"), m("mail_dnsbl_listed", 0, "zen.bl.test", "fd00::25")},
 			notes:  "asked only of the lists with private_addresses: true (corp.bl.test), being loopback, private or link-local: 10.0.0.5, fd00::25",
@@ -614,7 +614,7 @@ func TestProbe(t *testing.T) {
 			cfg:     config(zen(), corp()),
 			checks:  statuses("dnsbl.ip", fail, "dnsbl.list_health", pass),
 			reasons: map[string]string{"dnsbl.ip": "10.0.0.5 is listed on Corp RBL (corp.bl.test)"},
-			metrics: []metric{m("mail_dnsbl_listed", 1, "corp.bl.test", "10.0.0.5")},
+			metrics: []metric{m("mail_dnsbl_listed", 1, "corp.bl.test", "10.0.0.5", "critical")},
 			absent:  []metric{m("mail_dnsbl_listed", 0, "corp.bl.test", "127.0.0.2")},
 			notes:   "not asked of any list: 127.0.0.2, RFC 5782's test point",
 		},
@@ -625,7 +625,7 @@ func TestProbe(t *testing.T) {
 			cfg:      config(corp()),
 			checks:   statuses("dnsbl.ip", pass, "dnsbl.list_health", pass),
 			reasons:  map[string]string{"dnsbl.ip": "4 addresses not listed on 1 IP list"},
-			metrics:  []metric{m("mail_dnsbl_listed", 0, "corp.bl.test", "10.0.0.6"), m("mail_dnsbl_listed", 0, "corp.bl.test", "fe80::1")},
+			metrics:  []metric{m("mail_dnsbl_listed", 0, "corp.bl.test", "10.0.0.6", "critical"), m("mail_dnsbl_listed", 0, "corp.bl.test", "fe80::1", "critical")},
 		},
 		{
 			// Nothing to ask any list about: their health is decided all
@@ -659,7 +659,7 @@ func TestProbe(t *testing.T) {
 			cfg:     config(zen(), dbl()),
 			checks:  statuses("dnsbl.ip", fail, "dnsbl.domain", pass),
 			reasons: map[string]string{"dnsbl.ip": "192.0.2.10 is listed", "dnsbl.domain": "2 names not listed"},
-			metrics: []metric{m("mail_dnsbl_listed", 0, "dbl.bl.test", "mx1.example.test"), m("mail_dnsbl_listed", 0, "dbl.bl.test", "example.test")},
+			metrics: []metric{m("mail_dnsbl_listed", 0, "dbl.bl.test", "mx1.example.test", "critical"), m("mail_dnsbl_listed", 0, "dbl.bl.test", "example.test", "critical")},
 		},
 		{
 			name:    "health checks off",
@@ -678,7 +678,7 @@ func TestProbe(t *testing.T) {
 			setup:      func(s *testbed.DNSServer) { s.SetBehaviour("example.test", testbed.ServFail) },
 			checks:     statuses("dnsbl.ip", undecided, "dnsbl.domain", undecided),
 			reasons:    map[string]string{"dnsbl.ip": "MX of example.test: dns MX example.test: SERVFAIL"},
-			metrics:    []metric{m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.20"), m("mail_dnsbl_listed", 0, "dbl.bl.test", "example.test")},
+			metrics:    []metric{m("mail_dnsbl_listed", 0, "zen.bl.test", "192.0.2.20", "critical"), m("mail_dnsbl_listed", 0, "dbl.bl.test", "example.test", "critical")},
 			wantErrors: []string{"SERVFAIL"},
 		},
 		{

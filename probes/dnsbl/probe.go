@@ -67,6 +67,13 @@ func New(cfg Config, cache *Cache) *Probe {
 	for i, l := range cfg.Lists {
 		l.Codes = copyMap(l.Codes)
 		l.ErrorCodes = copyMap(l.ErrorCodes)
+		if l.Severities != nil {
+			sev := make(map[string]Severity, len(l.Severities))
+			for k, v := range l.Severities {
+				sev[k] = v
+			}
+			l.Severities = sev
+		}
 		c.Lists[i] = l
 	}
 	c.normalize()
@@ -120,7 +127,7 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	if p.cache != nil {
 		r.servers = serversKey(env.DNS)
 	}
-	r.subj = gatherSubjects(ctx, req, env, r.res)
+	r.subj = gatherSubjects(ctx, req, env, r.res, p.cfg.MXSends)
 	r.notePrivate()
 	r.plan()
 	r.askAll(r.firstRound(), dns.TypeA)
@@ -167,16 +174,77 @@ type subjects struct {
 	// probe's own bounds) left out: a check that looked at part of the
 	// subjects cannot pass (probes.Result.Limited).
 	ipsLimited, namesLimited []error
+	// receiving are the subjects (addresses and names) that only receive
+	// mail, each with the MX host it belongs to: their listings are one
+	// severity lower (Severity.Lower). Every other subject may send.
+	receiving map[string]string
+}
+
+// roles gathers which subjects send mail and which only receive it.
+type roles struct {
+	sends     map[string]bool
+	receiving map[string]string // subject → its MX host
+}
+
+// mark records a subject of an MX host (or of the target itself, host
+// "") as one that sends or only receives.
+func (ro *roles) mark(subject, host string, sends bool) {
+	if subject == "" {
+		return
+	}
+	if sends {
+		if ro.sends == nil {
+			ro.sends = map[string]bool{}
+		}
+		ro.sends[subject] = true
+		return
+	}
+	if ro.receiving == nil {
+		ro.receiving = map[string]string{}
+	}
+	if _, ok := ro.receiving[subject]; !ok {
+		ro.receiving[subject] = host
+	}
+}
+
+// onlyReceiving is the subjects marked receiving and never sending.
+func (ro *roles) onlyReceiving() map[string]string {
+	out := map[string]string{}
+	for subject, host := range ro.receiving {
+		if !ro.sends[subject] {
+			out[subject] = host
+		}
+	}
+	return out
+}
+
+// subjectIP is an address as subjects write it (filterIPs).
+func subjectIP(ip netip.Addr) string { return ip.Unmap().WithZone("").String() }
+
+// registeredDomain is the name's registered domain, or "".
+func registeredDomain(n string) string {
+	reg, err := publicsuffix.EffectiveTLDPlusOne(strings.TrimSuffix(strings.ToLower(n), "."))
+	if err != nil {
+		return ""
+	}
+	return reg
 }
 
 // gatherSubjects finds the subjects of the request: for a domain, every MX
 // address and the outbound IPs for IP lists, the domain and the MX host
 // names for domain lists (a null MX leaves only the outbound IPs and the
 // domain); for a host, its addresses and its name; for an IP, the IP.
-func gatherSubjects(ctx context.Context, req *probes.Request, env *probes.Env, res *probes.Result) subjects {
+//
+// Which of them only receive mail follows mxSends: with auto, the
+// addresses and names of a provider's MX hosts (not named under the
+// domain or its organisational domain), which receive the domain's mail
+// and send none of it; the domain itself, the outbound IPs and a host or
+// IP target may always send.
+func gatherSubjects(ctx context.Context, req *probes.Request, env *probes.Env, res *probes.Result, mxSends MXSends) subjects {
 	var s subjects
 	var ips []netip.Addr
 	var names []string
+	var ro roles
 	t := req.Target
 	switch t.Kind {
 	case probes.KindIP:
@@ -219,12 +287,24 @@ func gatherSubjects(ctx context.Context, req *probes.Request, env *probes.Env, r
 				}
 				names = append(names, h.Name)
 				ips = append(ips, h.Addrs()...)
+				sends := mxSends == MXSendsAlways || mxSends != MXSendsNever && (h.OwnOrganization || h.Implicit)
+				for _, ip := range h.Addrs() {
+					ro.mark(subjectIP(ip), h.Name, sends)
+				}
+				ro.mark(h.Name, h.Name, sends)
+				ro.mark(registeredDomain(h.Name), h.Name, sends)
 				if h.Err != nil {
 					s.unknown = append(s.unknown, fmt.Errorf("addresses of MX host %s: %w", h.Name, h.Err))
 				}
 			}
 		}
 		ips = append(ips, req.OutboundIPs...)
+		for _, ip := range req.OutboundIPs {
+			ro.mark(subjectIP(ip), "", true)
+		}
+		ro.mark(t.Name, "", true)
+		ro.mark(registeredDomain(t.Name), "", true)
+		s.receiving = ro.onlyReceiving()
 	}
 	var omitted error
 	s.ips, s.private, omitted = filterIPs(ips, res)

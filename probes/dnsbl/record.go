@@ -52,13 +52,67 @@ func (r *run) measure() {
 			if l.Kind == KindAllow {
 				r.res.Measure(metricAllowListed, v, l.Zone, s.subject)
 			} else {
-				r.res.Measure(metricListed, v, l.Zone, s.subject)
+				sev, _ := r.severity(l, s)
+				r.res.Measure(metricListed, v, l.Zone, s.subject, string(sev))
 			}
 			for _, c := range s.codes {
 				r.res.Measure(metricReturnCode, 1, l.Zone, s.subject, c.Code(), c.Meaning)
 			}
 		}
 	}
+}
+
+// severity is how much a listing of s on l harms mail (the severity
+// label): the highest severity of its codes on l (the list's own when it
+// is not listed, so its series keeps its labels when it is listed at the
+// list's severity), one step lower for a subject that only receives mail;
+// lowered says so.
+func (r *run) severity(l *List, s *subjectRun) (sev Severity, lowered bool) {
+	sev = l.listSeverity()
+	if s.outcome == listed && len(s.codes) > 0 {
+		sev = SeverityInfo
+		for _, c := range s.codes {
+			if cs := l.codeSeverity(c.Code()); cs.rank() > sev.rank() {
+				sev = cs
+			}
+		}
+	}
+	if _, ok := r.subj.receiving[s.subject]; ok && sev != SeverityInfo {
+		return sev.Lower(), true
+	}
+	return sev, false
+}
+
+// listSeverity is the list's severity: critical when none is set.
+func (l *List) listSeverity() Severity {
+	if l.Severity == "" {
+		return SeverityCritical
+	}
+	return l.Severity
+}
+
+// codeSeverity is the severity of a return code: its own, or the list's.
+func (l *List) codeSeverity(code string) Severity {
+	if sev, ok := l.Severities[code]; ok && sev != "" {
+		return sev
+	}
+	return l.listSeverity()
+}
+
+// severityPhrase says a listing's severity and, when the subject's role
+// lowered it, why: "severity warning, one step below the listing's own:
+// 192.0.2.1 only receives mail (an address or name of
+// aspmx.l.google.com, a provider's MX host, ...)".
+func (r *run) severityPhrase(l *List, s *subjectRun, sev Severity, lowered bool) string {
+	if !lowered {
+		return "severity " + string(sev)
+	}
+	host := r.subj.receiving[s.subject]
+	why := fmt.Sprintf("an address or name of %s, a provider's MX host, which receives the domain's mail and sends none of it", host)
+	if r.p.cfg.MXSends == MXSendsNever {
+		why = fmt.Sprintf("an address or name of the MX host %s, and the module's dnsbl.mx_sends is never", host)
+	}
+	return fmt.Sprintf("severity %s, one step below the listing's own: %s only receives mail (%s)", sev, s.subject, why)
 }
 
 // tally is what the lists of one kind said about their subjects.
@@ -70,8 +124,10 @@ type tally struct {
 	// covered are the subjects some list answered for.
 	covered map[string]bool
 	// blocked holds each listing as the failure of a blocklist check,
-	// with what every list answered as its evidence.
+	// with what every list answered as its evidence; a listing of severity
+	// info is evidence, and a phrase in minor, not a failure.
 	blocked probes.Verdict
+	minor   []string
 }
 
 func (r *run) tally(kind Kind) tally {
@@ -103,7 +159,14 @@ func (r *run) tally(kind Kind) tally {
 			switch s.outcome {
 			case listed:
 				hits++
-				t.blocked.Fail(listingPhrase(l, s), listingFix(l, s), listingEvidence(l, s))
+				sev, lowered := r.severity(l, s)
+				phrase := listingPhrase(l, s) + " (" + r.severityPhrase(l, s, sev, lowered) + ")"
+				if sev == SeverityInfo && kind != KindAllow {
+					t.minor = append(t.minor, phrase)
+					t.blocked.See(listingEvidence(l, s) + "; severity info, not a failure")
+					break
+				}
+				t.blocked.Fail(phrase, listingFix(l, s), listingEvidence(l, s)+"; severity "+string(sev))
 			case notListed:
 				clean++
 			default:
@@ -200,6 +263,9 @@ func (r *run) notListedReason(t tally, kind Kind, kindWord string) string {
 		if len(unasked) > 0 {
 			reason += "; " + probes.JoinNames(unasked) + " not asked: no configured IP list takes IPv6 (ipv6: true)"
 		}
+	}
+	if len(t.minor) > 0 {
+		reason += "; listings of severity info, which do not fail the check: " + probes.JoinPhrases(t.minor)
 	}
 	return reason
 }
@@ -418,6 +484,13 @@ func (r *run) recordDetail() {
 			line := fmt.Sprintf("  %-40s %s", s.subject, answerText(s.outcome, s.codes, &s.q))
 			if s.outcome == listed {
 				line = fmt.Sprintf("  %-40s listed: %s", s.subject, describeCodes(s.codes))
+				if l.Kind != KindAllow {
+					sev, lowered := r.severity(l, s)
+					line += "; severity " + string(sev)
+					if lowered {
+						line += " (only receives mail)"
+					}
+				}
 				if txt := txtReason(s); txt != "" {
 					line += "; TXT " + txt
 				} else if s.txt != nil && s.txt.err != nil {

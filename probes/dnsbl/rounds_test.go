@@ -114,7 +114,7 @@ func TestDescriber(t *testing.T) {
 		t.Errorf("CheckSpecs = %q", ids)
 	}
 	wantMetrics := map[string][]string{
-		"mail_dnsbl_listed":           {"zone", "subject"},
+		"mail_dnsbl_listed":           {"zone", "subject", "severity"},
 		"mail_dnsbl_return_code_info": {"zone", "subject", "code", "meaning"},
 		"mail_dnsbl_list_error":       {"zone"},
 		"mail_dnsbl_list_healthy":     {"zone"},

@@ -22,8 +22,8 @@ var allChecks = []probes.CheckSpec{checkIP, checkDomain, checkHealth, checkAllow
 // maxNameSubjects of them, plus the request's outbound IPs).
 var (
 	metricListed = &probes.MetricSpec{Name: "mail_dnsbl_listed",
-		Help:   "Whether a blocklist lists the subject (an MX or outbound address, the domain or an MX host name).",
-		Labels: []string{"zone", "subject"}}
+		Help:   "Whether a blocklist lists the subject (an MX or outbound address, the domain or an MX host name), with the listing's severity (critical, warning, info: its return codes' on the list, one step lower for a subject that only receives mail; for a subject not listed, the list's own).",
+		Labels: []string{"zone", "subject", "severity"}}
 	metricReturnCode = &probes.MetricSpec{Name: "mail_dnsbl_return_code_info",
 		Help:   "A return code a list answered for a listed subject, with its meaning from the module's codes.",
 		Labels: []string{"zone", "subject", "code", "meaning"}}
