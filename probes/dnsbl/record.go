@@ -251,6 +251,10 @@ func (r *run) recordBlocklist(spec probes.CheckSpec, kind Kind) {
 // notListedReason is the reason of a blocklist check that passed.
 func (r *run) notListedReason(t tally, kind Kind, kindWord string) string {
 	reason := fmt.Sprintf("%s not listed on %s", plural(len(t.covered), subjectWord(kind)), plural(t.answered, kindWord+" list"))
+	if len(t.minor) > 0 {
+		reason = fmt.Sprintf("%s asked of %s, none listed at severity warning or critical; listed at severity info, which does not fail the check: %s",
+			plural(len(t.covered), subjectWord(kind)), plural(t.answered, kindWord+" list"), probes.JoinPhrases(t.minor))
+	}
 	if kind == KindIP {
 		// Lists that take no IPv6 are not asked about IPv6 addresses; a
 		// pass must not hide that nothing vouched for them.
@@ -263,9 +267,6 @@ func (r *run) notListedReason(t tally, kind Kind, kindWord string) string {
 		if len(unasked) > 0 {
 			reason += "; " + probes.JoinNames(unasked) + " not asked: no configured IP list takes IPv6 (ipv6: true)"
 		}
-	}
-	if len(t.minor) > 0 {
-		reason += "; listings of severity info, which do not fail the check: " + probes.JoinPhrases(t.minor)
 	}
 	return reason
 }
