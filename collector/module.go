@@ -87,7 +87,7 @@ func compileModule(name string, cfg *config.Module, kept *probes.Kept, recent *r
 		if !ok {
 			continue
 		}
-		setup := probes.Setup{Module: name, MinInterval: cfg.MinInterval[reg.Name], Kept: kept}
+		setup := probes.Setup{Module: name, MinInterval: cfg.MinInterval[reg.Name], Kept: kept, Block: cfg.Block}
 		p, err := reg.Build(block, setup)
 		if err != nil {
 			return nil, err

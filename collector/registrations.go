@@ -48,8 +48,10 @@ func Catalogue() (checks []probes.CheckSpec, metrics []*probes.MetricSpec) {
 
 // deliveryLent is what the delivery probe borrows from the other probes to
 // judge a delivered message as they judge a domain: SPF's check_host(),
-// and the mx and dnsbl probes run on the relay's address (with their
-// default configuration; the blocklist answers share the process cache).
+// and the mx and dnsbl probes run on the relay's address (the mx probe with
+// its defaults, the dnsbl probe with the module's dnsbl block when it has
+// one, else the default lists; the blocklist answers share the process
+// cache).
 var deliveryLent = delivery.Lent{
 	CheckHost: func(ctx context.Context, r *dnsclient.Resolver, ip netip.Addr, domain, sender, helo string) (string, error) {
 		res, err := spf.CheckHost(ctx, r, ip, domain, sender, helo)
@@ -60,7 +62,17 @@ var deliveryLent = delivery.Lent{
 		Checks: []string{"ptr.present", "ptr.fcrdns"},
 	},
 	Blocklists: delivery.LentProbe{
-		Build:  func(s probes.Setup) probes.Probe { return dnsbl.New(dnsbl.DefaultConfig(), dnsbl.SharedCache(s.Kept)) },
+		Build: func(s probes.Setup) probes.Probe {
+			cfg := dnsbl.DefaultConfig()
+			if s.Block != nil {
+				if block, ok := s.Block(dnsbl.Name); ok {
+					if c, err := probes.BlockOf[dnsbl.Config](dnsbl.Name, block); err == nil {
+						cfg = c
+					}
+				}
+			}
+			return dnsbl.New(cfg, dnsbl.SharedCache(s.Kept))
+		},
 		Checks: []string{"dnsbl.ip"},
 	},
 }

@@ -188,6 +188,11 @@ type Setup struct {
 	// Kept is the process-wide store (nil: nothing is kept across
 	// requests).
 	Kept *Kept
+	// Block returns another probe's block of the same module, when the
+	// module has it (nil: none is offered): a probe that judges with
+	// another's machinery (delivery with the blocklists) uses the module's
+	// settings for it.
+	Block func(probe string) (any, bool)
 }
 
 // Registration is how a probe package declares itself to the engine: its
