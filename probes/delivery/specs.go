@@ -22,7 +22,7 @@ var (
 	checkFCrDNS = probes.CheckSpec{ID: "delivery.outbound_fcrdns", Level: probes.LevelMust,
 		Passing: "the address the relay delivered from has a PTR record whose name resolves back to it (forward-confirmed reverse DNS)"}
 	checkNotListed = probes.CheckSpec{ID: "delivery.outbound_not_listed", Level: probes.LevelMust,
-		Passing: "the address the relay delivered from is on none of the blocklists the dnsbl probe asks by default"}
+		Passing: "the address the relay delivered from is on none of the blocklists of the module's dnsbl block (the default lists when it has none)"}
 	checkNoPrivateReceived = probes.CheckSpec{ID: "delivery.no_private_received", Level: probes.LevelShould,
 		Passing: "no Received header of the delivered message names a private, loopback, link-local or shared (CGNAT) address"}
 	checkInbox = probes.CheckSpec{ID: "delivery.inbox", Level: probes.LevelMust,
