@@ -135,6 +135,21 @@ func NewEngine(path string, logger log.Logger, reg prometheus.Registerer, opts .
 			&dnsCacheCollector{engine: e},
 			&egressCollector{engine: e, egress: smtpsession.SharedEgress(e.kept)},
 		)
+		sessions := smtpsession.SharedMemory(e.kept)
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "deliverability_exporter_smtp_conversations_held_total",
+				Help: "SMTP conversations held for modules with an smtp min_interval, whose outcome all targets on the same server share.",
+			}, func() float64 { _, held := sessions.Stats(); return float64(held) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "deliverability_exporter_smtp_conversations_reused_total",
+				Help: "SMTP conversations served from the process-wide memory (or joined while held) instead of connecting.",
+			}, func() float64 { served, _ := sessions.Stats(); return float64(served) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "deliverability_exporter_smtp_conversations_kept",
+				Help: "SMTP conversations kept in the process-wide memory.",
+			}, func() float64 { return float64(sessions.Len()) }),
+		)
 	}
 	for _, o := range opts {
 		o(e)

@@ -128,6 +128,41 @@ type Result struct {
 	notes        []string
 	details      []Detail
 	age          time.Duration
+	reused       []Reuse
+}
+
+// Reuse is a fact a probe judged that was not gathered for its request: an
+// SMTP conversation remembered under the module's min_interval and shared
+// by every domain whose mail goes to the same server. Reports say for whom
+// it was gathered and how old it is.
+type Reuse struct {
+	// Fact names what was reused: "SMTP conversation with
+	// mx1.example.com 192.0.2.1:25".
+	Fact string
+	// HeldFor is the target it was gathered for, as reports write it.
+	HeldFor string
+	// HeldAt is when it was gathered.
+	HeldAt time.Time
+}
+
+// Reused records that the probe judged a fact gathered for another request;
+// a fact recorded twice is kept once.
+func (r *Result) Reused(u Reuse) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, x := range r.reused {
+		if x.Fact == u.Fact {
+			return
+		}
+	}
+	r.reused = append(r.reused, u)
+}
+
+// Reuses returns the facts recorded by Reused, in order.
+func (r *Result) Reuses() []Reuse {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Reuse(nil), r.reused...)
 }
 
 // Detail is a block of preformatted lines for the report, such as an SPF

@@ -165,7 +165,7 @@ func TestJSONSchema(t *testing.T) {
 		t.Errorf("dns keys: %s", got)
 	}
 	probe := report["probes"].([]any)[0].(map[string]any)
-	if got := keys(probe); got != "checks,details,duration_seconds,errors,measurements,name,notes" {
+	if got := keys(probe); got != "checks,details,duration_seconds,errors,measurements,name,notes,result_age_seconds,reused" {
 		t.Errorf("probe keys: %s", got)
 	}
 	check := probe["checks"].([]any)[0].(map[string]any)

@@ -2,9 +2,11 @@ package smtp_test
 
 import (
 	"context"
+	"crypto/x509"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -212,5 +214,140 @@ func TestDefaultEHLOName(t *testing.T) {
 	noted := slices.ContainsFunc(res.Notes(), func(n string) bool { return strings.Contains(n, "address literal") })
 	if noted != strings.HasPrefix(want, "[") {
 		t.Errorf("notes %q for EHLO %s", res.Notes(), want)
+	}
+}
+
+// hostedSessions asks the conversations of target in a request of its own
+// (a fresh environment) of a module whose smtp block is cfg and whose
+// min_interval for smtp is 5 minutes, with the process-wide memory of kept.
+func (w *world) hostedSessions(t *testing.T, kept *probes.Kept, cfg smtp.Config, target string, env *probes.Env) []*smtp.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	e := *env
+	e.Facts = probes.NewFacts(smtp.Registration.Provides(&cfg, probes.Setup{Module: "mail", MinInterval: 5 * time.Minute, Kept: kept}))
+	sessions, err := smtpsession.Sessions(ctx, request(t, target), &e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sessions
+}
+
+// TestDomainsOnOneServerShareOneConversation: two domains whose mail goes
+// to one MX host are one conversation per interval for the process: the
+// second request opens no connection, its report says for whom the
+// conversation was held, and only what names the domain (the RCPT checks
+// of postmaster@ and abuse@) is the domain's own conversation.
+func TestDomainsOnOneServerShareOneConversation(t *testing.T) {
+	w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour { return good(t, "mx.one.test") })
+	server := w.servers["127.0.0.4"]
+	kept := probes.NewKept()
+	cfg := w.cfg()
+	cfg.Session.RcptChecks = nil // the default: nothing names the domain
+
+	first := w.hostedSessions(t, kept, cfg, "hosted-a.test", w.newEnv())
+	if len(first) != 1 || first[0].Shared != nil || !first[0].Handshaked() {
+		t.Fatalf("first request: %d sessions, shared %+v, want one held for it with a handshake", len(first), first[0].Shared)
+	}
+	second := w.hostedSessions(t, kept, cfg, "hosted-b.test", w.newEnv())
+	if n := server.Connections(); n != 1 {
+		t.Fatalf("%d connections for two domains on one MX host, want 1", n)
+	}
+	s := second[0]
+	if s.Shared == nil || s.Shared.Target != "hosted-a.test" || s.Shared.At.IsZero() {
+		t.Fatalf("second request's session does not say it was held for hosted-a.test: %+v", s.Shared)
+	}
+	if s.GreetingName != "mx.one.test" || !s.Handshaked() || !s.TLS.Valid {
+		t.Errorf("the shared conversation lost its facts: greeting %q, TLS %+v", s.GreetingName, s.TLS)
+	}
+	if first[0].Shared != nil {
+		t.Error("marking the reader's copy changed the holder's session")
+	}
+
+	// The probe judges it as its own and says where it came from.
+	env := w.newEnv()
+	env.Facts = probes.NewFacts(smtp.Registration.Provides(&cfg, probes.Setup{Module: "mail", MinInterval: 5 * time.Minute, Kept: kept}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := smtp.New(cfg).Run(ctx, request(t, "hosted-b.test"), env)
+	checkInvariants(t, res)
+	for _, id := range []string{"smtp.reachable", "smtp.starttls", "tls.cert_trusted", "tls.cert_name"} {
+		if c, _ := res.Check(id); c.Status != probes.StatusPass {
+			t.Errorf("%s = %s (%s) from the shared conversation", id, c.Status, c.Reason)
+		}
+	}
+	reused := res.Reuses()
+	if len(reused) != 1 || reused[0].HeldFor != "hosted-a.test" || !strings.Contains(reused[0].Fact, "mx.one.test 127.0.0.4:") {
+		t.Errorf("reused %+v, want the conversation held for hosted-a.test", reused)
+	}
+	if n := server.Connections(); n != 1 {
+		t.Errorf("%d connections after the probe ran, want 1", n)
+	}
+
+	// Another module trusting other roots judges the served chain against
+	// its own: the kept facts are the server's, the verdict the reader's.
+	other := w.newEnv()
+	other.RootCAs = x509.NewCertPool()
+	s = w.hostedSessions(t, kept, cfg, "hosted-b.test", other)[0]
+	if s.TLS.Trusted || s.TLS.Valid {
+		t.Error("a reader without the test CA was told the chain is trusted")
+	}
+	if again := w.hostedSessions(t, kept, cfg, "hosted-b.test", w.newEnv())[0]; !again.TLS.Trusted {
+		t.Error("judging for another reader changed the kept verdict")
+	}
+
+	// A module whose networks exclude the address does not read what
+	// another module was allowed to learn there.
+	closed := w.newEnv()
+	closed.Dialer = &probes.AddressDialer{}
+	if s := w.hostedSessions(t, kept, cfg, "hosted-b.test", closed)[0]; !s.Denied || s.Shared != nil {
+		t.Errorf("a module that may not connect read the kept conversation: denied %v, shared %+v", s.Denied, s.Shared)
+	}
+
+	// The RCPT checks name the domain: one conversation per domain, each
+	// kept for that domain alone.
+	rcpt := cfg
+	rcpt.Session.RcptChecks = []string{smtp.RcptPostmaster}
+	for range 2 {
+		for _, d := range []string{"hosted-a.test", "hosted-b.test"} {
+			s := w.hostedSessions(t, kept, rcpt, d, w.newEnv())[0]
+			if len(s.Rcpts) != 1 || s.Rcpts[0].Address != "postmaster@"+d {
+				t.Errorf("%s: RCPT %+v, want postmaster@%s", d, s.Rcpts, d)
+			}
+			if s.Shared != nil && s.Shared.Target != d {
+				t.Errorf("%s read the RCPT conversation held for %s", d, s.Shared.Target)
+			}
+		}
+	}
+	if n := server.Connections(); n != 3 {
+		t.Errorf("%d connections, want 3: the shared one and one per domain with RCPT checks", n)
+	}
+}
+
+// TestConcurrentDomainsOnOneServerShareOneConversation: requests for
+// domains on one MX host that arrive at once join the conversation the
+// first of them holds.
+func TestConcurrentDomainsOnOneServerShareOneConversation(t *testing.T) {
+	gate := testbed.NewSMTPLockstep(200 * time.Millisecond) // the greeting waits: all ask while the first talks
+	w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour {
+		b := good(t, "mx.one.test")
+		b.Lockstep = gate
+		return b
+	})
+	kept := probes.NewKept()
+	cfg := w.cfg()
+	cfg.Session.RcptChecks = nil
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			s := w.hostedSessions(t, kept, cfg, []string{"hosted-a.test", "hosted-b.test"}[i%2], w.newEnv())[0]
+			if !s.Handshaked() {
+				t.Errorf("request %d: no handshake: %v", i, s.Err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := w.servers["127.0.0.4"].Connections(); n != 1 {
+		t.Errorf("%d connections for 20 concurrent requests of two domains on one MX host, want 1", n)
 	}
 }
