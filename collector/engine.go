@@ -46,6 +46,9 @@ func Compile(cfg *config.Config, kept *probes.Kept) (*Modules, error) {
 		}
 		ms.byName[name] = m
 	}
+	// The bounds on connections to each mail server are the process's,
+	// whatever the modules: in force once the whole config compiled.
+	smtpsession.SharedPoliteness(kept).Configure(cfg.SMTPPoliteness)
 	return ms, nil
 }
 
@@ -150,6 +153,7 @@ func NewEngine(path string, logger log.Logger, reg prometheus.Registerer, opts .
 				Help: "SMTP conversations kept in the process-wide memory.",
 			}, func() float64 { return float64(sessions.Len()) }),
 		)
+		reg.MustRegister(politenessCollector{smtpsession.SharedPoliteness(e.kept)})
 	}
 	for _, o := range opts {
 		o(e)

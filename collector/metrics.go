@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 // The metrics every probe request answers with, whatever its probes.
@@ -187,4 +189,41 @@ func (c *reportCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- m
 	}
+}
+
+// politenessCollector exports what the process-wide bounds on SMTP
+// connections per server did (smtp_politeness).
+type politenessCollector struct{ p *smtpsession.Politeness }
+
+var (
+	politenessStartedDesc = prometheus.NewDesc("deliverability_exporter_smtp_connections_total",
+		"SMTP connections the politeness bounds (smtp_politeness) let start.", nil, nil)
+	politenessOpenDesc = prometheus.NewDesc("deliverability_exporter_smtp_connections_open",
+		"SMTP connections open now.", nil, nil)
+	politenessWaitingDesc = prometheus.NewDesc("deliverability_exporter_smtp_connections_waiting",
+		"SMTP connections waiting for their turn under the politeness bounds now.", nil, nil)
+	politenessWaitsDesc = prometheus.NewDesc("deliverability_exporter_smtp_connection_waits_total",
+		"SMTP connections that waited for a politeness bound, by the bound (concurrency, address_rate, network_rate).", []string{"limit"}, nil)
+	politenessNotStartedDesc = prometheus.NewDesc("deliverability_exporter_smtp_connections_not_started_total",
+		"SMTP connections a politeness bound kept from starting before the probe's deadline (their checks are undecided), by the bound.", []string{"limit"}, nil)
+	politenessWaitSecondsDesc = prometheus.NewDesc("deliverability_exporter_smtp_connection_wait_seconds_total",
+		"Time SMTP connections that started spent waiting for the politeness bounds.", nil, nil)
+)
+
+func (c politenessCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{politenessStartedDesc, politenessOpenDesc, politenessWaitingDesc, politenessWaitsDesc, politenessNotStartedDesc, politenessWaitSecondsDesc} {
+		ch <- d
+	}
+}
+
+func (c politenessCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.p.Stats()
+	ch <- prometheus.MustNewConstMetric(politenessStartedDesc, prometheus.CounterValue, float64(st.Started.Load()))
+	ch <- prometheus.MustNewConstMetric(politenessOpenDesc, prometheus.GaugeValue, float64(st.Open.Load()))
+	ch <- prometheus.MustNewConstMetric(politenessWaitingDesc, prometheus.GaugeValue, float64(st.Waiting.Load()))
+	for i, limit := range smtpsession.Limits {
+		ch <- prometheus.MustNewConstMetric(politenessWaitsDesc, prometheus.CounterValue, float64(st.Waits[i].Load()), limit)
+		ch <- prometheus.MustNewConstMetric(politenessNotStartedDesc, prometheus.CounterValue, float64(st.NotStarted[i].Load()), limit)
+	}
+	ch <- prometheus.MustNewConstMetric(politenessWaitSecondsDesc, prometheus.CounterValue, time.Duration(st.WaitNanos.Load()).Seconds())
 }

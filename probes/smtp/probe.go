@@ -59,9 +59,14 @@ var Registration = probes.Register(Name,
 		// (and modules) share is talked to once per interval for all.
 		memory = smtpsession.SharedMemory(s.Kept)
 	}
-	// The way out to port 25 is the process's, whatever the module.
-	egress := smtpsession.SharedEgress(s.Kept)
-	return map[string]probes.Provider{smtpsession.FactName: smtpsession.Provider(c.Session, memory, s.MinInterval, egress)}
+	return map[string]probes.Provider{smtpsession.FactName: smtpsession.Provider(c.Session, smtpsession.Shared{
+		Memory: memory, MaxAge: s.MinInterval,
+		// Process-wide, whatever the module: the bounds protect servers
+		// every module shares, and the way out to port 25 is the
+		// process's.
+		Politeness: smtpsession.SharedPoliteness(s.Kept),
+		Egress:     smtpsession.SharedEgress(s.Kept),
+	})}
 })
 
 // Name returns "smtp".

@@ -3,6 +3,8 @@ package smtp_test
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -10,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
@@ -242,6 +248,7 @@ func TestDomainsOnOneServerShareOneConversation(t *testing.T) {
 	w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour { return good(t, "mx.one.test") })
 	server := w.servers["127.0.0.4"]
 	kept := probes.NewKept()
+	smtpsession.SharedPoliteness(kept).Configure(smtpsession.PolitenessConfig{}) // not under test here
 	cfg := w.cfg()
 	cfg.Session.RcptChecks = nil // the default: nothing names the domain
 
@@ -349,5 +356,116 @@ func TestConcurrentDomainsOnOneServerShareOneConversation(t *testing.T) {
 	wg.Wait()
 	if n := w.servers["127.0.0.4"].Connections(); n != 1 {
 		t.Errorf("%d connections for 20 concurrent requests of two domains on one MX host, want 1", n)
+	}
+}
+
+// countingDialer counts the connections open at once through it (a
+// connection ends when the probe closes it, before its turn is given
+// back), and keeps the peak.
+type countingDialer struct {
+	probes.Dialer
+	mu         sync.Mutex
+	open, peak int
+}
+
+func (d *countingDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := d.Dialer.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.open++
+	d.peak = max(d.peak, d.open)
+	d.mu.Unlock()
+	return &countedConn{Conn: c, d: d}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	d    *countingDialer
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.d.mu.Lock()
+		c.d.open--
+		c.d.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// TestPolitenessHoldsForAThousandDomainsOnOnePlatform: 1,000 requests at
+// once for domains on one platform's MX host, each with a conversation of
+// its own (the RCPT check names the domain): no more connections are open
+// to the address than smtp_politeness allows, none starts beyond its rate,
+// and every conversation the bounds kept from starting before the deadline
+// is undecided with the bound named, never the server's failure.
+func TestPolitenessHoldsForAThousandDomainsOnOnePlatform(t *testing.T) {
+	const domains = 1000
+	w := newWorld(t, []string{"127.0.0.6"}, func(ip string) testbed.SMTPBehaviour { return good(t, "mx.platform.test") })
+	var zone strings.Builder
+	zone.WriteString("$ORIGIN platform.test.\nmx IN A 127.0.0.6\n")
+	for i := range domains {
+		fmt.Fprintf(&zone, "d%04d IN MX 10 mx\n", i)
+	}
+	if err := w.dns.AddZone(zone.String()); err != nil {
+		t.Fatal(err)
+	}
+	kept := probes.NewKept()
+	pol := smtpsession.SharedPoliteness(kept)
+	// 600 a minute: a burst of 60, then 10 a second.
+	pol.Configure(smtpsession.PolitenessConfig{MaxConnectionsPerAddress: 2, ConnectionsPerMinutePerAddress: 600})
+	cfg := w.cfg()
+	cfg.Session.RcptChecks = []string{smtp.RcptPostmaster}
+	providers := smtp.Registration.Provides(&cfg, probes.Setup{Module: "mail", MinInterval: 5 * time.Minute, Kept: kept})
+	dialer := &countingDialer{Dialer: probetest.LoopbackDialer()}
+	client, err := dnsclient.New(dnsclient.Config{Servers: []string{w.dns.Addr}, Timeout: 5 * time.Second, Attempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	outcome := map[probes.Status]int{}
+	var wg sync.WaitGroup
+	for i := range domains {
+		wg.Go(func() {
+			env := &probes.Env{DNS: client.NewResolver(), Dialer: dialer, RootCAs: testCA(t).Pool, Now: time.Now,
+				Logger: log.NewNopLogger(), Facts: probes.NewFacts(providers)}
+			res := smtp.New(cfg).Run(ctx, request(t, fmt.Sprintf("d%04d.platform.test", i)), env)
+			c, _ := res.Check("smtp.reachable")
+			mu.Lock()
+			outcome[c.Status]++
+			mu.Unlock()
+			if c.Status == probes.StatusError && !strings.Contains(c.Reason, "smtp_politeness") {
+				t.Errorf("d%04d: undecided for another reason than the bounds: %s", i, c.Reason)
+			}
+		})
+	}
+	wg.Wait()
+	if dialer.peak > 2 {
+		t.Errorf("%d connections open at once to one address, the bound is 2", dialer.peak)
+	}
+	st := pol.Stats()
+	started := int(st.Started.Load())
+	if started > 60+10*5+1 {
+		t.Errorf("%d connections started within 5s at 600 a minute (a burst of 60, then 10 a second)", started)
+	}
+	if outcome[probes.StatusFail] != 0 || outcome[probes.StatusPass] == 0 || outcome[probes.StatusPass] > started {
+		t.Errorf("smtp.reachable: %d pass, %d fail, %d undecided for %d connections started; want no failure",
+			outcome[probes.StatusPass], outcome[probes.StatusFail], outcome[probes.StatusError], started)
+	}
+	notStarted := 0
+	for i := range smtpsession.Limits {
+		notStarted += int(st.NotStarted[i].Load())
+	}
+	if outcome[probes.StatusError] != notStarted || notStarted+started != domains {
+		t.Errorf("%d undecided, %d kept from starting by a bound, %d started, for %d domains", outcome[probes.StatusError], notStarted, started, domains)
+	}
+	if st.Waits[0].Load() == 0 {
+		t.Error("no connection waited for the concurrency bound")
 	}
 }

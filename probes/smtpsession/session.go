@@ -100,8 +100,12 @@ type Session struct {
 	Aborted bool
 	// Transcript is the conversation, bounded, for the report.
 	Transcript []string
-	// Duration is how long the conversation took.
+	// Duration is how long the conversation took, from its first attempt
+	// to connect.
 	Duration time.Duration
+	// Waited is how long it waited for the politeness bounds on the
+	// connections to the server (smtp_politeness) before connecting.
+	Waited time.Duration
 
 	// Shared is set when the conversation was not held for the request
 	// reading it: it was remembered under the smtp min_interval, or joined
@@ -298,14 +302,25 @@ func Plan(set *mailhosts.Set, t probes.Target, cfg Config, implicit bool) (eps [
 // EHLO names, MTA-STS enforce mode's certificates) declares it.
 const FactName = "smtp.sessions"
 
-// Provider supplies the conversations of a module configured by cfg. With
-// a memory (the module has an smtp min_interval, maxAge) they are kept
-// across requests and shared across targets for maxAge; nil: none kept.
-// Their connections are judged against the process's way out to the SMTP
-// port (egress; nil: every failed connection is the server's).
-func Provider(cfg Config, memory *SessionMemory, maxAge time.Duration, egress *Egress) probes.Provider {
-	if maxAge <= 0 {
-		memory = nil
+// Shared is what a module's conversations share with the rest of the
+// process.
+type Shared struct {
+	// Memory keeps conversations across requests and targets for MaxAge
+	// (the module's smtp min_interval); nil or MaxAge 0: nothing is kept.
+	Memory *SessionMemory
+	MaxAge time.Duration
+	// Politeness bounds the connections to each server; nil: no bounds.
+	Politeness *Politeness
+	// Egress judges failed connections against the process's way out to
+	// the SMTP port; nil: every failed connection is the server's.
+	Egress *Egress
+}
+
+// Provider supplies the conversations of a module configured by cfg, with
+// what they share with the rest of the process.
+func Provider(cfg Config, shared Shared) probes.Provider {
+	if shared.MaxAge <= 0 {
+		shared.Memory = nil
 	}
 	return func(ctx context.Context, req *probes.Request, env *probes.Env, key string) (any, error) {
 		set, err := mailhosts.Discover(ctx, req, env)
@@ -313,15 +328,8 @@ func Provider(cfg Config, memory *SessionMemory, maxAge time.Duration, egress *E
 			return nil, err
 		}
 		eps := Plan(set, req.Target, cfg, key == implicitKey)
-		return collect(ctx, req, env, cfg, keeping{memory, maxAge}, egress, eps), nil
+		return collect(ctx, req, env, cfg, shared, eps), nil
 	}
-}
-
-// keeping is where a module keeps its conversations across requests, and
-// for how long.
-type keeping struct {
-	memory *SessionMemory
-	maxAge time.Duration
 }
 
 const implicitKey = "implicit"
@@ -355,7 +363,7 @@ func sessions(ctx context.Context, req *probes.Request, env *probes.Env, key str
 // each once per request and, with a memory, once per interval for every
 // request that says the same to the same server, and returns the sessions
 // in the order of eps.
-func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Config, keep keeping, egress *Egress, eps []Endpoint) []*Session {
+func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Config, shared Shared, eps []Endpoint) []*Session {
 	// A conversation runs under the request's facts context, not under
 	// the context of the probe that happened to ask first, so it ends the
 	// same way whichever probe started it, early enough for every probe
@@ -367,7 +375,7 @@ func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Conf
 	if len(eps) > 0 && !eps[0].Implicit {
 		// Beside the conversations, so that its verdict is in when one
 		// of them fails, even at the deadline.
-		tasks.Go(func() { egress.refresh(convCtx, env, cfg.EgressCheck.Targets(cfg.Port)) })
+		tasks.Go(func() { shared.Egress.refresh(convCtx, env, cfg.EgressCheck.Targets(cfg.Port)) })
 	}
 	for i, ep := range eps {
 		tasks.Go(func() {
@@ -387,14 +395,14 @@ func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Conf
 						return notProbed(ep, fmt.Errorf("not probed before the deadline: %w", convCtx.Err()))
 					}
 					defer func() { <-sem }()
-					s := converse(convCtx, env, ep, conv)
-					egress.settle(convCtx, env, cfg, s)
+					s := converse(convCtx, env, shared.Politeness, ep, conv)
+					shared.Egress.settle(convCtx, env, cfg, s)
 					return s
 				}
-				if keep.memory == nil {
+				if shared.Memory == nil {
 					return talk(), nil
 				}
-				h, fresh := keep.memory.session(convCtx, key, req.Target.String(), env.Clock, keep.maxAge, env.RootCAs, talk)
+				h, fresh := shared.Memory.session(convCtx, key, req.Target.String(), env.Clock, shared.MaxAge, env.RootCAs, talk)
 				switch {
 				case h == nil:
 					return notProbed(ep, fmt.Errorf("not probed before the deadline: %w", convCtx.Err())), nil
