@@ -154,6 +154,7 @@ func NewEngine(path string, logger log.Logger, reg prometheus.Registerer, opts .
 			}, func() float64 { return float64(sessions.Len()) }),
 		)
 		reg.MustRegister(politenessCollector{smtpsession.SharedPoliteness(e.kept)})
+		reg.MustRegister(dnsblBudgetCollector{dnsbl.SharedBudgets(e.kept)})
 	}
 	for _, o := range opts {
 		o(e)

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
@@ -226,4 +227,39 @@ func (c politenessCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(politenessNotStartedDesc, prometheus.CounterValue, float64(st.NotStarted[i].Load()), limit)
 	}
 	ch <- prometheus.MustNewConstMetric(politenessWaitSecondsDesc, prometheus.CounterValue, time.Duration(st.WaitNanos.Load()).Seconds())
+}
+
+// dnsblBudgetCollector exports what the process asked each blocklist, what
+// the process-wide cache answered for free, and the lists' daily budgets.
+type dnsblBudgetCollector struct{ b *dnsbl.Budgets }
+
+var (
+	dnsblQueriesDesc = prometheus.NewDesc("deliverability_exporter_dnsbl_queries_total",
+		"Queries sent to the blocklist (each counts against its daily_query_budget).", []string{"zone"}, nil)
+	dnsblListHitsDesc = prometheus.NewDesc("deliverability_exporter_dnsbl_list_cache_hits_total",
+		"Questions about the blocklist answered from the process-wide cache, or by joining a query in flight: free.", []string{"zone"}, nil)
+	dnsblOverBudgetDesc = prometheus.NewDesc("deliverability_exporter_dnsbl_queries_over_budget_total",
+		"Questions not asked because the blocklist's daily_query_budget was spent (their checks are undecided).", []string{"zone"}, nil)
+	dnsblLast24hDesc = prometheus.NewDesc("deliverability_exporter_dnsbl_queries_last_24h",
+		"Queries sent to the blocklist in the last 24 hours, by the hour: what its daily_query_budget is held to.", []string{"zone"}, nil)
+	dnsblBudgetDesc = prometheus.NewDesc("deliverability_exporter_dnsbl_query_budget",
+		"The blocklist's daily_query_budget (lists that have one).", []string{"zone"}, nil)
+)
+
+func (c dnsblBudgetCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{dnsblQueriesDesc, dnsblListHitsDesc, dnsblOverBudgetDesc, dnsblLast24hDesc, dnsblBudgetDesc} {
+		ch <- d
+	}
+}
+
+func (c dnsblBudgetCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, f := range c.b.Figures(time.Now()) {
+		ch <- prometheus.MustNewConstMetric(dnsblQueriesDesc, prometheus.CounterValue, float64(f.Queries), f.Zone)
+		ch <- prometheus.MustNewConstMetric(dnsblListHitsDesc, prometheus.CounterValue, float64(f.CacheHits), f.Zone)
+		ch <- prometheus.MustNewConstMetric(dnsblOverBudgetDesc, prometheus.CounterValue, float64(f.OverBudget), f.Zone)
+		ch <- prometheus.MustNewConstMetric(dnsblLast24hDesc, prometheus.GaugeValue, float64(f.Last24h), f.Zone)
+		if f.Budget > 0 {
+			ch <- prometheus.MustNewConstMetric(dnsblBudgetDesc, prometheus.GaugeValue, float64(f.Budget), f.Zone)
+		}
+	}
 }
