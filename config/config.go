@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -69,6 +70,13 @@ type Config struct {
 	// the whole process: the servers are shared by every module, so the
 	// bounds are too.
 	SMTPPoliteness smtpsession.PolitenessConfig `yaml:"smtp_politeness"`
+	// TargetsFile names the file of targets the http_sd endpoint (/sd)
+	// serves, relative to the config file; read with the config, and
+	// again at every reload.
+	TargetsFile string `yaml:"targets_file"`
+
+	// Targets are the targets file's, when Load read one.
+	Targets []Target `yaml:"-"`
 }
 
 // Module is a named set of probe configurations with the resources they
@@ -516,6 +524,9 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	cfg, err := Parse(data)
+	if err == nil {
+		err = cfg.readTargets(filepath.Dir(path))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -644,7 +655,7 @@ func cleanYAMLError(err error) error {
 		}
 		return "in the " + what + " settings"
 	})
-	msg = strings.ReplaceAll(msg, "in type config.Config", "at the top level (only modules: and smtp_politeness: are allowed there)")
+	msg = strings.ReplaceAll(msg, "in type config.Config", "at the top level (only modules:, smtp_politeness: and targets_file: are allowed there)")
 	msg = strings.ReplaceAll(msg, "in type config.Limits", "in the limits settings")
 	return errors.New(msg)
 }
