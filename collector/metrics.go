@@ -86,14 +86,14 @@ func (r *Report) frameSamples() []probes.Measurement {
 		add(ProbeRunDurationSpec, p.Duration.Seconds(), p.Name)
 		add(ResultAgeSpec, p.Age.Seconds(), p.Name)
 		add(ProbeErrorSpec, boolValue(p.Result.Failed()), p.Name)
-		for _, c := range p.Result.Checks() {
+		p.Result.EachCheck(func(c probes.Check) {
 			switch c.Status {
 			case probes.StatusPass:
 				add(CheckSuccessSpec, 1, c.ID, string(c.Level))
 			case probes.StatusFail:
 				add(CheckSuccessSpec, 0, c.ID, string(c.Level))
 			}
-		}
+		})
 	}
 	return out
 }
