@@ -33,7 +33,7 @@ func Compile(cfg *config.Config, kept *probes.Kept) (*Modules, error) {
 	if kept == nil {
 		kept = probes.NewKept()
 	}
-	recent := probes.Keep(kept, "collector.recent", nil, func() *recentResults { return newRecentResults(DefaultRecentResults) })
+	recent := probes.Keep(kept, "collector.recent", nil, func() *recentResults { return newRecentResults(DefaultRecentResults, DefaultRecentResultsBytes) })
 	ms := &Modules{Config: cfg, byName: map[string]*Module{}}
 	for _, name := range cfg.ModuleNames() {
 		mc, _ := cfg.Module(name)
@@ -155,6 +155,17 @@ func NewEngine(path string, logger log.Logger, reg prometheus.Registerer, opts .
 		)
 		reg.MustRegister(politenessCollector{smtpsession.SharedPoliteness(e.kept)})
 		reg.MustRegister(dnsblBudgetCollector{dnsbl.SharedBudgets(e.kept)})
+		recent := probes.Keep(e.kept, "collector.recent", nil, func() *recentResults { return newRecentResults(DefaultRecentResults, DefaultRecentResultsBytes) })
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "deliverability_exporter_min_interval_results",
+				Help: "Probe results kept to be served again under min_interval.",
+			}, func() float64 { return float64(recent.Len()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "deliverability_exporter_min_interval_results_bytes",
+				Help: "Memory the probe results kept for min_interval take, as their bound counts it.",
+			}, func() float64 { return float64(recent.Bytes()) }),
+		)
 	}
 	for _, o := range opts {
 		o(e)
