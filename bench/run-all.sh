@@ -3,7 +3,7 @@
 # prints their Markdown reports (the tables of docs/performance.md). Each first
 # waits for the machine to be quiet (1-minute load average below $WAIT_LOAD,
 # default 0.7, for at most $WAIT_MAX, default 10m); each report gives the
-# load it ran under. Loopback only; 15 to 20 minutes of measuring.
+# load it ran under. Loopback only; 30 to 35 minutes of measuring.
 #
 #   bench/run-all.sh > /tmp/results.md
 set -eu
@@ -19,6 +19,8 @@ timeout 25m go run ./bench/latency -wait-load "$load" -wait-max "$wait"
 timeout 35m go run ./bench/throughput -wait-load "$load" -wait-max "$wait" -exporter "$bin/dex"
 timeout 45m go run ./bench/memory -wait-load "$load" -wait-max "$wait" -exporter "$bin/dex"
 timeout 15m go run ./bench/hostilemem -wait-load "$load" -wait-max "$wait" -exporter "$bin/dex"
+# The fleet: 100,000 domains, two intervals of 5 minutes (issue 19).
+timeout 30m go run ./bench/fleet -wait-load "$load" -wait-max "$wait" -exporter "$bin/dex"
 timeout 35m bench/blackbox/run.sh -wait-load "$load" -wait-max "$wait" -exporter "$bin/dex" -probes 1000
 echo '```'
 timeout 15m go test -run '^$' -bench 'LatencyFullModule20ms|DNSOnlyParallel|FullModuleLoopback' -benchmem ./collector/

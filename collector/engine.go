@@ -33,7 +33,7 @@ func Compile(cfg *config.Config, kept *probes.Kept) (*Modules, error) {
 	if kept == nil {
 		kept = probes.NewKept()
 	}
-	recent := probes.Keep(kept, "collector.recent", nil, func() *recentResults { return newRecentResults(DefaultRecentResults) })
+	recent := probes.Keep(kept, "collector.recent", nil, func() *recentResults { return newRecentResults(DefaultRecentResults, DefaultRecentResultsBytes) })
 	ms := &Modules{Config: cfg, byName: map[string]*Module{}}
 	for _, name := range cfg.ModuleNames() {
 		mc, _ := cfg.Module(name)
@@ -46,6 +46,9 @@ func Compile(cfg *config.Config, kept *probes.Kept) (*Modules, error) {
 		}
 		ms.byName[name] = m
 	}
+	// The bounds on connections to each mail server are the process's,
+	// whatever the modules: in force once the whole config compiled.
+	smtpsession.SharedPoliteness(kept).Configure(cfg.SMTPPoliteness)
 	return ms, nil
 }
 
@@ -134,6 +137,34 @@ func NewEngine(path string, logger log.Logger, reg prometheus.Registerer, opts .
 			}, func() float64 { return float64(cache.Bytes()) }),
 			&dnsCacheCollector{engine: e},
 			&egressCollector{engine: e, egress: smtpsession.SharedEgress(e.kept)},
+		)
+		sessions := smtpsession.SharedMemory(e.kept)
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "deliverability_exporter_smtp_conversations_held_total",
+				Help: "SMTP conversations held for modules with an smtp min_interval, whose outcome all targets on the same server share.",
+			}, func() float64 { _, held := sessions.Stats(); return float64(held) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "deliverability_exporter_smtp_conversations_reused_total",
+				Help: "SMTP conversations served from the process-wide memory (or joined while held) instead of connecting.",
+			}, func() float64 { served, _ := sessions.Stats(); return float64(served) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "deliverability_exporter_smtp_conversations_kept",
+				Help: "SMTP conversations kept in the process-wide memory.",
+			}, func() float64 { return float64(sessions.Len()) }),
+		)
+		reg.MustRegister(politenessCollector{smtpsession.SharedPoliteness(e.kept)})
+		reg.MustRegister(dnsblBudgetCollector{dnsbl.SharedBudgets(e.kept)})
+		recent := probes.Keep(e.kept, "collector.recent", nil, func() *recentResults { return newRecentResults(DefaultRecentResults, DefaultRecentResultsBytes) })
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "deliverability_exporter_min_interval_results",
+				Help: "Probe results kept to be served again under min_interval.",
+			}, func() float64 { return float64(recent.Len()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "deliverability_exporter_min_interval_results_bytes",
+				Help: "Memory the probe results kept for min_interval take, as their bound counts it.",
+			}, func() float64 { return float64(recent.Bytes()) }),
 		)
 	}
 	for _, o := range opts {

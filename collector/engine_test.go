@@ -18,6 +18,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/config"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 func TestEngineReloadKeepsOldConfigOnError(t *testing.T) {
@@ -214,5 +215,31 @@ deliverability_exporter_smtp_egress_up{module="refused"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "deliverability_exporter_smtp_egress_up"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestSMTPPolitenessFollowsTheConfig: the bounds on connections per mail
+// server are the process's, put in force by a config that compiles and
+// back to the defaults by one that leaves them out; a config that fails
+// to compile changes nothing.
+func TestSMTPPolitenessFollowsTheConfig(t *testing.T) {
+	kept := probes.NewKept()
+	pol := smtpsession.SharedPoliteness(kept)
+	compileYAMLKept(t, "smtp_politeness: {max_connections_per_address: 5}\nmodules:\n  a:\n    smtp: {}\n  b:\n    mx: {}\n", kept)
+	if got := pol.Config().MaxConnectionsPerAddress; got != 5 {
+		t.Errorf("max_connections_per_address in force = %d, want 5", got)
+	}
+	bad, err := config.Parse([]byte("smtp_politeness: {max_connections_per_address: 7}\nmodules:\n  a:\n    ca_file: /nonexistent\n    mx: {}\n"))
+	if err == nil {
+		if _, err := Compile(bad, kept); err == nil {
+			t.Fatal("a config with a missing ca_file compiled")
+		}
+	}
+	if got := pol.Config().MaxConnectionsPerAddress; got != 5 {
+		t.Errorf("a config that failed changed the bound to %d", got)
+	}
+	compileYAMLKept(t, "modules:\n  a:\n    smtp: {}\n", kept)
+	if got := pol.Config(); got != smtpsession.DefaultPoliteness() {
+		t.Errorf("bounds in force %+v after a config without smtp_politeness, want the defaults", got)
 	}
 }

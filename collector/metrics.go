@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 // The metrics every probe request answers with, whatever its probes.
@@ -83,14 +86,14 @@ func (r *Report) frameSamples() []probes.Measurement {
 		add(ProbeRunDurationSpec, p.Duration.Seconds(), p.Name)
 		add(ResultAgeSpec, p.Age.Seconds(), p.Name)
 		add(ProbeErrorSpec, boolValue(p.Result.Failed()), p.Name)
-		for _, c := range p.Result.Checks() {
+		p.Result.EachCheck(func(c probes.Check) {
 			switch c.Status {
 			case probes.StatusPass:
 				add(CheckSuccessSpec, 1, c.ID, string(c.Level))
 			case probes.StatusFail:
 				add(CheckSuccessSpec, 0, c.ID, string(c.Level))
 			}
-		}
+		})
 	}
 	return out
 }
@@ -186,5 +189,77 @@ func (c *reportCollector) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		ch <- m
+	}
+}
+
+// politenessCollector exports what the process-wide bounds on SMTP
+// connections per server did (smtp_politeness).
+type politenessCollector struct{ p *smtpsession.Politeness }
+
+var (
+	politenessStartedDesc = prometheus.NewDesc("deliverability_exporter_smtp_connections_total",
+		"SMTP connections the politeness bounds (smtp_politeness) let start.", nil, nil)
+	politenessOpenDesc = prometheus.NewDesc("deliverability_exporter_smtp_connections_open",
+		"SMTP connections open now.", nil, nil)
+	politenessWaitingDesc = prometheus.NewDesc("deliverability_exporter_smtp_connections_waiting",
+		"SMTP connections waiting for their turn under the politeness bounds now.", nil, nil)
+	politenessWaitsDesc = prometheus.NewDesc("deliverability_exporter_smtp_connection_waits_total",
+		"SMTP connections that waited for a politeness bound, by the bound (concurrency, address_rate, network_rate).", []string{"limit"}, nil)
+	politenessNotStartedDesc = prometheus.NewDesc("deliverability_exporter_smtp_connections_not_started_total",
+		"SMTP connections a politeness bound kept from starting before the probe's deadline (their checks are undecided), by the bound.", []string{"limit"}, nil)
+	politenessWaitSecondsDesc = prometheus.NewDesc("deliverability_exporter_smtp_connection_wait_seconds_total",
+		"Time SMTP connections that started spent waiting for the politeness bounds.", nil, nil)
+)
+
+func (c politenessCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{politenessStartedDesc, politenessOpenDesc, politenessWaitingDesc, politenessWaitsDesc, politenessNotStartedDesc, politenessWaitSecondsDesc} {
+		ch <- d
+	}
+}
+
+func (c politenessCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.p.Stats()
+	ch <- prometheus.MustNewConstMetric(politenessStartedDesc, prometheus.CounterValue, float64(st.Started.Load()))
+	ch <- prometheus.MustNewConstMetric(politenessOpenDesc, prometheus.GaugeValue, float64(st.Open.Load()))
+	ch <- prometheus.MustNewConstMetric(politenessWaitingDesc, prometheus.GaugeValue, float64(st.Waiting.Load()))
+	for i, limit := range smtpsession.Limits {
+		ch <- prometheus.MustNewConstMetric(politenessWaitsDesc, prometheus.CounterValue, float64(st.Waits[i].Load()), limit)
+		ch <- prometheus.MustNewConstMetric(politenessNotStartedDesc, prometheus.CounterValue, float64(st.NotStarted[i].Load()), limit)
+	}
+	ch <- prometheus.MustNewConstMetric(politenessWaitSecondsDesc, prometheus.CounterValue, time.Duration(st.WaitNanos.Load()).Seconds())
+}
+
+// dnsblBudgetCollector exports what the process asked each blocklist, what
+// the process-wide cache answered for free, and the lists' daily budgets.
+type dnsblBudgetCollector struct{ b *dnsbl.Budgets }
+
+var (
+	dnsblQueriesDesc = prometheus.NewDesc("deliverability_exporter_dnsbl_queries_total",
+		"Queries sent to the blocklist (each counts against its daily_query_budget).", []string{"zone"}, nil)
+	dnsblListHitsDesc = prometheus.NewDesc("deliverability_exporter_dnsbl_list_cache_hits_total",
+		"Questions about the blocklist answered from the process-wide cache, or by joining a query in flight: free.", []string{"zone"}, nil)
+	dnsblOverBudgetDesc = prometheus.NewDesc("deliverability_exporter_dnsbl_queries_over_budget_total",
+		"Questions not asked because the blocklist's daily_query_budget was spent (their checks are undecided).", []string{"zone"}, nil)
+	dnsblLast24hDesc = prometheus.NewDesc("deliverability_exporter_dnsbl_queries_last_24h",
+		"Queries sent to the blocklist in the last 24 hours, by the hour: what its daily_query_budget is held to.", []string{"zone"}, nil)
+	dnsblBudgetDesc = prometheus.NewDesc("deliverability_exporter_dnsbl_query_budget",
+		"The blocklist's daily_query_budget (lists that have one).", []string{"zone"}, nil)
+)
+
+func (c dnsblBudgetCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{dnsblQueriesDesc, dnsblListHitsDesc, dnsblOverBudgetDesc, dnsblLast24hDesc, dnsblBudgetDesc} {
+		ch <- d
+	}
+}
+
+func (c dnsblBudgetCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, f := range c.b.Figures(time.Now()) {
+		ch <- prometheus.MustNewConstMetric(dnsblQueriesDesc, prometheus.CounterValue, float64(f.Queries), f.Zone)
+		ch <- prometheus.MustNewConstMetric(dnsblListHitsDesc, prometheus.CounterValue, float64(f.CacheHits), f.Zone)
+		ch <- prometheus.MustNewConstMetric(dnsblOverBudgetDesc, prometheus.CounterValue, float64(f.OverBudget), f.Zone)
+		ch <- prometheus.MustNewConstMetric(dnsblLast24hDesc, prometheus.GaugeValue, float64(f.Last24h), f.Zone)
+		if f.Budget > 0 {
+			ch <- prometheus.MustNewConstMetric(dnsblBudgetDesc, prometheus.GaugeValue, float64(f.Budget), f.Zone)
+		}
 	}
 }

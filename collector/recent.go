@@ -14,12 +14,17 @@ import (
 // recentResults keeps each probe's last complete result per module, target
 // and parameters, so a module's min_interval can serve it again instead of
 // opening another port-25 connection or asking every blocklist at every
-// scrape. It is bounded (least recently stored go first) and process-wide.
+// scrape. It is bounded in entries and in bytes (least recently stored go
+// first) and process-wide. A result evicted early is only run again: the
+// SMTP conversations, blocklist answers and MTA-STS policies it rests on
+// are kept by memories of their own.
 type recentResults struct {
-	mu      sync.Mutex
-	max     int
-	order   *list.List // of *recentEntry, most recent at the front
-	entries map[string]*list.Element
+	mu       sync.Mutex
+	max      int
+	maxBytes int64
+	bytes    int64
+	order    *list.List // of *recentEntry, most recent at the front
+	entries  map[string]*list.Element
 }
 
 type recentEntry struct {
@@ -27,10 +32,17 @@ type recentEntry struct {
 	result   *probes.Result
 	duration time.Duration
 	finished time.Time
+	size     int64
 }
 
-func newRecentResults(max int) *recentResults {
-	return &recentResults{max: max, order: list.New(), entries: map[string]*list.Element{}}
+// DefaultRecentResultsBytes bounds the results kept for min_interval in
+// bytes. A fleet's results average some 3 KB once compacted (mostly their
+// samples), so this keeps some 40,000 of them: the exporter of a 100,000
+// domain fleet stays under 1 GiB, and runs again what it had no room for.
+const DefaultRecentResultsBytes = 128 << 20
+
+func newRecentResults(max int, maxBytes int64) *recentResults {
+	return &recentResults{max: max, maxBytes: maxBytes, order: list.New(), entries: map[string]*list.Element{}}
 }
 
 // recentKey identifies what a result answers: the module, the probe, the
@@ -86,17 +98,42 @@ func (r *recentResults) put(key string, res *probes.Result, took time.Duration, 
 	if res.Failed() {
 		return
 	}
+	// Kept for the interval: its text shared with the results of the
+	// other domains on the same servers (a fleet keeps 100,000 of them).
+	size := int64(res.Compact() + len(key) + 128)
+	if size > r.maxBytes {
+		return
+	}
+	e := &recentEntry{key: key, result: res, duration: took, finished: finished, size: size}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if el, ok := r.entries[key]; ok {
-		el.Value = &recentEntry{key: key, result: res, duration: took, finished: finished}
+		r.bytes += size - el.Value.(*recentEntry).size
+		el.Value = e
 		r.order.MoveToFront(el)
-		return
+	} else {
+		r.entries[key] = r.order.PushFront(e)
+		r.bytes += size
 	}
-	r.entries[key] = r.order.PushFront(&recentEntry{key: key, result: res, duration: took, finished: finished})
-	for r.order.Len() > r.max {
+	for r.order.Len() > r.max || r.bytes > r.maxBytes {
 		oldest := r.order.Back()
 		r.order.Remove(oldest)
-		delete(r.entries, oldest.Value.(*recentEntry).key)
+		old := oldest.Value.(*recentEntry)
+		delete(r.entries, old.key)
+		r.bytes -= old.size
 	}
+}
+
+// Bytes is what the kept results take, as the bound counts them.
+func (r *recentResults) Bytes() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bytes
+}
+
+// Len is how many results are kept.
+func (r *recentResults) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.order.Len()
 }

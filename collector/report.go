@@ -73,10 +73,12 @@ func (r *Report) Success() bool {
 		if p.Result.Failed() {
 			return false
 		}
-		for _, c := range p.Result.Checks() {
-			if c.Level == probes.LevelMust && c.Status == probes.StatusFail {
-				return false
-			}
+		failed := false
+		p.Result.EachCheck(func(c probes.Check) {
+			failed = failed || c.Level == probes.LevelMust && c.Status == probes.StatusFail
+		})
+		if failed {
+			return false
 		}
 	}
 	return true
@@ -87,7 +89,7 @@ func (r *Report) Success() bool {
 func (r *Report) Score() (score float64, ok bool) {
 	var passed, total float64
 	for _, p := range r.Probes {
-		for _, c := range p.Result.Checks() {
+		p.Result.EachCheck(func(c probes.Check) {
 			w := c.Level.Weight()
 			switch c.Status {
 			case probes.StatusPass:
@@ -96,7 +98,7 @@ func (r *Report) Score() (score float64, ok bool) {
 			case probes.StatusFail:
 				total += w
 			}
-		}
+		})
 	}
 	if total == 0 {
 		return 0, false

@@ -27,7 +27,10 @@ func TestOneConversationOneVerdict(t *testing.T) {
 mx IN A 127.0.0.6
 `)
 	smtpSrv := testbed.StartSMTP(t, "127.0.0.6:0", testbed.SMTPBehaviour{Hostname: "mx.drip.test", Hostile: testbed.DripEHLO})
-	m := compileYAML(t, fmt.Sprintf(`modules:
+	// Eight conversations with one address at once: not what the
+	// politeness bounds are tested with here.
+	m := compileYAML(t, fmt.Sprintf(`smtp_politeness: {max_connections_per_address: 0, connections_per_minute_per_address: 0}
+modules:
   mail:
     timeout: 2s
     resolvers: [%q]

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -31,6 +32,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mtasts"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mx"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/spf"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/tlsrpt"
 )
@@ -58,12 +60,23 @@ func Default() (*Config, error) {
 	if err := m.validate(); err != nil {
 		return nil, fmt.Errorf("module %q: %w", m.name, err)
 	}
-	return &Config{Modules: map[string]*Module{m.name: &m}}, nil
+	return &Config{Modules: map[string]*Module{m.name: &m}, SMTPPoliteness: smtpsession.DefaultPoliteness()}, nil
 }
 
 // Config is the exporter's configuration file.
 type Config struct {
 	Modules map[string]*Module `yaml:"modules"`
+	// SMTPPoliteness bounds the SMTP connections to each mail server, for
+	// the whole process: the servers are shared by every module, so the
+	// bounds are too.
+	SMTPPoliteness smtpsession.PolitenessConfig `yaml:"smtp_politeness"`
+	// TargetsFile names the file of targets the http_sd endpoint (/sd)
+	// serves, relative to the config file; read with the config, and
+	// again at every reload.
+	TargetsFile string `yaml:"targets_file"`
+
+	// Targets are the targets file's, when Load read one.
+	Targets []Target `yaml:"-"`
 }
 
 // Module is a named set of probe configurations with the resources they
@@ -511,6 +524,9 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	cfg, err := Parse(data)
+	if err == nil {
+		err = cfg.readTargets(filepath.Dir(path))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -527,7 +543,7 @@ func Parse(data []byte) (*Config, error) {
 	if len(doc.Content) == 0 {
 		return nil, errors.New("the file is empty; it needs a modules: section")
 	}
-	var cfg Config
+	cfg := Config{SMTPPoliteness: smtpsession.DefaultPoliteness()}
 	if err := decodeStrict(data, &cfg); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
@@ -639,7 +655,7 @@ func cleanYAMLError(err error) error {
 		}
 		return "in the " + what + " settings"
 	})
-	msg = strings.ReplaceAll(msg, "in type config.Config", "at the top level (only modules: is allowed there)")
+	msg = strings.ReplaceAll(msg, "in type config.Config", "at the top level (only modules:, smtp_politeness: and targets_file: are allowed there)")
 	msg = strings.ReplaceAll(msg, "in type config.Limits", "in the limits settings")
 	return errors.New(msg)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
 // readExample reads config.example.yml at the repository root.
@@ -189,6 +190,21 @@ modules:
 	if got := strings.Join(cfg.ModuleNames(), ","); got != "other,quick" {
 		t.Errorf("module names = %s", got)
 	}
+	if cfg.SMTPPoliteness != smtpsession.DefaultPoliteness() {
+		t.Errorf("smtp_politeness left out = %+v, want the defaults", cfg.SMTPPoliteness)
+	}
+}
+
+func TestParseSMTPPoliteness(t *testing.T) {
+	cfg, err := Parse([]byte("smtp_politeness:\n  connections_per_minute_per_network: 0\nmodules:\n  mail:\n    smtp: {}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := smtpsession.DefaultPoliteness()
+	want.ConnectionsPerMinutePerNetwork = 0
+	if cfg.SMTPPoliteness != want {
+		t.Errorf("smtp_politeness = %+v, want %+v (keys left out keep their defaults)", cfg.SMTPPoliteness, want)
+	}
 }
 
 func TestParseConfigErrors(t *testing.T) {
@@ -213,6 +229,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad module name", "modules:\n  \"a b\":\n    mx: {}\n", []string{"module name"}},
 		{"bad srv service", "modules:\n  ok:\n    mx: {}\n  mail:\n    mx: {srv_services: [\"Sub Mission\"]}\n", []string{`module "mail"`, "line 4"}},
 		{"empty blocklist set", "modules:\n  mail:\n    dnsbl: {lists: []}\n", []string{`module "mail"`, "line 2", "lists is empty"}},
+		{"negative politeness", "smtp_politeness: {max_connections_per_address: -1}\nmodules:\n  mail:\n    mx: {}\n", []string{"smtp_politeness", "max_connections_per_address -1"}},
+		{"unknown politeness key", "smtp_politeness: {connections_per_hour: 5}\nmodules:\n  mail:\n    mx: {}\n", []string{"line 1", "connections_per_hour"}},
 		{"missing ca file", "modules:\n  mail:\n    ca_file: /nonexistent/ca.pem\n    mx: {}\n", []string{"ca_file", "/nonexistent/ca.pem"}},
 		{"unknown limit", "modules:\n  mail:\n    limits: {mx_host: 4}\n    mx: {}\n", []string{"line 3", "mx_host", "limits settings"}},
 		{"zero mx hosts", "modules:\n  mail:\n    limits: {mx_hosts: 0}\n    mx: {}\n", []string{`module "mail"`, "limits.mx_hosts must be between 1 and 256, got 0"}},

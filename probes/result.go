@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 )
 
 // Level is how much a check matters to receivers, as docs/checks.md defines it.
@@ -128,6 +129,41 @@ type Result struct {
 	notes        []string
 	details      []Detail
 	age          time.Duration
+	reused       []Reuse
+}
+
+// Reuse is a fact a probe judged that was not gathered for its request: an
+// SMTP conversation remembered under the module's min_interval and shared
+// by every domain whose mail goes to the same server. Reports say for whom
+// it was gathered and how old it is.
+type Reuse struct {
+	// Fact names what was reused: "SMTP conversation with
+	// mx1.example.com 192.0.2.1:25".
+	Fact string
+	// HeldFor is the target it was gathered for, as reports write it.
+	HeldFor string
+	// HeldAt is when it was gathered.
+	HeldAt time.Time
+}
+
+// Reused records that the probe judged a fact gathered for another request;
+// a fact recorded twice is kept once.
+func (r *Result) Reused(u Reuse) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, x := range r.reused {
+		if x.Fact == u.Fact {
+			return
+		}
+	}
+	r.reused = append(r.reused, u)
+}
+
+// Reuses returns the facts recorded by Reused, in order.
+func (r *Result) Reuses() []Reuse {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Reuse(nil), r.reused...)
 }
 
 // Detail is a block of preformatted lines for the report, such as an SPF
@@ -272,6 +308,17 @@ func (r *Result) Checks() []Check {
 	return out
 }
 
+// EachCheck calls fn with every check, in the order they were recorded,
+// without the copy and sort of Checks: what the score and the verdict of
+// every answer read. fn must not call r's methods.
+func (r *Result) EachCheck(fn func(Check)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.checks {
+		fn(c)
+	}
+}
+
 // Check returns the check with the given id, if recorded.
 func (r *Result) Check(id string) (Check, bool) {
 	r.mu.Lock()
@@ -340,6 +387,7 @@ func (r *Result) clone() *Result {
 		errors:       append([]string(nil), r.errors...),
 		notes:        append([]string(nil), r.notes...),
 		details:      append([]Detail(nil), r.details...),
+		reused:       append([]Reuse(nil), r.reused...),
 	}
 	out.checks = make([]Check, len(r.checks))
 	for i, c := range r.checks {
@@ -449,4 +497,97 @@ func (r *Result) Age() time.Duration {
 // and hands them min_interval in Setup.
 type SelfPaced interface {
 	PacesItself() bool
+}
+
+// Compact readies r to be kept for long, as min_interval keeps results:
+// every string it holds is interned (unique.Make), so the results of the
+// thousands of domains on one mail platform, whose evidence, reasons and
+// label values are mostly the same text (the platform's servers, their
+// certificates, the lists that do not list them), hold each text once;
+// and its slices are cut to their length. r must not be changed after.
+// It returns about how many bytes r then holds, its text counted as if
+// none were shared.
+func (r *Result) Compact() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	checks := make([]Check, len(r.checks))
+	for i, c := range r.checks {
+		c.ID, c.Reason, c.Remediation = intern(c.ID), intern(c.Reason), intern(c.Remediation)
+		c.Evidence = internAll(c.Evidence)
+		checks[i] = c
+	}
+	r.checks = checks
+	ms := make([]Measurement, len(r.measurements))
+	for i, m := range r.measurements {
+		m.LabelValues = internAll(m.LabelValues)
+		ms[i] = m
+	}
+	r.measurements = ms
+	r.errors, r.notes = internAll(r.errors), internAll(r.notes)
+	details := make([]Detail, len(r.details))
+	for i, d := range r.details {
+		details[i] = Detail{Title: intern(d.Title), Lines: internAll(d.Lines)}
+	}
+	r.details = details
+	reused := make([]Reuse, len(r.reused))
+	for i, u := range r.reused {
+		u.Fact, u.HeldFor = intern(u.Fact), intern(u.HeldFor)
+		reused[i] = u
+	}
+	r.reused = reused
+	return r.footprintLocked()
+}
+
+// footprintLocked estimates what r holds in memory: its structs, slices
+// and text.
+func (r *Result) footprintLocked() int {
+	const str, slice = 16, 24
+	n := 160 // the Result
+	for _, c := range r.checks {
+		n += 5*str + slice + len(c.ID) + len(c.Reason) + len(c.Remediation)
+		for _, e := range c.Evidence {
+			n += str + len(e)
+		}
+	}
+	for _, m := range r.measurements {
+		n += 16 + slice
+		for _, v := range m.LabelValues {
+			n += str + len(v)
+		}
+	}
+	for _, list := range [][]string{r.errors, r.notes} {
+		for _, s := range list {
+			n += str + len(s)
+		}
+	}
+	for _, d := range r.details {
+		n += str + slice + len(d.Title)
+		for _, l := range d.Lines {
+			n += str + len(l)
+		}
+	}
+	for _, u := range r.reused {
+		n += 2*str + 24 + len(u.Fact) + len(u.HeldFor)
+	}
+	return n
+}
+
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
+}
+
+// internAll returns the strings interned, in a slice of their number (nil
+// for none).
+func internAll(list []string) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = intern(s)
+	}
+	return out
 }

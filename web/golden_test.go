@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
@@ -165,7 +166,7 @@ func TestJSONSchema(t *testing.T) {
 		t.Errorf("dns keys: %s", got)
 	}
 	probe := report["probes"].([]any)[0].(map[string]any)
-	if got := keys(probe); got != "checks,details,duration_seconds,errors,measurements,name,notes" {
+	if got := keys(probe); got != "checks,details,duration_seconds,errors,measurements,name,notes,result_age_seconds,reused" {
 		t.Errorf("probe keys: %s", got)
 	}
 	check := probe["checks"].([]any)[0].(map[string]any)
@@ -174,5 +175,32 @@ func TestJSONSchema(t *testing.T) {
 	}
 	if check["status"] != "fail" || report["success"] != false {
 		t.Errorf("the first check of a failing report is %v, success %v", check["status"], report["success"])
+	}
+}
+
+// TestExpositionOfTheExampleWorld: /probe's exposition, written by hand,
+// is what the registry would have written, for every domain of the
+// example world.
+func TestExpositionOfTheExampleWorld(t *testing.T) {
+	world := testbed.StartExampleWorld(t)
+	for _, target := range []string{"example.test", "broken.test", "nullmx.test", "nomx.test"} {
+		r := goldenReport(t, world, target)
+		var got, want bytes.Buffer
+		if err := r.WriteExposition(&got); err != nil {
+			t.Errorf("%s: %v", target, err)
+		}
+		mfs, err := registryFor(r).Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := expfmt.NewEncoder(&want, expfmt.NewFormat(expfmt.TypeTextPlain))
+		for _, mf := range mfs {
+			if err := enc.Encode(mf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s: the exposition differs from the registry's:\n--- got\n%s\n--- want\n%s", target, got.String(), want.String())
+		}
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/config"
@@ -137,6 +136,10 @@ func (h *ProbeHandler) release() {
 	}
 }
 
+// expositionBuffers hold answers while they are written: a fleet's
+// exporter writes hundreds a second, some 20 KB each.
+var expositionBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // ServeHTTP implements http.Handler: /probe?module=M&target=T[&debug=true].
 func (h *ProbeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	debug := r.URL.Query().Get("debug") == "true"
@@ -145,11 +148,24 @@ func (h *ProbeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.History.Add(report, logs)
+	if !debug {
+		// Written by hand, as the registry would have: see
+		// collector.Report.WriteExposition.
+		buf := expositionBuffers.Get().(*bytes.Buffer)
+		buf.Reset()
+		defer expositionBuffers.Put(buf)
+		if err := report.WriteExposition(buf); err != nil {
+			level.Error(h.Logger).Log("msg", "Report has samples that cannot be exported", "target", report.Target.String(), "err", err)
+		}
+		w.Header().Set("Content-Type", collector.ExpositionContentType)
+		_, _ = w.Write(buf.Bytes())
+		return
+	}
 	reg, regErr := report.Registry()
 	if regErr != nil {
 		level.Error(h.Logger).Log("msg", "Report has duplicate samples", "target", report.Target.String(), "err", regErr)
 	}
-	if debug {
+	{
 		var buf bytes.Buffer
 		if err := WriteDebug(&buf, report, reg, logs); err != nil {
 			http.Error(w, "rendering the report: "+err.Error(), http.StatusInternalServerError)
@@ -157,9 +173,7 @@ func (h *ProbeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write(buf.Bytes())
-		return
 	}
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
 }
 
 // run validates a probe request and runs it. A bad request is answered

@@ -80,6 +80,24 @@ type JSONProbe struct {
 	Measurements    []JSONMeasurement `json:"measurements"`
 	Notes           []string          `json:"notes"`
 	Details         []probes.Detail   `json:"details"`
+	// ResultAgeSeconds is how old a result served again under the
+	// module's min_interval is; 0 for a result of this request.
+	ResultAgeSeconds float64 `json:"result_age_seconds"`
+	// Reused are the facts the probe judged that were gathered for
+	// another request (see probes.Reuse).
+	Reused []JSONReuse `json:"reused"`
+}
+
+// JSONReuse is a fact gathered for another request: an SMTP conversation
+// held for another domain on the same mail server (other_target), or for
+// this one earlier, within the smtp min_interval.
+type JSONReuse struct {
+	Fact        string    `json:"fact"`
+	HeldFor     string    `json:"held_for"`
+	OtherTarget bool      `json:"other_target"`
+	HeldAt      time.Time `json:"held_at"`
+	// AgeSeconds is how long before the report started it was gathered.
+	AgeSeconds float64 `json:"age_seconds"`
 }
 
 // JSONCheck is one check; status is pass, fail, skip or error.
@@ -141,13 +159,19 @@ func JSON(r *collector.Report) JSONReport {
 	}
 	for _, p := range r.Probes {
 		jp := JSONProbe{
-			Name:            p.Name,
-			DurationSeconds: p.Duration.Seconds(),
-			Errors:          nonNil(p.Result.Errors()),
-			Checks:          []JSONCheck{},
-			Measurements:    []JSONMeasurement{},
-			Notes:           nonNil(p.Result.Notes()),
-			Details:         p.Result.Details(),
+			Name:             p.Name,
+			DurationSeconds:  p.Duration.Seconds(),
+			Errors:           nonNil(p.Result.Errors()),
+			Checks:           []JSONCheck{},
+			Measurements:     []JSONMeasurement{},
+			Notes:            nonNil(p.Result.Notes()),
+			Details:          p.Result.Details(),
+			ResultAgeSeconds: p.Age.Seconds(),
+			Reused:           []JSONReuse{},
+		}
+		for _, u := range p.Result.Reuses() {
+			jp.Reused = append(jp.Reused, JSONReuse{Fact: u.Fact, HeldFor: u.HeldFor, OtherTarget: u.HeldFor != r.Target.String(),
+				HeldAt: u.HeldAt.UTC(), AgeSeconds: ReuseAge(r, u).Seconds()})
 		}
 		if jp.Details == nil {
 			jp.Details = []probes.Detail{}

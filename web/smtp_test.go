@@ -1,10 +1,13 @@
 package web
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
@@ -53,6 +56,8 @@ mx   IN TXT "v=spf1 a -all"
 _mta-sts IN TXT "v=STSv1; id=20261121T000000"
 mta-sts  IN A   127.0.0.1
 _smtp._tls IN TXT "v=TLSRPTv1; rua=mailto:tlsrpt@mail.test"
+$ORIGIN hosted.test.
+@    IN MX  10 mx.mail.test.
 $ORIGIN 0.0.127.in-addr.arpa.
 1    IN PTR mx.mail.test.
 `)
@@ -60,7 +65,10 @@ $ORIGIN 0.0.127.in-addr.arpa.
 	if err := os.WriteFile(caFile, ca.PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	yaml := fmt.Sprintf(`modules:
+	// Several conversations with the one server follow each other within
+	// a second here; the politeness bounds have tests of their own.
+	yaml := fmt.Sprintf(`smtp_politeness: {connections_per_minute_per_address: 0}
+modules:
   mail:
     timeout: 10s
     resolvers: [%q]
@@ -159,5 +167,69 @@ func TestSMTPMinIntervalOpensPort25OncePerInterval(t *testing.T) {
 	}
 	if n := server.Connections(); n != 3 {
 		t.Errorf("%d SMTP connections for 3 requests without min_interval, want 3", n)
+	}
+}
+
+// TestDomainsOnOneServerShareTheConversation: under the smtp min_interval a
+// second domain whose mail goes to the same MX host is judged from the
+// conversation held for the first, without connecting, and every report
+// (text, JSON, HTML) says so and how old it is.
+func TestDomainsOnOneServerShareTheConversation(t *testing.T) {
+	server, yaml := mailWorldYAML(t, "    min_interval: {smtp: 1h}\n")
+	yaml = strings.Replace(yaml, "rcpt_checks: [postmaster, abuse, open_relay]", "rcpt_checks: []", 1)
+	cfg := mustParse(t, yaml)
+	h, _ := newHandler(cfg)
+	if res := probe(t, h, "target=mail.test", nil); res.code != http.StatusOK {
+		t.Fatalf("%d %s", res.code, res.body)
+	}
+	res := probe(t, h, "target=hosted.test", nil)
+	for _, check := range []string{"smtp.reachable", "smtp.starttls", "tls.cert_trusted", "tls.cert_name"} {
+		if v := res.mustValue(t, "mail_check_success", "check", check); v != 1 {
+			t.Errorf("hosted.test: %s = %v", check, v)
+		}
+	}
+	if n := server.Connections(); n != 1 {
+		t.Fatalf("%d SMTP connections for two domains on one MX host, want 1", n)
+	}
+	// The smtp probe's own result for hosted.test is new; what it judged
+	// was held for mail.test.
+	if age := res.mustValue(t, "mail_probe_result_age_seconds", "probe", "smtp"); age != 0 {
+		t.Errorf("smtp result age %v for a domain probed for the first time", age)
+	}
+
+	debug := probe(t, h, "target=hosted.test&debug=true", nil)
+	want := fmt.Sprintf("reused: SMTP conversation with mx.mail.test 127.0.0.1:%d, held for mail.test ", server.Port())
+	if !strings.Contains(debug.body, want) {
+		t.Errorf("the debug report does not say the conversation was held for mail.test (want %q):\n%s", want, debug.body)
+	}
+
+	m, _ := cfg.Module("mail")
+	tgt, _ := probes.ParseTarget("hosted.test")
+	report := m.Run(context.Background(), &probes.Request{Target: tgt}, collector.RunOptions{})
+	var smtpProbe *JSONProbe
+	doc := JSON(report)
+	for i := range doc.Probes {
+		if doc.Probes[i].Name == "smtp" {
+			smtpProbe = &doc.Probes[i]
+		}
+	}
+	if smtpProbe == nil || len(smtpProbe.Reused) != 1 {
+		t.Fatalf("JSON smtp probe: %+v, want one reused conversation", smtpProbe)
+	}
+	u := smtpProbe.Reused[0]
+	if u.HeldFor != "mail.test" || !u.OtherTarget || u.AgeSeconds < 0 || u.HeldAt.IsZero() ||
+		!strings.HasPrefix(u.Fact, "SMTP conversation with mx.mail.test 127.0.0.1:") {
+		t.Errorf("JSON reused %+v", u)
+	}
+	var page bytes.Buffer
+	if err := WriteHTML(&page, report, 1, ""); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), `<p class="reused">Reused: SMTP conversation with mx.mail.test 127.0.0.1:`) ||
+		!strings.Contains(page.String(), "held for mail.test") {
+		t.Errorf("the HTML report does not say which conversation was reused:\n%s", page.String())
+	}
+	if n := server.Connections(); n != 1 {
+		t.Errorf("%d SMTP connections after four requests of two domains on one MX host, want 1", n)
 	}
 }

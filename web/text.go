@@ -190,6 +190,9 @@ func WriteTextStyled(w io.Writer, r *collector.Report, st TextStyle) error {
 		for _, n := range p.Result.Notes() {
 			ew.printf("  note: %s\n", n)
 		}
+		for _, line := range ReuseLines(r, p.Result) {
+			ew.printf("  reused: %s\n", line)
+		}
 		if st.Detail != TextFull && !attention {
 			continue
 		}
@@ -235,6 +238,28 @@ func writeIDList(ew *errWriter, st TextStyle, ids []string) {
 		line += item
 	}
 	flush()
+}
+
+// ReuseLines says, one line each, which facts a probe judged were gathered
+// for another request (an SMTP conversation held for another domain on the
+// same mail server, under the smtp min_interval), for whom and how long
+// before the report started.
+func ReuseLines(r *collector.Report, res *probes.Result) []string {
+	var out []string
+	for _, u := range res.Reuses() {
+		whom := u.HeldFor
+		if whom == r.Target.String() {
+			whom = "this target"
+		}
+		out = append(out, fmt.Sprintf("%s, held for %s %s before this report", u.Fact, whom, ReuseAge(r, u).Round(time.Second)))
+	}
+	return out
+}
+
+// ReuseAge is how long before the report started a reused fact was
+// gathered.
+func ReuseAge(r *collector.Report, u probes.Reuse) time.Duration {
+	return max(r.Start.Sub(u.HeldAt), 0)
 }
 
 // WriteDebug writes what debug=true returns: the report, the metrics a

@@ -52,6 +52,10 @@ type probeView struct {
 	Checks   []probes.Check
 	Notes    []string
 	Details  []probes.Detail
+	// Age is how old a result served again under min_interval is.
+	Age time.Duration
+	// Reused says which facts were gathered for another request.
+	Reused []string
 }
 
 func newReportView(id uint64, r *collector.Report, logs string) reportView {
@@ -71,6 +75,8 @@ func newReportView(id uint64, r *collector.Report, logs string) reportView {
 			Checks:   SortedChecks(p.Result),
 			Notes:    p.Result.Notes(),
 			Details:  p.Result.Details(),
+			Age:      p.Age,
+			Reused:   ReuseLines(r, p.Result),
 		})
 	}
 	var metrics bytes.Buffer

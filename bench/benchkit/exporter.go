@@ -81,12 +81,21 @@ func StartExporter(ctx context.Context, binary, dir, config string, env []string
 	return e, nil
 }
 
+// InProcessExporter is an exporter served by this process at base: its Pid
+// is this process's, and Stop does nothing.
+func InProcessExporter(base string) *Exporter { return &Exporter{Base: base} }
+
 // Pid is the exporter's process id.
-func (e *Exporter) Pid() int { return e.cmd.Process.Pid }
+func (e *Exporter) Pid() int {
+	if e.cmd == nil {
+		return os.Getpid()
+	}
+	return e.cmd.Process.Pid
+}
 
 // Stop ends the exporter (SIGKILL: nothing is left to flush) and waits.
 func (e *Exporter) Stop() {
-	if e == nil || e.cmd.Process == nil {
+	if e == nil || e.cmd == nil || e.cmd.Process == nil {
 		return
 	}
 	_ = e.cmd.Process.Kill()

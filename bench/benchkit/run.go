@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deliverability-exporter/deliverability_exporter/bench/benchworld"
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/config"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
@@ -81,7 +82,7 @@ func Problems(rep *collector.Report) []string {
 // fresh process-wide resources (empty blocklist cache, MTA-STS memory and
 // min_interval results).
 func ParseModule(yaml, name string) (*collector.Module, error) {
-	cfg, err := config.Parse([]byte("modules:\n" + yaml))
+	cfg, err := config.Parse([]byte(benchworld.Unbounded + "modules:\n" + yaml))
 	if err != nil {
 		return nil, err
 	}

@@ -463,6 +463,12 @@ func Lists() string {
 	return b.String()
 }
 
+// Unbounded is the top-level config line that turns the politeness bounds
+// on SMTP connections per server (smtp_politeness) off: the measurements
+// talk to a few loopback servers as fast as they can, to measure the
+// exporter's own work, which real servers' bounds would hide.
+const Unbounded = "smtp_politeness: {max_connections_per_address: 0, connections_per_minute_per_address: 0, connections_per_minute_per_network: 0}\n"
+
 // AllProbes are the probes of the full mail module, in the collector's
 // order; DNSOnlyProbes leaves out those that connect to servers.
 var (

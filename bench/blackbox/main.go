@@ -182,7 +182,7 @@ func run(ctx context.Context, blackbox, exporter string, n int, waitLoad float64
 	defer bbDNS.Stop()
 
 	// deliverability_exporter.
-	ours := fmt.Sprintf(`modules:
+	ours := benchworld.Unbounded + fmt.Sprintf(`modules:
   smtp_only:
     timeout: 10s
     resolvers: [%[1]q]

@@ -29,6 +29,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/deliverability-exporter/deliverability_exporter/bench/benchworld"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 )
 
@@ -166,7 +167,7 @@ silent IN MX 10 mx.silent
 		}
 	}
 	config := filepath.Join(dir, "config.yml")
-	yaml := fmt.Sprintf(`modules:
+	yaml := benchworld.Unbounded + fmt.Sprintf(`modules:
   mail:
     timeout: 60s
     resolvers: [%q]

@@ -112,9 +112,9 @@ func run(duration time.Duration, concurrency, domains int, exporter, only string
 		}
 		rows = append(rows, r)
 	}
-	dnsOnly := "modules:\n" + w.Module("dnsonly", benchworld.ModuleOptions{Probes: benchworld.DNSOnlyProbes}) +
+	dnsOnly := benchworld.Unbounded + "modules:\n" + w.Module("dnsonly", benchworld.ModuleOptions{Probes: benchworld.DNSOnlyProbes}) +
 		w.Module("dnsonly_nocache", benchworld.ModuleOptions{Probes: benchworld.DNSOnlyProbes, Extra: noCache})
-	full := "modules:\n" + w.Module("mail", benchworld.ModuleOptions{}) +
+	full := benchworld.Unbounded + "modules:\n" + w.Module("mail", benchworld.ModuleOptions{}) +
 		w.Module("mail_min_interval", benchworld.ModuleOptions{Extra: "    min_interval: {smtp: 5m, mtasts: 5m, dnsbl: 5m}\n"})
 	if name := "binary, DNS-only, answers kept within their TTL (the default, dns_cache_max_ttl 5m)"; want(name) {
 		r, err := binary(ctx, exporter, dir, dnsOnly, "dnsonly", w.Synthetic, duration, concurrency, name, nil)

@@ -209,6 +209,7 @@ func serve(f *flags, logger, baseLogger log.Logger) int {
 	mux.Handle("/probe", probeHandler)
 	mux.HandleFunc("/report", ui.Report)
 	mux.HandleFunc("/config", ui.Config)
+	mux.Handle("/sd", &web.SDHandler{Modules: engine.Current})
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{
 		ErrorLog:          stdLogger{logger},
 		ErrorHandling:     promhttp.ContinueOnError,

@@ -53,6 +53,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("bogus report", func(t *testing.T) { checkBogusReport(t, exporter) })
 	t.Run("alerts", func(t *testing.T) { checkAlerts(t, prom, w, wired) })
 	t.Run("dashboards", func(t *testing.T) { checkDashboards(t, prom) })
+	t.Run("fleet of replicas", func(t *testing.T) { checkFleet(t, w, resolver, wired) })
 	t.Logf("done after %s", time.Since(start).Round(time.Millisecond))
 }
 

@@ -84,8 +84,19 @@ func (w *world) startExporter(t *testing.T, resolver string, wired map[string]bo
 	dir := filepath.Join(w.dir, "exporter")
 	bin := filepath.Join(dir, "deliverability_exporter")
 	run(t, repoPath(), nil, "go", "build", "-o", bin, "./cmd/deliverability_exporter")
+	return w.runExporter(t, "exporter", bin, hostExporter, resolver, wired, "", "")
+}
 
+// exporterConfig is the suite's exporter configuration: one module with
+// every wired probe against the world's resolver; top goes before the
+// modules, module into the module.
+func (w *world) exporterConfig(resolver string, wired map[string]bool, top, module string) string {
 	var cfg strings.Builder
+	// Prometheus scrapes every 2 seconds here, so each MX host gets 30
+	// conversations a minute: past the default politeness rates, which
+	// have tests of their own.
+	cfg.WriteString("smtp_politeness: {connections_per_minute_per_address: 0, connections_per_minute_per_network: 0}\n")
+	cfg.WriteString(top)
 	fmt.Fprintf(&cfg, `modules:
   mail:
     timeout: 20s
@@ -97,21 +108,35 @@ func (w *world) startExporter(t *testing.T, resolver string, wired map[string]bo
     # probes never connect to unless the module opens it.
     allowed_networks: [127.0.0.0/8, "::1/128"]
 `, resolver, w.caFile)
+	cfg.WriteString(module)
 	for _, b := range probeBlocks {
 		if wired[b.key] {
 			fmt.Fprintf(&cfg, "    %s\n", b.yaml)
 		}
 	}
+	return cfg.String()
+}
+
+// runExporter runs the built exporter as name on host, with the suite's
+// configuration (exporterConfig's top and module, and the files given
+// beside it), and waits until it is healthy.
+func (w *world) runExporter(t *testing.T, name, bin string, host int, resolver string, wired map[string]bool, top, module string, files ...[2]string) string {
+	t.Helper()
+	dir := filepath.Join(w.dir, name)
+	cfg := w.exporterConfig(resolver, wired, top, module)
 	cfgFile := filepath.Join(dir, "config.yml")
-	writeFile(t, cfgFile, []byte(cfg.String()), 0o644)
-	if _, err := config.Parse([]byte(cfg.String())); err != nil {
-		t.Fatalf("the suite's exporter config does not load: %v\n%s", err, cfg.String())
+	writeFile(t, cfgFile, []byte(cfg), 0o644)
+	for _, f := range files {
+		writeFile(t, filepath.Join(dir, f[0]), []byte(f[1]), 0o644)
+	}
+	if _, err := config.Load(cfgFile); err != nil {
+		t.Fatalf("the suite's exporter config does not load: %v\n%s", err, cfg)
 	}
 
-	addr := w.addr(hostExporter, 10075)
-	exporter := startDaemon(t, dir, "deliverability_exporter", bin,
+	addr := w.addr(host, 10075)
+	exporter := startDaemon(t, dir, name, bin,
 		"--config.file="+cfgFile, "--web.listen-address="+addr, "--log.level=debug")
-	waitFor(t, 20*time.Second, "the exporter", func() error {
+	waitFor(t, 20*time.Second, name, func() error {
 		return httpOK("http://" + addr + "/-/healthy")
 	}, exporter)
 	return addr

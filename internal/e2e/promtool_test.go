@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/deliverability-exporter/deliverability_exporter/config"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/e2e/assets"
 )
 
@@ -242,5 +244,108 @@ func TestExampleProbeResource(t *testing.T) {
 	}
 	if !params["dkim_selector"] {
 		t.Error("probe.yaml does not show a per-target dkim_selector")
+	}
+}
+
+// TestPromtoolCheckFleetConfig checks examples/fleet/prometheus.yml as it
+// is, with its rule file in place.
+func TestPromtoolCheckFleetConfig(t *testing.T) {
+	requireCommands(t, "promtool")
+	out := run(t, repoPath("examples", "fleet"), nil, "promtool", "check", "config", "prometheus.yml")
+	if !strings.Contains(out, "SUCCESS") {
+		t.Errorf("promtool check config:\n%s", out)
+	}
+}
+
+// TestFleetExamplesAgree: the replicas' config of examples/fleet loads
+// with its targets file, the Prometheus Operator's copy of it too, and
+// the operator's ScrapeConfig shards exactly as prometheus.yml does.
+func TestFleetExamplesAgree(t *testing.T) {
+	cfg, err := config.Load(repoPath("examples", "fleet", "exporter.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Targets) == 0 {
+		t.Error("examples/fleet/exporter.yml serves no targets")
+	}
+
+	data, err := os.ReadFile(repoPath("examples", "fleet", "scrapeconfig.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var configMap struct {
+		Data map[string]string `yaml:"data"`
+	}
+	var scrape struct {
+		Spec struct {
+			JobName     string           `yaml:"jobName"`
+			Relabelings []map[string]any `yaml:"relabelings"`
+		} `yaml:"spec"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	for {
+		var doc map[string]any
+		if err := dec.Decode(&doc); err != nil {
+			break
+		}
+		text, _ := yaml.Marshal(doc)
+		switch doc["kind"] {
+		case "ConfigMap":
+			if err := yaml.Unmarshal(text, &configMap); err != nil {
+				t.Fatal(err)
+			}
+		case "ScrapeConfig":
+			if err := yaml.Unmarshal(text, &scrape); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	dir := t.TempDir()
+	for name, text := range configMap.Data {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := config.Load(filepath.Join(dir, "config.yml")); err != nil {
+		t.Errorf("the ConfigMap's config.yml: %v", err)
+	}
+
+	promData, err := os.ReadFile(repoPath("examples", "fleet", "prometheus.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prom struct {
+		ScrapeConfigs []struct {
+			JobName        string           `yaml:"job_name"`
+			RelabelConfigs []map[string]any `yaml:"relabel_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(promData, &prom); err != nil {
+		t.Fatal(err)
+	}
+	rules := prom.ScrapeConfigs[0].RelabelConfigs
+	if prom.ScrapeConfigs[0].JobName != scrape.Spec.JobName || len(rules) != len(scrape.Spec.Relabelings) {
+		t.Fatalf("job %q with %d relabel rules in prometheus.yml, %q with %d in the ScrapeConfig",
+			prom.ScrapeConfigs[0].JobName, len(rules), scrape.Spec.JobName, len(scrape.Spec.Relabelings))
+	}
+	operatorKey := map[string]string{"source_labels": "sourceLabels", "target_label": "targetLabel"}
+	for i, rule := range rules {
+		for k, v := range rule {
+			ok := operatorKey[k]
+			if ok == "" {
+				ok = k
+			}
+			got := scrape.Spec.Relabelings[i][ok]
+			if k == "replacement" {
+				// The replicas' names differ: Kubernetes' are qualified.
+				if !strings.HasPrefix(fmt.Sprint(got), strings.TrimSuffix(fmt.Sprint(v), ":10075")) {
+					t.Errorf("rule %d: replacement %v, prometheus.yml has %v", i, got, v)
+				}
+				continue
+			}
+			if fmt.Sprint(got) != fmt.Sprint(v) {
+				t.Errorf("rule %d: %s = %v in the ScrapeConfig, %v in prometheus.yml", i, k, got, v)
+			}
+		}
 	}
 }

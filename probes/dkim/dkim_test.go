@@ -485,6 +485,18 @@ func TestProbe(t *testing.T) {
 			},
 		},
 		{
+			// Prometheus' __param_dkim_selector label holds one value: the
+			// http_sd endpoint joins a domain's selectors with commas.
+			name:      "two selectors in one parameter value, separated by a comma",
+			target:    "gmail.com",
+			selectors: []string{"20230601,20161025"},
+			checks:    statuses(pass, "dkim.present", fail, "dkim.ed25519", fail),
+			reasons: map[string]string{
+				"dkim.present": "no key record at 20161025._domainkey.gmail.com, named by dkim_selector=",
+			},
+			metrics: []metric{m("mail_dkim_key_bits", 2048, "20230601", "rsa")},
+		},
+		{
 			name:      "a selector named by parameter that has no key",
 			target:    "gmail.com",
 			selectors: []string{"20230601", "20161025"},
@@ -732,6 +744,9 @@ func TestValidateParams(t *testing.T) {
 		{[]string{strings.Repeat("a", 64)}, "a DNS label has at most 63"},
 		{[]string{strings.Repeat(strings.Repeat("a", 60)+".", 4) + "a"}, "exceeds the 253 of a DNS name"},
 		{slices.Repeat([]string{"s"}, 33), "at most 32"},
+		{[]string{"s1,s2,k1"}, ""},
+		{[]string{"s1,,s2"}, "dkim_selector: empty selector"},
+		{[]string{strings.TrimSuffix(strings.Repeat("s,", 33), ",")}, "at most 32"},
 	} {
 		err := p.ValidateParams(url.Values{dkim.ParamSelector: tc.values, "other": {"ignored!"}})
 		switch {

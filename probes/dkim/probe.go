@@ -27,7 +27,8 @@ import (
 const Name = "dkim"
 
 // ParamSelector is the repeatable query parameter naming selectors to look
-// up besides the module's.
+// up besides the module's (each value one selector, or several separated
+// by commas).
 const ParamSelector = "dkim_selector"
 
 // Probe checks the DKIM keys of a domain. It is safe for concurrent use.
@@ -60,9 +61,21 @@ func (p *Probe) Name() string { return Name }
 // ParamNames says the probe reads dkim_selector=.
 func (p *Probe) ParamNames() []string { return []string{ParamSelector} }
 
+// SplitSelectors returns the selectors of dkim_selector= values: each value
+// is one selector or several separated by commas (no selector has one),
+// which is how Prometheus' single-valued __param_dkim_selector label
+// carries more than one.
+func SplitSelectors(values []string) []string {
+	var out []string
+	for _, v := range values {
+		out = append(out, strings.Split(v, ",")...)
+	}
+	return out
+}
+
 // ValidateParams checks the dkim_selector= values.
 func (p *Probe) ValidateParams(v url.Values) error {
-	values := v[ParamSelector]
+	values := SplitSelectors(v[ParamSelector])
 	if len(values) > maxSelectors {
 		return fmt.Errorf("%s: %d given; at most %d", ParamSelector, len(values), maxSelectors)
 	}
@@ -118,7 +131,7 @@ func (p *Probe) candidates(req *probes.Request, res *probes.Result) []candidate 
 	for _, s := range p.cfg.Selectors {
 		add(s, originConfig)
 	}
-	params := req.Params[ParamSelector]
+	params := SplitSelectors(req.Params[ParamSelector])
 	if len(params) > maxSelectors {
 		res.Note("%s: only the first %d of %d values are looked up", ParamSelector, maxSelectors, len(params))
 		params = params[:maxSelectors]

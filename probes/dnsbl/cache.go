@@ -123,12 +123,15 @@ func serversKey(r *dnsclient.Resolver) string { return strings.Join(r.Servers(),
 
 // lookup answers a question from the cache or asks it through the request's
 // resolver (which counts the query against the request). servers is
-// serversKey(r); now is the request's clock.
-func (c *Cache) lookup(ctx context.Context, r *dnsclient.Resolver, servers string, now func() time.Time, name string, qtype uint16) (*dnsclient.Answer, error) {
+// serversKey(r); now is the request's clock. charge is called just before
+// a query is sent, by the one asker that sends it; its error is the
+// question's, and no query is sent. asked reports whether this caller's
+// question was sent as a query.
+func (c *Cache) lookup(ctx context.Context, r *dnsclient.Resolver, servers string, now func() time.Time, name string, qtype uint16, charge func() error) (ans *dnsclient.Answer, asked bool, err error) {
 	key := cacheKey{servers: servers, name: dns.CanonicalName(name), qtype: qtype}
 	if ans, ok := c.kept(key, now()); ok {
 		c.hits.Add(1)
-		return ans, nil
+		return ans, false, nil
 	}
 	// Concurrent askers of one question share one query; a question whose
 	// asker gave up is asked again for a waiter with time left.
@@ -136,6 +139,9 @@ func (c *Cache) lookup(ctx context.Context, r *dnsclient.Resolver, servers strin
 	ans, err, joined := c.asking.Do(ctx, key, func() (*dnsclient.Answer, error) {
 		if ans, ok := c.kept(key, now()); ok {
 			return ans, nil // kept while this asker came
+		}
+		if err := charge(); err != nil {
+			return nil, err
 		}
 		fresh = true
 		c.misses.Add(1)
@@ -147,12 +153,12 @@ func (c *Cache) lookup(ctx context.Context, r *dnsclient.Resolver, servers strin
 		return ans, err
 	})
 	if joined && err != nil && err == ctx.Err() {
-		return nil, &dnsclient.Error{Name: key.name, Type: qtype, Rcode: -1, Err: err}
+		return nil, false, &dnsclient.Error{Name: key.name, Type: qtype, Rcode: -1, Err: err}
 	}
-	if !fresh {
+	if !fresh && err == nil {
 		c.hits.Add(1)
 	}
-	return ans, err
+	return ans, fresh, err
 }
 
 // kept returns the kept answer to the question if it has not expired.

@@ -52,6 +52,12 @@ type List struct {
 	// default because no public list holds them: for an organisation's own
 	// list (an rbldnsd zone of its address space). ip and allow lists only.
 	PrivateAddresses bool `yaml:"private_addresses,omitempty"`
+	// DailyQueryBudget bounds the queries the process sends the list in
+	// any 24 hours (0: no bound), as lists meter free use by the day;
+	// answers from the process-wide cache do not count. When it is spent
+	// the list's questions are not asked and its checks are undecided
+	// until it refills.
+	DailyQueryBudget int `yaml:"daily_query_budget,omitempty"`
 	// TestPoint is the name a domain list must list for dnsbl.list_health,
 	// for lists that document their own test entry instead of RFC 5782's
 	// "test" (Spamhaus DBL: dbltest.com). Empty: "test".
@@ -165,6 +171,7 @@ const (
 	maxLists              = 64
 	maxCodesPerList       = 256
 	maxTextLength         = 80
+	maxDailyQueryBudget   = 1_000_000_000
 )
 
 // UnmarshalYAML fills the defaults first, so keys left out keep them, then
@@ -268,6 +275,9 @@ func (l *List) validate() error {
 	}
 	if l.PrivateAddresses && l.Kind == KindDomain {
 		return errors.New("private_addresses applies to ip and allow lists; a domain list is asked about names")
+	}
+	if l.DailyQueryBudget < 0 || l.DailyQueryBudget > maxDailyQueryBudget {
+		return fmt.Errorf("daily_query_budget %d: want 0 (no budget) to %d", l.DailyQueryBudget, maxDailyQueryBudget)
 	}
 	if err := validateText("name", l.Name); err != nil {
 		return err

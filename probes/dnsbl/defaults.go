@@ -42,6 +42,10 @@ func DefaultConfig() Config {
 			// (127.0.0.5-7 are "currently unused" XBL codes).
 			{
 				Zone: "zen.spamhaus.org", Name: "Spamhaus ZEN", Kind: KindIP, IPv6: true,
+				// Free use ends at 300,000 queries a day for ZEN and DBL
+				// together (https://www.spamhaus.org/organization/dnsblusage/):
+				// half each.
+				DailyQueryBudget: 150000,
 				Codes: map[string]string{
 					"127.0.0.2":  "SBL",
 					"127.0.0.3":  "CSS",
@@ -68,6 +72,7 @@ func DefaultConfig() Config {
 			// Spamhaus documents dbltest.com as its test entry.
 			{
 				Zone: "dbl.spamhaus.org", Name: "Spamhaus DBL", Kind: KindDomain, TestPoint: "dbltest.com",
+				DailyQueryBudget: 150000,
 				Codes: map[string]string{
 					"127.0.1.2":   "spam domain",
 					"127.0.1.4":   "phishing domain",
@@ -124,6 +129,8 @@ func DefaultConfig() Config {
 			// (https://mailspike.org/usage.html).
 			{
 				Zone: "bl.mailspike.net", Name: "Mailspike", Kind: KindIP,
+				// Free below 100,000 DNS queries a day.
+				DailyQueryBudget: 100000,
 				Codes: map[string]string{
 					"127.0.0.2":  "Z spam wave",
 					"127.0.0.10": "L5 worst reputation",
@@ -165,7 +172,10 @@ func DefaultConfig() Config {
 			// resolver that asks it must be registered first.
 			{
 				Zone: "list.dnswl.org", Name: "DNSWL", Kind: KindAllow, IPv6: true,
-				ErrorCodes: map[string]string{"127.0.0.255": "query refused, over the free limit"},
+				// Free for non-commercial use below 100,000 queries a day
+				// (https://www.dnswl.org/?page_id=110).
+				DailyQueryBudget: 100000,
+				ErrorCodes:       map[string]string{"127.0.0.255": "query refused, over the free limit"},
 			},
 		},
 	}

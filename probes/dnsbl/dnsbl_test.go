@@ -201,6 +201,7 @@ type request struct {
 	target   string
 	outbound []string
 	cache    *dnsbl.Cache
+	budgets  *dnsbl.Budgets
 	now      func() time.Time
 	timeout  time.Duration // per DNS attempt
 }
@@ -233,7 +234,11 @@ func runProbe(t testing.TB, addr string, cfg dnsbl.Config, rq request) (*probes.
 	env := &probes.Env{DNS: resolver, Facts: probes.NewFacts(nil), Now: now, Logger: log.NewNopLogger()}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	res := dnsbl.New(cfg, rq.cache).Run(ctx, &probes.Request{Target: tgt, OutboundIPs: out}, env)
+	p := dnsbl.New(cfg, rq.cache)
+	if rq.budgets != nil {
+		p = p.WithBudgets(rq.budgets)
+	}
+	res := p.Run(ctx, &probes.Request{Target: tgt, OutboundIPs: out}, env)
 	if res == nil {
 		t.Fatal("Run returned nil")
 	}

@@ -20,6 +20,7 @@ package dnsbl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -51,6 +52,8 @@ const (
 type Probe struct {
 	cfg   Config
 	cache *Cache
+	// budgets counts the queries per list (nil: none counted).
+	budgets *Budgets
 }
 
 var (
@@ -96,7 +99,19 @@ func copyMap(m map[string]string) map[string]string {
 
 // Registration declares the probe to the engine.
 var Registration = probes.Register(Name, []string{mailhosts.FactName}, DefaultConfig,
-	func(c Config, s probes.Setup) *Probe { return New(c, SharedCache(s.Kept)) })
+	func(c Config, s probes.Setup) *Probe {
+		return New(c, SharedCache(s.Kept)).WithBudgets(SharedBudgets(s.Kept))
+	})
+
+// WithBudgets makes the probe count its queries per list in b and hold them
+// to each list's daily_query_budget; it returns p.
+func (p *Probe) WithBudgets(b *Budgets) *Probe {
+	p.budgets = b
+	for _, l := range p.cfg.Lists {
+		b.Configure(l.Zone, l.DailyQueryBudget)
+	}
+	return p
+}
 
 // DefaultCacheEntries and DefaultCacheBytes bound the process-wide
 // blocklist answer cache: some 50,000 answers of real lists (about 650
@@ -447,6 +462,10 @@ type listRun struct {
 	refusedCount int
 	failures     []error
 	asked        int
+	// overBudget counts the questions not asked because the list's
+	// daily_query_budget was spent (budgetErr says so).
+	overBudget int
+	budgetErr  error
 }
 
 // subjectRun is one subject on one list.
@@ -459,6 +478,7 @@ type subjectRun struct {
 }
 
 // erring reports whether the list refused or failed any question.
+// A spent budget is not the list's error: its questions were not asked.
 func (lr *listRun) erring() bool { return lr.refusedCount > 0 || len(lr.failures) > 0 }
 
 // plan decides which list is asked about which subject.
@@ -557,8 +577,24 @@ func (r *run) askAll(qs []*query, qtype uint16) {
 }
 
 func (r *run) lookup(name string, qtype uint16) (*dnsclient.Answer, error) {
+	// Every query sent to a list counts against its daily_query_budget;
+	// answers from the cache are free.
+	l := r.p.listOf(name)
+	charge := func() error {
+		if l == nil {
+			return nil
+		}
+		return r.p.budgets.charge(l.Zone, l.DailyQueryBudget, r.now())
+	}
 	if r.p.cache != nil {
-		return r.p.cache.lookup(r.ctx, r.env.DNS, r.servers, r.now, name, qtype)
+		ans, asked, err := r.p.cache.lookup(r.ctx, r.env.DNS, r.servers, r.now, name, qtype, charge)
+		if !asked && err == nil && l != nil {
+			r.p.budgets.hit(l.Zone)
+		}
+		return ans, err
+	}
+	if err := charge(); err != nil {
+		return nil, err
 	}
 	return refuseBogus(r.env.DNS.Lookup(r.ctx, name, qtype))
 }
@@ -606,7 +642,13 @@ func (r *run) noteFailure(lr *listRun, o outcome, codes []returnCode, err error)
 			}
 		}
 	case failed:
-		if err != nil {
+		var over *OverBudgetError
+		switch {
+		case errors.As(err, &over):
+			// Not the list's failure: the exporter held back.
+			lr.overBudget++
+			lr.budgetErr = over
+		case err != nil:
 			lr.failures = append(lr.failures, err)
 		}
 	}
@@ -762,6 +804,9 @@ func (lr *listRun) listError() error {
 	}
 	if n := len(lr.failures); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d of %d queries got no answer: %v", n, lr.asked, lr.failures[0]))
+	}
+	if lr.overBudget > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d questions %v", lr.overBudget, lr.asked, lr.budgetErr))
 	}
 	if len(parts) == 0 {
 		return nil

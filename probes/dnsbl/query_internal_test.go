@@ -142,7 +142,7 @@ func TestCacheEvictsOldestFirst(t *testing.T) {
 	now := func() time.Time { return clock }
 	key := serversKey(r)
 	ask := func(name string) {
-		if _, err := c.lookup(context.Background(), r, key, now, name, dns.TypeA); err != nil {
+		if _, _, err := c.lookup(context.Background(), r, key, now, name, dns.TypeA, noCharge); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -173,15 +173,18 @@ func TestCacheWaiterRetriesAbandonedQuestion(t *testing.T) {
 	key := serversKey(r)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := c.lookup(ctx, r, key, time.Now, "a.test", dns.TypeA); err == nil {
+	if _, _, err := c.lookup(ctx, r, key, time.Now, "a.test", dns.TypeA, noCharge); err == nil {
 		t.Fatal("a cancelled lookup succeeded")
 	}
-	if _, err := c.lookup(context.Background(), client.NewResolver(), key, time.Now, "a.test", dns.TypeA); err != nil {
+	if _, _, err := c.lookup(context.Background(), client.NewResolver(), key, time.Now, "a.test", dns.TypeA, noCharge); err != nil {
 		t.Errorf("the next asker got the abandoned error: %v", err)
 	}
 	var de *dnsclient.Error
-	_, err := c.lookup(ctx, r, key, time.Now, "z.test", dns.TypeA)
+	_, _, err := c.lookup(ctx, r, key, time.Now, "z.test", dns.TypeA, noCharge)
 	if !errors.As(err, &de) {
 		t.Errorf("error %v is not a *dnsclient.Error", err)
 	}
 }
+
+// noCharge is the charge of a question no budget bounds.
+func noCharge() error { return nil }

@@ -166,6 +166,7 @@ func (r *run) judgeCertificates(v *probes.Verdict, hosts []*mxHost) certTally {
 		t.err = fmt.Errorf("SMTP conversations for the MX certificates: %w", err)
 		return t
 	}
+	smtpsession.RecordShared(r.res, sessions)
 	byName := map[string]*mxHost{}
 	for _, h := range hosts {
 		byName[h.name] = h

@@ -33,6 +33,8 @@ func (r *run) recordAll() {
 	r.recordImplicitTLS()
 	r.measure()
 	r.details()
+	smtpsession.RecordShared(r.res, r.sessions)
+	smtpsession.RecordShared(r.res, r.implicit)
 }
 
 // hostErrors collects hosts whose addresses could not be resolved: their
@@ -896,6 +898,11 @@ func (r *run) details() {
 		if s.NotProbed != nil || len(s.Transcript) == 0 {
 			continue
 		}
-		r.res.AddDetail(fmt.Sprintf("SMTP conversation with %s (%s)", s.Label(), s.Duration.Round(time.Millisecond)), s.Transcript...)
+		title := fmt.Sprintf("SMTP conversation with %s (%s)", s.Label(), s.Duration.Round(time.Millisecond))
+		if s.Shared != nil {
+			title = fmt.Sprintf("SMTP conversation with %s (%s), held for %s at %s", s.Label(), s.Duration.Round(time.Millisecond),
+				s.Shared.Target, s.Shared.At.UTC().Format(time.RFC3339))
+		}
+		r.res.AddDetail(title, s.Transcript...)
 	}
 }

@@ -33,6 +33,8 @@ import (
 //   - spread.test: three MX hosts in three networks of the documentation
 //     ranges (RFC 5737), which only a dialer that never dials reaches:
 //     the servers of many domains, as seen from a blocked network.
+//   - hosted-a.test, hosted-b.test: domains hosted on one.test's MX host,
+//     as a platform hosts thousands.
 //   - nullmx.test, noaddress.test, servfail.test: nothing to probe.
 //   - elsewhere.test: a name that resolves, but not to the servers.
 const zones = `
@@ -72,6 +74,11 @@ $ORIGIN spread.test.
 a      IN A    192.0.2.25
 b      IN A    198.51.100.25
 c      IN A    203.0.113.25
+$ORIGIN hosted-a.test.
+@      IN MX   10 mx.one.test.
+
+$ORIGIN hosted-b.test.
+@      IN MX   10 mx.one.test.
 
 $ORIGIN nullmx.test.
 @      IN MX   0 .

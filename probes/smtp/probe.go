@@ -42,7 +42,8 @@ func New(cfg Config) *Probe {
 
 // Registration declares the probe to the engine. Its block also supplies
 // the SMTP conversations (smtpsession.FactName) to every probe of the
-// module, kept across requests under the module's smtp min_interval.
+// module, kept across requests under the module's smtp min_interval and
+// shared across targets (smtpsession.SessionMemory).
 var Registration = probes.Register(Name,
 	[]string{mailhosts.FactName, mailhosts.TLSAFactName, smtpsession.FactName},
 	DefaultConfig, func(c Config, _ probes.Setup) *Probe { return New(c) },
@@ -54,13 +55,18 @@ var Registration = probes.Register(Name,
 	c.Session.Normalize()
 	var memory *smtpsession.SessionMemory
 	if s.MinInterval > 0 {
-		memory = probes.Keep(s.Kept, "smtp.sessions/"+s.Module,
-			func(m *smtpsession.SessionMemory) bool { return m.MaxAge() == s.MinInterval },
-			func() *smtpsession.SessionMemory { return smtpsession.NewSessionMemory(s.MinInterval) })
+		// One memory for the process: a mail server that several domains
+		// (and modules) share is talked to once per interval for all.
+		memory = smtpsession.SharedMemory(s.Kept)
 	}
-	// The way out to port 25 is the process's, whatever the module.
-	egress := smtpsession.SharedEgress(s.Kept)
-	return map[string]probes.Provider{smtpsession.FactName: smtpsession.Provider(c.Session, memory, egress)}
+	return map[string]probes.Provider{smtpsession.FactName: smtpsession.Provider(c.Session, smtpsession.Shared{
+		Memory: memory, MaxAge: s.MinInterval,
+		// Process-wide, whatever the module: the bounds protect servers
+		// every module shares, and the way out to port 25 is the
+		// process's.
+		Politeness: smtpsession.SharedPoliteness(s.Kept),
+		Egress:     smtpsession.SharedEgress(s.Kept),
+	})}
 })
 
 // Name returns "smtp".

@@ -2,14 +2,22 @@ package smtp_test
 
 import (
 	"context"
+	"crypto/x509"
+	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtp"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
@@ -212,5 +220,252 @@ func TestDefaultEHLOName(t *testing.T) {
 	noted := slices.ContainsFunc(res.Notes(), func(n string) bool { return strings.Contains(n, "address literal") })
 	if noted != strings.HasPrefix(want, "[") {
 		t.Errorf("notes %q for EHLO %s", res.Notes(), want)
+	}
+}
+
+// hostedSessions asks the conversations of target in a request of its own
+// (a fresh environment) of a module whose smtp block is cfg and whose
+// min_interval for smtp is 5 minutes, with the process-wide memory of kept.
+func (w *world) hostedSessions(t *testing.T, kept *probes.Kept, cfg smtp.Config, target string, env *probes.Env) []*smtp.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	e := *env
+	e.Facts = probes.NewFacts(smtp.Registration.Provides(&cfg, probes.Setup{Module: "mail", MinInterval: 5 * time.Minute, Kept: kept}))
+	sessions, err := smtpsession.Sessions(ctx, request(t, target), &e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sessions
+}
+
+// TestDomainsOnOneServerShareOneConversation: two domains whose mail goes
+// to one MX host are one conversation per interval for the process: the
+// second request opens no connection, its report says for whom the
+// conversation was held, and only what names the domain (the RCPT checks
+// of postmaster@ and abuse@) is the domain's own conversation.
+func TestDomainsOnOneServerShareOneConversation(t *testing.T) {
+	w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour { return good(t, "mx.one.test") })
+	server := w.servers["127.0.0.4"]
+	kept := probes.NewKept()
+	smtpsession.SharedPoliteness(kept).Configure(smtpsession.PolitenessConfig{}) // not under test here
+	cfg := w.cfg()
+	cfg.Session.RcptChecks = nil // the default: nothing names the domain
+
+	first := w.hostedSessions(t, kept, cfg, "hosted-a.test", w.newEnv())
+	if len(first) != 1 || first[0].Shared != nil || !first[0].Handshaked() {
+		t.Fatalf("first request: %d sessions, shared %+v, want one held for it with a handshake", len(first), first[0].Shared)
+	}
+	second := w.hostedSessions(t, kept, cfg, "hosted-b.test", w.newEnv())
+	if n := server.Connections(); n != 1 {
+		t.Fatalf("%d connections for two domains on one MX host, want 1", n)
+	}
+	s := second[0]
+	if s.Shared == nil || s.Shared.Target != "hosted-a.test" || s.Shared.At.IsZero() {
+		t.Fatalf("second request's session does not say it was held for hosted-a.test: %+v", s.Shared)
+	}
+	if s.GreetingName != "mx.one.test" || !s.Handshaked() || !s.TLS.Valid {
+		t.Errorf("the shared conversation lost its facts: greeting %q, TLS %+v", s.GreetingName, s.TLS)
+	}
+	if first[0].Shared != nil {
+		t.Error("marking the reader's copy changed the holder's session")
+	}
+
+	// The probe judges it as its own and says where it came from.
+	env := w.newEnv()
+	env.Facts = probes.NewFacts(smtp.Registration.Provides(&cfg, probes.Setup{Module: "mail", MinInterval: 5 * time.Minute, Kept: kept}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := smtp.New(cfg).Run(ctx, request(t, "hosted-b.test"), env)
+	checkInvariants(t, res)
+	for _, id := range []string{"smtp.reachable", "smtp.starttls", "tls.cert_trusted", "tls.cert_name"} {
+		if c, _ := res.Check(id); c.Status != probes.StatusPass {
+			t.Errorf("%s = %s (%s) from the shared conversation", id, c.Status, c.Reason)
+		}
+	}
+	reused := res.Reuses()
+	if len(reused) != 1 || reused[0].HeldFor != "hosted-a.test" || !strings.Contains(reused[0].Fact, "mx.one.test 127.0.0.4:") {
+		t.Errorf("reused %+v, want the conversation held for hosted-a.test", reused)
+	}
+	if n := server.Connections(); n != 1 {
+		t.Errorf("%d connections after the probe ran, want 1", n)
+	}
+
+	// Another module trusting other roots judges the served chain against
+	// its own: the kept facts are the server's, the verdict the reader's.
+	other := w.newEnv()
+	other.RootCAs = x509.NewCertPool()
+	s = w.hostedSessions(t, kept, cfg, "hosted-b.test", other)[0]
+	if s.TLS.Trusted || s.TLS.Valid {
+		t.Error("a reader without the test CA was told the chain is trusted")
+	}
+	if again := w.hostedSessions(t, kept, cfg, "hosted-b.test", w.newEnv())[0]; !again.TLS.Trusted {
+		t.Error("judging for another reader changed the kept verdict")
+	}
+
+	// A module whose networks exclude the address does not read what
+	// another module was allowed to learn there.
+	closed := w.newEnv()
+	closed.Dialer = &probes.AddressDialer{}
+	if s := w.hostedSessions(t, kept, cfg, "hosted-b.test", closed)[0]; !s.Denied || s.Shared != nil {
+		t.Errorf("a module that may not connect read the kept conversation: denied %v, shared %+v", s.Denied, s.Shared)
+	}
+
+	// The RCPT checks name the domain: one conversation per domain, each
+	// kept for that domain alone.
+	rcpt := cfg
+	rcpt.Session.RcptChecks = []string{smtp.RcptPostmaster}
+	for range 2 {
+		for _, d := range []string{"hosted-a.test", "hosted-b.test"} {
+			s := w.hostedSessions(t, kept, rcpt, d, w.newEnv())[0]
+			if len(s.Rcpts) != 1 || s.Rcpts[0].Address != "postmaster@"+d {
+				t.Errorf("%s: RCPT %+v, want postmaster@%s", d, s.Rcpts, d)
+			}
+			if s.Shared != nil && s.Shared.Target != d {
+				t.Errorf("%s read the RCPT conversation held for %s", d, s.Shared.Target)
+			}
+		}
+	}
+	if n := server.Connections(); n != 3 {
+		t.Errorf("%d connections, want 3: the shared one and one per domain with RCPT checks", n)
+	}
+}
+
+// TestConcurrentDomainsOnOneServerShareOneConversation: requests for
+// domains on one MX host that arrive at once join the conversation the
+// first of them holds.
+func TestConcurrentDomainsOnOneServerShareOneConversation(t *testing.T) {
+	gate := testbed.NewSMTPLockstep(200 * time.Millisecond) // the greeting waits: all ask while the first talks
+	w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour {
+		b := good(t, "mx.one.test")
+		b.Lockstep = gate
+		return b
+	})
+	kept := probes.NewKept()
+	cfg := w.cfg()
+	cfg.Session.RcptChecks = nil
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			s := w.hostedSessions(t, kept, cfg, []string{"hosted-a.test", "hosted-b.test"}[i%2], w.newEnv())[0]
+			if !s.Handshaked() {
+				t.Errorf("request %d: no handshake: %v", i, s.Err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := w.servers["127.0.0.4"].Connections(); n != 1 {
+		t.Errorf("%d connections for 20 concurrent requests of two domains on one MX host, want 1", n)
+	}
+}
+
+// countingDialer counts the connections open at once through it (a
+// connection ends when the probe closes it, before its turn is given
+// back), and keeps the peak.
+type countingDialer struct {
+	probes.Dialer
+	mu         sync.Mutex
+	open, peak int
+}
+
+func (d *countingDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := d.Dialer.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.open++
+	d.peak = max(d.peak, d.open)
+	d.mu.Unlock()
+	return &countedConn{Conn: c, d: d}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	d    *countingDialer
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.d.mu.Lock()
+		c.d.open--
+		c.d.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// TestPolitenessHoldsForAThousandDomainsOnOnePlatform: 1,000 requests at
+// once for domains on one platform's MX host, each with a conversation of
+// its own (the RCPT check names the domain): no more connections are open
+// to the address than smtp_politeness allows, none starts beyond its rate,
+// and every conversation the bounds kept from starting before the deadline
+// is undecided with the bound named, never the server's failure.
+func TestPolitenessHoldsForAThousandDomainsOnOnePlatform(t *testing.T) {
+	const domains = 1000
+	w := newWorld(t, []string{"127.0.0.6"}, func(ip string) testbed.SMTPBehaviour { return good(t, "mx.platform.test") })
+	var zone strings.Builder
+	zone.WriteString("$ORIGIN platform.test.\nmx IN A 127.0.0.6\n")
+	for i := range domains {
+		fmt.Fprintf(&zone, "d%04d IN MX 10 mx\n", i)
+	}
+	if err := w.dns.AddZone(zone.String()); err != nil {
+		t.Fatal(err)
+	}
+	kept := probes.NewKept()
+	pol := smtpsession.SharedPoliteness(kept)
+	// 600 a minute: a burst of 60, then 10 a second.
+	pol.Configure(smtpsession.PolitenessConfig{MaxConnectionsPerAddress: 2, ConnectionsPerMinutePerAddress: 600})
+	cfg := w.cfg()
+	cfg.Session.RcptChecks = []string{smtp.RcptPostmaster}
+	providers := smtp.Registration.Provides(&cfg, probes.Setup{Module: "mail", MinInterval: 5 * time.Minute, Kept: kept})
+	dialer := &countingDialer{Dialer: probetest.LoopbackDialer()}
+	client, err := dnsclient.New(dnsclient.Config{Servers: []string{w.dns.Addr}, Timeout: 5 * time.Second, Attempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	outcome := map[probes.Status]int{}
+	var wg sync.WaitGroup
+	for i := range domains {
+		wg.Go(func() {
+			env := &probes.Env{DNS: client.NewResolver(), Dialer: dialer, RootCAs: testCA(t).Pool, Now: time.Now,
+				Logger: log.NewNopLogger(), Facts: probes.NewFacts(providers)}
+			res := smtp.New(cfg).Run(ctx, request(t, fmt.Sprintf("d%04d.platform.test", i)), env)
+			c, _ := res.Check("smtp.reachable")
+			mu.Lock()
+			outcome[c.Status]++
+			mu.Unlock()
+			if c.Status == probes.StatusError && !strings.Contains(c.Reason, "smtp_politeness") {
+				t.Errorf("d%04d: undecided for another reason than the bounds: %s", i, c.Reason)
+			}
+		})
+	}
+	wg.Wait()
+	if dialer.peak > 2 {
+		t.Errorf("%d connections open at once to one address, the bound is 2", dialer.peak)
+	}
+	st := pol.Stats()
+	started := int(st.Started.Load())
+	if started > 60+10*5+1 {
+		t.Errorf("%d connections started within 5s at 600 a minute (a burst of 60, then 10 a second)", started)
+	}
+	if outcome[probes.StatusFail] != 0 || outcome[probes.StatusPass] == 0 || outcome[probes.StatusPass] > started {
+		t.Errorf("smtp.reachable: %d pass, %d fail, %d undecided for %d connections started; want no failure",
+			outcome[probes.StatusPass], outcome[probes.StatusFail], outcome[probes.StatusError], started)
+	}
+	notStarted := 0
+	for i := range smtpsession.Limits {
+		notStarted += int(st.NotStarted[i].Load())
+	}
+	if outcome[probes.StatusError] != notStarted || notStarted+started != domains {
+		t.Errorf("%d undecided, %d kept from starting by a bound, %d started, for %d domains", outcome[probes.StatusError], notStarted, started, domains)
+	}
+	if st.Waits[0].Load() == 0 {
+		t.Error("no connection waited for the concurrency bound")
 	}
 }

@@ -50,10 +50,8 @@ type dialogue struct {
 // connection, and the connection closed when ctx ends) and by the reply
 // bounds of readReply. It never sends DATA: EHLO (HELO), STARTTLS, EHLO,
 // then for RCPT checks MAIL FROM:<>, RCPT TO, RSET; then QUIT.
-func converse(ctx context.Context, env *probes.Env, ep Endpoint, conv conversation) *Session {
-	start := time.Now()
+func converse(ctx context.Context, env *probes.Env, pol *Politeness, ep Endpoint, conv conversation) *Session {
 	s := &Session{MX: ep.MX, IP: ep.IP, Port: ep.Port, ImplicitTLS: ep.Implicit}
-	defer func() { s.Duration = time.Since(start) }()
 
 	if err := ctx.Err(); err != nil {
 		s.NotProbed = fmt.Errorf("%s: not probed: %w", s.Label(), err)
@@ -73,6 +71,22 @@ func converse(ctx context.Context, env *probes.Env, ep Endpoint, conv conversati
 			s.NotProbed, s.Denied = fmt.Errorf("%s: not probed: %w", s.Label(), err), true
 			return s
 		}
+	}
+
+	// The server's turn among the exporter's connections to it: waiting
+	// for it is the exporter holding back, and a deadline that comes
+	// first leaves the server undecided, never failed.
+	waited, release, err := pol.Acquire(ctx, ep.IP)
+	s.Waited = waited
+	if err != nil {
+		s.NotProbed = fmt.Errorf("%s: not probed: %w (the exporter holding back, not the server failing)", s.Label(), err)
+		return s
+	}
+	defer release()
+	start := time.Now()
+	defer func() { s.Duration = time.Since(start) }()
+	if waited >= time.Millisecond {
+		s.Transcript = append(s.Transcript, fmt.Sprintf("-- waited %s for the exporter's smtp_politeness bounds on connections to %s", waited.Round(time.Millisecond), ep.IP))
 	}
 
 	s.Stage = StageConnect

@@ -2,8 +2,10 @@
 // servers: the fact (FactName) that the smtp probe's block supplies to its
 // module and that the smtp, spf (spf.helo) and mtasts (enforce mode's
 // certificates) probes read. One conversation per address per request,
-// kept across requests under the module's smtp min_interval
-// (SessionMemory).
+// kept across requests under the module's smtp min_interval and shared by
+// every target of the process that says the same to the same server
+// (SessionMemory): the domains a mail platform hosts cost its addresses one
+// conversation per interval, whatever their number.
 //
 // The dialogue is hand-written on net.Conn and a bounded reply reader
 // (reply.go), because the libraries at hand each lose something the

@@ -136,7 +136,7 @@ func FuzzConversation(f *testing.F) {
 		if rcpt {
 			conv.rcpts = []RcptResult{{Check: RcptPostmaster, Address: "postmaster@example.com"}, {Check: RcptOpenRelay, Address: DefaultRelayTestRecipient}}
 		}
-		s := converse(ctx, env, Endpoint{MX: "mx.example.com", IP: netip.MustParseAddr("192.0.2.1"), Port: 25}, conv)
+		s := converse(ctx, env, nil, Endpoint{MX: "mx.example.com", IP: netip.MustParseAddr("192.0.2.1"), Port: 25}, conv)
 		d.wg.Wait()
 		if s == nil || len(s.Transcript) > maxTranscript+1 {
 			t.Fatalf("session %+v", s)

@@ -1,46 +1,98 @@
 package smtpsession
 
 import (
+	"context"
+	"crypto/x509"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
-// SessionMemory keeps conversations across probe requests for a module
-// whose smtp probe has a min_interval. While the collector serves the smtp
-// probe's last result again, the other readers of its conversations
-// (spf.helo's EHLO names, MTA-STS enforce mode's certificates) take them
-// from here instead of connecting: port 25 of every MX is opened at most
-// once per interval, whichever probe asks.
+// SessionMemory keeps conversations across probe requests, for every
+// module of the process whose smtp probe has a min_interval, and shares
+// them across targets: what a mail server says before any domain is named
+// (its greeting, its EHLO reply, the TLS version and cipher, the chain it
+// serves for the SNI it was asked with) is the same whichever hosted domain
+// asked, so the thousands of domains a platform hosts cost its MX addresses
+// one conversation per interval, not one each. A conversation is keyed by
+// what it says and where it goes (memoKey: MX name, address, port, EHLO
+// name, and the RCPT TO addresses of the opt-in RCPT checks); the RCPT
+// checks of postmaster@ and abuse@ name the domain, so those conversations
+// stay the domain's.
 //
-// A conversation is never older than the smtp result served beside it: it
-// finished before that result did, so when the result is too old to serve,
-// the conversation is too old to reuse and the smtp probe talks afresh.
+// While the collector serves the smtp probe's last result again, the other
+// readers of its conversations (spf.helo's EHLO names, MTA-STS enforce
+// mode's certificates) take them from here instead of connecting: port 25
+// is opened at most once per interval per conversation, whichever probe
+// and whichever domain asks. Concurrent askers of one conversation, from
+// any request, share it as it happens.
 type SessionMemory struct {
-	maxAge     time.Duration
 	maxEntries int
 
 	mu      sync.Mutex
-	entries map[string]rememberedSession
+	entries map[string]*heldSession
+	// retain is the longest min_interval a reader has asked with: entries
+	// older than it serve nobody.
+	retain time.Duration
+
+	talking *flight.Group[string, *heldSession]
+
+	served, held atomic.Uint64
 }
 
-type rememberedSession struct {
+// heldSession is one conversation as it was held: for which target, when
+// it finished, and the roots its chain was judged against.
+type heldSession struct {
 	session  *Session
+	target   string
 	finished time.Time
+	roots    *x509.CertPool
 }
 
-// DefaultSessionMemoryEntries bounds the conversations a memory keeps:
-// some 2,500 domains with two MX hosts of two addresses each.
-const DefaultSessionMemoryEntries = 10000
+// DefaultSessionMemoryEntries bounds the conversations the memory keeps:
+// shared conversations are one per MX address (and EHLO name), so this
+// holds the distinct servers of a fleet of some 50,000 self-hosted domains
+// besides those of the platforms.
+const DefaultSessionMemoryEntries = 100000
 
-// NewSessionMemory returns a memory whose conversations serve for maxAge.
-func NewSessionMemory(maxAge time.Duration) *SessionMemory {
-	return &SessionMemory{maxAge: maxAge, maxEntries: DefaultSessionMemoryEntries, entries: map[string]rememberedSession{}}
+// NewSessionMemory returns an empty memory.
+func NewSessionMemory() *SessionMemory {
+	return &SessionMemory{maxEntries: DefaultSessionMemoryEntries, entries: map[string]*heldSession{},
+		talking: flight.NewGroup[string, *heldSession]()}
 }
 
-// MaxAge is how long the memory serves a conversation.
-func (m *SessionMemory) MaxAge() time.Duration { return m.maxAge }
+// SharedMemory is the process's one memory of conversations, kept in k so
+// that it outlives reloads and serves every module.
+func SharedMemory(k *probes.Kept) *SessionMemory {
+	return probes.Keep(k, "smtp.sessions", nil, NewSessionMemory)
+}
 
-func (m *SessionMemory) get(key string, now time.Time) (*Session, bool) {
+// Stats returns how many conversations were served from the memory (kept,
+// or joined while another request held them) and how many were held.
+func (m *SessionMemory) Stats() (served, held uint64) {
+	if m == nil {
+		return 0, 0
+	}
+	return m.served.Load(), m.held.Load()
+}
+
+// Len is how many conversations the memory holds.
+func (m *SessionMemory) Len() int {
+	if m == nil {
+		return 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.entries)
+}
+
+// get returns the conversation kept under key if it finished less than
+// maxAge before now.
+func (m *SessionMemory) get(key string, now time.Time, maxAge time.Duration) (*heldSession, bool) {
 	if m == nil {
 		return nil, false
 	}
@@ -50,24 +102,27 @@ func (m *SessionMemory) get(key string, now time.Time) (*Session, bool) {
 	if !ok {
 		return nil, false
 	}
-	if now.Sub(e.finished) >= m.maxAge {
-		delete(m.entries, key)
+	if now.Sub(e.finished) >= maxAge {
+		if now.Sub(e.finished) >= m.retain {
+			delete(m.entries, key)
+		}
 		return nil, false
 	}
-	return e.session, true
+	return e, true
 }
 
 // put keeps a conversation; one that never started (NotProbed) is not
 // kept, so the next request tries again.
-func (m *SessionMemory) put(key string, s *Session, now time.Time) {
-	if m == nil || s.NotProbed != nil {
+func (m *SessionMemory) put(key string, h *heldSession, maxAge time.Duration) {
+	if m == nil || h.session.NotProbed != nil {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.retain = max(m.retain, maxAge)
 	if len(m.entries) >= m.maxEntries {
 		for k, e := range m.entries {
-			if now.Sub(e.finished) >= m.maxAge {
+			if h.finished.Sub(e.finished) >= m.retain {
 				delete(m.entries, k)
 			}
 		}
@@ -80,5 +135,43 @@ func (m *SessionMemory) put(key string, s *Session, now time.Time) {
 			delete(m.entries, k)
 		}
 	}
-	m.entries[key] = rememberedSession{session: s, finished: now}
+	m.entries[key] = h
+}
+
+// errCutShort marks a conversation the holder's deadline cut short: the
+// flight group forgets it, so a waiter with time left holds its own.
+var errCutShort = errors.New("the conversation was cut short by its holder's deadline")
+
+// session returns the conversation of key: kept (less than maxAge old),
+// joined while another request holds it, or held now by talk for target.
+// fresh is true when talk ran for this caller. h is nil only when ctx
+// ended while this caller waited for another's conversation.
+func (m *SessionMemory) session(ctx context.Context, key, target string, now func() time.Time, maxAge time.Duration,
+	roots *x509.CertPool, talk func() *Session) (h *heldSession, fresh bool) {
+	if h, ok := m.get(key, now(), maxAge); ok {
+		m.served.Add(1)
+		return h, false
+	}
+	ran := false
+	h, _, _ = m.talking.Do(ctx, key, func() (*heldSession, error) {
+		if h, ok := m.get(key, now(), maxAge); ok {
+			return h, nil // kept while this asker came
+		}
+		ran = true
+		s := talk()
+		h := &heldSession{session: s, target: target, finished: now(), roots: roots}
+		m.held.Add(1)
+		if s.Aborted || s.NotProbed != nil || flight.ContextOver(ctx) {
+			// Not kept; and when the holder's deadline cut it short, a
+			// waiter with time left holds its own (flight.Group forgets
+			// a call that failed as its asker's context ended).
+			return h, errCutShort
+		}
+		m.put(key, h, maxAge)
+		return h, nil
+	})
+	if h != nil && !ran {
+		m.served.Add(1)
+	}
+	return h, ran
 }

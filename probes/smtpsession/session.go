@@ -100,8 +100,49 @@ type Session struct {
 	Aborted bool
 	// Transcript is the conversation, bounded, for the report.
 	Transcript []string
-	// Duration is how long the conversation took.
+	// Duration is how long the conversation took, from its first attempt
+	// to connect.
 	Duration time.Duration
+	// Waited is how long it waited for the politeness bounds on the
+	// connections to the server (smtp_politeness) before connecting.
+	Waited time.Duration
+
+	// Shared is set when the conversation was not held for the request
+	// reading it: it was remembered under the smtp min_interval, or joined
+	// while another request held it, for this target or (the point of
+	// sharing) another domain on the same mail server. nil: held for this
+	// request.
+	Shared *Provenance
+}
+
+// Provenance says for which probe request a conversation was held and when
+// it ended, for a reader that did not hold it.
+type Provenance struct {
+	// Target is the target it was held for, as reports write it.
+	Target string
+	// At is when it ended.
+	At time.Time
+}
+
+// Note is how reports name a shared conversation: "SMTP conversation with
+// mx1.example.com 192.0.2.1:25".
+func (s *Session) Note() string {
+	if s.ImplicitTLS {
+		return "implicit-TLS conversation with " + s.Label()
+	}
+	return "SMTP conversation with " + s.Label()
+}
+
+// RecordShared notes on res every conversation among sessions that was
+// held for another request (probes.Result.Reused), so the report says that
+// what the checks judged came from a conversation held for another domain,
+// or for this one earlier, and how old it is.
+func RecordShared(res *probes.Result, sessions []*Session) {
+	for _, s := range sessions {
+		if s.Shared != nil {
+			res.Reused(probes.Reuse{Fact: s.Note(), HeldFor: s.Shared.Target, HeldAt: s.Shared.At})
+		}
+	}
 }
 
 // TLSInfo is what a TLS handshake showed. The chain and its facts are kept
@@ -261,18 +302,33 @@ func Plan(set *mailhosts.Set, t probes.Target, cfg Config, implicit bool) (eps [
 // EHLO names, MTA-STS enforce mode's certificates) declares it.
 const FactName = "smtp.sessions"
 
-// Provider supplies the conversations of a module configured by cfg, kept
-// across requests in memory when the module has an smtp min_interval (nil:
-// none kept), with their connections judged against the process's way out
-// to the SMTP port (egress; nil: every failed connection is the server's).
-func Provider(cfg Config, memory *SessionMemory, egress *Egress) probes.Provider {
+// Shared is what a module's conversations share with the rest of the
+// process.
+type Shared struct {
+	// Memory keeps conversations across requests and targets for MaxAge
+	// (the module's smtp min_interval); nil or MaxAge 0: nothing is kept.
+	Memory *SessionMemory
+	MaxAge time.Duration
+	// Politeness bounds the connections to each server; nil: no bounds.
+	Politeness *Politeness
+	// Egress judges failed connections against the process's way out to
+	// the SMTP port; nil: every failed connection is the server's.
+	Egress *Egress
+}
+
+// Provider supplies the conversations of a module configured by cfg, with
+// what they share with the rest of the process.
+func Provider(cfg Config, shared Shared) probes.Provider {
+	if shared.MaxAge <= 0 {
+		shared.Memory = nil
+	}
 	return func(ctx context.Context, req *probes.Request, env *probes.Env, key string) (any, error) {
 		set, err := mailhosts.Discover(ctx, req, env)
 		if err != nil {
 			return nil, err
 		}
 		eps := Plan(set, req.Target, cfg, key == implicitKey)
-		return collect(ctx, req, env, cfg, memory, egress, eps), nil
+		return collect(ctx, req, env, cfg, shared, eps), nil
 	}
 }
 
@@ -304,8 +360,10 @@ func sessions(ctx context.Context, req *probes.Request, env *probes.Env, key str
 }
 
 // collect runs the conversations of eps, at most cfg.MaxParallel at once,
-// each memoised, and returns the sessions in the order of eps.
-func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Config, memory *SessionMemory, egress *Egress, eps []Endpoint) []*Session {
+// each once per request and, with a memory, once per interval for every
+// request that says the same to the same server, and returns the sessions
+// in the order of eps.
+func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Config, shared Shared, eps []Endpoint) []*Session {
 	// A conversation runs under the request's facts context, not under
 	// the context of the probe that happened to ask first, so it ends the
 	// same way whichever probe started it, early enough for every probe
@@ -317,37 +375,46 @@ func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Conf
 	if len(eps) > 0 && !eps[0].Implicit {
 		// Beside the conversations, so that its verdict is in when one
 		// of them fails, even at the deadline.
-		tasks.Go(func() { egress.refresh(convCtx, env, cfg.EgressCheck.Targets(cfg.Port)) })
+		tasks.Go(func() { shared.Egress.refresh(convCtx, env, cfg.EgressCheck.Targets(cfg.Port)) })
 	}
 	for i, ep := range eps {
 		tasks.Go(func() {
-			key := memoKey(ep, cfg)
+			conv := conversationFor(req, cfg, ep)
+			key := memoKey(ep, conv)
 			v, err := env.Facts.Do(ctx, FactName, key, func() (any, error) {
-				// Conversations across requests are the target's: the RCPT
-				// checks name its domain.
-				memKey := req.Target.String() + "|" + key
-				if s, ok := memory.get(memKey, env.Now()); ok {
+				// The module's networks decide before any memory: a
+				// conversation another module was allowed to hold is
+				// not this one's to read.
+				if s := refused(env, ep); s != nil {
 					return s, nil
 				}
-				select {
-				case sem <- struct{}{}:
-				case <-convCtx.Done():
-					return &Session{MX: ep.MX, IP: ep.IP, Port: ep.Port, ImplicitTLS: ep.Implicit,
-						NotProbed: fmt.Errorf("%s: not probed before the deadline: %w", endpointLabel(ep), convCtx.Err())}, nil
+				talk := func() *Session {
+					select {
+					case sem <- struct{}{}:
+					case <-convCtx.Done():
+						return notProbed(ep, fmt.Errorf("not probed before the deadline: %w", convCtx.Err()))
+					}
+					defer func() { <-sem }()
+					s := converse(convCtx, env, shared.Politeness, ep, conv)
+					shared.Egress.settle(convCtx, env, cfg, s)
+					return s
 				}
-				defer func() { <-sem }()
-				s := converse(convCtx, env, ep, conversationFor(req, cfg, ep))
-				egress.settle(convCtx, env, cfg, s)
-				if !s.Aborted && s.NotProbed == nil && convCtx.Err() == nil {
-					memory.put(memKey, s, env.Now())
+				if shared.Memory == nil {
+					return talk(), nil
 				}
-				return s, nil
+				h, fresh := shared.Memory.session(convCtx, key, req.Target.String(), env.Clock, shared.MaxAge, env.RootCAs, talk)
+				switch {
+				case h == nil:
+					return notProbed(ep, fmt.Errorf("not probed before the deadline: %w", convCtx.Err())), nil
+				case fresh:
+					return h.session, nil
+				}
+				return h.sharedWith(env), nil
 			})
 			if err != nil {
 				// A waiting caller's own context ended, or the
 				// conversation failed internally.
-				out[i] = &Session{MX: ep.MX, IP: ep.IP, Port: ep.Port, ImplicitTLS: ep.Implicit,
-					NotProbed: fmt.Errorf("%s: not probed: %w", endpointLabel(ep), err)}
+				out[i] = notProbed(ep, fmt.Errorf("not probed: %w", err))
 				return
 			}
 			out[i] = v.(*Session)
@@ -355,6 +422,46 @@ func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Conf
 	}
 	tasks.Wait()
 	return out
+}
+
+// notProbed is the session of an endpoint the exporter did not talk to.
+func notProbed(ep Endpoint, err error) *Session {
+	return &Session{MX: ep.MX, IP: ep.IP, Port: ep.Port, ImplicitTLS: ep.Implicit,
+		NotProbed: fmt.Errorf("%s: %w", endpointLabel(ep), err)}
+}
+
+// refused is the session of an endpoint the module's networks exclude, or
+// nil when they permit it.
+func refused(env *probes.Env, ep Endpoint) *Session {
+	var dialer probes.Dialer = &probes.AddressDialer{} // converse's default
+	if env.Dialer != nil {
+		dialer = env.Dialer
+	}
+	p, ok := dialer.(interface{ Permit(netip.Addr) error })
+	if !ok {
+		return nil
+	}
+	if err := p.Permit(ep.IP); err != nil {
+		s := notProbed(ep, fmt.Errorf("not probed: %w", err))
+		s.Denied = true
+		return s
+	}
+	return nil
+}
+
+// sharedWith is the kept conversation as a reader that did not hold it
+// sees it: a copy that says for whom it was held, with the served chain
+// judged again when the reader trusts other roots (another module's
+// ca_file) than the holder did.
+func (h *heldSession) sharedWith(env *probes.Env) *Session {
+	c := *h.session
+	c.Shared = &Provenance{Target: h.target, At: h.finished}
+	if c.TLS != nil && len(c.TLS.Chain) > 0 && h.roots != env.RootCAs {
+		t := *c.TLS
+		judgeChain(&t, env, c.MX)
+		c.TLS = &t
+	}
+	return &c
 }
 
 func endpointLabel(ep Endpoint) string {
@@ -365,20 +472,24 @@ func endpointLabel(ep Endpoint) string {
 	return ep.MX + " " + addr
 }
 
-// memoKey names a conversation: the endpoint and what the probe says in it.
-func memoKey(ep Endpoint, cfg Config) string {
+// memoKey names a conversation: where it goes (the MX name, which is the
+// SNI and the name the certificate is judged against, the address and the
+// port) and everything the probe says in it (the EHLO name, the RCPT TO
+// addresses). Nothing else in a conversation depends on the target, so one
+// key is one conversation for every domain that asks it; the RCPT checks
+// of postmaster@ and abuse@ name the domain, which keeps those
+// conversations the domain's.
+func memoKey(ep Endpoint, conv conversation) string {
 	var b strings.Builder
 	b.WriteString(ep.MX)
 	b.WriteString("|")
 	b.WriteString(netip.AddrPortFrom(ep.IP, uint16(ep.Port)).String())
 	if ep.Implicit {
 		b.WriteString("|implicit")
-		return b.String()
 	}
-	b.WriteString("|ehlo=" + cfg.EHLOName)
-	b.WriteString("|rcpt=" + strings.Join(cfg.RcptChecks, ","))
-	if cfg.Enabled(RcptOpenRelay) {
-		b.WriteString("|relay=" + cfg.RelayTestRecipient)
+	b.WriteString("|ehlo=" + conv.ehloName)
+	for _, r := range conv.rcpts {
+		b.WriteString("|rcpt=" + r.Address)
 	}
 	return b.String()
 }

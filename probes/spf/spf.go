@@ -451,6 +451,7 @@ func (r *run) heloNames() (names []string, unknown []error) {
 	if err != nil {
 		r.res.Note("the HELO names of the mail servers are unknown: %v", err)
 	}
+	smtpsession.RecordShared(r.res, sessions)
 	for _, h := range smtpsession.HELONames(sessions) {
 		if n, err := probes.NormalizeName(h); err == nil && !slices.Contains(names, n) {
 			names = append(names, n)
