@@ -180,7 +180,7 @@ func TestJSONSchema(t *testing.T) {
 
 // TestExpositionOfTheExampleWorld: /probe's exposition, written by hand,
 // is what the registry would have written, for every domain of the
-// example world.
+// example world, and what debug=true shows.
 func TestExpositionOfTheExampleWorld(t *testing.T) {
 	world := testbed.StartExampleWorld(t)
 	for _, target := range []string{"example.test", "broken.test", "nullmx.test", "nomx.test"} {
@@ -189,7 +189,8 @@ func TestExpositionOfTheExampleWorld(t *testing.T) {
 		if err := r.WriteExposition(&got); err != nil {
 			t.Errorf("%s: %v", target, err)
 		}
-		mfs, err := registryFor(r).Gather()
+		reg, _ := r.Registry()
+		mfs, err := reg.Gather()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,6 +202,14 @@ func TestExpositionOfTheExampleWorld(t *testing.T) {
 		}
 		if got.String() != want.String() {
 			t.Errorf("%s: the exposition differs from the registry's:\n--- got\n%s\n--- want\n%s", target, got.String(), want.String())
+		}
+		// debug=true shows the very answer /probe would have given.
+		var debug bytes.Buffer
+		if err := WriteDebug(&debug, r, ""); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(debug.String(), "\n== Metrics that a scrape would have returned\n"+got.String()) {
+			t.Errorf("%s: debug=true does not end with /probe's answer:\n%s", target, debug.String())
 		}
 	}
 }

@@ -161,19 +161,13 @@ func (h *ProbeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(buf.Bytes())
 		return
 	}
-	reg, regErr := report.Registry()
-	if regErr != nil {
-		level.Error(h.Logger).Log("msg", "Report has duplicate samples", "target", report.Target.String(), "err", regErr)
+	var buf bytes.Buffer
+	if err := WriteDebug(&buf, report, logs); err != nil {
+		http.Error(w, "rendering the report: "+err.Error(), http.StatusInternalServerError)
+		return
 	}
-	{
-		var buf bytes.Buffer
-		if err := WriteDebug(&buf, report, reg, logs); err != nil {
-			http.Error(w, "rendering the report: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write(buf.Bytes())
-	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
 }
 
 // run validates a probe request and runs it. A bad request is answered

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 )
 
@@ -103,10 +101,4 @@ func (h *History) Recent() []*HistoryEntry {
 		out[len(h.entries)-1-i] = e
 	}
 	return out
-}
-
-// registryFor gathers the metrics a report would have been scraped as.
-func registryFor(r *collector.Report) *prometheus.Registry {
-	reg, _ := r.Registry()
-	return reg
 }

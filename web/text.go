@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
-
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
@@ -263,29 +260,32 @@ func ReuseAge(r *collector.Report, u probes.Reuse) time.Duration {
 }
 
 // WriteDebug writes what debug=true returns: the report, the metrics a
-// scrape would have returned, and the probe's log lines.
-func WriteDebug(w io.Writer, r *collector.Report, reg *prometheus.Registry, logs string) error {
+// scrape would have returned (written as /probe writes them), and the
+// probe's log lines.
+func WriteDebug(w io.Writer, r *collector.Report, logs string) error {
 	if err := WriteText(w, r); err != nil {
 		return err
 	}
 	ew := &errWriter{w: w}
 	ew.printf("\n== Metrics that a scrape would have returned\n")
-	if ew.err != nil {
-		return ew.err
-	}
-	mfs, err := reg.Gather()
+	metrics, err := exposition(r)
 	if err != nil {
-		ew.printf("# gathering: %v\n", err)
+		ew.printf("# %v\n", err)
 	}
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
-			return err
-		}
-	}
+	ew.printf("%s", metrics)
 	if logs != "" {
 		ew.printf("\n== Log of the probe\n%s", logs)
 	}
 	return ew.err
+}
+
+// exposition is the report's metrics as /probe answers with them
+// (collector.Report.WriteExposition), and which samples it had to leave
+// out, if any.
+func exposition(r *collector.Report) (string, error) {
+	var b strings.Builder
+	err := r.WriteExposition(&b)
+	return b.String(), err
 }
 
 type errWriter struct {

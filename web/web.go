@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/config"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
@@ -79,13 +77,7 @@ func newReportView(id uint64, r *collector.Report, logs string) reportView {
 			Reused:   ReuseLines(r, p.Result),
 		})
 	}
-	var metrics bytes.Buffer
-	if mfs, err := registryFor(r).Gather(); err == nil {
-		for _, mf := range mfs {
-			_, _ = expfmt.MetricFamilyToText(&metrics, mf)
-		}
-	}
-	v.Metrics = metrics.String()
+	v.Metrics, _ = exposition(r) // as /probe answers with them
 	return v
 }
 
