@@ -229,11 +229,15 @@ func TestSMTPPolitenessFollowsTheConfig(t *testing.T) {
 	if got := pol.Config().MaxConnectionsPerAddress; got != 5 {
 		t.Errorf("max_connections_per_address in force = %d, want 5", got)
 	}
-	bad, err := config.Parse([]byte("smtp_politeness: {max_connections_per_address: 7}\nmodules:\n  a:\n    ca_file: /nonexistent\n    mx: {}\n"))
-	if err == nil {
-		if _, err := Compile(bad, kept); err == nil {
-			t.Fatal("a config with a missing ca_file compiled")
-		}
+	// A config that parses and then fails to compile: its CA file went
+	// away in between (Parse itself refuses a missing one).
+	bad, err := config.Parse([]byte("smtp_politeness: {max_connections_per_address: 7}\nmodules:\n  a:\n    mx: {}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.Modules["a"].CAFile = filepath.Join(t.TempDir(), "gone.pem")
+	if _, err := Compile(bad, kept); err == nil || !strings.Contains(err.Error(), "ca_file") {
+		t.Fatalf("a config with a missing ca_file compiled: %v", err)
 	}
 	if got := pol.Config().MaxConnectionsPerAddress; got != 5 {
 		t.Errorf("a config that failed changed the bound to %d", got)
