@@ -46,10 +46,35 @@ func Compile(cfg *config.Config, kept *probes.Kept) (*Modules, error) {
 		}
 		ms.byName[name] = m
 	}
+	if err := ms.checkTargets(); err != nil {
+		return nil, err
+	}
 	// The bounds on connections to each mail server are the process's,
 	// whatever the modules: in force once the whole config compiled.
 	smtpsession.SharedPoliteness(kept).Configure(cfg.SMTPPoliteness)
 	return ms, nil
+}
+
+// checkTargets refuses a targets file with a line /probe would refuse at
+// every scrape of it: a target outside its module's allowed_targets, or
+// parameters (DKIM selectors) its module does not read or takes no more
+// of. /sd would hand such a line to Prometheus, and the mistake would show
+// only as a 400 for that target, every scrape.
+func (ms *Modules) checkTargets() error {
+	for _, t := range ms.Config.Targets {
+		m, ok := ms.byName[t.Module]
+		if !ok {
+			return fmt.Errorf("targets_file %s: line %d: %s: no module %q in the config", ms.Config.TargetsFile, t.Line, t.Target, t.Module)
+		}
+		err := m.permitTarget(t.Target)
+		if err == nil {
+			_, err = m.probeParams(t.Params())
+		}
+		if err != nil {
+			return fmt.Errorf("targets_file %s: line %d: %s: module %q: %w", ms.Config.TargetsFile, t.Line, t.Target, t.Module, err)
+		}
+	}
+	return nil
 }
 
 // Module returns a module by name.

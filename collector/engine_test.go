@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -245,5 +246,46 @@ func TestSMTPPolitenessFollowsTheConfig(t *testing.T) {
 	compileYAMLKept(t, "modules:\n  a:\n    smtp: {}\n", kept)
 	if got := pol.Config(); got != smtpsession.DefaultPoliteness() {
 		t.Errorf("bounds in force %+v after a config without smtp_politeness, want the defaults", got)
+	}
+}
+
+// TestTargetsFileLinesProbeWouldRefuse: a targets file line that /probe
+// would answer with a 400 at every scrape (a target outside its module's
+// allowed_targets, selectors for a module without a dkim probe, more
+// selectors than it takes) fails the compile, naming the line; the lines
+// /probe takes compile.
+func TestTargetsFileLinesProbeWouldRefuse(t *testing.T) {
+	const modules = "targets_file: fleet.txt\nmodules:\n" +
+		"  mail:\n    mx: {}\n    dkim: {}\n" +
+		"  mxonly:\n    mx: {}\n" +
+		"  ours:\n    allowed_targets: '.*\\.example\\.com'\n    mx: {}\n    dkim: {}\n"
+	compile := func(fleet string) error {
+		t.Helper()
+		cfg, err := config.Parse([]byte(modules))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Targets, err = config.ParseTargets([]byte(fleet)); err != nil {
+			t.Fatal(err)
+		}
+		_, err = Compile(cfg, nil)
+		return err
+	}
+	if err := compile("a.example.org\nb.example.org dkim_selector=s1,s2\nmx.example.com module=ours dkim_selector=s1\nc.example.org module=mxonly\n"); err != nil {
+		t.Errorf("lines /probe takes: %v", err)
+	}
+	many := make([]string, 40)
+	for i := range many {
+		many[i] = fmt.Sprintf("s%d", i)
+	}
+	for _, tc := range []struct{ fleet, want string }{
+		{"a.example.org\nb.example.org module=mxonly dkim_selector=s1\n", `targets_file fleet.txt: line 2: b.example.org: module "mxonly": unknown query parameter "dkim_selector"`},
+		{"a.example.com module=ours\nexample.org module=ours\n", `line 2: example.org: module "ours": target "example.org" is not among this module's allowed_targets`},
+		{"mx.example.com:25 module=ours\n", `line 1: mx.example.com:25: module "ours": target "mx.example.com:25" is not among`},
+		{"a.example.org dkim_selector=" + strings.Join(many, ",") + "\n", `line 1: a.example.org: module "mail": dkim_selector: 40 given`},
+	} {
+		if err := compile(tc.fleet); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want an error containing %q", tc.fleet, err, tc.want)
+		}
 	}
 }

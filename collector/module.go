@@ -175,11 +175,14 @@ func (m *Module) Dialer() *probes.AddressDialer {
 // ("mx1.example.com:25"), an IP address with its port when that is not 25
 // ("192.0.2.1", "[2001:db8::1]:2525"). So a pattern that names no port
 // admits no host:port target, and one that does says which ports.
-func (m *Module) PermitTarget(t probes.Target) error {
-	if m.allowedTargets == nil || m.allowedTargets.MatchString(t.String()) {
+func (m *Module) PermitTarget(t probes.Target) error { return m.permitTarget(t.String()) }
+
+// permitTarget is PermitTarget for a target as reports write it.
+func (m *Module) permitTarget(target string) error {
+	if m.allowedTargets == nil || m.allowedTargets.MatchString(target) {
 		return nil
 	}
-	return fmt.Errorf("target %q is not among this module's allowed_targets", t.String())
+	return fmt.Errorf("target %q is not among this module's allowed_targets", target)
 }
 
 // FrameParams are the query parameters every probe request may give,
@@ -200,6 +203,17 @@ func (m *Module) NewRequest(target probes.Target, params url.Values) (*probes.Re
 	if err != nil {
 		return nil, err
 	}
+	rest, err := m.probeParams(params)
+	if err != nil {
+		return nil, err
+	}
+	return &probes.Request{Target: target, OutboundIPs: withObserved(ips, m.probes, target), Params: rest}, nil
+}
+
+// probeParams returns the parameters of params the module's probes read,
+// each validated by its probe; outbound_ip is left to NewRequest, and any
+// other parameter no probe of the module reads is refused.
+func (m *Module) probeParams(params url.Values) (url.Values, error) {
 	read := map[string]bool{}
 	for _, p := range m.probes {
 		for _, name := range p.params {
@@ -234,7 +248,7 @@ func (m *Module) NewRequest(target probes.Target, params url.Values) (*probes.Re
 			}
 		}
 	}
-	return &probes.Request{Target: target, OutboundIPs: withObserved(ips, m.probes, target), Params: rest}, nil
+	return rest, nil
 }
 
 // withObserved adds the outbound addresses the module's probes have seen

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,6 +25,17 @@ type Target struct {
 	DKIMSelectors []string
 	// Line is the line of the file it was given on.
 	Line int
+}
+
+// Params are the probe parameters besides module and target that the
+// target is scraped with: what /sd hands Prometheus as __param_ labels,
+// one value each (the selectors joined by commas, which dkim_selector=
+// takes).
+func (t Target) Params() url.Values {
+	if len(t.DKIMSelectors) == 0 {
+		return nil
+	}
+	return url.Values{dkim.ParamSelector: {strings.Join(t.DKIMSelectors, ",")}}
 }
 
 // Bounds of a targets file: a fleet of a million domains fits, a mistake

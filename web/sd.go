@@ -3,12 +3,10 @@ package web
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/config"
-	"github.com/deliverability-exporter/deliverability_exporter/probes/dkim"
 )
 
 // SDHandler serves Prometheus' HTTP service discovery (http_sd_configs)
@@ -40,13 +38,13 @@ func SDGroups(targets []config.Target) []SDGroup {
 	out := []SDGroup{}
 	index := map[string]int{}
 	for _, t := range targets {
-		selectors := strings.Join(t.DKIMSelectors, ",")
-		key := t.Module + "\xff" + selectors
+		params := t.Params()
+		key := t.Module + "\xff" + params.Encode()
 		i, ok := index[key]
 		if !ok {
 			labels := map[string]string{"__param_module": t.Module}
-			if selectors != "" {
-				labels["__param_"+dkim.ParamSelector] = selectors
+			for k, v := range params {
+				labels["__param_"+k] = v[0]
 			}
 			i = len(out)
 			index[key] = i

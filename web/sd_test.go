@@ -26,7 +26,7 @@ func TestSDServesTheTargetsFileAndFollowsReloads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("config.yml", "targets_file: fleet.txt\nmodules:\n  mail:\n    mx: {}\n  strict:\n    mx: {}\n")
+	write("config.yml", "targets_file: fleet.txt\nmodules:\n  mail:\n    mx: {}\n    dkim: {}\n  strict:\n    mx: {}\n")
 	write("fleet.txt", "a.example\nb.example dkim_selector=s1,s2\nc.example\nd.example module=strict\n")
 	engine, err := collector.NewEngine(filepath.Join(dir, "config.yml"), log.NewNopLogger(), nil)
 	if err != nil {
