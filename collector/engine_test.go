@@ -139,6 +139,20 @@ func TestNewRequestOutboundIPsAndParameters(t *testing.T) {
 	if _, err := m.NewRequest(tgt, url.Values{"outbound_ip": {"mail.example.test"}}); err == nil || !strings.Contains(err.Error(), `outbound IP "mail.example.test"`) {
 		t.Errorf("a name as outbound_ip: %v", err)
 	}
+	many := url.Values{}
+	for i := range 65 {
+		many.Add("outbound_ip", fmt.Sprintf("198.51.100.%d", i))
+	}
+	if _, err := m.NewRequest(tgt, many); err == nil || !strings.Contains(err.Error(), "outbound_ip: 65 given; at most 64") {
+		t.Errorf("65 outbound_ip values: %v", err)
+	}
+	many.Del("outbound_ip")
+	for i := range 64 {
+		many.Add("outbound_ip", fmt.Sprintf("198.51.100.%d", i))
+	}
+	if _, err := m.NewRequest(tgt, many); err != nil {
+		t.Errorf("64 outbound_ip values: %v", err)
+	}
 }
 
 func TestModuleResolvers(t *testing.T) {

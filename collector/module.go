@@ -192,6 +192,13 @@ var FrameParams = []string{"module", "target", "debug", outboundIPParam}
 
 const outboundIPParam = "outbound_ip"
 
+// maxOutboundIPParams bounds the outbound_ip= values of one request: the
+// spf probe evaluates check_host() for at most 64 addresses and the dnsbl
+// probe asks lists about at most 64, so more only cost memory (a request
+// line can carry tens of thousands, each copied into every probe's
+// evidence and the min_interval key) and leave checks undecided.
+const maxOutboundIPParams = 64
+
 // NewRequest builds what the module's probes are asked: the target, the
 // outbound IPs (the module's and the outbound_ip= parameters) and the other
 // parameters, which each probe that reads parameters validates. params
@@ -199,6 +206,9 @@ const outboundIPParam = "outbound_ip"
 // reads is refused. The error says in one line what is wrong with the
 // parameters.
 func (m *Module) NewRequest(target probes.Target, params url.Values) (*probes.Request, error) {
+	if n := len(params[outboundIPParam]); n > maxOutboundIPParams {
+		return nil, fmt.Errorf("%s: %d given; at most %d", outboundIPParam, n, maxOutboundIPParams)
+	}
 	ips, err := probes.ParseOutboundIPs(append(append([]string(nil), m.Config.OutboundIPs...), params[outboundIPParam]...))
 	if err != nil {
 		return nil, err
