@@ -33,7 +33,7 @@ func Compile(cfg *config.Config, kept *probes.Kept) (*Modules, error) {
 	if kept == nil {
 		kept = probes.NewKept()
 	}
-	recent := probes.Keep(kept, "collector.recent", nil, func() *recentResults { return newRecentResults(DefaultRecentResults, DefaultRecentResultsBytes) })
+	recent := sharedRecentResults(kept)
 	ms := &Modules{Config: cfg, byName: map[string]*Module{}}
 	for _, name := range cfg.ModuleNames() {
 		mc, _ := cfg.Module(name)
@@ -180,7 +180,7 @@ func NewEngine(path string, logger log.Logger, reg prometheus.Registerer, opts .
 		)
 		reg.MustRegister(politenessCollector{smtpsession.SharedPoliteness(e.kept)})
 		reg.MustRegister(dnsblBudgetCollector{dnsbl.SharedBudgets(e.kept)})
-		recent := probes.Keep(e.kept, "collector.recent", nil, func() *recentResults { return newRecentResults(DefaultRecentResults, DefaultRecentResultsBytes) })
+		recent := sharedRecentResults(e.kept)
 		reg.MustRegister(
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "deliverability_exporter_min_interval_results",

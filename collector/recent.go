@@ -41,6 +41,13 @@ type recentEntry struct {
 // domain fleet stays under 1 GiB, and runs again what it had no room for.
 const DefaultRecentResultsBytes = 128 << 20
 
+// sharedRecentResults is the process's recentResults, kept in kept.
+func sharedRecentResults(kept *probes.Kept) *recentResults {
+	return probes.Keep(kept, "collector.recent", nil, func() *recentResults {
+		return newRecentResults(DefaultRecentResults, DefaultRecentResultsBytes)
+	})
+}
+
 func newRecentResults(max int, maxBytes int64) *recentResults {
 	return &recentResults{max: max, maxBytes: maxBytes, order: list.New(), entries: map[string]*list.Element{}}
 }
