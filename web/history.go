@@ -40,15 +40,12 @@ func NewHistory(limit int) *History {
 // thousands of addresses once left a 24 MB report in the history, for
 // anyone to fetch.
 func (h *History) Add(r *collector.Report, logs string) uint64 {
-	if h == nil {
+	if h == nil || h.limit == 0 { // limit is set once, by NewHistory
 		return 0
 	}
 	r, logs = fitReport(r, logs)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.limit == 0 {
-		return 0
-	}
 	e := &HistoryEntry{ID: h.next, Time: r.Start, Report: r, Logs: logs}
 	h.next++
 	if len(h.entries) >= h.limit {
