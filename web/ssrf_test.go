@@ -42,11 +42,13 @@ func startInternalService(t *testing.T, banner string) *internalService {
 		port := ln4.Addr().(*net.TCPAddr).Port
 		ln6, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port)))
 		if err != nil {
-			if _, probeErr := net.Listen("tcp6", "[::1]:0"); probeErr != nil {
+			probe, probeErr := net.Listen("tcp6", "[::1]:0")
+			if probeErr != nil {
 				lns = []net.Listener{ln4} // no IPv6 loopback here
 				s.port = port
 				break
 			}
+			probe.Close()
 			ln4.Close() // the port is taken on ::1; try another
 			continue
 		}
