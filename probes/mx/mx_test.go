@@ -97,6 +97,10 @@ mx                IN A    198.51.100.8
 $ORIGIN elsewhere.test.
 mail              IN A    198.51.100.99
 
+$ORIGIN strayptr.test.
+@                 IN MX   10 mx
+mx                IN A    198.51.100.12
+
 $ORIGIN generic.test.
 @                 IN MX   10 mx
 mx                IN A    198.51.100.77
@@ -186,6 +190,7 @@ $ORIGIN 2.0.192.in-addr.arpa.
 
 $ORIGIN 100.51.198.in-addr.arpa.
 8                 IN PTR  mail.elsewhere.test.
+12                IN PTR  old-mail.strayptr.test.
 50                IN PTR  mx.ptrfail.test.
 77                IN PTR  198-51-100-77.dyn.isp.test.
 40                IN PTR  a-198-51-100-40.pool.isp.test.
@@ -233,6 +238,9 @@ type probeCase struct {
 	metrics      []metric
 	absent       []metric // samples that must not be recorded (value ignored)
 	wantErrors   string   // substring of a probe error; "" means no errors
+	// notInRemediations holds substrings the check's remediation must not
+	// contain: records that would do harm if published as written.
+	notInRemediations map[string]string
 }
 
 func secure(zones ...string) func(*testbed.DNSServer) {
@@ -481,13 +489,27 @@ func TestProbe(t *testing.T) {
 				"ptr.present", pass, "ptr.not_generic", pass, "ptr.role_label", pass),
 			reasons: map[string]string{"ptr.fcrdns": `PTR "mail.elsewhere.test" of 198.51.100.8 does not resolve back to it`},
 			remediations: map[string]string{
-				"ptr.fcrdns": `publish "mail.elsewhere.test. IN A 198.51.100.8" if that name is yours, or have the PTR changed to "8.100.51.198.in-addr.arpa. IN PTR mx.notback.test."`,
+				// mail.elsewhere.test is another host's name: an address
+				// added to it would send part of its traffic here.
+				"ptr.fcrdns": `have the PTR changed to "8.100.51.198.in-addr.arpa. IN PTR mx.notback.test." (mail.elsewhere.test resolves to 198.51.100.99: an address added to it would send part of its traffic to 198.51.100.8)`,
 			},
-			evidence: map[string]string{"ptr.fcrdns": "198.51.100.8 PTR mail.elsewhere.test (resolves to 198.51.100.99, not back)"},
+			notInRemediations: map[string]string{"ptr.fcrdns": "IN A 198.51.100.8"},
+			evidence:          map[string]string{"ptr.fcrdns": "198.51.100.8 PTR mail.elsewhere.test (resolves to 198.51.100.99, not back)"},
 			metrics: []metric{
 				m("mail_ptr_forward_confirmed", 0, "mx.notback.test", "198.51.100.8"),
 				m("mail_ptr_info", 1, "mx.notback.test", "198.51.100.8", "mail.elsewhere.test"),
 			},
+		},
+		{
+			// A PTR name that does not exist may be given the address.
+			name:   "PTR naming a host that does not exist",
+			target: "strayptr.test",
+			checks: statuses(fail, "dnssec.not_bogus", skip, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+				"ptr.present", pass, "ptr.not_generic", pass, "ptr.role_label", pass),
+			remediations: map[string]string{
+				"ptr.fcrdns": `publish "old-mail.strayptr.test. IN A 198.51.100.12" if that name is yours, or have the PTR changed to "12.100.51.198.in-addr.arpa. IN PTR mx.strayptr.test."`,
+			},
+			evidence: map[string]string{"ptr.fcrdns": "198.51.100.12 PTR old-mail.strayptr.test (does not exist)"},
 		},
 		{
 			name:   "generic-looking PTR",
@@ -1068,4 +1090,9 @@ func checkInvariants(t testing.TB, res *probes.Result) {
 func assertChecks(t testing.TB, res *probes.Result, tc probeCase) {
 	t.Helper()
 	probetest.AssertChecks(t, res, tc.checks, tc.reasons, tc.remediations, tc.evidence)
+	for id, bad := range tc.notInRemediations {
+		if c, _ := res.Check(id); strings.Contains(c.Remediation, bad) {
+			t.Errorf("%s remediation %q contains %q", id, c.Remediation, bad)
+		}
+	}
 }

@@ -448,15 +448,21 @@ func forwardEvidence(rv *reverse) []string {
 	return lines
 }
 
-// fcrdnsFix offers both ways to confirm a PTR name: make the name resolve
-// to the address, or point the PTR at a name that already does.
+// fcrdnsFix offers the ways to confirm a PTR name: point the PTR at a name
+// that already resolves to the address, or make the name resolve to it.
+// The second only while the name has no address of the family: one added
+// beside those it has (a web server's, usually) would send part of that
+// name's traffic to the mail server.
 func (r *run) fcrdnsFix(s ptrSubject) string {
 	name := s.rev.names[0]
-	fix := "publish " + probes.ZoneLine(name, addressRecordType(s.ip), s.ip.String()) + " if that name is yours"
+	change := "have the PTR changed to a name of yours that resolves to " + s.ip.String()
 	if s.host != "" {
-		return fix + ", or have the PTR changed to " + ptrLine(s.ip, s.host)
+		change = "have the PTR changed to " + ptrLine(s.ip, s.host)
 	}
-	return fix + ", or have the PTR changed to a name of yours that resolves to " + s.ip.String()
+	if f := s.rev.forward[0]; f.answer != nil && len(f.answer.FirstAddrs(1)) > 0 {
+		return change + " (" + name + " resolves to " + joinAddrs(f.answer) + ": an address added to it would send part of its traffic to " + s.ip.String() + ")"
+	}
+	return "publish " + probes.ZoneLine(name, addressRecordType(s.ip), s.ip.String()) + " if that name is yours, or " + change
 }
 
 // suggestedName is the PTR name a remediation proposes: the mail host the
