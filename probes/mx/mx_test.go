@@ -101,6 +101,10 @@ $ORIGIN strayptr.test.
 @                 IN MX   10 mx
 mx                IN A    198.51.100.12
 
+$ORIGIN norole.test.
+@                 IN MX   10 server
+server            IN A    198.51.100.13
+
 $ORIGIN generic.test.
 @                 IN MX   10 mx
 mx                IN A    198.51.100.77
@@ -191,6 +195,7 @@ $ORIGIN 2.0.192.in-addr.arpa.
 $ORIGIN 100.51.198.in-addr.arpa.
 8                 IN PTR  mail.elsewhere.test.
 12                IN PTR  old-mail.strayptr.test.
+13                IN PTR  server.norole.test.
 50                IN PTR  mx.ptrfail.test.
 77                IN PTR  198-51-100-77.dyn.isp.test.
 40                IN PTR  a-198-51-100-40.pool.isp.test.
@@ -524,7 +529,9 @@ func TestProbe(t *testing.T) {
 				"ptr.not_generic": `"77.100.51.198.in-addr.arpa. IN PTR mx.generic.test."`,
 				"ptr.role_label":  `"77.100.51.198.in-addr.arpa. IN PTR mx.generic.test.", published with "mx.generic.test. IN A 198.51.100.77"`,
 			},
-			metrics: []metric{m("mail_ptr_forward_confirmed", 1, "mx.generic.test", "198.51.100.77")},
+			// The MX host's own name resolves to the address already.
+			notInRemediations: map[string]string{"ptr.role_label": "not in use yet"},
+			metrics:           []metric{m("mail_ptr_forward_confirmed", 1, "mx.generic.test", "198.51.100.77")},
 		},
 		{
 			name:   "IPv6-only MX",
@@ -769,6 +776,17 @@ func TestProbe(t *testing.T) {
 				m("mail_ptr_forward_confirmed", 1, "", "192.0.2.10"),
 			},
 			absent: []metric{m("mail_mx_hosts", 0)},
+		},
+		{
+			// The name proposed is a new one, which may be in use by
+			// another host: to be published only while free.
+			name:   "PTR without a role label",
+			target: "norole.test",
+			checks: statuses(fail, "dnssec.not_bogus", skip, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+				"ptr.present", pass, "ptr.fcrdns", pass, "ptr.not_generic", pass),
+			remediations: map[string]string{
+				"ptr.role_label": `set the PTR of 198.51.100.13 to a name with a role label, e.g. "13.100.51.198.in-addr.arpa. IN PTR mail.norole.test.", published with "mail.norole.test. IN A 198.51.100.13", if that name is not in use yet (else another new name of yours)`,
+			},
 		},
 		{
 			name:   "IP target with a generic PTR",

@@ -353,7 +353,7 @@ func (r *run) recordNotGeneric(subjects []ptrSubject, hostErrs []error) {
 			suggested := r.suggestedName(s, false)
 			v.Fail(fmt.Sprintf("PTR %s of %s looks auto-assigned: it %s", probes.Quote(name), s.ip, why),
 				"have the PTR of "+s.ip.String()+" set to a name of your own, e.g. "+ptrLine(s.ip, suggested)+
-					", published with "+probes.ZoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
+					", published with "+r.forwardLine(s, suggested))
 		}
 	}
 	r.recordJudgement(&v, checkNotGeneric, hostErrs, providers, "no PTR name looks auto-assigned")
@@ -379,7 +379,7 @@ func (r *run) recordRoleLabel(subjects []ptrSubject, hostErrs []error) {
 			suggested := r.suggestedName(s, true)
 			v.Fail(fmt.Sprintf("PTR %s of %s has no role label such as mail, mx or smtp", probes.Quote(name), s.ip),
 				"set the PTR of "+s.ip.String()+" to a name with a role label, e.g. "+ptrLine(s.ip, suggested)+
-					", published with "+probes.ZoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
+					", published with "+r.forwardLine(s, suggested))
 		}
 	}
 	r.recordJudgement(&v, checkRoleLabel, hostErrs, providers, "every PTR name has a role label")
@@ -474,6 +474,19 @@ func (r *run) suggestedName(s ptrSubject, needRole bool) string {
 		return r.newHostName(s.ip)
 	}
 	return name
+}
+
+// forwardLine is the address record that makes a proposed PTR name
+// resolve back to the subject's address. The mail host's own name already
+// does; a new one (newHostName) may be in use elsewhere, a web or IMAP
+// host's, which the record would give a second address: so it is to be
+// used only while free.
+func (r *run) forwardLine(s ptrSubject, name string) string {
+	line := probes.ZoneLine(name, addressRecordType(s.ip), s.ip.String())
+	if name != s.host {
+		line += ", if that name is not in use yet (else another new name of yours)"
+	}
+	return line
 }
 
 // newHostName is the host name remediations propose for an address that
