@@ -101,6 +101,11 @@ $ORIGIN strayptr.test.
 @                 IN MX   10 mx
 mx                IN A    198.51.100.12
 
+; Mail hosted by a provider (notback.test stands for it) whose hosts
+; have no IPv6 address.
+$ORIGIN hostedv4.test.
+@                 IN MX   10 mx.notback.test.
+
 $ORIGIN norole.test.
 @                 IN MX   10 server
 server            IN A    198.51.100.13
@@ -831,6 +836,28 @@ func runProbe(t *testing.T, addr, target string, cfg mx.Config, timeout time.Dur
 		t.Fatal("Run returned nil")
 	}
 	return res, resolver
+}
+
+// TestIPv6FixNamesWhatTheDomainCanChange: an AAAA record is asked of a
+// mail host the domain runs; a provider's hosts are in the provider's
+// zone, where the domain can publish nothing.
+func TestIPv6FixNamesWhatTheDomainCanChange(t *testing.T) {
+	srv := testbed.StartDNS(t, world)
+	for _, tc := range []struct {
+		target, fix, never string
+	}{
+		{"notback.test", `publish an AAAA record for at least one mail host, e.g. "mx.notback.test. IN AAAA <its IPv6 address>"`, ""},
+		{"hostedv4.test", "the mail hosts are in notback.test, whose records only the provider can change: ask your provider whether it offers MX hosts with IPv6 addresses", "IN AAAA"},
+	} {
+		res, _ := runProbe(t, srv.Addr, tc.target, mx.DefaultConfig(), 10*time.Second)
+		c, _ := res.Check("mx.ipv6")
+		if c.Status != probes.StatusFail || !strings.Contains(c.Remediation, tc.fix) {
+			t.Errorf("%s: mx.ipv6 %s, fix %q; want a failure with %q", tc.target, c.Status, c.Remediation, tc.fix)
+		}
+		if tc.never != "" && strings.Contains(c.Remediation, tc.never) {
+			t.Errorf("%s: mx.ipv6 fix %q asks for a record in the provider's zone", tc.target, c.Remediation)
+		}
+	}
 }
 
 func TestErrorsNeverFailAChecks(t *testing.T) {
