@@ -326,7 +326,8 @@ func TestProbe(t *testing.T) {
 				"mx.present":  `publish "nomx.test. IN MX 10 nomx.test.", the host that receives its mail now, or "nomx.test. IN MX 0 ." if it receives no mail (RFC 7505)`,
 				"ptr.present": `publish "80.2.0.192.in-addr.arpa. IN PTR nomx.test."`,
 				"srv.client":  `"_imaps._tcp.nomx.test. IN SRV 0 1 993 nomx.test."`,
-				"caa.present": `nomx.test. IN CAA 0 issue`,
+				// No CA is named for the domain: the one it uses is its own.
+				"caa.present": `publish one CAA record for each certificate authority that issues certificates for names under nomx.test, e.g. "nomx.test. IN CAA 0 issue \"<the CA's domain, such as letsencrypt.org>\"" (RFC 8659 §4.2)`,
 			},
 			evidence: map[string]string{
 				"mx.present":  "nomx.test. A 192.0.2.80",
