@@ -10,6 +10,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
 )
 
 // caaLookup is the CAA answer of a name and of each of its parents.
@@ -105,10 +106,8 @@ func caaEvidence(ans *dnsclient.Answer) []string {
 // registrable returns the registrable domain of name (where a CAA record
 // covers the whole organisation), or name itself.
 func registrable(name string) string {
-	n := registrableLabelCount(name)
-	labels := strings.Split(name, ".")
-	if n <= 0 || n > len(labels) {
-		return name
+	if org := mailhosts.OrganizationalDomain(name); org != "" {
+		return org
 	}
-	return strings.Join(labels[len(labels)-n:], ".")
+	return name
 }
