@@ -35,11 +35,35 @@ func ZoneLine(owner, rrtype, data string) string {
 func ZoneTXT(owner, text string) string {
 	var parts []string
 	for len(text) > 255 {
-		parts = append(parts, `"`+text[:255]+`"`)
+		parts = append(parts, TXTString(text[:255]))
 		text = text[255:]
 	}
-	parts = append(parts, `"`+text+`"`)
+	parts = append(parts, TXTString(text))
 	return ZoneLine(owner, "TXT", strings.Join(parts, " "))
+}
+
+// TXTString renders one character-string of a TXT record as a zone file
+// reads it (RFC 1035 §5.1): quoted, with a quote or backslash inside it
+// escaped as \X and a byte outside printable ASCII as \DDD. A record
+// rebuilt from published text (a DKIM or DMARC tag value may hold a quote)
+// then publishes exactly that text.
+func TXTString(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c > 0x7e:
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // TXTEvidence renders a TXT answer for name as evidence lines: the CNAME

@@ -67,6 +67,40 @@ func TestZoneTXT(t *testing.T) {
 	}
 }
 
+// TestZoneTXTEscapes: a quote, a backslash or a byte outside printable
+// ASCII in the text (a DKIM or DMARC tag value read off a published record
+// may hold one) is escaped, so the line publishes exactly the text, and
+// the 255-byte cut counts the text's bytes, not the escapes'.
+func TestZoneTXTEscapes(t *testing.T) {
+	for _, text := range []string{
+		`v=DKIM1; n="a note"; p=AAAA`,
+		`v=spf1 exists:%{l}\x.example.test -all`,
+		"v=DMARC1; p=none; x=\x01\xff",
+		strings.Repeat(`"`, 300) + `\` + strings.Repeat("x", 254),
+	} {
+		quoted := ZoneTXT("n.example.test", text)
+		line, err := strconv.Unquote(quoted)
+		if err != nil {
+			t.Fatalf("%s is not quoted: %v", quoted, err)
+		}
+		rr, err := dns.NewRR(line)
+		if err != nil {
+			t.Fatalf("%s does not parse: %v", line, err)
+		}
+		txt, ok := rr.(*dns.TXT)
+		if !ok {
+			t.Fatalf("parsed %v", rr)
+		}
+		ans := &dnsclient.Answer{Records: []dns.RR{txt}}
+		if got := ans.TXT(); len(got) != 1 || got[0] != text {
+			t.Errorf("%s publishes %q, want %q", line, got, text)
+		}
+		if want := (len(text) + 254) / 255; len(txt.Txt) != want {
+			t.Errorf("%q: %d character-strings, want %d", text, len(txt.Txt), want)
+		}
+	}
+}
+
 func TestTXTEvidence(t *testing.T) {
 	txt := func(owner string, texts ...string) []dns.RR {
 		var rrs []dns.RR

@@ -25,12 +25,18 @@
 //   - conflicting-addresses: two fixes of one report (of different checks)
 //     that publish the same name with different addresses: applied both,
 //     they give the name an address neither meant it to have.
+//   - address-added-to-name-in-use: an A or AAAA record to publish for a
+//     name that already has addresses of that type, none of them the one
+//     proposed, unless the fix says to do so only while the name is not in
+//     use: the name would then answer both, and part of its traffic (a
+//     web server's, say) would go to the address the fix names.
 package fixsafety
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"sort"
 	"strconv"
@@ -162,6 +168,7 @@ func Audit(r Report, d DNS) []Finding {
 		a.ed25519AsRSA(c)
 		a.alreadyPublished(c)
 		a.reportsToNullMX(c)
+		a.addressAddedToNameInUse(c)
 	}
 	a.conflictingAddresses()
 	return merge(a.out)
@@ -234,15 +241,16 @@ var zoneLineRE = regexp.MustCompile(`"([A-Za-z0-9_*.<>-]+?)\.? IN ([A-Z]+) ((?:[
 // zoneLine is one record a remediation quotes.
 type zoneLine struct {
 	owner, rrtype, data string
-	// before is the text of the remediation before the record.
-	before string
+	// before and after are the text of the remediation before and after
+	// the record.
+	before, after string
 }
 
 func zoneLines(fix string) []zoneLine {
 	var out []zoneLine
 	for _, m := range zoneLineRE.FindAllStringSubmatchIndex(fix, -1) {
 		out = append(out, zoneLine{owner: strings.ToLower(fix[m[2]:m[3]]), rrtype: fix[m[4]:m[5]],
-			data: strings.ReplaceAll(fix[m[6]:m[7]], `\"`, `"`), before: fix[:m[0]]})
+			data: strings.ReplaceAll(fix[m[6]:m[7]], `\"`, `"`), before: fix[:m[0]], after: fix[m[1]:]})
 	}
 	return out
 }
@@ -545,6 +553,52 @@ func (a *audit) nullMX(domain string) bool {
 	}
 	mx, ok := rrs[0].(*dns.MX)
 	return ok && mx.Mx == "."
+}
+
+// notInUseCaveat is how a fix says a record is to be published only for a
+// name not in use yet, right after the record.
+var notInUseCaveat = regexp.MustCompile(`^[^"]{0,40}?(?:not in use yet|not yet in use)`)
+
+func (a *audit) addressAddedToNameInUse(c Check) {
+	for _, z := range zoneLines(c.Remediation) {
+		if (z.rrtype != "A" && z.rrtype != "AAAA") || z.removed() || strings.ContainsAny(z.data, "<>") ||
+			notInUseCaveat.MatchString(z.after) {
+			continue
+		}
+		qtype := dns.TypeA
+		if z.rrtype == "AAAA" {
+			qtype = dns.TypeAAAA
+		}
+		want, err := netip.ParseAddr(strings.TrimSpace(z.data))
+		if err != nil {
+			continue
+		}
+		rrs, _, err := a.dns.Lookup(z.owner, qtype)
+		if err != nil {
+			continue // a rule finds only what it can show
+		}
+		var others []string
+		for _, rr := range rrs {
+			var have netip.Addr
+			switch v := rr.(type) {
+			case *dns.A:
+				have, _ = netip.AddrFromSlice(v.A.To4())
+			case *dns.AAAA:
+				have, _ = netip.AddrFromSlice(v.AAAA)
+			default:
+				continue
+			}
+			if have == want {
+				others = nil
+				break
+			}
+			others = append(others, have.String())
+		}
+		if len(others) > 0 {
+			a.find(c, "address-added-to-name-in-use", fmt.Sprintf("publishes %s as %s %s, but %s already resolves to %s: the name would answer both",
+				z.owner, z.rrtype, want, z.owner, strings.Join(others, ", ")))
+		}
+	}
 }
 
 func (a *audit) conflictingAddresses() {

@@ -164,6 +164,22 @@ func TestRules(t *testing.T) {
 			want: []string{"mx.hostname+ptr.role_label conflicting-addresses"},
 		},
 		{
+			name: "an address added to a name that resolves elsewhere",
+			checks: []fixsafety.Check{check("ptr.fcrdns", fail, "PTR mx1.ex.test of 198.51.100.8 does not resolve back",
+				"publish "+probes.ZoneLine("mx1.ex.test", "A", "198.51.100.8")+" if that name is yours")},
+			want: []string{"ptr.fcrdns address-added-to-name-in-use"},
+		},
+		{
+			name: "addresses a name has, a new name, another family, and a name to use only if it is free",
+			checks: []fixsafety.Check{
+				check("ptr.role_label", fail, "no role label", "published with "+probes.ZoneLine("mx1.ex.test", "A", "192.0.2.1")),
+				check("mx.hostname", fail, "an IP literal", "publish "+probes.ZoneLine("new.ex.test", "A", "192.0.2.9")),
+				check("ptr.fcrdns", fail, "no AAAA", "publish "+probes.ZoneLine("mx1.ex.test", "AAAA", "2001:db8::9")+" if that name is yours"),
+				check("ptr.not_generic", fail, "generic", "published with "+probes.ZoneLine("mx2.ex.test", "A", "192.0.2.77")+
+					", if that name is not in use yet (else another new name of yours)"),
+			},
+		},
+		{
 			name: "one fix naming a host with two addresses",
 			checks: []fixsafety.Check{check("ptr.role_label", fail, "no role label",
 				"published with "+probes.ZoneLine("mail.ex.test", "A", "192.0.2.30")+"; published with "+probes.ZoneLine("mail.ex.test", "A", "192.0.2.31"))},

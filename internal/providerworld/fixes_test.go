@@ -80,6 +80,19 @@ var riskyBreakages = []breakage{
 		says: []says{{"spf.void_lookup_limit", probes.StatusFail, []string{"a:old1.selfhosted.test"}}},
 	},
 	{
+		// The reverse DNS of mx2 was set to the web host's name, which
+		// resolves to the web server: the fix must not add mx2's address
+		// to that name (part of the web traffic would go to the mail
+		// server).
+		name:   "a PTR naming the web host",
+		target: "selfhosted.test",
+		break_: func(t *testing.T, w *World) {
+			w.DNS.Remove("26.0.0.127.in-addr.arpa.", dns.TypePTR)
+			add(t, w, "26.0.0.127.in-addr.arpa. 3600 IN PTR www.selfhosted.test.", "www.selfhosted.test. 3600 IN A 127.0.0.80")
+		},
+		says: []says{{"ptr.fcrdns", probes.StatusFail, []string{"www.selfhosted.test"}}},
+	},
+	{
 		// No MX: the fix must name a host that serves mail.
 		name:   "no MX record",
 		target: "selfhosted.test",

@@ -86,7 +86,10 @@ var customers = []customer{
 			{"mtasts.mx_match", probes.StatusPass, []string{"*.mail.protection.outlook.com"}},
 			{"mx.present", probes.StatusPass, nil},
 		},
-		not: []notStatus{firstSightUndecided},
+		// Exchange Online's inbound addresses are inside
+		// spf.protection.outlook.com: judged as outbound, they would
+		// pass, for the wrong reason.
+		not: []notStatus{outboundUndecided, firstSightUndecided},
 	},
 	{
 		target: "ses.test",
@@ -525,6 +528,12 @@ func checkNot(t *testing.T, r *collector.Report, ns []notStatus) {
 		}
 		if n == outboundUndecided && c.Status != probes.StatusPass && !strings.Contains(text(c), "outbound_ip") {
 			t.Errorf("%s: %s without saying how to name the outbound addresses (outbound_ip= or the module's outbound_ips): %s", n.check, c.Status, c.Reason)
+		}
+		// A pass would be as wrong as a failure: the request names no
+		// outbound address, so whatever passed was the provider's
+		// inbound servers, judged as the domain's outbound ones.
+		if n == outboundUndecided && c.Status == probes.StatusPass {
+			t.Errorf("%s passes (%s): %s", n.check, c.Reason, n.why)
 		}
 	}
 }

@@ -3,37 +3,16 @@ package dmarc
 import (
 	"strings"
 
-	"golang.org/x/net/publicsuffix"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
 )
 
 // OrganizationalDomain returns the organizational domain of name (RFC 7489
 // §3.2): its public suffix plus one label, or "" when name is a public
-// suffix itself or not a domain name.
-//
-// Only the ICANN section of the public suffix list counts, as in
-// probes/mx: the private section lists hosting suffixes (github.io,
-// compute.amazonaws.com) whose customers' domains would otherwise each be
-// an organization of their own, which is not how DMARC receivers that
-// follow RFC 7489 §3.2's "ICANN domains" reading treat them.
-func OrganizationalDomain(name string) string {
-	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	if name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, ".") {
-		return ""
-	}
-	suffix, icann := publicsuffix.PublicSuffix(name)
-	for !icann && strings.Contains(suffix, ".") {
-		// A private-section rule; use the suffix it extends.
-		suffix, icann = publicsuffix.PublicSuffix(suffix[strings.IndexByte(suffix, '.')+1:])
-	}
-	if suffix == "" || suffix == name || !strings.HasSuffix(name, "."+suffix) {
-		return ""
-	}
-	rest := strings.TrimSuffix(name, "."+suffix)
-	if i := strings.LastIndexByte(rest, '.'); i >= 0 {
-		rest = rest[i+1:]
-	}
-	return rest + "." + suffix
-}
+// suffix itself or not a domain name. It is mailhosts.OrganizationalDomain,
+// the one rule the probes share (ICANN section of the public suffix list
+// only: hosting suffixes such as github.io would make every customer an
+// organization of its own).
+func OrganizationalDomain(name string) string { return mailhosts.OrganizationalDomain(name) }
 
 // treeWalkMaxLabels is where the DMARCbis DNS tree walk starts shortening:
 // a name of more labels jumps straight to its last seven

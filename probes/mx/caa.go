@@ -10,6 +10,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
 )
 
 // caaLookup is the CAA answer of a name and of each of its parents.
@@ -79,10 +80,15 @@ func (r *run) recordCAA(l *caaLookup) {
 		evidence = append(evidence, probes.FQDN(name)+" no CAA records")
 	}
 	target := l.names[0]
+	// The CA is the domain's own to name: a record naming another one
+	// than those that issue its certificates (its web site's, its
+	// MTA-STS policy host's) would stop their next renewal.
+	org := registrable(target)
 	r.res.Fail(checkCAA,
 		"neither "+target+" nor its parents publish CAA, so any certificate authority may issue certificates for it",
-		`publish a CAA record naming the CA that issues your certificates, e.g. `+probes.FQDN(registrable(target))+
-			` IN CAA 0 issue "letsencrypt.org" (RFC 8659 §4.2)`,
+		"publish one CAA record for each certificate authority that issues certificates for names under "+org+", e.g. "+
+			probes.ZoneLine(org, "CAA", `0 issue "<the CA's domain, such as letsencrypt.org>"`)+
+			" (RFC 8659 §4.2); a CA left out can no longer issue for them",
 		evidence...)
 }
 
@@ -100,10 +106,8 @@ func caaEvidence(ans *dnsclient.Answer) []string {
 // registrable returns the registrable domain of name (where a CAA record
 // covers the whole organisation), or name itself.
 func registrable(name string) string {
-	n := registrableLabelCount(name)
-	labels := strings.Split(name, ".")
-	if n <= 0 || n > len(labels) {
-		return name
+	if org := mailhosts.OrganizationalDomain(name); org != "" {
+		return org
 	}
-	return strings.Join(labels[len(labels)-n:], ".")
+	return name
 }

@@ -224,16 +224,30 @@ func (r *run) recordIPv6(hosts []*mailhosts.Host, hostsLimited error) {
 		return
 	}
 	if len(v.Errs) == 0 {
-		fix := "publish an AAAA record for at least one mail host (a host name, see mx.hostname)"
-		for _, h := range hosts {
-			if !h.IPLiteral {
-				fix = "publish an AAAA record for at least one mail host, e.g. " + probes.ZoneLine(h.Name, "AAAA", "<its IPv6 address>")
-				break
-			}
-		}
-		v.Fail("no mail host has an AAAA record, so IPv6-only senders cannot deliver", fix)
+		v.Fail("no mail host has an AAAA record, so IPv6-only senders cannot deliver", ipv6Fix(hosts))
 	}
 	v.Record(r.res, checkIPv6, "")
+}
+
+// ipv6Fix says how a mail host gets an IPv6 address: an AAAA record for
+// one the domain runs; for a provider's hosts, whose zone only the
+// provider can change, the provider's IPv6 MX hosts if it has any.
+func ipv6Fix(hosts []*mailhosts.Host) string {
+	var providers []string
+	for _, h := range hosts {
+		switch {
+		case h.IPLiteral:
+		case h.OwnOrganization:
+			return "publish an AAAA record for at least one mail host, e.g. " + probes.ZoneLine(h.Name, "AAAA", "<its IPv6 address>")
+		case !contains(providers, zoneOf(h)):
+			providers = append(providers, zoneOf(h))
+		}
+	}
+	if len(providers) == 0 {
+		return "publish an AAAA record for at least one mail host (a host name, see mx.hostname)"
+	}
+	return "the mail hosts are in " + probes.JoinNames(providers) + ", whose records only the provider can change: " +
+		"ask your provider whether it offers MX hosts with IPv6 addresses, and if it does, point the MX records at them"
 }
 
 func countIPv6(hosts []*mailhosts.Host) int {

@@ -97,6 +97,19 @@ mx                IN A    198.51.100.8
 $ORIGIN elsewhere.test.
 mail              IN A    198.51.100.99
 
+$ORIGIN strayptr.test.
+@                 IN MX   10 mx
+mx                IN A    198.51.100.12
+
+; Mail hosted by a provider (notback.test stands for it) whose hosts
+; have no IPv6 address.
+$ORIGIN hostedv4.test.
+@                 IN MX   10 mx.notback.test.
+
+$ORIGIN norole.test.
+@                 IN MX   10 server
+server            IN A    198.51.100.13
+
 $ORIGIN generic.test.
 @                 IN MX   10 mx
 mx                IN A    198.51.100.77
@@ -186,6 +199,8 @@ $ORIGIN 2.0.192.in-addr.arpa.
 
 $ORIGIN 100.51.198.in-addr.arpa.
 8                 IN PTR  mail.elsewhere.test.
+12                IN PTR  old-mail.strayptr.test.
+13                IN PTR  server.norole.test.
 50                IN PTR  mx.ptrfail.test.
 77                IN PTR  198-51-100-77.dyn.isp.test.
 40                IN PTR  a-198-51-100-40.pool.isp.test.
@@ -233,6 +248,9 @@ type probeCase struct {
 	metrics      []metric
 	absent       []metric // samples that must not be recorded (value ignored)
 	wantErrors   string   // substring of a probe error; "" means no errors
+	// notInRemediations holds substrings the check's remediation must not
+	// contain: records that would do harm if published as written.
+	notInRemediations map[string]string
 }
 
 func secure(zones ...string) func(*testbed.DNSServer) {
@@ -308,7 +326,8 @@ func TestProbe(t *testing.T) {
 				"mx.present":  `publish "nomx.test. IN MX 10 nomx.test.", the host that receives its mail now, or "nomx.test. IN MX 0 ." if it receives no mail (RFC 7505)`,
 				"ptr.present": `publish "80.2.0.192.in-addr.arpa. IN PTR nomx.test."`,
 				"srv.client":  `"_imaps._tcp.nomx.test. IN SRV 0 1 993 nomx.test."`,
-				"caa.present": `nomx.test. IN CAA 0 issue`,
+				// No CA is named for the domain: the one it uses is its own.
+				"caa.present": `publish one CAA record for each certificate authority that issues certificates for names under nomx.test, e.g. "nomx.test. IN CAA 0 issue \"<the CA's domain, such as letsencrypt.org>\"" (RFC 8659 §4.2)`,
 			},
 			evidence: map[string]string{
 				"mx.present":  "nomx.test. A 192.0.2.80",
@@ -481,13 +500,27 @@ func TestProbe(t *testing.T) {
 				"ptr.present", pass, "ptr.not_generic", pass, "ptr.role_label", pass),
 			reasons: map[string]string{"ptr.fcrdns": `PTR "mail.elsewhere.test" of 198.51.100.8 does not resolve back to it`},
 			remediations: map[string]string{
-				"ptr.fcrdns": `publish "mail.elsewhere.test. IN A 198.51.100.8" if that name is yours, or have the PTR changed to "8.100.51.198.in-addr.arpa. IN PTR mx.notback.test."`,
+				// mail.elsewhere.test is another host's name: an address
+				// added to it would send part of its traffic here.
+				"ptr.fcrdns": `have the PTR changed to "8.100.51.198.in-addr.arpa. IN PTR mx.notback.test." (mail.elsewhere.test resolves to 198.51.100.99: an address added to it would send part of its traffic to 198.51.100.8)`,
 			},
-			evidence: map[string]string{"ptr.fcrdns": "198.51.100.8 PTR mail.elsewhere.test (resolves to 198.51.100.99, not back)"},
+			notInRemediations: map[string]string{"ptr.fcrdns": "IN A 198.51.100.8"},
+			evidence:          map[string]string{"ptr.fcrdns": "198.51.100.8 PTR mail.elsewhere.test (resolves to 198.51.100.99, not back)"},
 			metrics: []metric{
 				m("mail_ptr_forward_confirmed", 0, "mx.notback.test", "198.51.100.8"),
 				m("mail_ptr_info", 1, "mx.notback.test", "198.51.100.8", "mail.elsewhere.test"),
 			},
+		},
+		{
+			// A PTR name that does not exist may be given the address.
+			name:   "PTR naming a host that does not exist",
+			target: "strayptr.test",
+			checks: statuses(fail, "dnssec.not_bogus", skip, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+				"ptr.present", pass, "ptr.not_generic", pass, "ptr.role_label", pass),
+			remediations: map[string]string{
+				"ptr.fcrdns": `publish "old-mail.strayptr.test. IN A 198.51.100.12" if that name is yours, or have the PTR changed to "12.100.51.198.in-addr.arpa. IN PTR mx.strayptr.test."`,
+			},
+			evidence: map[string]string{"ptr.fcrdns": "198.51.100.12 PTR old-mail.strayptr.test (does not exist)"},
 		},
 		{
 			name:   "generic-looking PTR",
@@ -502,7 +535,9 @@ func TestProbe(t *testing.T) {
 				"ptr.not_generic": `"77.100.51.198.in-addr.arpa. IN PTR mx.generic.test."`,
 				"ptr.role_label":  `"77.100.51.198.in-addr.arpa. IN PTR mx.generic.test.", published with "mx.generic.test. IN A 198.51.100.77"`,
 			},
-			metrics: []metric{m("mail_ptr_forward_confirmed", 1, "mx.generic.test", "198.51.100.77")},
+			// The MX host's own name resolves to the address already.
+			notInRemediations: map[string]string{"ptr.role_label": "not in use yet"},
+			metrics:           []metric{m("mail_ptr_forward_confirmed", 1, "mx.generic.test", "198.51.100.77")},
 		},
 		{
 			name:   "IPv6-only MX",
@@ -749,6 +784,17 @@ func TestProbe(t *testing.T) {
 			absent: []metric{m("mail_mx_hosts", 0)},
 		},
 		{
+			// The name proposed is a new one, which may be in use by
+			// another host: to be published only while free.
+			name:   "PTR without a role label",
+			target: "norole.test",
+			checks: statuses(fail, "dnssec.not_bogus", skip, "mx.present", pass, "mx.null", skip, "mx.hostname", pass, "mx.resolves", pass,
+				"ptr.present", pass, "ptr.fcrdns", pass, "ptr.not_generic", pass),
+			remediations: map[string]string{
+				"ptr.role_label": `set the PTR of 198.51.100.13 to a name with a role label, e.g. "13.100.51.198.in-addr.arpa. IN PTR mail.norole.test.", published with "mail.norole.test. IN A 198.51.100.13", if that name is not in use yet (else another new name of yours)`,
+			},
+		},
+		{
 			name:   "IP target with a generic PTR",
 			target: "198.51.100.77",
 			checks: statuses(skip, "ptr.present", pass, "ptr.fcrdns", pass, "ptr.not_generic", fail, "ptr.role_label", fail),
@@ -791,6 +837,28 @@ func runProbe(t *testing.T, addr, target string, cfg mx.Config, timeout time.Dur
 		t.Fatal("Run returned nil")
 	}
 	return res, resolver
+}
+
+// TestIPv6FixNamesWhatTheDomainCanChange: an AAAA record is asked of a
+// mail host the domain runs; a provider's hosts are in the provider's
+// zone, where the domain can publish nothing.
+func TestIPv6FixNamesWhatTheDomainCanChange(t *testing.T) {
+	srv := testbed.StartDNS(t, world)
+	for _, tc := range []struct {
+		target, fix, never string
+	}{
+		{"notback.test", `publish an AAAA record for at least one mail host, e.g. "mx.notback.test. IN AAAA <its IPv6 address>"`, ""},
+		{"hostedv4.test", "the mail hosts are in notback.test, whose records only the provider can change: ask your provider whether it offers MX hosts with IPv6 addresses", "IN AAAA"},
+	} {
+		res, _ := runProbe(t, srv.Addr, tc.target, mx.DefaultConfig(), 10*time.Second)
+		c, _ := res.Check("mx.ipv6")
+		if c.Status != probes.StatusFail || !strings.Contains(c.Remediation, tc.fix) {
+			t.Errorf("%s: mx.ipv6 %s, fix %q; want a failure with %q", tc.target, c.Status, c.Remediation, tc.fix)
+		}
+		if tc.never != "" && strings.Contains(c.Remediation, tc.never) {
+			t.Errorf("%s: mx.ipv6 fix %q asks for a record in the provider's zone", tc.target, c.Remediation)
+		}
+	}
 }
 
 func TestErrorsNeverFailAChecks(t *testing.T) {
@@ -1068,4 +1136,9 @@ func checkInvariants(t testing.TB, res *probes.Result) {
 func assertChecks(t testing.TB, res *probes.Result, tc probeCase) {
 	t.Helper()
 	probetest.AssertChecks(t, res, tc.checks, tc.reasons, tc.remediations, tc.evidence)
+	for id, bad := range tc.notInRemediations {
+		if c, _ := res.Check(id); strings.Contains(c.Remediation, bad) {
+			t.Errorf("%s remediation %q contains %q", id, c.Remediation, bad)
+		}
+	}
 }

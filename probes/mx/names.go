@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/net/publicsuffix"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
 )
 
 // The heuristics behind ptr.not_generic and ptr.role_label. Receivers
@@ -76,46 +76,27 @@ func roleLabel(name string) string {
 // hostLabels returns the labels left of the registrable domain of name
 // ("192-0-2-77.dyn" of "192-0-2-77.dyn.isp.test").
 //
-// The registrable domain is what publicsuffix.EffectiveTLDPlusOne would
-// return, but under the ICANN section of the public suffix list only. The private section lists hosting suffixes such as
-// compute.amazonaws.com, which would make an address-derived name like
-// ec2-192-0-2-1.eu-west-1.compute.amazonaws.com a registrable domain of
-// its own with no host part left to judge, although it is exactly the kind
-// of generic name this check exists for.
+// The registrable domain is the organizational domain of mailhosts (the
+// ICANN section of the public suffix list only). The private section lists
+// hosting suffixes such as compute.amazonaws.com, which would make an
+// address-derived name like ec2-192-0-2-1.eu-west-1.compute.amazonaws.com a
+// registrable domain of its own with no host part left to judge, although
+// it is exactly the kind of generic name this check exists for.
 func hostLabels(name string) []string {
 	if name == "" {
 		return nil
 	}
 	labels := strings.Split(name, ".")
-	n := registrableLabelCount(name)
-	if n <= 0 {
-		// No registrable domain (a bare suffix, an empty label): judge all
-		// but what would be the domain and its TLD.
-		n = 2
+	// No registrable domain (a bare suffix, an empty label): judge all but
+	// what would be the domain and its TLD.
+	n := 2
+	if org := mailhosts.OrganizationalDomain(name); org != "" {
+		n = strings.Count(org, ".") + 1
 	}
 	if n >= len(labels) {
 		return nil
 	}
 	return labels[:len(labels)-n]
-}
-
-// registrableLabelCount returns how many trailing labels of name form its
-// registrable domain (the public suffix, ICANN section, plus one label), or
-// 0 if it has none: name is a suffix itself or has an empty label.
-func registrableLabelCount(name string) int {
-	if strings.Contains(name, "..") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") {
-		return 0
-	}
-	suffix, icann := publicsuffix.PublicSuffix(name)
-	for !icann && strings.Contains(suffix, ".") {
-		// A private-section rule; use the suffix it extends.
-		suffix, icann = publicsuffix.PublicSuffix(suffix[strings.IndexByte(suffix, '.')+1:])
-	}
-	n := strings.Count(suffix, ".") + 2
-	if suffix == "" || n > strings.Count(name, ".")+1 {
-		return 0
-	}
-	return n
 }
 
 // alnumTokens splits labels at every character that is not an ASCII letter

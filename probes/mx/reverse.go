@@ -353,7 +353,7 @@ func (r *run) recordNotGeneric(subjects []ptrSubject, hostErrs []error) {
 			suggested := r.suggestedName(s, false)
 			v.Fail(fmt.Sprintf("PTR %s of %s looks auto-assigned: it %s", probes.Quote(name), s.ip, why),
 				"have the PTR of "+s.ip.String()+" set to a name of your own, e.g. "+ptrLine(s.ip, suggested)+
-					", published with "+probes.ZoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
+					", published with "+r.forwardLine(s, suggested))
 		}
 	}
 	r.recordJudgement(&v, checkNotGeneric, hostErrs, providers, "no PTR name looks auto-assigned")
@@ -379,7 +379,7 @@ func (r *run) recordRoleLabel(subjects []ptrSubject, hostErrs []error) {
 			suggested := r.suggestedName(s, true)
 			v.Fail(fmt.Sprintf("PTR %s of %s has no role label such as mail, mx or smtp", probes.Quote(name), s.ip),
 				"set the PTR of "+s.ip.String()+" to a name with a role label, e.g. "+ptrLine(s.ip, suggested)+
-					", published with "+probes.ZoneLine(suggested, addressRecordType(s.ip), s.ip.String()))
+					", published with "+r.forwardLine(s, suggested))
 		}
 	}
 	r.recordJudgement(&v, checkRoleLabel, hostErrs, providers, "every PTR name has a role label")
@@ -448,15 +448,21 @@ func forwardEvidence(rv *reverse) []string {
 	return lines
 }
 
-// fcrdnsFix offers both ways to confirm a PTR name: make the name resolve
-// to the address, or point the PTR at a name that already does.
+// fcrdnsFix offers the ways to confirm a PTR name: point the PTR at a name
+// that already resolves to the address, or make the name resolve to it.
+// The second only while the name has no address of the family: one added
+// beside those it has (a web server's, usually) would send part of that
+// name's traffic to the mail server.
 func (r *run) fcrdnsFix(s ptrSubject) string {
 	name := s.rev.names[0]
-	fix := "publish " + probes.ZoneLine(name, addressRecordType(s.ip), s.ip.String()) + " if that name is yours"
+	change := "have the PTR changed to a name of yours that resolves to " + s.ip.String()
 	if s.host != "" {
-		return fix + ", or have the PTR changed to " + ptrLine(s.ip, s.host)
+		change = "have the PTR changed to " + ptrLine(s.ip, s.host)
 	}
-	return fix + ", or have the PTR changed to a name of yours that resolves to " + s.ip.String()
+	if f := s.rev.forward[0]; f.answer != nil && len(f.answer.FirstAddrs(1)) > 0 {
+		return change + " (" + name + " resolves to " + joinAddrs(f.answer) + ": an address added to it would send part of its traffic to " + s.ip.String() + ")"
+	}
+	return "publish " + probes.ZoneLine(name, addressRecordType(s.ip), s.ip.String()) + " if that name is yours, or " + change
 }
 
 // suggestedName is the PTR name a remediation proposes: the mail host the
@@ -468,6 +474,19 @@ func (r *run) suggestedName(s ptrSubject, needRole bool) string {
 		return r.newHostName(s.ip)
 	}
 	return name
+}
+
+// forwardLine is the address record that makes a proposed PTR name
+// resolve back to the subject's address. The mail host's own name already
+// does; a new one (newHostName) may be in use elsewhere, a web or IMAP
+// host's, which the record would give a second address: so it is to be
+// used only while free.
+func (r *run) forwardLine(s ptrSubject, name string) string {
+	line := probes.ZoneLine(name, addressRecordType(s.ip), s.ip.String())
+	if name != s.host {
+		line += ", if that name is not in use yet (else another new name of yours)"
+	}
+	return line
 }
 
 // newHostName is the host name remediations propose for an address that

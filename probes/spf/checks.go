@@ -289,9 +289,16 @@ func (r *run) recordAllPolicy(domain string, rec *Record, a *audit, hosts *mailh
 	r.res.Measure(metricAll, 1, qualifierName(final.qualifier))
 	evidence := []string{fmt.Sprintf("%s. TXT %s", domain, probes.Quote(rec.Text)), "decided by " + oneLine(final.from)}
 	if nullMX && !onlyFailAll(rec) {
+		fix := "publish " + txtLine(domain, "v=spf1 -all") + " in place of the current record"
+		if a.pass.v4.size() > 0 || a.pass.touched6.size() > 0 || a.partial || a.capped {
+			// The record authorises senders: replacing it would stop
+			// the mail they send, if the domain does send.
+			fix = "if " + domain + " sends no mail, " + fix + "; if it does, publish MX records naming the host that receives its replies and bounces " +
+				"in place of the null MX (RFC 7505 §4.2: receivers may refuse mail from a domain that publishes one)"
+		}
 		r.res.Fail(checkAllPolicy,
 			domain+" publishes a null MX (RFC 7505): it receives no mail and should authorise no sender, but its SPF record is not \"v=spf1 -all\"",
-			"publish "+txtLine(domain, "v=spf1 -all")+" in place of the current record", evidence...)
+			fix, evidence...)
 		return
 	}
 	if decl != nil && decl.NoMail {

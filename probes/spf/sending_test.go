@@ -110,4 +110,11 @@ func TestSendingSharesTheProbesTree(t *testing.T) {
 	if txt != 1 {
 		t.Errorf("the record was asked %d times", txt)
 	}
+	// The request's resolver sends a question once however often it is
+	// asked, so the count above holds even if the tree were fetched and
+	// audited twice; a second walk would be answered from the request's
+	// cache. Nothing else in this request asks a question twice.
+	if st := env.DNS.Stats(); st.CacheHits != 0 {
+		t.Errorf("%d questions answered from the request cache: the tree was walked more than once", st.CacheHits)
+	}
 }

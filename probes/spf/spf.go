@@ -421,7 +421,9 @@ func mergeRecords(records []string) string {
 }
 
 // txtLine renders a TXT record the way remediations quote it, split into
-// character-strings of at most 255 octets (RFC 7208 §3.3).
+// character-strings of at most 255 octets (RFC 7208 §3.3) before a space,
+// where a reader sees the cut; each string escaped as a zone file needs it
+// (a macro literal may hold a quote or a backslash).
 func txtLine(owner, record string) string {
 	var parts []string
 	for len(record) > 255 {
@@ -429,10 +431,10 @@ func txtLine(owner, record string) string {
 		if cut <= 0 {
 			cut = 255
 		}
-		parts = append(parts, `"`+record[:cut]+`"`)
+		parts = append(parts, probes.TXTString(record[:cut]))
 		record = record[cut:]
 	}
-	parts = append(parts, `"`+record+`"`)
+	parts = append(parts, probes.TXTString(record))
 	return fmt.Sprintf("%q", owner+". IN TXT "+strings.Join(parts, " "))
 }
 

@@ -434,9 +434,22 @@ func TestProbe(t *testing.T) {
 			checks:  base("spf.all_policy", fail),
 			reasons: map[string]string{"spf.all_policy": `nullmx.test publishes a null MX (RFC 7505): it receives no mail and should authorise no sender, but its SPF record is not "v=spf1 -all"`},
 			remediations: map[string]string{
+				// The record authorises nobody: replacing it loses nothing.
 				"spf.all_policy": `publish "nullmx.test. IN TXT \"v=spf1 -all\"" in place of the current record`,
 			},
 			metrics: []metric{m("mail_spf_all_info", 1, "softfail")},
+		},
+		{
+			// The record authorises a sender: "v=spf1 -all" in its place
+			// would stop that mail, so it is the fix only if the domain
+			// sends none.
+			name:    "null MX beside a record that authorises senders",
+			target:  "nullmxsend.test",
+			checks:  base("spf.all_policy", fail),
+			reasons: map[string]string{"spf.all_policy": `nullmxsend.test publishes a null MX (RFC 7505)`},
+			remediations: map[string]string{
+				"spf.all_policy": `if nullmxsend.test sends no mail, publish "nullmxsend.test. IN TXT \"v=spf1 -all\"" in place of the current record; if it does, publish MX records naming the host that receives its replies and bounces in place of the null MX`,
+			},
 		},
 		{
 			// The protective records of a domain that sends and receives

@@ -140,6 +140,9 @@ nullmx.test. MX 0 .
 nullmx.test. TXT "v=spf1 ~all"
 nullok.test. MX 0 .
 nullok.test. TXT "v=spf1 -all"
+; A null MX on a domain whose record authorises a sender.
+nullmxsend.test. MX 0 .
+nullmxsend.test. TXT "v=spf1 ip4:192.0.2.0/24 ~all"
 
 ; Sending nothing in other words: terms that match nothing, and a domain
 ; that receives mail but sends none.
