@@ -211,8 +211,8 @@ func (m *SessionMemory) session(ctx context.Context, key, target string, now fun
 		m.put(key, h, maxAge)
 		return h, nil
 	})
-	if h != nil && !ran {
-		m.served.Add(1)
+	if h != nil && !ran && h.session.NotProbed == nil {
+		m.served.Add(1) // joined; one never held (NotProbed) served nothing
 	}
 	return h, ran
 }

@@ -209,3 +209,24 @@ func TestKeptChainOwnsItsBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinedButNeverHeld: a request that joined a conversation whose
+// connection was never made (the holder found the way out to port 25 down)
+// reads it as not probed, not as a conversation held for another domain,
+// which its report would otherwise name; one that was held is read as
+// shared, and the holder reads its own.
+func TestJoinedButNeverHeld(t *testing.T) {
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	never := &heldSession{session: &Session{MX: "mx.example.test", NotProbed: fmt.Errorf("mx.example.test: not probed: %w", ErrEgressDown)},
+		target: "a.example", finished: now}
+	if s := never.readBy(&probes.Env{}, false); s.Shared != nil || !errors.Is(s.NotProbed, ErrEgressDown) {
+		t.Errorf("a joined conversation that never happened: shared %+v, not probed %v", s.Shared, s.NotProbed)
+	}
+	held := &heldSession{session: &Session{MX: "mx.example.test", Connected: true}, target: "a.example", finished: now}
+	if s := held.readBy(&probes.Env{}, false); s.Shared == nil || s.Shared.Target != "a.example" || s == held.session {
+		t.Errorf("a joined conversation: %+v, want a copy held for a.example", s.Shared)
+	}
+	if s := held.readBy(&probes.Env{}, true); s != held.session || s.Shared != nil {
+		t.Error("the holder did not read its own conversation")
+	}
+}
