@@ -177,6 +177,10 @@ func NewEngine(path string, logger log.Logger, reg prometheus.Registerer, opts .
 				Name: "deliverability_exporter_smtp_conversations_kept",
 				Help: "SMTP conversations kept in the process-wide memory.",
 			}, func() float64 { return float64(sessions.Len()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "deliverability_exporter_smtp_conversations_bytes",
+				Help: "Memory the SMTP conversations kept in the process-wide memory take, as its bound counts them.",
+			}, func() float64 { return float64(sessions.Bytes()) }),
 		)
 		reg.MustRegister(politenessCollector{smtpsession.SharedPoliteness(e.kept)})
 		reg.MustRegister(dnsblBudgetCollector{dnsbl.SharedBudgets(e.kept)})

@@ -270,12 +270,14 @@ type probeCase struct {
 	remediations map[string]string
 	evidence     map[string]string
 	notReason    map[string]string // substrings the reason must not contain
-	metrics      []metric
-	absent       []metric // samples that must not be recorded (value ignored)
-	wantErrors   []string // substrings, each in some probe error; nil means no errors
-	notErrors    []string // substrings no probe error may contain
-	notes        string
-	detail       string // substring of the detail block
+	// notRemediation holds substrings the remediation must not contain.
+	notRemediation map[string]string
+	metrics        []metric
+	absent         []metric // samples that must not be recorded (value ignored)
+	wantErrors     []string // substrings, each in some probe error; nil means no errors
+	notErrors      []string // substrings no probe error may contain
+	notes          string
+	detail         string // substring of the detail block
 }
 
 func TestProbe(t *testing.T) {
@@ -714,6 +716,11 @@ func assertCase(t *testing.T, res *probes.Result, tc probeCase) {
 	for id, not := range tc.notReason {
 		if c, _ := res.Check(id); strings.Contains(c.Reason, not) {
 			t.Errorf("%s reason %q contains %q", id, c.Reason, not)
+		}
+	}
+	for id, not := range tc.notRemediation {
+		if c, _ := res.Check(id); strings.Contains(c.Remediation, not) {
+			t.Errorf("%s remediation %q contains %q", id, c.Remediation, not)
 		}
 	}
 	assertMetrics(t, res, tc.metrics, tc.absent)

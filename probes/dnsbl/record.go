@@ -166,7 +166,7 @@ func (r *run) tally(kind Kind) tally {
 					t.blocked.See(listingEvidence(l, s) + "; severity info, not a failure")
 					break
 				}
-				t.blocked.Fail(phrase, listingFix(l, s), listingEvidence(l, s)+"; severity "+string(sev))
+				t.blocked.Fail(phrase, r.listingFix(l, s), listingEvidence(l, s)+"; severity "+string(sev))
 			case notListed:
 				clean++
 			default:
@@ -324,11 +324,17 @@ func txtReason(s *subjectRun) string {
 }
 
 // listingFix is the remediation of one listing: what to change, then how
-// to be delisted (the list's TXT answer usually names the page).
-func listingFix(l *List, s *subjectRun) string {
+// to be delisted (the list's TXT answer usually names the page). A
+// provider's MX host is the provider's to clean and delist: the domain
+// can only tell it.
+func (r *run) listingFix(l *List, s *subjectRun) string {
 	where := "request removal from " + l.Display()
 	if txt := txtReason(s); txt != "" {
 		where += " (its answer says where: " + txt + ")"
+	}
+	if host, ok := r.subj.receiving[s.subject]; ok && host != "" && r.p.cfg.MXSends == MXSendsAuto {
+		return fmt.Sprintf("%s is the provider's (of its MX host %s, which receives the domain's mail): only the provider can stop what got it listed and have it removed, so report the listing on %s to the provider (the list's answer: %s); no change on the domain's side delists it",
+			s.subject, host, l.Display(), describeCodes(s.codes))
 	}
 	policy := false
 	for _, c := range s.codes {

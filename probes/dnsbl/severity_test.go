@@ -104,6 +104,9 @@ func TestListingSeverity(t *testing.T) {
 			checks: statuses("dnsbl.ip", fail, "dnsbl.list_health", pass),
 			reasons: map[string]string{"dnsbl.ip": "192.0.2.60 is listed on Test ZEN (zen.bl.test) as SBL: a spam source or spam operation verified by Spamhaus " +
 				"(severity warning, one step below the listing's own: 192.0.2.60 only receives mail (an address or name of mx1.provider.test, a provider's MX host, which receives the domain's mail and sends none of it))"},
+			// The provider's to clean: not "find and stop what sent spam".
+			remediations:   map[string]string{"dnsbl.ip": "192.0.2.60 is the provider's (of its MX host mx1.provider.test, which receives the domain's mail): only the provider can stop what got it listed and have it removed, so report the listing on Test ZEN (zen.bl.test) to the provider (the list's answer: 127.0.0.2 SBL)"},
+			notRemediation: map[string]string{"dnsbl.ip": "find and stop what sent spam from 192.0.2.60"},
 			metrics: []metric{
 				m("mail_dnsbl_listed", 1, "zen.bl.test", "192.0.2.60", "warning"),
 				m("mail_dnsbl_listed", 1, "zen.bl.test", "192.0.2.61", "info"),

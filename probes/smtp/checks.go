@@ -143,14 +143,48 @@ func shortErr(err error) string {
 // resolves to the address it was reached on.
 func (r *run) recordNameCheck(spec probes.CheckSpec, what string, name func(*Session) string) {
 	var v probes.Verdict
+	var providers []string
 	r.each(&v, smtpsession.StageGreeting, func(s *Session) {
-		if !s.Greeted() {
+		switch {
+		case !s.Greeted():
 			v.Skip("no server greeted with 220 (smtp.reachable reports why)")
-			return
+		case r.providerNamed(&v, &providers, s, what, name(s)):
+		default:
+			r.judgeName(&v, s, what, name(s), spec)
 		}
-		r.judgeName(&v, s, what, name(s), spec)
 	})
-	v.RecordObserved(r.res, spec, fmt.Sprintf("every %s name resolves to the address it was given on", what))
+	r.recordNames(&v, spec, fmt.Sprintf("every %s name resolves to the address it was given on", what), providers)
+}
+
+// providerNamed leaves out of a name check a server of an MX host another
+// organization runs (a Google Workspace or Microsoft 365 customer's MX
+// hosts greet as mx.google.com or as an internal name of Exchange
+// Online): how a provider's servers name themselves is the provider's
+// choice, which no customer can change, as mx's ptr.not_generic and
+// ptr.role_label have it. It reports whether s was left out, noting the
+// provider in providers and the name in v's evidence.
+func (r *run) providerNamed(v *probes.Verdict, providers *[]string, s *Session, what, name string) bool {
+	org := r.providers[s.MX]
+	if org == "" {
+		return false
+	}
+	if !slices.Contains(*providers, org) {
+		*providers = append(*providers, org)
+	}
+	v.See(fmt.Sprintf("%s: %s name %s, not judged: the server is %s's", s.Label(), what, probes.Quote(name), org))
+	return true
+}
+
+// recordNames records a name check: skipped, saying whose they are, when
+// every server was a provider's, and with a pass reason that names the
+// providers left out when the target's own servers passed.
+func (r *run) recordNames(v *probes.Verdict, spec probes.CheckSpec, passReason string, providers []string) {
+	if len(providers) > 0 {
+		v.Skip(fmt.Sprintf("the mail servers belong to %s: the names they give for themselves are theirs to choose, not something %s can change",
+			probes.JoinNames(providers), r.req.Target.Host()))
+		passReason += " (of the domain's own servers; those of " + probes.JoinNames(providers) + " are theirs to name)"
+	}
+	v.RecordObserved(r.res, spec, passReason)
 }
 
 // judgeName checks that name resolves to the session's address.
@@ -226,6 +260,7 @@ func joinAddrs[T fmt.Stringer](addrs []T) string {
 
 func (r *run) recordHELO() {
 	var v probes.Verdict
+	var providers []string
 	r.each(&v, smtpsession.StageEHLO, func(s *Session) {
 		switch {
 		case !s.Greeted():
@@ -241,11 +276,12 @@ func (r *run) recordHELO() {
 			v.Fail(fmt.Sprintf("%s refused %s %s: %s", s.Label(), refused, s.EHLOName, probes.Quote(s.EHLO.String())),
 				"accept EHLO from any client (RFC 5321 §4.1.4); if the refusal is about the probe's own name, set the module's smtp ehlo_name to a name of the exporter host that resolves to its address",
 				s.Label()+": "+s.EHLO.String())
+		case r.providerNamed(&v, &providers, s, "EHLO reply", s.HELOName):
 		default:
 			r.judgeName(&v, s, "EHLO reply", s.HELOName, checkHELO)
 		}
 	})
-	v.RecordObserved(r.res, checkHELO, "every EHLO reply names a host that resolves to the address")
+	r.recordNames(&v, checkHELO, "every EHLO reply names a host that resolves to the address", providers)
 }
 
 func errOr(err error) error {

@@ -175,6 +175,39 @@ func TestEgressSeenFromTheConversations(t *testing.T) {
 	}
 }
 
+// TestEgressIsTheMXPort: the way out is judged for the port MX hosts are
+// probed on (the module's smtp port, 25 in production). A host target on
+// another port (a submission port, a test relay) says nothing of it: its
+// connection opening does not show port 25 open, and its connection
+// failing is its server's, whatever port 25 does.
+func TestEgressIsTheMXPort(t *testing.T) {
+	w := newWorld(t, []string{"127.0.0.4"}, func(string) testbed.SMTPBehaviour { return good(t, "mx.one.test") })
+	other := testbed.StartSMTP(t, "127.0.0.4:0", good(t, "mx.one.test"))
+	cfg := w.cfg()
+	kept := probes.NewKept()
+	blocked := w.newEnv()
+	blocked.Dialer = refusing()
+	w.runKept("spread.test", cfg, blocked, kept, 5*time.Second)
+	if got := egressState(kept); got != smtpsession.EgressDown {
+		t.Fatalf("egress %s after failures in three networks, want down", got)
+	}
+
+	res := w.runKept(fmt.Sprintf("mx.one.test:%d", other.Port()), cfg, w.newEnv(), kept, 5*time.Second)
+	if c, _ := res.Check("smtp.reachable"); c.Status != probes.StatusPass {
+		t.Fatalf("another port: smtp.reachable = %s (%s)", c.Status, c.Reason)
+	}
+	if got := egressState(kept); got != smtpsession.EgressDown {
+		t.Errorf("egress %s after a connection to another port opened, want still down", got)
+	}
+
+	env := w.newEnv()
+	env.Dialer = refusing()
+	res = w.runKept(fmt.Sprintf("mx.one.test:%d", other.Port()), cfg, env, kept, 5*time.Second)
+	if c, _ := res.Check("smtp.reachable"); c.Status != probes.StatusFail {
+		t.Errorf("another port refused while port %d is blocked: smtp.reachable = %s (%s), want the server's failure", cfg.Session.Port, c.Status, c.Reason)
+	}
+}
+
 func TestEgressFewFailuresAreTheServers(t *testing.T) {
 	// One domain whose servers all refuse (two networks: 127.0.0.0/24 and
 	// ::1) is too little to blame the exporter's network: its failures

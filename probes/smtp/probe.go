@@ -86,6 +86,10 @@ type run struct {
 	tlsa map[string]*mailhosts.TLSASet
 	// names are the forward lookups of the names servers gave.
 	names map[nameQuestion]*nameAnswer
+	// providers names, per MX host the target's organization does not
+	// run (mailhosts.Host.OwnOrganization false), the organization that
+	// does: how its servers name themselves is not the target's to judge.
+	providers map[string]string
 	// hostErrs are the hosts whose addresses could not be resolved.
 	hostErrs []error
 }
@@ -100,6 +104,7 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 		return r.res
 	}
 	r.set = set
+	r.providers = providersOf(set)
 	if reason := nothingToProbe(set); reason != "" {
 		r.res.SkipAll(reason, allChecks...)
 		return r.res
@@ -134,7 +139,7 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	}
 	r.sessions, sessErr = smtpsession.Sessions(ctx, req, env)
 	if sessErr == nil {
-		r.names = lookupNames(ctx, env.DNS, r.sessions, 2*len(eps))
+		r.names = lookupNames(ctx, env.DNS, r.ownSessions(), 2*len(eps))
 	}
 	tasks.Wait()
 	if err := errors.Join(sessErr, implicitErr, tlsaErr); err != nil {
@@ -170,6 +175,37 @@ func nothingToProbe(set *mailhosts.Set) string {
 		return t.Name + " publishes no MX records and has no addresses of its own (no implicit MX, RFC 5321 §5.1): no server receives its mail"
 	}
 	return ""
+}
+
+// providersOf maps each MX host of set that the target's organization
+// does not run to the organization that does (its organizational domain,
+// or its name when it has none). A host target, the implicit MX and IP
+// literals are the target's own.
+func providersOf(set *mailhosts.Set) map[string]string {
+	out := map[string]string{}
+	for _, h := range set.Hosts {
+		if h.OwnOrganization || h.IPLiteral {
+			continue
+		}
+		org := h.Organization
+		if org == "" {
+			org = h.Name
+		}
+		out[h.Name] = org
+	}
+	return out
+}
+
+// ownSessions are the sessions with servers the target's organization
+// runs: the only ones whose greeting and EHLO names are judged.
+func (r *run) ownSessions() []*Session {
+	var out []*Session
+	for _, s := range r.sessions {
+		if r.providers[s.MX] == "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // nameQuestion is a forward lookup of a name a server gave for itself, of

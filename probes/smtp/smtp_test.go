@@ -710,3 +710,41 @@ func TestNeverDATA(t *testing.T) {
 		t.Errorf("commands %q, want %q", verbs, want)
 	}
 }
+
+// TestProviderServersNameThemselves: the MX hosts of a domain hosted on a
+// provider (Microsoft 365's greet and answer EHLO with internal names
+// such as BN8NAM12FT045.mail.protection.outlook.com, Google's as
+// mx.google.com) name themselves as the provider chooses: smtp.banner
+// and smtp.helo leave them out (and do not resolve their names) for the
+// hosted domain, which cannot change them, and judge the same servers for
+// the domain that runs them.
+func TestProviderServersNameThemselves(t *testing.T) {
+	const internal = "bn8nam12ft045.one.test" // does not resolve
+	w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour {
+		b := good(t, "mx.one.test")
+		b.Greeting = "220 BN8NAM12FT045.one.test Microsoft ESMTP MAIL Service ready"
+		b.EHLOName = "BN8NAM12FT045.one.test"
+		return b
+	})
+	cfg := w.cfg()
+	cfg.Session.RcptChecks = nil
+
+	res := w.run("hosted-a.test", cfg, 10*time.Second)
+	probetest.AssertChecks(t, res,
+		statuses(pass, append(append([]any(nil), daneSkipped...), "smtp.banner", skip, "smtp.helo", skip,
+			"smtp.postmaster", skip, "smtp.abuse", skip, "smtp.no_open_relay", skip)...),
+		map[string]string{
+			"smtp.banner": "the mail servers belong to one.test: the names they give for themselves are theirs to choose, not something hosted-a.test can change",
+			"smtp.helo":   "the mail servers belong to one.test",
+		}, nil, nil)
+	for _, q := range w.dns.Queries() {
+		if strings.HasPrefix(q.Name, internal) {
+			t.Errorf("the provider's server name was looked up: %+v", q)
+		}
+	}
+
+	w.env = w.newEnv()
+	res = w.run("one.test", cfg, 10*time.Second)
+	probetest.AssertChecks(t, res, map[string]probes.Status{"smtp.banner": fail, "smtp.helo": fail},
+		map[string]string{"smtp.helo": "EHLO reply name " + internal + " does not exist"}, nil, nil)
+}

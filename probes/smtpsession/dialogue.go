@@ -2,6 +2,7 @@ package smtpsession
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -403,7 +404,10 @@ func tlsConfig(serverName string, seen func([]*x509.Certificate)) *tls.Config {
 				if i >= maxChain {
 					break
 				}
-				c, err := x509.ParseCertificate(der)
+				// A copy: der is a slice of the whole Certificate
+				// message (up to 256 KiB), which a kept certificate
+				// would otherwise keep alive for the memory's interval.
+				c, err := x509.ParseCertificate(bytes.Clone(der))
 				if err != nil {
 					return fmt.Errorf("certificate %d of the chain does not parse: %w", i, err)
 				}

@@ -367,10 +367,12 @@ func oneLine(err error) string {
 
 // settle records a new conversation's connection as evidence and, when it
 // failed while the way out is down, makes the conversation not probed:
-// the failure says nothing about the server. A conversation on the
-// implicit-TLS port is neither: port 25 being blocked says nothing of 465.
+// the failure says nothing about the server. A conversation on another
+// port than the one MX hosts are probed on (the implicit-TLS port, a host
+// target's own port) is neither: port 25 being blocked says nothing of 465
+// or 587, nor they of it.
 func (e *Egress) settle(ctx context.Context, env *probes.Env, cfg Config, s *Session) {
-	if e == nil || s.ImplicitTLS || s.NotProbed != nil || s.Stage == "" {
+	if e == nil || s.ImplicitTLS || s.Port != cfg.Port || s.NotProbed != nil || s.Stage == "" {
 		return
 	}
 	connectFailed := !s.Connected && s.Stage == StageConnect

@@ -32,9 +32,13 @@ import (
 // any request, share it as it happens.
 type SessionMemory struct {
 	maxEntries int
+	maxBytes   int64
 
 	mu      sync.Mutex
 	entries map[string]*heldSession
+	// bytes is what the kept conversations take, as sessionSize counts
+	// them.
+	bytes int64
 	// retain is the longest min_interval a reader has asked with: entries
 	// older than it serve nobody.
 	retain time.Duration
@@ -51,18 +55,30 @@ type heldSession struct {
 	target   string
 	finished time.Time
 	roots    *x509.CertPool
+	// size is what it takes in the memory (sessionSize and its key).
+	size int64
 }
 
 // DefaultSessionMemoryEntries bounds the conversations the memory keeps:
 // shared conversations are one per MX address (and EHLO name), so this
 // holds the distinct servers of a fleet of some 50,000 self-hosted domains
 // besides those of the platforms.
-const DefaultSessionMemoryEntries = 100000
+//
+// DefaultSessionMemoryBytes bounds them in bytes as well: a conversation
+// with a real server takes some 10 KB as counted (mostly its certificate
+// chain), but one with a hostile server can take a hundred times that
+// (replies of 64 KB each, ten large certificates), and whoever may ask
+// /probe about domains of their own choosing could otherwise fill the
+// entries with such conversations.
+const (
+	DefaultSessionMemoryEntries = 100000
+	DefaultSessionMemoryBytes   = 512 << 20
+)
 
 // NewSessionMemory returns an empty memory.
 func NewSessionMemory() *SessionMemory {
-	return &SessionMemory{maxEntries: DefaultSessionMemoryEntries, entries: map[string]*heldSession{},
-		talking: flight.NewGroup[string, *heldSession]()}
+	return &SessionMemory{maxEntries: DefaultSessionMemoryEntries, maxBytes: DefaultSessionMemoryBytes,
+		entries: map[string]*heldSession{}, talking: flight.NewGroup[string, *heldSession]()}
 }
 
 // SharedMemory is the process's one memory of conversations, kept in k so
@@ -78,6 +94,17 @@ func (m *SessionMemory) Stats() (served, held uint64) {
 		return 0, 0
 	}
 	return m.served.Load(), m.held.Load()
+}
+
+// Bytes is what the conversations the memory holds take, as its bound
+// counts them.
+func (m *SessionMemory) Bytes() int64 {
+	if m == nil {
+		return 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bytes
 }
 
 // Len is how many conversations the memory holds.
@@ -104,38 +131,52 @@ func (m *SessionMemory) get(key string, now time.Time, maxAge time.Duration) (*h
 	}
 	if now.Sub(e.finished) >= maxAge {
 		if now.Sub(e.finished) >= m.retain {
-			delete(m.entries, key)
+			m.removeLocked(key, e)
 		}
 		return nil, false
 	}
 	return e, true
 }
 
+func (m *SessionMemory) removeLocked(key string, e *heldSession) {
+	delete(m.entries, key)
+	m.bytes -= e.size
+}
+
 // put keeps a conversation; one that never started (NotProbed) is not
-// kept, so the next request tries again.
+// kept, so the next request tries again, and neither is one larger than
+// the whole bound.
 func (m *SessionMemory) put(key string, h *heldSession, maxAge time.Duration) {
 	if m == nil || h.session.NotProbed != nil {
+		return
+	}
+	h.size = sessionSize(h.session) + int64(len(key)+len(h.target)) + heldOverhead
+	if h.size > m.maxBytes {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.retain = max(m.retain, maxAge)
-	if len(m.entries) >= m.maxEntries {
+	if old, ok := m.entries[key]; ok {
+		m.removeLocked(key, old)
+	}
+	if len(m.entries) >= m.maxEntries || m.bytes+h.size > m.maxBytes {
 		for k, e := range m.entries {
 			if h.finished.Sub(e.finished) >= m.retain {
-				delete(m.entries, k)
+				m.removeLocked(k, e)
 			}
 		}
 		// Still full: drop an eighth, from a random place (Go starts each
 		// map iteration at one).
-		for k := range m.entries {
-			if len(m.entries) <= m.maxEntries-m.maxEntries/8 {
+		for k, e := range m.entries {
+			if len(m.entries) <= m.maxEntries-m.maxEntries/8 && m.bytes+h.size <= m.maxBytes-m.maxBytes/8 {
 				break
 			}
-			delete(m.entries, k)
+			m.removeLocked(k, e)
 		}
 	}
 	m.entries[key] = h
+	m.bytes += h.size
 }
 
 // errCutShort marks a conversation the holder's deadline cut short: the
@@ -170,8 +211,8 @@ func (m *SessionMemory) session(ctx context.Context, key, target string, now fun
 		m.put(key, h, maxAge)
 		return h, nil
 	})
-	if h != nil && !ran {
-		m.served.Add(1)
+	if h != nil && !ran && h.session.NotProbed == nil {
+		m.served.Add(1) // joined; one never held (NotProbed) served nothing
 	}
 	return h, ran
 }

@@ -4,10 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
 func TestSessionMemoryServesWithinItsAgeAndStaysBounded(t *testing.T) {
@@ -46,6 +53,65 @@ func TestSessionMemoryServesWithinItsAgeAndStaysBounded(t *testing.T) {
 	none.put("x", h, interval) // a config without a memory
 	if _, ok := none.get("x", now, interval); ok {
 		t.Error("a nil memory served a conversation")
+	}
+}
+
+// TestSessionMemoryBoundedInBytes: conversations with a server that sends
+// as much as the reply reader allows are counted for what they hold, and
+// the memory drops conversations to stay within its bytes, whatever the
+// number of entries it may still take.
+func TestSessionMemoryBoundedInBytes(t *testing.T) {
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	const interval = 5 * time.Minute
+	// A hostile server's conversation: a greeting and an EHLO reply of
+	// 100 lines of 600 bytes each, within maxReplyBytes.
+	line := strings.Repeat("x", 600)
+	big := func() *Session {
+		r := func() *Reply { return &Reply{Code: 250, Lines: slices.Repeat([]string{line}, 100)} }
+		return &Session{MX: "mx.hostile.test", Connected: true, Greeting: r(), EHLO: r()}
+	}
+	size := sessionSize(big())
+	if size < 2*100*600 {
+		t.Fatalf("a conversation holding two replies of 60,000 bytes counted %d bytes", size)
+	}
+	m := NewSessionMemory()
+	m.maxBytes = 10 * size
+	for i := range 100 {
+		m.put(fmt.Sprintf("mx%d.hostile.test|192.0.2.1:25", i), &heldSession{session: big(), finished: now}, interval)
+		if b := m.Bytes(); b > m.maxBytes {
+			t.Fatalf("after %d conversations: %d bytes kept, more than the bound %d", i+1, b, m.maxBytes)
+		}
+	}
+	if n := m.Len(); n > 10 || n == 0 {
+		t.Errorf("%d conversations kept within a bound of 10 of their size", n)
+	}
+	if _, ok := m.get("mx99.hostile.test|192.0.2.1:25", now, interval); !ok {
+		t.Error("the conversation kept last is gone")
+	}
+
+	// The count follows what is dropped: expired entries, replaced ones.
+	m.put("mx99.hostile.test|192.0.2.1:25", &heldSession{session: &Session{MX: "mx.hostile.test"}, finished: now}, interval)
+	var sum int64
+	m.mu.Lock()
+	for _, e := range m.entries {
+		sum += e.size
+	}
+	m.mu.Unlock()
+	if b := m.Bytes(); b != sum {
+		t.Errorf("Bytes() = %d, the entries add up to %d", b, sum)
+	}
+	for i := range 100 {
+		m.get(fmt.Sprintf("mx%d.hostile.test|192.0.2.1:25", i), now.Add(interval), interval)
+	}
+	if n, b := m.Len(), m.Bytes(); n != 0 || b != 0 {
+		t.Errorf("after every conversation expired: %d kept, %d bytes", n, b)
+	}
+
+	// One larger than the whole bound is not kept.
+	m.maxBytes = size / 2
+	m.put("huge", &heldSession{session: big(), finished: now}, interval)
+	if _, ok := m.get("huge", now, interval); ok || m.Bytes() != 0 {
+		t.Errorf("a conversation larger than the bound was kept (%d bytes)", m.Bytes())
 	}
 }
 
@@ -106,5 +172,61 @@ func TestSessionMemoryJoinsConcurrentAskers(t *testing.T) {
 	})
 	if !fresh1 || h.session.Aborted {
 		t.Error("a conversation cut short by its holder's deadline was served to the next asker")
+	}
+}
+
+// TestKeptChainOwnsItsBytes: a served chain is kept for the memory's
+// interval, and each of its certificates holds only its own DER, not the
+// whole Certificate message it arrived in (up to 256 KiB from a hostile
+// server, which sessionSize would not see).
+func TestKeptChainOwnsItsBytes(t *testing.T) {
+	ca, err := testbed.NewCA("Test Root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := ca.NewIntermediate("Test Intermediate", testbed.CertOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := inter.Issue(testbed.CertOptions{DNSNames: []string{"mx.example.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := testbed.StartSMTP(t, "127.0.0.1:0", testbed.SMTPBehaviour{Hostname: "mx.example.test", Certificate: &leaf})
+	ap := netip.MustParseAddrPort(srv.Addr)
+	env := &probes.Env{RootCAs: ca.Pool, Dialer: probetest.LoopbackDialer()}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := converse(ctx, env, nil, Endpoint{MX: "mx.example.test", IP: ap.Addr(), Port: int(ap.Port())}, conversation{ehloName: "probe.example.test"})
+	if !s.Handshaked() || len(s.TLS.Chain) != 2 || !s.TLS.Valid {
+		t.Fatalf("want a valid handshake with a chain of two: %+v (%v)", s.TLS, s.Err)
+	}
+	for i, c := range s.TLS.Chain {
+		// A slice of the message would reach to its end: past the
+		// intermediate, for the leaf.
+		if slack := cap(c.Raw) - len(c.Raw); slack >= len(s.TLS.Chain[1].Raw) {
+			t.Errorf("certificate %d: %d bytes of DER with %d more behind them: a slice of the Certificate message", i, len(c.Raw), slack)
+		}
+	}
+}
+
+// TestJoinedButNeverHeld: a request that joined a conversation whose
+// connection was never made (the holder found the way out to port 25 down)
+// reads it as not probed, not as a conversation held for another domain,
+// which its report would otherwise name; one that was held is read as
+// shared, and the holder reads its own.
+func TestJoinedButNeverHeld(t *testing.T) {
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	never := &heldSession{session: &Session{MX: "mx.example.test", NotProbed: fmt.Errorf("mx.example.test: not probed: %w", ErrEgressDown)},
+		target: "a.example", finished: now}
+	if s := never.readBy(&probes.Env{}, false); s.Shared != nil || !errors.Is(s.NotProbed, ErrEgressDown) {
+		t.Errorf("a joined conversation that never happened: shared %+v, not probed %v", s.Shared, s.NotProbed)
+	}
+	held := &heldSession{session: &Session{MX: "mx.example.test", Connected: true}, target: "a.example", finished: now}
+	if s := held.readBy(&probes.Env{}, false); s.Shared == nil || s.Shared.Target != "a.example" || s == held.session {
+		t.Errorf("a joined conversation: %+v, want a copy held for a.example", s.Shared)
+	}
+	if s := held.readBy(&probes.Env{}, true); s != held.session || s.Shared != nil {
+		t.Error("the holder did not read its own conversation")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
@@ -227,7 +228,14 @@ func parseEHLO(r *Reply) (name string, exts []Extension) {
 		if len(params) > maxParams {
 			params = params[:maxParams]
 		}
-		exts = append(exts, Extension{Keyword: strings.ToUpper(kw), Params: params})
+		// Copies: the extensions outlive the reply (the memory keeps them
+		// for the interval), whose lines would otherwise stay whole
+		// behind every keyword and parameter cut out of them.
+		params = slices.Clone(params)
+		for i, p := range params {
+			params[i] = strings.Clone(p)
+		}
+		exts = append(exts, Extension{Keyword: strings.Clone(strings.ToUpper(kw)), Params: params})
 	}
 	return name, exts
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestReadReply(t *testing.T) {
@@ -112,6 +113,27 @@ func TestParseEHLO(t *testing.T) {
 	if n, e := parseEHLO(nil); n != "" || e != nil {
 		t.Error("nil reply")
 	}
+	// The extensions own their bytes: the memory keeps them for an
+	// interval and counts their lengths, not the reply lines' (which a
+	// keyword cut out of a line of 4,000 spaces would keep whole).
+	for _, e := range exts {
+		for _, s := range append([]string{e.Keyword}, e.Params...) {
+			for _, line := range r.Lines {
+				if sharesBytes(s, line) {
+					t.Errorf("%s %q is a slice of the reply line %q", e.Keyword, s, line)
+				}
+			}
+		}
+	}
+}
+
+// sharesBytes reports whether s lies in line's bytes.
+func sharesBytes(s, line string) bool {
+	if s == "" || line == "" {
+		return false
+	}
+	p, start := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(line)))
+	return p >= start && p < start+uintptr(len(line))
 }
 
 // BenchmarkReadReply reads an EHLO reply of ten lines (Postfix's, as sent

@@ -403,13 +403,10 @@ func collect(ctx context.Context, req *probes.Request, env *probes.Env, cfg Conf
 					return talk(), nil
 				}
 				h, fresh := shared.Memory.session(convCtx, key, req.Target.String(), env.Clock, shared.MaxAge, env.RootCAs, talk)
-				switch {
-				case h == nil:
+				if h == nil {
 					return notProbed(ep, fmt.Errorf("not probed before the deadline: %w", convCtx.Err())), nil
-				case fresh:
-					return h.session, nil
 				}
-				return h.sharedWith(env), nil
+				return h.readBy(env, fresh), nil
 			})
 			if err != nil {
 				// A waiting caller's own context ended, or the
@@ -447,6 +444,17 @@ func refused(env *probes.Env, ep Endpoint) *Session {
 		return s
 	}
 	return nil
+}
+
+// readBy is the conversation as a request sees it: as it is for the
+// request that held it (fresh) and when there was none to share (the
+// holder's connection was never made: the way out to port 25 down, the
+// politeness bounds), else as sharedWith has it.
+func (h *heldSession) readBy(env *probes.Env, fresh bool) *Session {
+	if fresh || h.session.NotProbed != nil {
+		return h.session
+	}
+	return h.sharedWith(env)
 }
 
 // sharedWith is the kept conversation as a reader that did not hold it

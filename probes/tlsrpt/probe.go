@@ -120,7 +120,7 @@ func judge(res *probes.Result, domain, name string, txt *dnsclient.Answer) {
 	case len(records) > 1:
 		res.Fail(checkPresent,
 			fmt.Sprintf("%s publishes %d records that begin with v=TLSRPTv1; with more than one, reporters send no reports (RFC 8460 §3)", owner, len(records)),
-			"merge them into one: "+starter, evidence...)
+			"replace them with one record that keeps their destinations: "+probes.ZoneLine(name, "TXT", fmt.Sprintf("%q", merged(records, domain))), evidence...)
 		measure(0, 0)
 		return
 	}
@@ -160,6 +160,28 @@ func judge(res *probes.Result, domain, name string, txt *dnsclient.Answer) {
 		reason += fmt.Sprintf(" (%s given more than once: reporters use the first)", strings.Join(rec.Duplicates, ", "))
 	}
 	res.Pass(checkPresent, reason, evidence...)
+}
+
+// merged is one record with the usable destinations of every record, in
+// the order published (each once), or a destination at the domain when
+// none has one: merging must not drop where the domain's reports go
+// today.
+func merged(records []string, domain string) string {
+	all := &Record{}
+	seen := map[string]bool{}
+	for _, txt := range records {
+		rec, err := Parse(txt)
+		if err != nil {
+			continue
+		}
+		for _, u := range rec.ValidRUA() {
+			if !seen[u.Raw] {
+				seen[u.Raw] = true
+				all.RUA = append(all.RUA, u)
+			}
+		}
+	}
+	return fixed(all, domain)
 }
 
 // fixed is the record with the unusable destinations left out, or a
