@@ -359,7 +359,9 @@ func TestRoundTrip(t *testing.T) {
 			fixes:    map[string]string{"delivery.accepted": "check username and the password in password_file"}},
 		{name: "relay refuses the recipient", relay: func(b *testbed.RelayBehaviour) { b.RefuseRcpt = true },
 			statuses: probetest.Statuses(delivery.CheckIDs(), probes.StatusSkip, "delivery.accepted", probes.StatusFail),
-			reasons:  map[string]string{"delivery.accepted": "answered RCPT with 550"}},
+			reasons:  map[string]string{"delivery.accepted": "answered RCPT with 550"},
+			// from is not configured: the fix names the sender the probe used.
+			fixes: map[string]string{"delivery.accepted": "to send as deliverability-probe@example.test to the probe address"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := w.relayB

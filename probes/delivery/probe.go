@@ -531,7 +531,7 @@ func (p *Probe) refused(t *roundTrip) *probes.Result {
 		res.Undecided(checkAccepted, s.Err)
 	} else {
 		res.Fail(checkAccepted, fmt.Sprintf("the message was not accepted (at %s): %v", s.Stage, s.Err),
-			refusalFix(p.cfg, s), "MAIL FROM <"+t.from+"> RCPT TO <"+t.to+">")
+			refusalFix(p.cfg, s, t.from), "MAIL FROM <"+t.from+"> RCPT TO <"+t.to+">")
 	}
 	if len(s.Transcript) > 0 {
 		res.AddDetail("Submission to "+s.Server, s.Transcript...)
@@ -540,8 +540,10 @@ func (p *Probe) refused(t *roundTrip) *probes.Result {
 	return res
 }
 
-// refusalFix says what to look at for each stage a submission can fail at.
-func refusalFix(cfg Config, s *submission) string {
+// refusalFix says what to look at for each stage a submission can fail at;
+// from is the sender the probe used (cfg.From is empty when it defaults to
+// deliverability-probe@<target>).
+func refusalFix(cfg Config, s *submission, from string) string {
 	switch s.Stage {
 	case "connect":
 		return "make sure the exporter can reach " + cfg.Submission + " and the server listens there"
@@ -550,7 +552,7 @@ func refusalFix(cfg Config, s *submission) string {
 	case "auth":
 		return "check username and the password in password_file, and that the account may submit mail"
 	case "mail", "rcpt":
-		return "allow the probe's account (or, on port 25, the exporter's address) to send as " + cfg.From + " to the probe address"
+		return "allow the probe's account (or, on port 25, the exporter's address) to send as " + from + " to the probe address"
 	case "data":
 		return "look in the submission server's log for why it refused the message (content filter, rate limit)"
 	}
