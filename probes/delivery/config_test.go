@@ -111,3 +111,24 @@ func TestAligned(t *testing.T) {
 		}
 	}
 }
+
+// TestServerName: the certificate name the submission server must carry,
+// which the TLS handshake and the fix of a failed one both use.
+func TestServerName(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Submission: "smtp.example.com:587"}, "smtp.example.com"},
+		{Config{Submission: "[2001:db8::25]:587"}, "2001:db8::25"},
+		{Config{Submission: "192.0.2.25:465", TLSServerName: "smtp.example.com"}, "smtp.example.com"},
+	} {
+		if got := serverName(tc.cfg); got != tc.want {
+			t.Errorf("serverName(%q) = %q, want %q", tc.cfg.Submission, got, tc.want)
+		}
+	}
+	s := &submission{Stage: "starttls"}
+	if fix := refusalFix(Config{Submission: "[2001:db8::25]:587"}, s, "p@example.com"); !strings.Contains(fix, "a certificate for 2001:db8::25 ") {
+		t.Errorf("fix %q does not name the server's address", fix)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -559,11 +560,14 @@ func refusalFix(cfg Config, s *submission, from string) string {
 	return "look in the submission server's log for the session"
 }
 
+// serverName is the name the submission server's certificate must carry:
+// tls_server_name, else the host of submission (an IPv6 literal without
+// its brackets).
 func serverName(cfg Config) string {
 	if cfg.TLSServerName != "" {
 		return cfg.TLSServerName
 	}
-	host, _, _ := strings.Cut(cfg.Submission, ":")
+	host, _, _ := net.SplitHostPort(cfg.Submission)
 	return host
 }
 
