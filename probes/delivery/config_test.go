@@ -105,6 +105,11 @@ func TestAligned(t *testing.T) {
 		{"example.co.uk", "other.co.uk", false, false},
 		{"a.example.co.uk", "b.example.co.uk", false, true},
 		{"sendgrid.net", "example.com", false, false},
+		{"Mail.Example.com.", "example.com", false, true},
+		// Only the ICANN section of the public suffix list makes
+		// organizations, as for the dmarc probe's policy discovery:
+		// compute.amazonaws.com, a private-section suffix, does not.
+		{"ec2-192-0-2-1.eu-west-1.compute.amazonaws.com", "amazonaws.com", false, true},
 	} {
 		if got := aligned(tc.id, tc.from, tc.strict); got != tc.want {
 			t.Errorf("aligned(%s, %s, strict %v) = %v", tc.id, tc.from, tc.strict, got)

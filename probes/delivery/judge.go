@@ -22,10 +22,10 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 	"github.com/emersion/go-msgauth/dmarc"
 	"github.com/miekg/dns"
-	"golang.org/x/net/publicsuffix"
 
 	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/tagvalue"
 )
 
@@ -296,13 +296,16 @@ func (v *verdict) runLent(p probes.Probe) *probes.Result {
 	return p.Run(v.ctx, req, &env)
 }
 
-// orgDomain is the organizational domain (the registrable domain under
-// the public suffix list), or the name itself when it has none.
+// orgDomain is the organizational domain as the dmarc probe and the mail
+// hosts facts find it (mailhosts.OrganizationalDomain: the ICANN section of
+// the public suffix list), or the name itself when it has none, so the
+// delivered message is aligned and its DMARC policy found the way the
+// domain's DMARC record is judged.
 func orgDomain(name string) string {
-	if org, err := publicsuffix.EffectiveTLDPlusOne(name); err == nil {
+	if org := mailhosts.OrganizationalDomain(name); org != "" {
 		return org
 	}
-	return name
+	return strings.ToLower(strings.TrimSuffix(name, "."))
 }
 
 // aligned reports whether id is aligned with the From: domain in the mode
