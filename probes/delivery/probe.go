@@ -17,8 +17,8 @@
 // passed.
 //
 // The probe imports no other probe: the engine lends it the spf probe's
-// check_host(), and the mx and dnsbl probes, which it runs on the relay's
-// address (Lent).
+// check_host(), the dmarc probe's policy discovery, and the mx and dnsbl
+// probes, which it runs on the relay's address (Lent).
 package delivery
 
 import (
@@ -51,12 +51,33 @@ type Lent struct {
 	// fail, softfail, neutral, none, temperror, permerror) and, for the
 	// errors, why.
 	CheckHost func(ctx context.Context, r *dnsclient.Resolver, ip netip.Addr, domain, sender, helo string) (string, error)
+	// DMARC is the dmarc probe's policy discovery (RFC 7489 §6.6.3): the
+	// policy receivers apply to mail From: domain, nil when there is none,
+	// an error when a DNS question that decides went unanswered.
+	DMARC func(ctx context.Context, r *dnsclient.Resolver, domain string) (*DMARCPolicy, error)
 	// Reverse judges reverse DNS: a probe run on the address as an IP
 	// target, whose Checks decide delivery.outbound_fcrdns.
 	Reverse LentProbe
 	// Blocklists judges blocklist status the same way, for
 	// delivery.outbound_not_listed.
 	Blocklists LentProbe
+}
+
+// DMARCPolicy is the DMARC record that applies to a From: domain, as the
+// dmarc probe reads it.
+type DMARCPolicy struct {
+	// Owner is the record's name: _dmarc.<From: domain>, or
+	// _dmarc.<organizational domain> when the domain has none of its own.
+	Owner string
+	// Policy is what applies to the From: domain (p=, or the
+	// organizational domain's sp=).
+	Policy string
+	// StrictDKIM and StrictSPF are adkim=s and aspf=s.
+	StrictDKIM, StrictSPF bool
+	// Unusable, when set, says why receivers apply no DMARC although a
+	// record is there (several records, or one they cannot apply): the
+	// message's DMARC result is permerror.
+	Unusable string
 }
 
 // LentProbe is another probe and the checks of it that decide one of this
