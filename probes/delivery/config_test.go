@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
 func TestConfig(t *testing.T) {
@@ -135,5 +137,28 @@ func TestServerName(t *testing.T) {
 	s := &submission{Stage: "starttls"}
 	if fix := refusalFix(Config{Submission: "[2001:db8::25]:587"}, s, "p@example.com"); !strings.Contains(fix, "a certificate for 2001:db8::25 ") {
 		t.Errorf("fix %q does not name the server's address", fix)
+	}
+}
+
+// TestKeyStrengthUnmeasured: a signature that verified with a key whose
+// size could not be read again leaves delivery.dkim_key_strength
+// undecided, not passed; a weak key beside it still fails it.
+func TestKeyStrengthUnmeasured(t *testing.T) {
+	strong := dkimResult{domain: "example.com", selector: "a", keyType: "rsa", keyBits: 2048}
+	weak := dkimResult{domain: "example.com", selector: "b", keyType: "rsa", keyBits: 1024}
+	unread := dkimResult{domain: "example.com", selector: "c"}
+	for _, tc := range []struct {
+		valid []dkimResult
+		want  probes.Status
+	}{
+		{[]dkimResult{strong}, probes.StatusPass},
+		{[]dkimResult{strong, unread}, probes.StatusError},
+		{[]dkimResult{unread, weak}, probes.StatusFail},
+	} {
+		v := &verdict{cfg: DefaultConfig(), res: probes.NewResult(Name)}
+		v.recordKeyStrength(tc.valid)
+		if c, _ := v.res.Check(checkDKIMKey.ID); c.Status != tc.want {
+			t.Errorf("%+v: %s (%s), want %s", tc.valid, c.Status, c.Reason, tc.want)
+		}
 	}
 }

@@ -443,16 +443,28 @@ func (v *verdict) recordKeyStrength(valid []dkimResult) {
 		v.res.Skip(checkDKIMKey, "no signature verified")
 		return
 	}
-	var weak, ev []string
+	var weak, unread, ev []string
 	for _, d := range valid {
-		ev = append(ev, fmt.Sprintf("%s._domainkey.%s: %s, %d bits", d.selector, d.domain, d.keyType, d.keyBits))
+		owner := d.selector + "._domainkey." + d.domain
+		if d.keyBits == 0 {
+			// Verified, but the key record did not read again as a key
+			// of a known size: its strength is not known.
+			ev = append(ev, owner+": key not measured")
+			unread = append(unread, owner)
+			continue
+		}
+		ev = append(ev, fmt.Sprintf("%s: %s, %d bits", owner, d.keyType, d.keyBits))
 		if d.keyType == "rsa" && d.keyBits < v.cfg.MinRSAKeyBits {
-			weak = append(weak, fmt.Sprintf("%s._domainkey.%s (%d bits)", d.selector, d.domain, d.keyBits))
+			weak = append(weak, fmt.Sprintf("%s (%d bits)", owner, d.keyBits))
 		}
 	}
-	if len(weak) > 0 {
+	switch {
+	case len(weak) > 0:
 		v.res.Fail(checkDKIMKey, fmt.Sprintf("the relay signs with RSA keys shorter than %d bits: %s", v.cfg.MinRSAKeyBits, strings.Join(weak, ", ")),
 			fmt.Sprintf("generate a %d-bit RSA key under a new selector, publish it, switch the relay to it, then remove the old key", max(2048, v.cfg.MinRSAKeyBits)), ev...)
+		return
+	case len(unread) > 0:
+		v.res.Undecided(checkDKIMKey, fmt.Errorf("the size of the verifying key at %s could not be read", strings.Join(unread, ", ")))
 		return
 	}
 	v.res.Pass(checkDKIMKey, fmt.Sprintf("every verifying signature's key is Ed25519 or RSA of at least %d bits", v.cfg.MinRSAKeyBits), ev...)
