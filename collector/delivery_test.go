@@ -4,10 +4,15 @@ import (
 	"context"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/delivery"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 )
 
 // TestDeliveryLentChecks: the delivery probe decides two of its checks by
@@ -54,5 +59,35 @@ func TestObservedOutboundIPs(t *testing.T) {
 	want := []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("203.0.113.9"), netip.MustParseAddr("198.51.100.7")}
 	if !slices.Equal(req.OutboundIPs, want) {
 		t.Errorf("outbound IPs %v, want %v", req.OutboundIPs, want)
+	}
+}
+
+// TestLendDMARC: the dmarc probe's policy discovery in the delivery
+// probe's terms: the policy that applies, its alignment modes, a record
+// receivers cannot apply as unusable rather than an error, and none.
+func TestLendDMARC(t *testing.T) {
+	srv := testbed.StartDNS(t, `
+$ORIGIN test.
+_dmarc.strict  IN TXT "v=DMARC1; p=reject; sp=none; adkim=s; aspf=s"
+_dmarc.two     IN TXT "v=DMARC1; p=none"
+_dmarc.two     IN TXT "v=DMARC1; p=reject"
+`)
+	client, err := dnsclient.New(dnsclient.Config{Servers: []string{srv.Addr}, Timeout: time.Second, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for domain, want := range map[string]*delivery.DMARCPolicy{
+		"strict.test":      {Owner: "_dmarc.strict.test", Policy: "reject", StrictDKIM: true, StrictSPF: true},
+		"news.strict.test": {Owner: "_dmarc.strict.test", Policy: "none", StrictDKIM: true, StrictSPF: true},
+		"two.test":         {Unusable: "_dmarc.two.test has 2 DMARC records: receivers apply no DMARC at all (RFC 7489 §6.6.3)"},
+		"none.test":        nil,
+	} {
+		got, err := deliveryLent.DMARC(ctx, client.NewResolver(), domain)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %+v, %v; want %+v", domain, got, err, want)
+		}
 	}
 }

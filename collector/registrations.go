@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
@@ -48,7 +49,7 @@ func Catalogue() (checks []probes.CheckSpec, metrics []*probes.MetricSpec) {
 
 // deliveryLent is what the delivery probe borrows from the other probes to
 // judge a delivered message as they judge a domain: SPF's check_host(),
-// and the mx and dnsbl probes run on the relay's address (the mx probe with
+// the dmarc probe's policy discovery, and the mx and dnsbl probes run on the relay's address (the mx probe with
 // its defaults, the dnsbl probe with the module's dnsbl block when it has
 // one, else the default lists; the blocklist answers share the process
 // cache).
@@ -57,6 +58,7 @@ var deliveryLent = delivery.Lent{
 		res, err := spf.CheckHost(ctx, r, ip, domain, sender, helo)
 		return string(res), err
 	},
+	DMARC: lendDMARC,
 	Reverse: delivery.LentProbe{
 		Build:  func(probes.Setup) probes.Probe { return mx.New(mx.DefaultConfig()) },
 		Checks: []string{"ptr.present", "ptr.fcrdns"},
@@ -75,4 +77,21 @@ var deliveryLent = delivery.Lent{
 		},
 		Checks: []string{"dnsbl.ip"},
 	},
+}
+
+// lendDMARC is the dmarc probe's policy discovery in the delivery probe's
+// terms.
+func lendDMARC(ctx context.Context, r *dnsclient.Resolver, domain string) (*delivery.DMARCPolicy, error) {
+	a, err := dmarc.Applying(ctx, r, domain)
+	var unusable *dmarc.RecordError
+	switch {
+	case errors.As(err, &unusable):
+		return &delivery.DMARCPolicy{Unusable: unusable.Reason}, nil
+	case err != nil:
+		return nil, err
+	case a == nil:
+		return nil, nil
+	}
+	return &delivery.DMARCPolicy{Owner: "_dmarc." + a.Domain, Policy: a.Policy,
+		StrictDKIM: a.Record.ADKIM == "s", StrictSPF: a.Record.ASPF == "s"}, nil
 }

@@ -8,8 +8,9 @@
 // What it accepts is narrow on purpose, because its port is open to the
 // internet: a recipient only while a probe expects mail for it, a message
 // only when it carries a token the receiver was told of, at most
-// MaxMessageBytes, over at most MaxConnections sessions at once, and at
-// most a few sessions a minute per client network. It never relays and
+// MaxMessageBytes, over at most MaxConnections sessions at once, at most
+// a few sessions a minute per client network, and at most a few refused
+// recipients and messages per session. It never relays and
 // never stores more than one message per token. Everything refused is
 // counted, not logged line by line, and no message body is ever logged.
 //
@@ -51,6 +52,14 @@ const (
 	DefaultCommandTimeout  = 60 * time.Second
 	DefaultSessionLifetime = 5 * time.Minute
 )
+
+// maxRefusedPerSession bounds the refused recipients and messages of one
+// session: past it the session's MAIL commands are refused, so a client
+// cannot make the receiver read and parse message after message (each up
+// to MaxMessageBytes) or scan the expected tokens recipient after
+// recipient for the whole session lifetime. A relay has no reason to
+// come near it: it delivers only probe messages here.
+const maxRefusedPerSession = 10
 
 // Config is how the receiver behaves.
 type Config struct {
@@ -122,10 +131,13 @@ const (
 	RefusedBusy      Outcome = "refused_busy"      // over MaxConnections
 	RefusedRate      Outcome = "refused_rate"      // over SessionsPerMinute
 	RefusedDuplicate Outcome = "refused_duplicate" // a second message for a token
+	// RefusedSession counts the sessions whose MAIL commands are refused
+	// after maxRefusedPerSession refusals.
+	RefusedSession Outcome = "refused_session"
 )
 
 // Outcomes lists every outcome, for pre-declaring counters.
-var Outcomes = []Outcome{Accepted, RefusedRcpt, RefusedToken, RefusedSize, RefusedBusy, RefusedRate, RefusedDuplicate}
+var Outcomes = []Outcome{Accepted, RefusedRcpt, RefusedToken, RefusedSize, RefusedBusy, RefusedRate, RefusedDuplicate, RefusedSession}
 
 // Receiver is the listener and the mailbox. It is safe for concurrent use.
 type Receiver struct {
@@ -335,18 +347,31 @@ type session struct {
 	conn  *smtp.Conn
 	from  string
 	rcpts []string
+	// refused counts the session's refused recipients and messages.
+	refused int
 }
 
 func (s *session) Reset()        { s.from, s.rcpts = "", nil }
 func (s *session) Logout() error { return nil }
 
+// Mail starts a transaction unless the session has been refused too often:
+// without MAIL, go-smtp answers RCPT, DATA and BDAT itself and hands
+// nothing more to the receiver.
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	if s.refused >= maxRefusedPerSession {
+		if s.refused == maxRefusedPerSession {
+			s.refused++
+			s.r.count(RefusedSession)
+		}
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many refused commands in this session, try again later"}
+	}
 	s.from = from
 	return nil
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !s.r.expectsRcpt(to) {
+		s.refused++
 		s.r.count(RefusedRcpt)
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such probe address"}
 	}
@@ -357,6 +382,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 func (s *session) Data(body io.Reader) error {
 	data, err := io.ReadAll(body)
 	if err != nil {
+		s.refused++
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			s.r.count(RefusedSize)
 		}
@@ -377,6 +403,9 @@ func (s *session) Data(body io.Reader) error {
 	}
 	outcome, err := s.r.deliver(msg, s.rcpts, token)
 	s.r.count(outcome)
+	if outcome != Accepted {
+		s.refused++
+	}
 	if outcome == Accepted {
 		level.Info(s.r.cfg.Logger).Log("msg", "Probe message received", "token", token, "remote", msg.Remote.Addr(), "helo", msg.HELO, "bytes", len(data))
 	}

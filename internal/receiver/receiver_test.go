@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -253,5 +255,61 @@ func TestPendingBound(t *testing.T) {
 	}
 	if err := r.Expect("", "probe@receiver.test", until); err == nil {
 		t.Error("an empty token was accepted")
+	}
+}
+
+// TestRefusalsPerSession: a session that has been refused ten times gets
+// no more transactions (so no more message data read and parsed), while
+// a new session is served as before.
+func TestRefusalsPerSession(t *testing.T) {
+	r, addr := start(t, receiver.Config{})
+	if err := r.Expect("tok", "probe@receiver.test", time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("flood.example.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("p@example.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 9; i++ {
+		if err := c.Rcpt(fmt.Sprintf("guess%d@receiver.test", i), nil); smtpCode(err) != 550 {
+			t.Fatalf("recipient %d: %v, want 550", i, err)
+		}
+	}
+	// The tenth refusal is a message without the token.
+	if err := c.Rcpt("probe@receiver.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, message("guess")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); smtpCode(err) != 550 {
+		t.Fatalf("a message without the token: %v, want 550", err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := c.Mail("p@example.test", nil); smtpCode(err) != 421 {
+			t.Fatalf("MAIL %d after ten refusals: %v, want 421", i, err)
+		}
+	}
+	if _, ok := r.Arrived("tok"); ok {
+		t.Fatal("tok arrived")
+	}
+	// A new session delivers the probe's message.
+	if err := send(t, addr, "probe@receiver.test", message("tok"), false); err != nil {
+		t.Fatalf("a new session: %v", err)
+	}
+	counts := r.Counts()
+	if counts[receiver.RefusedSession] != 1 || counts[receiver.RefusedRcpt] != 9 || counts[receiver.RefusedToken] != 1 || counts[receiver.Accepted] != 1 {
+		t.Errorf("counts %v", counts)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
 )
 
 func TestConfig(t *testing.T) {
@@ -105,9 +107,58 @@ func TestAligned(t *testing.T) {
 		{"example.co.uk", "other.co.uk", false, false},
 		{"a.example.co.uk", "b.example.co.uk", false, true},
 		{"sendgrid.net", "example.com", false, false},
+		{"Mail.Example.com.", "example.com", false, true},
+		// Only the ICANN section of the public suffix list makes
+		// organizations, as for the dmarc probe's policy discovery:
+		// compute.amazonaws.com, a private-section suffix, does not.
+		{"ec2-192-0-2-1.eu-west-1.compute.amazonaws.com", "amazonaws.com", false, true},
 	} {
 		if got := aligned(tc.id, tc.from, tc.strict); got != tc.want {
 			t.Errorf("aligned(%s, %s, strict %v) = %v", tc.id, tc.from, tc.strict, got)
+		}
+	}
+}
+
+// TestServerName: the certificate name the submission server must carry,
+// which the TLS handshake and the fix of a failed one both use.
+func TestServerName(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Submission: "smtp.example.com:587"}, "smtp.example.com"},
+		{Config{Submission: "[2001:db8::25]:587"}, "2001:db8::25"},
+		{Config{Submission: "192.0.2.25:465", TLSServerName: "smtp.example.com"}, "smtp.example.com"},
+	} {
+		if got := serverName(tc.cfg); got != tc.want {
+			t.Errorf("serverName(%q) = %q, want %q", tc.cfg.Submission, got, tc.want)
+		}
+	}
+	s := &submission{Stage: "starttls"}
+	if fix := refusalFix(Config{Submission: "[2001:db8::25]:587"}, s, "p@example.com"); !strings.Contains(fix, "a certificate for 2001:db8::25 ") {
+		t.Errorf("fix %q does not name the server's address", fix)
+	}
+}
+
+// TestKeyStrengthUnmeasured: a signature that verified with a key whose
+// size could not be read again leaves delivery.dkim_key_strength
+// undecided, not passed; a weak key beside it still fails it.
+func TestKeyStrengthUnmeasured(t *testing.T) {
+	strong := dkimResult{domain: "example.com", selector: "a", keyType: "rsa", keyBits: 2048}
+	weak := dkimResult{domain: "example.com", selector: "b", keyType: "rsa", keyBits: 1024}
+	unread := dkimResult{domain: "example.com", selector: "c"}
+	for _, tc := range []struct {
+		valid []dkimResult
+		want  probes.Status
+	}{
+		{[]dkimResult{strong}, probes.StatusPass},
+		{[]dkimResult{strong, unread}, probes.StatusError},
+		{[]dkimResult{unread, weak}, probes.StatusFail},
+	} {
+		v := &verdict{cfg: DefaultConfig(), res: probes.NewResult(Name)}
+		v.recordKeyStrength(tc.valid)
+		if c, _ := v.res.Check(checkDKIMKey.ID); c.Status != tc.want {
+			t.Errorf("%+v: %s (%s), want %s", tc.valid, c.Status, c.Reason, tc.want)
 		}
 	}
 }

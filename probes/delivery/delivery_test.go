@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -22,12 +23,14 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/miekg/dns"
 
 	"github.com/deliverability-exporter/deliverability_exporter/internal/probetest"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/receiver"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/delivery"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dmarc"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsclient"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/mx"
@@ -132,6 +135,20 @@ $ORIGIN bl.test.
 99.2.0.192     300 IN TXT "listed for testing"
 `
 
+// dmarcRecord is the zone's _dmarc.example.test record.
+const dmarcRecord = "v=DMARC1; p=reject; rua=mailto:dmarc@example.test"
+
+// setDMARC replaces the TXT records of _dmarc.example.test.
+func (w *world) setDMARC(t testing.TB, records ...string) {
+	t.Helper()
+	w.dns.Remove("_dmarc.example.test.", dns.TypeTXT)
+	for _, r := range records {
+		if err := w.dns.Add(fmt.Sprintf("_dmarc.example.test. 300 IN TXT %q", r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{t: t}
@@ -211,6 +228,18 @@ func lent() delivery.Lent {
 		CheckHost: func(ctx context.Context, r *dnsclient.Resolver, ip netip.Addr, domain, sender, helo string) (string, error) {
 			res, err := spf.CheckHost(ctx, r, ip, domain, sender, helo)
 			return string(res), err
+		},
+		DMARC: func(ctx context.Context, r *dnsclient.Resolver, domain string) (*delivery.DMARCPolicy, error) {
+			a, err := dmarc.Applying(ctx, r, domain)
+			var unusable *dmarc.RecordError
+			switch {
+			case errors.As(err, &unusable):
+				return &delivery.DMARCPolicy{Unusable: unusable.Reason}, nil
+			case err != nil || a == nil:
+				return nil, err
+			}
+			return &delivery.DMARCPolicy{Owner: "_dmarc." + a.Domain, Policy: a.Policy,
+				StrictDKIM: a.Record.ADKIM == "s", StrictSPF: a.Record.ASPF == "s"}, nil
 		},
 		Reverse: delivery.LentProbe{
 			Build:  func(probes.Setup) probes.Probe { return mx.New(mx.DefaultConfig()) },
@@ -292,11 +321,17 @@ func TestRoundTrip(t *testing.T) {
 	if err := w.dns.Add(dkimTXT(t, "sel._domainkey.provider.test.", otherKey.Public())); err != nil {
 		t.Fatal(err)
 	}
+	if err := w.dns.Add(dkimTXT(t, "sel._domainkey.mail.example.test.", w.key2048.Public())); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, tc := range []struct {
-		name     string
-		relay    func(*testbed.RelayBehaviour)
-		cfg      func(*delivery.Config)
+		name  string
+		relay func(*testbed.RelayBehaviour)
+		cfg   func(*delivery.Config)
+		// dmarc, when set, replaces the TXT records of _dmarc.example.test
+		// for the case.
+		dmarc    []string
 		statuses map[string]probes.Status
 		reasons  map[string]string
 		fixes    map[string]string
@@ -334,7 +369,7 @@ func TestRoundTrip(t *testing.T) {
 			statuses: want("delivery.spf", probes.StatusFail, "delivery.dkim", probes.StatusFail, "delivery.dmarc", probes.StatusFail),
 			reasons: map[string]string{
 				"delivery.dkim":  "signatures verify, but none is by a domain aligned with From: example.test",
-				"delivery.dmarc": "DMARC fail (p=reject applies)",
+				"delivery.dmarc": "DMARC fail (policy reject applies)",
 			}},
 		{name: "no reverse DNS", relay: func(b *testbed.RelayBehaviour) { b.LocalAddr = "127.0.0.27" },
 			// 127.0.0.27 is in no SPF record and has no PTR; DKIM keeps DMARC passing.
@@ -357,9 +392,33 @@ func TestRoundTrip(t *testing.T) {
 			statuses: probetest.Statuses(delivery.CheckIDs(), probes.StatusSkip, "delivery.accepted", probes.StatusFail),
 			reasons:  map[string]string{"delivery.accepted": "the message was not accepted (at auth)"},
 			fixes:    map[string]string{"delivery.accepted": "check username and the password in password_file"}},
+		{name: "signed by a subdomain, relaxed DKIM alignment",
+			relay:    func(b *testbed.RelayBehaviour) { b.DKIMDomain = "mail.example.test" },
+			statuses: want(),
+			reasons:  map[string]string{"delivery.dkim": "the signature of mail.example.test (selector sel) verifies and is aligned with From: example.test"}},
+		{name: "signed by a subdomain, strict DKIM alignment",
+			relay:    func(b *testbed.RelayBehaviour) { b.DKIMDomain = "mail.example.test" },
+			dmarc:    []string{"v=DMARC1; p=reject; adkim=s"},
+			statuses: want("delivery.dkim", probes.StatusFail),
+			reasons: map[string]string{
+				"delivery.dkim":  "signatures verify, but none is by a domain aligned with From: example.test",
+				"delivery.dmarc": "DMARC passes: SPF passes for example.test, aligned",
+			}},
+		// Tag values are case-insensitive (RFC 7489 §6.4): receivers apply
+		// this record.
+		{name: "DMARC record with an upper-case policy",
+			dmarc:    []string{"v=DMARC1; p=Reject; rua=mailto:dmarc@example.test"},
+			statuses: want()},
+		{name: "two DMARC records",
+			dmarc:    []string{"v=DMARC1; p=none", "v=DMARC1; p=reject"},
+			statuses: want("delivery.dmarc", probes.StatusFail),
+			reasons:  map[string]string{"delivery.dmarc": "receivers apply no DMARC to the message: _dmarc.example.test has 2 DMARC records"},
+			fixes:    map[string]string{"delivery.dmarc": "dmarc.syntax"}},
 		{name: "relay refuses the recipient", relay: func(b *testbed.RelayBehaviour) { b.RefuseRcpt = true },
 			statuses: probetest.Statuses(delivery.CheckIDs(), probes.StatusSkip, "delivery.accepted", probes.StatusFail),
-			reasons:  map[string]string{"delivery.accepted": "answered RCPT with 550"}},
+			reasons:  map[string]string{"delivery.accepted": "answered RCPT with 550"},
+			// from is not configured: the fix names the sender the probe used.
+			fixes: map[string]string{"delivery.accepted": "to send as deliverability-probe@example.test to the probe address"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := w.relayB
@@ -371,6 +430,10 @@ func TestRoundTrip(t *testing.T) {
 			cfg.Submission = fmt.Sprintf("smtp.example.test:%d", relay.Port())
 			if tc.cfg != nil {
 				tc.cfg(&cfg)
+			}
+			if tc.dmarc != nil {
+				w.setDMARC(t, tc.dmarc...)
+				defer w.setDMARC(t, dmarcRecord)
 			}
 			res := w.run(w.probe(cfg, time.Hour), w.env())
 			probetest.AssertChecks(t, res, tc.statuses, tc.reasons, tc.fixes, nil)

@@ -32,6 +32,32 @@ import (
 // maxHeaderBytes bounds the part of a found message's header fetched.
 const maxHeaderBytes = 64 << 10
 
+// maxIMAPSessionBytes bounds what one look in a mailbox reads from the
+// IMAP server. go-imap reads a literal whole into memory at whatever size
+// the server announces, and a line of any length, and the server is free
+// to ignore the partial FETCH the probe asks for; a look reads a few
+// kilobytes when the server behaves.
+const maxIMAPSessionBytes = 4 << 20
+
+// cappedConn fails reads once max bytes have been read. Only go-imap's
+// reader (through TLS) reads it, one read at a time.
+type cappedConn struct {
+	net.Conn
+	left int64
+}
+
+func (c *cappedConn) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, fmt.Errorf("the IMAP server sent more than %d bytes in one session (the bound)", maxIMAPSessionBytes)
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.Conn.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
 // Mailbox placements, the placement label of mail_delivery_placement_info.
 const (
 	PlacementInbox   = "inbox"
@@ -171,7 +197,7 @@ func lookInMailbox(ctx context.Context, env *probes.Env, m MailboxConfig, token 
 			dialErrs = append(dialErrs, err.Error())
 			continue
 		}
-		conn = c
+		conn = &cappedConn{Conn: c, left: maxIMAPSessionBytes}
 		break
 	}
 	if conn == nil {

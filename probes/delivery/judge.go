@@ -20,12 +20,11 @@ import (
 	"strings"
 
 	"github.com/emersion/go-msgauth/dkim"
-	"github.com/emersion/go-msgauth/dmarc"
 	"github.com/miekg/dns"
-	"golang.org/x/net/publicsuffix"
 
 	"github.com/deliverability-exporter/deliverability_exporter/internal/flight"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/mailhosts"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/tagvalue"
 )
 
@@ -51,7 +50,7 @@ type verdict struct {
 	spf, spfHELO authResult
 	dkims        []dkimResult
 	dkimErr      error
-	dmarcRec     *dmarcRecord
+	dmarc        *DMARCPolicy
 	dmarcErr     error
 	ptrNames     []string
 	reverse      *probes.Result
@@ -75,12 +74,6 @@ type dkimResult struct {
 }
 
 func (d dkimResult) valid() bool { return d.err == nil }
-
-// dmarcRecord is the policy that applies to the From: domain.
-type dmarcRecord struct {
-	owner  string // where it was found
-	record *dmarc.Record
-}
 
 // judge records every check after arrival on res.
 func judge(ctx context.Context, env *probes.Env, cfg Config, lent Lent, reverse, blocklists probes.Probe, msg *probes.ReceivedMessage, res *probes.Result) {
@@ -246,30 +239,14 @@ func (v *verdict) keySize(name string) (string, int) {
 	}
 }
 
-// lookupDMARC finds the policy of the From: domain: its own record, else
-// its organizational domain's (RFC 7489 §6.6.3), which go-msgauth's
-// Lookup does not do.
+// lookupDMARC finds the policy of the From: domain with the dmarc probe's
+// discovery: its own record, else its organizational domain's (RFC 7489
+// §6.6.3).
 func (v *verdict) lookupDMARC() {
-	if v.fromDomain == "" {
+	if v.fromDomain == "" || v.lent.DMARC == nil {
 		return
 	}
-	opts := &dmarc.LookupOptions{LookupTXT: v.lookupTXT}
-	names := []string{v.fromDomain}
-	if org := orgDomain(v.fromDomain); org != v.fromDomain {
-		names = append(names, org)
-	}
-	for _, name := range names {
-		rec, err := dmarc.LookupWithOptions(name, opts)
-		if errors.Is(err, dmarc.ErrNoPolicy) {
-			continue
-		}
-		if err != nil {
-			v.dmarcErr = fmt.Errorf("DMARC record of %s: %w", name, err)
-			return
-		}
-		v.dmarcRec = &dmarcRecord{owner: "_dmarc." + name, record: rec}
-		return
-	}
+	v.dmarc, v.dmarcErr = v.lent.DMARC(v.ctx, v.env.DNS, v.fromDomain)
 }
 
 func (v *verdict) lookupPTR() {
@@ -296,13 +273,16 @@ func (v *verdict) runLent(p probes.Probe) *probes.Result {
 	return p.Run(v.ctx, req, &env)
 }
 
-// orgDomain is the organizational domain (the registrable domain under
-// the public suffix list), or the name itself when it has none.
+// orgDomain is the organizational domain as the dmarc probe and the mail
+// hosts facts find it (mailhosts.OrganizationalDomain: the ICANN section of
+// the public suffix list), or the name itself when it has none, so the
+// delivered message is aligned and its DMARC policy found the way the
+// domain's DMARC record is judged.
 func orgDomain(name string) string {
-	if org, err := publicsuffix.EffectiveTLDPlusOne(name); err == nil {
+	if org := mailhosts.OrganizationalDomain(name); org != "" {
 		return org
 	}
-	return name
+	return strings.ToLower(strings.TrimSuffix(name, "."))
 }
 
 // aligned reports whether id is aligned with the From: domain in the mode
@@ -384,7 +364,7 @@ func (v *verdict) recordDKIM() {
 	var ev []string
 	var alignedValid, validKeys []dkimResult
 	temp := false
-	adkimStrict := v.dmarcRec != nil && v.dmarcRec.record.DKIMAlignment == dmarc.AlignmentStrict
+	adkimStrict := v.dmarc != nil && v.dmarc.StrictDKIM
 	for _, d := range v.dkims {
 		line := fmt.Sprintf("d=%s s=%s a=%s", d.domain, d.selector, d.algorithm)
 		if d.keyBits > 0 {
@@ -463,16 +443,28 @@ func (v *verdict) recordKeyStrength(valid []dkimResult) {
 		v.res.Skip(checkDKIMKey, "no signature verified")
 		return
 	}
-	var weak, ev []string
+	var weak, unread, ev []string
 	for _, d := range valid {
-		ev = append(ev, fmt.Sprintf("%s._domainkey.%s: %s, %d bits", d.selector, d.domain, d.keyType, d.keyBits))
+		owner := d.selector + "._domainkey." + d.domain
+		if d.keyBits == 0 {
+			// Verified, but the key record did not read again as a key
+			// of a known size: its strength is not known.
+			ev = append(ev, owner+": key not measured")
+			unread = append(unread, owner)
+			continue
+		}
+		ev = append(ev, fmt.Sprintf("%s: %s, %d bits", owner, d.keyType, d.keyBits))
 		if d.keyType == "rsa" && d.keyBits < v.cfg.MinRSAKeyBits {
-			weak = append(weak, fmt.Sprintf("%s._domainkey.%s (%d bits)", d.selector, d.domain, d.keyBits))
+			weak = append(weak, fmt.Sprintf("%s (%d bits)", owner, d.keyBits))
 		}
 	}
-	if len(weak) > 0 {
+	switch {
+	case len(weak) > 0:
 		v.res.Fail(checkDKIMKey, fmt.Sprintf("the relay signs with RSA keys shorter than %d bits: %s", v.cfg.MinRSAKeyBits, strings.Join(weak, ", ")),
 			fmt.Sprintf("generate a %d-bit RSA key under a new selector, publish it, switch the relay to it, then remove the old key", max(2048, v.cfg.MinRSAKeyBits)), ev...)
+		return
+	case len(unread) > 0:
+		v.res.Undecided(checkDKIMKey, fmt.Errorf("the size of the verifying key at %s could not be read", strings.Join(unread, ", ")))
 		return
 	}
 	v.res.Pass(checkDKIMKey, fmt.Sprintf("every verifying signature's key is Ed25519 or RSA of at least %d bits", v.cfg.MinRSAKeyBits), ev...)
@@ -484,19 +476,22 @@ func (v *verdict) dmarcOutcome() (result string, why string) {
 		return "permerror", v.fromErr.Error()
 	}
 	if v.dmarcErr != nil {
-		if dmarc.IsTempFail(v.dmarcErr) {
-			return "temperror", v.dmarcErr.Error()
+		return "temperror", v.dmarcErr.Error()
+	}
+	if v.dmarc == nil {
+		why := v.fromDomain + " publishes no DMARC record"
+		if org := orgDomain(v.fromDomain); org != v.fromDomain {
+			why += " (nor does " + org + ")"
 		}
-		return "permerror", v.dmarcErr.Error()
+		return "none", why
 	}
-	if v.dmarcRec == nil {
-		return "none", fmt.Sprintf("%s publishes no DMARC record (nor does %s)", v.fromDomain, orgDomain(v.fromDomain))
+	if v.dmarc.Unusable != "" {
+		return "permerror", v.dmarc.Unusable
 	}
-	rec := v.dmarcRec.record
 	var reasons []string
 	spfDomain, _ := v.spfIdentity()
 	if v.spf.result == "pass" {
-		if aligned(spfDomain, v.fromDomain, rec.SPFAlignment == dmarc.AlignmentStrict) {
+		if aligned(spfDomain, v.fromDomain, v.dmarc.StrictSPF) {
 			return "pass", fmt.Sprintf("SPF passes for %s, aligned with From: %s", spfDomain, v.fromDomain)
 		}
 		reasons = append(reasons, fmt.Sprintf("SPF passes for %s, which is not aligned with %s", spfDomain, v.fromDomain))
@@ -504,7 +499,7 @@ func (v *verdict) dmarcOutcome() (result string, why string) {
 		reasons = append(reasons, fmt.Sprintf("SPF of %s is %s", spfDomain, v.spf.result))
 	}
 	for _, d := range v.dkims {
-		if d.valid() && aligned(d.domain, v.fromDomain, rec.DKIMAlignment == dmarc.AlignmentStrict) {
+		if d.valid() && aligned(d.domain, v.fromDomain, v.dmarc.StrictDKIM) {
 			return "pass", fmt.Sprintf("the DKIM signature of %s verifies, aligned with From: %s", d.domain, v.fromDomain)
 		}
 	}
@@ -513,11 +508,14 @@ func (v *verdict) dmarcOutcome() (result string, why string) {
 }
 
 func (v *verdict) recordDMARC() {
+	if v.lent.DMARC == nil {
+		v.res.Skip(checkDMARC, "no DMARC policy discovery was lent to the probe")
+		return
+	}
 	result, why := v.dmarcOutcome()
 	var ev []string
-	if v.dmarcRec != nil {
-		r := v.dmarcRec.record
-		ev = append(ev, fmt.Sprintf("%s: p=%s adkim=%s aspf=%s", v.dmarcRec.owner, r.Policy, alignMode(r.DKIMAlignment), alignMode(r.SPFAlignment)))
+	if d := v.dmarc; d != nil && d.Unusable == "" {
+		ev = append(ev, fmt.Sprintf("%s: policy %s for %s, adkim=%s aspf=%s", d.Owner, d.Policy, v.fromDomain, alignMode(d.StrictDKIM), alignMode(d.StrictSPF)))
 	}
 	switch result {
 	case "pass":
@@ -527,18 +525,27 @@ func (v *verdict) recordDMARC() {
 	case "none":
 		v.res.Fail(checkDMARC, why+": receivers apply no policy and Gmail and Yahoo refuse bulk mail without one",
 			fmt.Sprintf("publish \"_dmarc.%s. IN TXT \\\"v=DMARC1; p=none; rua=mailto:dmarc-reports@%s\\\"\" and tighten p= once the reports are clean", orgDomain(v.fromDomain), orgDomain(v.fromDomain)), ev...)
+	case "permerror":
+		if v.dmarc != nil {
+			// A record is there that receivers cannot apply: the dmarc
+			// probe's dmarc.syntax says what to publish instead.
+			v.res.Fail(checkDMARC, "DMARC permerror: receivers apply no DMARC to the message: "+why,
+				"correct the DMARC record as the dmarc probe's dmarc.syntax check proposes")
+			return
+		}
+		fallthrough
 	default:
 		policy := "none"
-		if v.dmarcRec != nil {
-			policy = string(v.dmarcRec.record.Policy)
+		if v.dmarc != nil {
+			policy = v.dmarc.Policy
 		}
-		v.res.Fail(checkDMARC, fmt.Sprintf("DMARC %s (p=%s applies): %s", result, policy, why),
+		v.res.Fail(checkDMARC, fmt.Sprintf("DMARC %s (policy %s applies): %s", result, policy, why),
 			"make the relay sign with d="+v.fromOr("the From: domain")+" (DKIM alignment), or send with a MAIL FROM in the From: domain whose SPF authorises the relay", ev...)
 	}
 }
 
-func alignMode(m dmarc.AlignmentMode) string {
-	if m == dmarc.AlignmentStrict {
+func alignMode(strict bool) string {
+	if strict {
 		return "s"
 	}
 	return "r"
@@ -659,8 +666,10 @@ func (v *verdict) measure() {
 		v.res.Measure(metricAuth, 1, ReceiverBuiltin, MethodSPFHELO, v.spfHELO.result)
 	}
 	v.res.Measure(metricAuth, 1, ReceiverBuiltin, MethodDKIM, v.dkimSummary())
-	dmarcResult, _ := v.dmarcOutcome()
-	v.res.Measure(metricAuth, 1, ReceiverBuiltin, MethodDMARC, dmarcResult)
+	if v.lent.DMARC != nil {
+		dmarcResult, _ := v.dmarcOutcome()
+		v.res.Measure(metricAuth, 1, ReceiverBuiltin, MethodDMARC, dmarcResult)
+	}
 	ptr := strings.Join(v.ptrNames, ",")
 	v.res.Measure(metricOutbound, 1, ReceiverBuiltin, v.ip.String(), probes.Clip(strings.ToLower(v.msg.HELO), 100), probes.Clip(ptr, 200))
 }

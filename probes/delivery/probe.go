@@ -17,14 +17,15 @@
 // passed.
 //
 // The probe imports no other probe: the engine lends it the spf probe's
-// check_host(), and the mx and dnsbl probes, which it runs on the relay's
-// address (Lent).
+// check_host(), the dmarc probe's policy discovery, and the mx and dnsbl
+// probes, which it runs on the relay's address (Lent).
 package delivery
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -50,12 +51,33 @@ type Lent struct {
 	// fail, softfail, neutral, none, temperror, permerror) and, for the
 	// errors, why.
 	CheckHost func(ctx context.Context, r *dnsclient.Resolver, ip netip.Addr, domain, sender, helo string) (string, error)
+	// DMARC is the dmarc probe's policy discovery (RFC 7489 §6.6.3): the
+	// policy receivers apply to mail From: domain, nil when there is none,
+	// an error when a DNS question that decides went unanswered.
+	DMARC func(ctx context.Context, r *dnsclient.Resolver, domain string) (*DMARCPolicy, error)
 	// Reverse judges reverse DNS: a probe run on the address as an IP
 	// target, whose Checks decide delivery.outbound_fcrdns.
 	Reverse LentProbe
 	// Blocklists judges blocklist status the same way, for
 	// delivery.outbound_not_listed.
 	Blocklists LentProbe
+}
+
+// DMARCPolicy is the DMARC record that applies to a From: domain, as the
+// dmarc probe reads it.
+type DMARCPolicy struct {
+	// Owner is the record's name: _dmarc.<From: domain>, or
+	// _dmarc.<organizational domain> when the domain has none of its own.
+	Owner string
+	// Policy is what applies to the From: domain (p=, or the
+	// organizational domain's sp=).
+	Policy string
+	// StrictDKIM and StrictSPF are adkim=s and aspf=s.
+	StrictDKIM, StrictSPF bool
+	// Unusable, when set, says why receivers apply no DMARC although a
+	// record is there (several records, or one they cannot apply): the
+	// message's DMARC result is permerror.
+	Unusable string
 }
 
 // LentProbe is another probe and the checks of it that decide one of this
@@ -531,7 +553,7 @@ func (p *Probe) refused(t *roundTrip) *probes.Result {
 		res.Undecided(checkAccepted, s.Err)
 	} else {
 		res.Fail(checkAccepted, fmt.Sprintf("the message was not accepted (at %s): %v", s.Stage, s.Err),
-			refusalFix(p.cfg, s), "MAIL FROM <"+t.from+"> RCPT TO <"+t.to+">")
+			refusalFix(p.cfg, s, t.from), "MAIL FROM <"+t.from+"> RCPT TO <"+t.to+">")
 	}
 	if len(s.Transcript) > 0 {
 		res.AddDetail("Submission to "+s.Server, s.Transcript...)
@@ -540,8 +562,10 @@ func (p *Probe) refused(t *roundTrip) *probes.Result {
 	return res
 }
 
-// refusalFix says what to look at for each stage a submission can fail at.
-func refusalFix(cfg Config, s *submission) string {
+// refusalFix says what to look at for each stage a submission can fail at;
+// from is the sender the probe used (cfg.From is empty when it defaults to
+// deliverability-probe@<target>).
+func refusalFix(cfg Config, s *submission, from string) string {
 	switch s.Stage {
 	case "connect":
 		return "make sure the exporter can reach " + cfg.Submission + " and the server listens there"
@@ -550,18 +574,21 @@ func refusalFix(cfg Config, s *submission) string {
 	case "auth":
 		return "check username and the password in password_file, and that the account may submit mail"
 	case "mail", "rcpt":
-		return "allow the probe's account (or, on port 25, the exporter's address) to send as " + cfg.From + " to the probe address"
+		return "allow the probe's account (or, on port 25, the exporter's address) to send as " + from + " to the probe address"
 	case "data":
 		return "look in the submission server's log for why it refused the message (content filter, rate limit)"
 	}
 	return "look in the submission server's log for the session"
 }
 
+// serverName is the name the submission server's certificate must carry:
+// tls_server_name, else the host of submission (an IPv6 literal without
+// its brackets).
 func serverName(cfg Config) string {
 	if cfg.TLSServerName != "" {
 		return cfg.TLSServerName
 	}
-	host, _, _ := strings.Cut(cfg.Submission, ":")
+	host, _, _ := net.SplitHostPort(cfg.Submission)
 	return host
 }
 

@@ -100,13 +100,9 @@ func (s *submitter) run(from string, to []string, message []byte) error {
 	s.br = bufio.NewReader(s.conn)
 
 	mode := s.cfg.tlsMode()
-	serverName := s.cfg.TLSServerName
-	if serverName == "" {
-		serverName = host
-	}
 	if mode == TLSImplicit {
 		s.out.Stage = "tls"
-		if err := s.handshake(serverName); err != nil {
+		if err := s.handshake(serverName(s.cfg)); err != nil {
 			return err
 		}
 	}
@@ -130,7 +126,7 @@ func (s *submitter) run(from string, to []string, message []byte) error {
 		} else if r.Code != 220 {
 			return fmt.Errorf("%s answered STARTTLS with %s", s.out.Addr, r)
 		}
-		if err := s.handshake(serverName); err != nil {
+		if err := s.handshake(serverName(s.cfg)); err != nil {
 			return err
 		}
 		if exts, err = s.ehlo(); err != nil {
