@@ -4,6 +4,7 @@
 package docs_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,9 +17,11 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	"gopkg.in/yaml.v3"
 
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/config"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/delivery"
 	"github.com/deliverability-exporter/deliverability_exporter/web"
 )
 
@@ -148,22 +151,55 @@ func TestREADMECatalogue(t *testing.T) {
 	if _, err := collector.NewEngine("", log.NewNopLogger(), reg); err != nil {
 		t.Fatal(err)
 	}
-	// The build info the command adds, and the metrics that have no
+	// The build info the command adds (its labels are version.Collector's,
+	// which the table names up to "…"), and the metrics that have no
 	// sample until there is something to say.
 	self := []string{"deliverability_exporter_build_info"}
-	for name := range collector.SparseSelfMetrics {
+	selfLabels := map[string][]string{"deliverability_exporter_build_info": {"version", "revision", "branch", "goversion"}}
+	for name, labels := range collector.SparseSelfMetrics {
 		self = append(self, name)
+		selfLabels[name] = labels
 	}
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The label values a fresh registry already has (the rejection
+	// reasons, the politeness bounds), which the table must name; module
+	// and zone values are the config's.
+	selfValues := map[string][]string{}
 	for _, mf := range mfs {
 		self = append(self, mf.GetName())
+		for _, lp := range mf.GetMetric()[0].GetLabel() {
+			selfLabels[mf.GetName()] = append(selfLabels[mf.GetName()], lp.GetName())
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() != "module" && lp.GetName() != "zone" {
+					selfValues[mf.GetName()] = append(selfValues[mf.GetName()], lp.GetValue())
+				}
+			}
+		}
 	}
 	var documented []string
 	for _, row := range docTable(t, metricsMD, "# Metrics", 1) {
-		documented = append(documented, codeCell(row[0]))
+		name := codeCell(row[0])
+		documented = append(documented, name)
+		for _, v := range selfValues[name] {
+			if !strings.Contains(row[2], "`"+v+"`") {
+				t.Errorf("%s: %s does not name the label value %q", metricsDoc, name, v)
+			}
+		}
+		var want []string
+		for _, l := range selfLabels[name] {
+			want = append(want, "`"+l+"`")
+		}
+		if name == "deliverability_exporter_build_info" {
+			want = append(want, "…")
+		}
+		if got := strings.Join(want, ", "); row[1] != got {
+			t.Errorf("%s: %s labels %q, code %q", metricsDoc, name, row[1], got)
+		}
 	}
 	sort.Strings(self)
 	sort.Strings(documented)
@@ -331,4 +367,119 @@ func TestDocsLinks(t *testing.T) {
 	if links == 0 {
 		t.Error("no relative links found: the test does not read the documents")
 	}
+}
+
+// descriptiveDefaults are the settings whose documented default is a
+// description, not a value the code holds: the code computes it per request.
+var descriptiveDefaults = map[string]bool{
+	"delivery.from": true, // deliverability-probe@<target>
+}
+
+// TestConfigurationDefaults holds the default column of CONFIGURATION.md's
+// module table and smtp_politeness table to the code: every default written
+// as a value (a code span) must decode, as the file would, to what
+// config.Default() holds (for the opt-in delivery block, what its empty
+// block holds). Defaults written as prose ("(required)") are not compared.
+func TestConfigurationDefaults(t *testing.T) {
+	conf := readDoc(t, configDoc)
+	def, err := config.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	module := *def.Modules[config.DefaultModuleName]
+	deliveryDefaults := delivery.DefaultConfig()
+	module.Delivery = &deliveryDefaults
+
+	compared := 0
+	compare := func(table string, root reflect.Value, rows [][]string, prefix string) {
+		for _, row := range rows {
+			key, ok := strings.CutPrefix(codeCell(row[0]), prefix)
+			documented := codeCell(row[1])
+			if !ok || documented == "" || descriptiveDefaults[key] {
+				continue
+			}
+			field, err := yamlField(root, key)
+			if err != nil {
+				t.Errorf("%s %s: %v", table, row[0], err)
+				continue
+			}
+			parsed := reflect.New(field.Type())
+			if err := yaml.Unmarshal([]byte(documented), parsed.Interface()); err != nil {
+				t.Errorf("%s %s: the documented default %s does not parse: %v", table, row[0], documented, err)
+				continue
+			}
+			if !sameValue(parsed.Elem(), field) {
+				t.Errorf("%s %s: documented default %s, the code's is %v", table, row[0], documented, field.Interface())
+			}
+			compared++
+		}
+	}
+	compare(configDoc+" ## Modules", reflect.ValueOf(module), docTable(t, conf, "## Modules", 0), "modules.<name>.")
+	fleets := docTable(t, conf, "## Fleets", 0)
+	compare(configDoc+" ## Fleets", reflect.ValueOf(*def), fleets, "")
+	// The politeness table documents every key of the block.
+	documented := map[string]bool{}
+	for _, row := range fleets {
+		documented[codeCell(row[0])] = true
+	}
+	for _, key := range yamlKeys(reflect.TypeOf(def.SMTPPoliteness), "smtp_politeness.") {
+		if !documented[key] {
+			t.Errorf("%s ## Fleets does not document %s", configDoc, key)
+		}
+	}
+	if compared < 40 {
+		t.Errorf("only %d defaults compared: the test no longer reads the tables", compared)
+	}
+}
+
+// yamlField finds the value a dotted yaml key (limits.mx_hosts) names in a
+// struct, through inline structs and probe blocks (pointers).
+func yamlField(v reflect.Value, key string) (reflect.Value, error) {
+	for _, part := range strings.Split(key, ".") {
+		found, ok := yamlChild(v, part)
+		if !ok {
+			return reflect.Value{}, fmt.Errorf("%s: no field with the yaml key %q", v.Type(), part)
+		}
+		v = found
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return reflect.Value{}, fmt.Errorf("%s is nil in the default", part)
+			}
+			v = v.Elem()
+		}
+	}
+	return v, nil
+}
+
+func yamlChild(v reflect.Value, key string) (reflect.Value, bool) {
+	typ := v.Type()
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if opts == "inline" {
+			if found, ok := yamlChild(v.Field(i), key); ok {
+				return found, true
+			}
+			continue
+		}
+		if tag == key {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+// sameValue is reflect.DeepEqual, with an empty list or map equal to none
+// (`[]` in the document, nil in the code).
+func sameValue(a, b reflect.Value) bool {
+	switch a.Kind() {
+	case reflect.Slice, reflect.Map:
+		if a.Len() == 0 && b.Len() == 0 {
+			return true
+		}
+	}
+	return reflect.DeepEqual(a.Interface(), b.Interface())
 }
