@@ -21,6 +21,8 @@ import (
 
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/config"
+	"github.com/deliverability-exporter/deliverability_exporter/internal/e2e/assets"
+	"github.com/deliverability-exporter/deliverability_exporter/internal/receiver"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/delivery"
 	"github.com/deliverability-exporter/deliverability_exporter/web"
 )
@@ -482,4 +484,110 @@ func sameValue(a, b reflect.Value) bool {
 		}
 	}
 	return reflect.DeepEqual(a.Interface(), b.Interface())
+}
+
+var (
+	// metricNameRE finds the exporter's metric names, and a trailing *
+	// that makes one a family prefix (deliverability_exporter_smtp_connection*).
+	metricNameRE = regexp.MustCompile(`\b((?:mail|probe|deliverability_exporter)_[a-z0-9_]*[a-z0-9])(\*?)`)
+	// checkShapedRE is an inline code span shaped like a check id or a
+	// probe's setting: a probe's name, a dot, words.
+	checkShapedRE = regexp.MustCompile(`^([a-z]+)\.[a-z0-9_]+(?:\.[a-z0-9_]+)*$`)
+	// domainLikeRE tells a domain name from a check id.
+	domainLikeRE = regexp.MustCompile(`\.(?:com|net|org|example|test|invalid)$|\._`)
+)
+
+// TestDocsNameWhatExists: every metric name the documentation, the example
+// configurations and the Prometheus examples mention is one the exporter
+// exports (on /probe, /metrics or, with the receiver on, /metrics), and
+// every inline `probe.word` of the documentation is a check id or a
+// module setting. The catalogue tables are held to the code above; this
+// holds the prose, the runbook's queries and the examples, where a renamed
+// metric or check would otherwise live on.
+func TestDocsNameWhatExists(t *testing.T) {
+	cat, err := assets.LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := map[string]bool{}
+	for name := range cat.Metrics {
+		metrics[name] = true
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(receiver.New(receiver.Config{}))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		metrics[mf.GetName()] = true
+	}
+	probeNames := map[string]bool{}
+	for _, name := range config.BlockNames() {
+		probeNames[name] = true
+	}
+	for id := range cat.Checks {
+		probeNames[strings.SplitN(id, ".", 2)[0]] = true
+	}
+	settings := map[string]bool{}
+	for _, key := range yamlKeys(reflect.TypeOf(config.Module{}), "") {
+		// smtp.egress_check.addresses, and smtp.egress_check
+		parts := strings.Split(key, ".")
+		for i := range parts {
+			settings[strings.Join(parts[:i+1], ".")] = true
+		}
+	}
+
+	files, err := filepath.Glob(filepath.Join("..", "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pattern := range []string{"README.md", "CONFIGURATION.md", "config.example.yml", "examples/*.*", "examples/fleet/*"} {
+		more, err := filepath.Glob(filepath.Join("..", filepath.FromSlash(pattern)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, more...)
+	}
+	names, spans := 0, 0
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, _ := filepath.Rel("..", file)
+		text := string(data)
+		for _, m := range metricNameRE.FindAllStringSubmatch(text, -1) {
+			names++
+			if m[2] == "*" {
+				found := false
+				for known := range metrics {
+					found = found || strings.HasPrefix(known, m[1])
+				}
+				if !found {
+					t.Errorf("%s names the metrics %s*, and there are none", name, m[1])
+				}
+			} else if !metrics[m[1]] {
+				t.Errorf("%s names the metric %s, which the exporter does not export", name, m[1])
+			}
+		}
+		if !strings.HasSuffix(file, ".md") {
+			continue
+		}
+		for _, m := range mdCodeRE.FindAllString(mdFenceRE.ReplaceAllString(text, ""), -1) {
+			span := strings.Trim(m, "`")
+			sm := checkShapedRE.FindStringSubmatch(span)
+			if sm == nil || !probeNames[sm[1]] || domainLikeRE.MatchString(span) {
+				continue
+			}
+			spans++
+			if _, ok := cat.Checks[span]; !ok && !settings[span] {
+				t.Errorf("%s names `%s`, which is neither a check nor a module setting", name, span)
+			}
+		}
+	}
+	t.Logf("%d metric names, %d check ids and settings", names, spans)
+	if names < 100 || spans < 100 {
+		t.Errorf("%d metric names and %d check ids found: the test no longer reads the documents", names, spans)
+	}
 }
