@@ -591,3 +591,75 @@ func TestDocsNameWhatExists(t *testing.T) {
 		t.Errorf("%d metric names and %d check ids found: the test no longer reads the documents", names, spans)
 	}
 }
+
+var fuzzFuncRE = regexp.MustCompile(`(?m)^func (Fuzz[A-Za-z0-9_]*)\(f \*testing\.F\)`)
+
+// TestFuzzTargetsListed keeps docs/reliability.md's table of fuzz targets
+// equal to the Fuzz functions of the tree, each in its package, and its
+// commands naming targets that exist there: `go test -fuzz` with a name
+// that matches nothing passes without fuzzing anything.
+func TestFuzzTargetsListed(t *testing.T) {
+	inCode := map[string]bool{} // "probes/spf FuzzParse"
+	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != ".." {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		pkg, _ := filepath.Rel("..", filepath.Dir(path))
+		for _, m := range fuzzFuncRE.FindAllStringSubmatch(string(data), -1) {
+			inCode[filepath.ToSlash(pkg)+" "+m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inCode) < 10 {
+		t.Fatalf("%d fuzz targets found: the walk does not see the tree", len(inCode))
+	}
+
+	doc := readDoc(t, "docs/reliability.md")
+	listed := map[string]bool{}
+	for _, line := range strings.Split(doc.text, "\n") {
+		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
+		if !strings.HasPrefix(strings.TrimSpace(line), "| `Fuzz") || len(cells) < 2 {
+			continue
+		}
+		for _, target := range mdCodeRE.FindAllString(cells[0], -1) {
+			if !strings.HasPrefix(target, "`Fuzz") {
+				continue
+			}
+			for _, pkg := range mdCodeRE.FindAllString(cells[1], -1) {
+				listed[strings.Trim(pkg, "`")+" "+strings.Trim(target, "`")] = true
+			}
+		}
+	}
+	for key := range inCode {
+		if !listed[key] {
+			t.Errorf("docs/reliability.md's fuzz table lacks %s", key)
+		}
+	}
+	for key := range listed {
+		if !inCode[key] {
+			t.Errorf("docs/reliability.md's fuzz table lists %s, which does not exist", key)
+		}
+	}
+	commands := regexp.MustCompile(`go test -run=\^\$ -fuzz=(Fuzz\w+)(?: -parallel=1)? \./([a-z0-9/]+)/`).FindAllStringSubmatch(doc.text, -1)
+	if len(commands) == 0 {
+		t.Error("docs/reliability.md shows no fuzz command")
+	}
+	for _, m := range commands {
+		if !inCode[m[2]+" "+m[1]] {
+			t.Errorf("docs/reliability.md: go test -fuzz=%s ./%s/ fuzzes nothing: there is no such target there", m[1], m[2])
+		}
+	}
+}
