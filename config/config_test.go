@@ -321,7 +321,7 @@ func TestCAFile(t *testing.T) {
 	}
 }
 
-// FuzzParseConfig: no input makes the config loader panic, and what loads
+// FuzzParse: no input makes the config loader panic, and what loads
 // has at least one module with at least one probe and a positive timeout.
 func FuzzParse(f *testing.F) {
 	f.Add(readExample(f))

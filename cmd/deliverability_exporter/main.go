@@ -60,10 +60,39 @@ type flags struct {
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
+	f := &flags{}
+	app := newApp(f, stdout, stderr)
+	exited := false
+	app.Terminate(func(int) { exited = true })
+	cmd, err := app.Parse(args)
+	if exited { // --help or --version
+		return nil, 0, true
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return nil, 2, true
+	}
+	f.command = cmd
+	if _, _, err := externalURL(f.externalURL); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return nil, 2, true
+	}
+	if f.historyLimit < 0 || f.maxInFlight < 0 || f.maxConns < 0 {
+		fmt.Fprintf(stderr, "%s: --history.limit, --probe.max-in-flight and --web.max-connections must not be negative\n", programName)
+		return nil, 2, true
+	}
+	if f.command == "serve" && f.idleTimeout <= 0 { // check has no such flag
+		fmt.Fprintf(stderr, "%s: --web.idle-timeout must be positive\n", programName)
+		return nil, 2, true
+	}
+	return f, 0, false
+}
+
+// newApp declares the command line; parsing it fills f.
+func newApp(f *flags, stdout, stderr io.Writer) *kingpin.Application {
 	app := kingpin.New(programName, "Checks mail domains against what receiving providers require, for Prometheus: /probe?module=mail&target=example.com.")
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
-	f := &flags{}
 	// Flags only the exporter itself reads belong to serve, so that
 	// `check --help` lists only what check uses; serve is the default
 	// command, so they work without naming it.
@@ -98,31 +127,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 	app.HelpFlag.Short('h')
 
 	addCheckCommand(app, &f.check)
-
-	exited := false
-	app.Terminate(func(int) { exited = true })
-	cmd, err := app.Parse(args)
-	if exited { // --help or --version
-		return nil, 0, true
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
-		return nil, 2, true
-	}
-	f.command = cmd
-	if _, _, err := externalURL(f.externalURL); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
-		return nil, 2, true
-	}
-	if f.historyLimit < 0 || f.maxInFlight < 0 || f.maxConns < 0 {
-		fmt.Fprintf(stderr, "%s: --history.limit, --probe.max-in-flight and --web.max-connections must not be negative\n", programName)
-		return nil, 2, true
-	}
-	if f.command == "serve" && f.idleTimeout <= 0 { // check has no such flag
-		fmt.Fprintf(stderr, "%s: --web.idle-timeout must be positive\n", programName)
-		return nil, 2, true
-	}
-	return f, 0, false
+	return app
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
