@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -227,6 +228,24 @@ func (l *Load) Run(ctx context.Context, n, concurrency int) *Outcome {
 	wg.Wait()
 	out.Elapsed = time.Since(start)
 	return out
+}
+
+// Summary says what the answers were: "63 × 200, 1 × 503, 1 errors
+// (first: ...)", status codes in order.
+func (o *Outcome) Summary() string {
+	codes := make([]int, 0, len(o.Codes))
+	for c := range o.Codes {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	var parts []string
+	for _, c := range codes {
+		parts = append(parts, fmt.Sprintf("%d × %d", o.Codes[c], c))
+	}
+	if len(o.Errors) > 0 {
+		parts = append(parts, fmt.Sprintf("%d errors (first: %s)", len(o.Errors), o.Errors[0]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // NewClient is an HTTP client that keeps up to n connections to the
