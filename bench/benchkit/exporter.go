@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,10 +129,17 @@ func FreeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// WaitHTTP polls url until it answers or ctx ends.
+// WaitHTTP polls url until it answers or ctx ends. It leaves no
+// connection open: a measurement of the server's descriptors or
+// goroutines starts from none of the bench's.
 func WaitHTTP(ctx context.Context, url string) error {
 	for {
-		resp, err := http.Get(url)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		req.Close = true
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
 			return nil
@@ -220,6 +228,24 @@ func (l *Load) Run(ctx context.Context, n, concurrency int) *Outcome {
 	wg.Wait()
 	out.Elapsed = time.Since(start)
 	return out
+}
+
+// Summary says what the answers were: "63 × 200, 1 × 503, 1 errors
+// (first: ...)", status codes in order.
+func (o *Outcome) Summary() string {
+	codes := make([]int, 0, len(o.Codes))
+	for c := range o.Codes {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	var parts []string
+	for _, c := range codes {
+		parts = append(parts, fmt.Sprintf("%d × %d", o.Codes[c], c))
+	}
+	if len(o.Errors) > 0 {
+		parts = append(parts, fmt.Sprintf("%d errors (first: %s)", len(o.Errors), o.Errors[0]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // NewClient is an HTTP client that keeps up to n connections to the

@@ -141,3 +141,12 @@ func SelfCPU() time.Duration {
 
 // MiB formats bytes in MiB.
 func MiB(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// MetricMiB formats a byte count read from the exporter's /metrics in MiB,
+// or "?" when it was not read (0).
+func MetricMiB(v float64) string {
+	if v == 0 {
+		return "?"
+	}
+	return MiB(int64(v))
+}

@@ -12,16 +12,13 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +26,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/deliverability-exporter/deliverability_exporter/bench/benchkit"
 	"github.com/deliverability-exporter/deliverability_exporter/bench/benchworld"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 )
@@ -99,9 +97,9 @@ func beyondTheBound(exporter, config string, n int) error {
 	if err != nil {
 		return err
 	}
-	defer e.stop()
-	addr := strings.TrimPrefix(e.base, "http://")
-	base := e.fds()
+	defer e.Stop()
+	addr := strings.TrimPrefix(e.Base, "http://")
+	base := fds(e)
 	var conns []net.Conn
 	defer func() {
 		for _, c := range conns {
@@ -117,7 +115,7 @@ func beyondTheBound(exporter, config string, n int) error {
 		fmt.Fprintf(c, "GET /-/healthy HTTP/1.1\r\nHost: exporter\r\n\r\n")
 	}
 	time.Sleep(2 * time.Second) // let the exporter accept all it will
-	fmt.Printf("%d connections at once, --web.max-connections 1024: exporter FDs %d before, %d with them open; /-/healthy on a new connection waits for a free place\n", n, base, e.fds())
+	fmt.Printf("%d connections at once, --web.max-connections 1024: exporter FDs %d before, %d with them open; /-/healthy on a new connection waits for a free place\n", n, base, fds(e))
 	return nil
 }
 
@@ -127,24 +125,13 @@ func beyondTheBound(exporter, config string, n int) error {
 // never answers for. It writes the module config and returns its path.
 func hostileWorld(dir string) (string, func(), error) {
 	behaviours := map[string]testbed.Hostile{"127.0.0.7": testbed.NeverGreet, "127.0.0.8": testbed.DripGreeting, "127.0.0.9": testbed.DripEHLO}
-	var servers []*testbed.SMTPServer
-	var port int
-	for attempt := 0; attempt < 20 && servers == nil; attempt++ {
-		for _, ip := range []string{"127.0.0.7", "127.0.0.8", "127.0.0.9"} {
-			s, err := testbed.NewSMTPServer(net.JoinHostPort(ip, strconv.Itoa(port)), testbed.SMTPBehaviour{Hostname: "mx.hostile.test", Hostile: behaviours[ip]})
-			if err != nil {
-				for _, s := range servers {
-					s.Close()
-				}
-				servers, port = nil, 0
-				break
-			}
-			servers, port = append(servers, s), s.Port()
-		}
+	servers, err := testbed.NewSMTPGroup([]string{"127.0.0.7", "127.0.0.8", "127.0.0.9"}, func(ip string) testbed.SMTPBehaviour {
+		return testbed.SMTPBehaviour{Hostname: "mx.hostile.test", Hostile: behaviours[ip]}
+	})
+	if err != nil {
+		return "", nil, err
 	}
-	if servers == nil {
-		return "", nil, errors.New("no port free on 127.0.0.7 to 127.0.0.9")
-	}
+	port := servers[0].Port()
 	dns, err := testbed.NewDNSServer(`$ORIGIN hostile.test.
 tarpit IN MX 10 mx.tarpit
 mx.tarpit IN A 127.0.0.7
@@ -157,6 +144,9 @@ mx.dripehlo IN A 127.0.0.9
 silent IN MX 10 mx.silent
 `)
 	if err != nil {
+		for _, s := range servers {
+			s.Close()
+		}
 		return "", nil, err
 	}
 	dns.SetBehaviour("silent.hostile.test", testbed.Drop)
@@ -185,38 +175,22 @@ silent IN MX 10 mx.silent
 	return config, cleanup, nil
 }
 
-type exporterProcess struct {
-	cmd  *exec.Cmd
-	base string
-}
-
-func start(exporter string, args ...string) (*exporterProcess, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// start runs the exporter on a free loopback port with args and waits
+// until it answers.
+func start(exporter string, args ...string) (*benchkit.Exporter, error) {
+	addr, err := benchkit.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(exporter, append([]string{"--web.listen-address=" + addr, "--log.level=warn"}, args...)...)
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	e := &exporterProcess{cmd: cmd, base: "http://" + addr}
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return e, nil
-		}
-	}
-	e.stop()
-	return nil, errors.New("the exporter did not come up")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return benchkit.StartCommand(ctx, exporter, "http://"+addr+"/-/healthy",
+		append([]string{"--web.listen-address=" + addr, "--log.level=warn"}, args...)...)
 }
 
-func (e *exporterProcess) stop() { _ = e.cmd.Process.Kill(); _ = e.cmd.Wait() }
-
-func (e *exporterProcess) fds() int {
-	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", e.cmd.Process.Pid))
+// fds is how many file descriptors the exporter holds, or -1.
+func fds(e *benchkit.Exporter) int {
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", e.Pid()))
 	if err != nil {
 		return -1
 	}
@@ -232,7 +206,7 @@ func onTime(exporter, config string, requests int, scrape, offset time.Duration)
 	if err != nil {
 		return err
 	}
-	defer e.stop()
+	defer e.Stop()
 	targets := []string{"tarpit.hostile.test", "drip.hostile.test", "dripehlo.hostile.test", "silent.hostile.test"}
 	client := &http.Client{Timeout: scrape, Transport: &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: requests}}
 	latencies := make([]time.Duration, requests)
@@ -240,7 +214,7 @@ func onTime(exporter, config string, requests int, scrape, offset time.Duration)
 	var wg sync.WaitGroup
 	for i := range requests {
 		wg.Go(func() {
-			req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, e.base+"/probe?target="+targets[i%len(targets)], nil)
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, e.Base+"/probe?target="+targets[i%len(targets)], nil)
 			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(scrape.Seconds(), 'f', -1, 64))
 			t0 := time.Now()
 			resp, err := client.Do(req)
@@ -256,7 +230,7 @@ func onTime(exporter, config string, requests int, scrape, offset time.Duration)
 	}
 	wg.Wait()
 	due := scrape - offset
-	var answered []time.Duration
+	var answered benchkit.Durations
 	late, lost := 0, 0
 	var firstErr error
 	for i, err := range errs {
@@ -272,13 +246,14 @@ func onTime(exporter, config string, requests int, scrape, offset time.Duration)
 			late++
 		}
 	}
-	sort.Slice(answered, func(i, j int) bool { return answered[i] < answered[j] })
 	fmt.Printf("%d concurrent requests for tarpit, dripping and silent-resolver domains, scrape timeout %s, --timeout-offset %s (answer due at %s)\n", requests, scrape, offset, due)
 	fmt.Printf("answered %d (%d of them after %s), lost to the client's timeout %d\n", len(answered), late, due, lost)
 	if len(answered) > 0 {
-		fmt.Printf("latency: p50 %s, p99 %s, max %s\n", pct(answered, 50), pct(answered, 99), answered[len(answered)-1].Round(time.Millisecond))
+		fmt.Printf("latency: p50 %s, p99 %s, max %s\n", benchkit.Ms(answered.Pct(50)), benchkit.Ms(answered.Pct(99)), benchkit.Ms(answered.Pct(100)))
 	}
-	fmt.Printf("exporter peak RSS %s\n", procStatus(e.cmd.Process.Pid, "VmHWM"))
+	if st, err := benchkit.Stat(e.Pid()); err == nil {
+		fmt.Printf("exporter peak RSS %s\n", benchkit.MiB(st.HWM))
+	}
 	if firstErr != nil {
 		fmt.Printf("first lost request: %v\n", firstErr)
 	}
@@ -294,9 +269,9 @@ func idleConnections(exporter, config, mode string, args []string, n int, idleTi
 	if err != nil {
 		return err
 	}
-	defer e.stop()
-	addr := strings.TrimPrefix(e.base, "http://")
-	base := e.fds()
+	defer e.Stop()
+	addr := strings.TrimPrefix(e.Base, "http://")
+	base := fds(e)
 	var conns []net.Conn
 	defer func() {
 		for _, c := range conns {
@@ -319,37 +294,14 @@ func idleConnections(exporter, config, mode string, args []string, n int, idleTi
 		resp.Body.Close()
 	}
 	opened := time.Now()
-	fmt.Printf("%s: %d idle keep-alive connections (answers %v): exporter FDs %d before, %d with them open\n", mode, n, codes, base, e.fds())
+	fmt.Printf("%s: %d idle keep-alive connections (answers %v): exporter FDs %d before, %d with them open\n", mode, n, codes, base, fds(e))
 	for time.Since(opened) < idleTimeout+30*time.Second {
 		time.Sleep(5 * time.Second)
-		if f := e.fds(); f <= base+2 {
+		if f := fds(e); f <= base+2 {
 			fmt.Printf("%s: back to %d FDs %s after the last request (--web.idle-timeout %s)\n", mode, f, time.Since(opened).Round(time.Second), idleTimeout)
 			return nil
 		}
 	}
-	fmt.Printf("%s: still %d FDs %s after the last request\n", mode, e.fds(), time.Since(opened).Round(time.Second))
+	fmt.Printf("%s: still %d FDs %s after the last request\n", mode, fds(e), time.Since(opened).Round(time.Second))
 	return nil
-}
-
-func pct(sorted []time.Duration, p int) time.Duration {
-	i := (len(sorted)*p + 99) / 100
-	if i > 0 {
-		i--
-	}
-	return sorted[i].Round(time.Millisecond)
-}
-
-func procStatus(pid int, field string) string {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return "?"
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "?"
 }

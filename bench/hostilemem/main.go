@@ -104,7 +104,7 @@ func run(concurrent int, exporter, extra string, env []string, limit time.Durati
 	}
 	client := benchkit.NewClient(concurrent)
 	var rows [][]string
-	rows = append(rows, []string{"idle, after start", benchkit.MiB(idle.rss), benchkit.MiB(idle.hwm), mib(idle.heap), fmt.Sprint(idle.goroutines), "", ""})
+	rows = append(rows, []string{"idle, after start", benchkit.MiB(idle.rss), benchkit.MiB(idle.hwm), benchkit.MetricMiB(idle.heap), fmt.Sprint(idle.goroutines), "", ""})
 	ok := true
 	var worst int64
 	for _, ph := range phases {
@@ -151,13 +151,13 @@ func run(concurrent int, exporter, extra string, env []string, limit time.Durati
 		}
 		rows = append(rows, []string{
 			fmt.Sprintf("%d × %s", concurrent, ph.name),
-			benchkit.MiB(p.rss), benchkit.MiB(after.hwm), mib(p.heap), fmt.Sprint(p.goroutines),
+			benchkit.MiB(p.rss), benchkit.MiB(after.hwm), benchkit.MetricMiB(p.heap), fmt.Sprint(p.goroutines),
 			fmt.Sprintf("%d (%d PTR), %d messages", distinct, ptr, srv.Messages()),
-			fmt.Sprintf("%s; %s", codes(out), out.Latencies.Summary()),
+			fmt.Sprintf("%s; %s", out.Summary(), out.Latencies.Summary()),
 		})
 	}
 	final := take(e)
-	rows = append(rows, []string{"after the runs", benchkit.MiB(final.rss), benchkit.MiB(final.hwm), mib(final.heap), fmt.Sprint(final.goroutines), "", ""})
+	rows = append(rows, []string{"after the runs", benchkit.MiB(final.rss), benchkit.MiB(final.hwm), benchkit.MetricMiB(final.heap), fmt.Sprint(final.goroutines), "", ""})
 
 	fmt.Printf("## Memory against hostile domains\n\n")
 	fmt.Printf("Measured %s", benchkit.Machine())
@@ -175,22 +175,4 @@ func run(concurrent int, exporter, extra string, env []string, limit time.Durati
 	fmt.Println(benchkit.Table([]string{"", "RSS (sampled peak)", "peak RSS so far (VmHWM)", "Go heap in use (at the sampled peak)", "goroutines (most sampled)", "questions the DNS server saw", "answers"}, rows))
 	fmt.Printf("Peak RSS over the whole run (VmHWM): %s (bound checked: %s).\n\n", benchkit.MiB(worst), benchkit.MiB(bound))
 	return ok && worst < bound, nil
-}
-
-func mib(v float64) string {
-	if v == 0 {
-		return "?"
-	}
-	return benchkit.MiB(int64(v))
-}
-
-func codes(o *benchkit.Outcome) string {
-	var parts []string
-	for c, n := range o.Codes {
-		parts = append(parts, fmt.Sprintf("%d × %d", n, c))
-	}
-	if len(o.Errors) > 0 {
-		parts = append(parts, fmt.Sprintf("%d errors (first: %s)", len(o.Errors), o.Errors[0]))
-	}
-	return strings.Join(parts, ", ")
 }

@@ -8,22 +8,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/deliverability-exporter/deliverability_exporter/bench/benchkit"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 )
 
@@ -62,163 +56,64 @@ func run(exporter string, requests, concurrency, maxInFlight int, dnsDelay, limi
 		return err
 	}
 	defer os.RemoveAll(dir)
-	config := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(config, []byte(fmt.Sprintf("modules:\n  mail:\n    timeout: 30s\n    resolvers: [%q]\n    allowed_networks: [127.0.0.0/8, \"::1/128\"]\n    mx: {}\n", world.Addr)), 0o644); err != nil {
-		return err
-	}
-	addr, err := freeAddr()
+	config := fmt.Sprintf("modules:\n  mail:\n    timeout: 30s\n    resolvers: [%q]\n    allowed_networks: [127.0.0.0/8, \"::1/128\"]\n    mx: {}\n", world.Addr)
+	e, err := benchkit.StartExporter(ctx, exporter, dir, config, nil, "--probe.max-in-flight="+strconv.Itoa(maxInFlight))
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(exporter, "--config.file="+config, "--web.listen-address="+addr,
-		"--probe.max-in-flight="+strconv.Itoa(maxInFlight), "--log.level=warn")
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	base := "http://" + addr
-	if err := waitHealthy(ctx, base); err != nil {
-		return err
-	}
-	rssStart := rss(cmd.Process.Pid, "VmRSS")
+	defer e.Stop()
+	statStart, _ := benchkit.Stat(e.Pid())
 
 	targets := []string{"example.test", "broken.test", "nullmx.test", "nomx.test", "v6only.test"}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: 0}}
-	type result struct {
-		code    int
-		latency time.Duration
-		err     error
-	}
-	results := make([]result, requests)
-	sem := make(chan struct{}, concurrency)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := 0; i < requests; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			url := fmt.Sprintf("%s/probe?module=mail&target=%s", base, targets[i%len(targets)])
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "30")
-			t0 := time.Now()
-			resp, err := client.Do(req)
-			r := result{latency: time.Since(t0), err: err}
-			if err == nil {
-				body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-				resp.Body.Close()
-				r.code = resp.StatusCode
-				if r.code == http.StatusOK && !strings.Contains(string(body), "probe_success") {
-					r.err = fmt.Errorf("200 without probe_success")
-				}
+	client := benchkit.NewClient(concurrency)
+	load := &benchkit.Load{
+		Client: client,
+		URL: func(i int) string {
+			return fmt.Sprintf("%s/probe?module=mail&target=%s", e.Base, targets[i%len(targets)])
+		},
+		Header: http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"30"}},
+		Check: func(body []byte) string {
+			if !strings.Contains(string(body), "probe_success") {
+				return "200 without probe_success"
 			}
-			results[i] = r
-		}()
+			return ""
+		},
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	rssEnd := rss(cmd.Process.Pid, "VmRSS")
-	rssPeak := rss(cmd.Process.Pid, "VmHWM")
+	out := load.Run(ctx, requests, concurrency)
+	statEnd, _ := benchkit.Stat(e.Pid())
 	// Idle keep-alive connections each hold a server goroutine; close them
 	// so the count shows whether probes left any behind.
 	client.CloseIdleConnections()
 	time.Sleep(500 * time.Millisecond)
-	goroutines := metricValue(base, "go_goroutines")
+	goroutines := "?"
+	if v, err := e.Metric("go_goroutines"); err == nil {
+		goroutines = fmt.Sprint(v)
+	}
 
-	codes := map[int]int{}
-	var latencies []time.Duration
-	var errs []string
-	for _, r := range results {
-		if r.err != nil {
-			errs = append(errs, r.err.Error())
-			continue
-		}
-		codes[r.code]++
-		if r.code == http.StatusOK {
-			latencies = append(latencies, r.latency)
-		} else if r.code != http.StatusServiceUnavailable {
-			errs = append(errs, fmt.Sprintf("status %d", r.code))
+	errs := out.Errors
+	for code, n := range out.Codes {
+		if code != http.StatusOK && code != http.StatusServiceUnavailable {
+			errs = append(errs, fmt.Sprintf("status %d (%d times)", code, n))
 		}
 	}
-	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	lat := out.Latencies
 	fmt.Printf("requests %d, concurrency %d, exporter --probe.max-in-flight=%d, DNS delay %s\n", requests, concurrency, maxInFlight, dnsDelay)
-	fmt.Printf("elapsed %s, %.0f answered probes/s\n", elapsed.Round(time.Millisecond), float64(codes[200])/elapsed.Seconds())
-	fmt.Printf("status: 200 x %d, 503 x %d (the in-flight bound), other errors %d\n", codes[200], codes[503], len(errs))
-	if len(latencies) > 0 {
+	fmt.Printf("elapsed %s, %.0f answered probes/s\n", out.Elapsed.Round(time.Millisecond), float64(out.Codes[200])/out.Elapsed.Seconds())
+	fmt.Printf("status: 200 x %d, 503 x %d (the in-flight bound), other errors %d\n", out.Codes[200], out.Codes[503], len(errs))
+	if len(lat) > 0 {
 		fmt.Printf("latency of 200s: p50 %s, p90 %s, p99 %s, max %s\n",
-			pct(latencies, 50), pct(latencies, 90), pct(latencies, 99), latencies[len(latencies)-1].Round(time.Millisecond))
+			benchkit.Ms(lat.Pct(50)), benchkit.Ms(lat.Pct(90)), benchkit.Ms(lat.Pct(99)), benchkit.Ms(lat.Pct(100)))
 	}
-	fmt.Printf("exporter RSS: %s at start, %s after, peak %s; goroutines after: %s\n", rssStart, rssEnd, rssPeak, goroutines)
+	fmt.Printf("exporter RSS: %s at start, %s after, peak %s; goroutines after: %s\n",
+		benchkit.MiB(statStart.RSS), benchkit.MiB(statEnd.RSS), benchkit.MiB(statEnd.HWM), goroutines)
 	if len(errs) > 0 {
 		return fmt.Errorf("%d requests failed, first: %s", len(errs), errs[0])
 	}
-	if codes[200] == 0 {
+	if out.Requests < requests {
+		return fmt.Errorf("only %d of the %d requests were answered within -time-limit %s", out.Requests, requests, limit)
+	}
+	if out.Codes[200] == 0 {
 		return fmt.Errorf("no request succeeded")
 	}
 	return nil
-}
-
-func pct(sorted []time.Duration, p int) time.Duration {
-	i := (len(sorted)*p + 99) / 100
-	if i > 0 {
-		i--
-	}
-	return sorted[i].Round(time.Millisecond)
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitHealthy(ctx context.Context, base string) error {
-	for {
-		resp, err := http.Get(base + "/-/healthy")
-		if err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("exporter did not come up: %w", err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// rss reads a memory line (VmRSS, VmHWM) of /proc/PID/status.
-func rss(pid int, field string) string {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return "?"
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "?"
-}
-
-func metricValue(base, name string) string {
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return "?"
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return v
-		}
-	}
-	return "?"
 }

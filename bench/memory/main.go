@@ -182,16 +182,16 @@ func run(inFlight, total int, delay time.Duration, dnsInFlight int, dnsCache, ex
 	}
 	fmt.Printf(".\n`go run ./bench/memory` (-in-flight %d, -total %d, -dns-delay %s, dns_max_in_flight %s, dns_cache_max_ttl %s%s). The exporter binary, DNS-only module, %d synthetic domains, %s per DNS answer.\n\n", inFlight, total, delay, dmif, dnsCache, envNote, inFlight, delay)
 	rows := [][]string{
-		{"idle, after start", benchkit.MiB(idle.rss), mib(idle.heap), mib(idle.stack), fmt.Sprint(idle.goroutines), "0"},
-		{fmt.Sprintf("%d requests at once: sample with the most in flight (at %s)", inFlight, peak.at.Round(time.Millisecond)), benchkit.MiB(peak.rss), mib(peak.heap), mib(peak.stack), fmt.Sprint(peak.goroutines), fmt.Sprint(peak.inFlight)},
+		{"idle, after start", benchkit.MiB(idle.rss), benchkit.MetricMiB(idle.heap), benchkit.MetricMiB(idle.stack), fmt.Sprint(idle.goroutines), "0"},
+		{fmt.Sprintf("%d requests at once: sample with the most in flight (at %s)", inFlight, peak.at.Round(time.Millisecond)), benchkit.MiB(peak.rss), benchkit.MetricMiB(peak.heap), benchkit.MetricMiB(peak.stack), fmt.Sprint(peak.goroutines), fmt.Sprint(peak.inFlight)},
 		{"peak during that run (VmHWM; most goroutines sampled)", benchkit.MiB(st.HWM), "", "", fmt.Sprint(peakGoroutines), ""},
-		{"after they finished", benchkit.MiB(after.rss), mib(after.heap), mib(after.stack), fmt.Sprint(after.goroutines), fmt.Sprint(after.inFlight)},
+		{"after they finished", benchkit.MiB(after.rss), benchkit.MetricMiB(after.heap), benchkit.MetricMiB(after.stack), fmt.Sprint(after.goroutines), fmt.Sprint(after.inFlight)},
 	}
 	fmt.Println(benchkit.Table([]string{"", "RSS", "Go heap in use", "goroutine stacks", "goroutines", "probes in flight"}, rows))
-	fmt.Printf("The first %d: %s; latency %s.\n\n", inFlight, codes(first), first.Latencies.Summary())
+	fmt.Printf("The first %d: %s; latency %s.\n\n", inFlight, first.Summary(), first.Latencies.Summary())
 	var brows [][]string
 	for i, b := range batches {
-		brows = append(brows, []string{fmt.Sprint((i + 1) * inFlight), benchkit.MiB(b.rss), mib(b.heap), fmt.Sprint(b.goroutines)})
+		brows = append(brows, []string{fmt.Sprint((i + 1) * inFlight), benchkit.MiB(b.rss), benchkit.MetricMiB(b.heap), fmt.Sprint(b.goroutines)})
 	}
 	fmt.Printf("Growth over %d more probes (%d at once), after each batch:\n\n", total, inFlight)
 	fmt.Println(benchkit.Table([]string{"probes", "RSS", "Go heap in use", "goroutines"}, brows))
@@ -209,22 +209,4 @@ func run(inFlight, total int, delay time.Duration, dnsInFlight int, dnsCache, ex
 		}
 	}
 	return ok, nil
-}
-
-func mib(v float64) string {
-	if v == 0 {
-		return "?"
-	}
-	return benchkit.MiB(int64(v))
-}
-
-func codes(o *benchkit.Outcome) string {
-	var parts []string
-	for c, n := range o.Codes {
-		parts = append(parts, fmt.Sprintf("%d × %d", n, c))
-	}
-	if len(o.Errors) > 0 {
-		parts = append(parts, fmt.Sprintf("%d errors", len(o.Errors)))
-	}
-	return strings.Join(parts, ", ")
 }

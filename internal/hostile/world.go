@@ -25,6 +25,8 @@ import (
 	"sync/atomic"
 
 	"github.com/miekg/dns"
+
+	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 )
 
 // The shape of the hostile domains.
@@ -55,7 +57,7 @@ type Server struct {
 	// Addr is "127.0.0.1:port".
 	Addr string
 
-	servers []*dns.Server
+	stop func()
 
 	mu        sync.Mutex
 	questions map[question]int // distinct questions, asked how often (UDP and TCP count once each)
@@ -69,53 +71,17 @@ type question struct {
 
 // Start starts a server; Close stops it.
 func Start() (*Server, error) {
-	pc, ln, err := listenTwins()
+	s := &Server{questions: map[question]int{}}
+	addr, stop, err := testbed.ServeDNS(dns.HandlerFunc(s.serve))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("start the hostile DNS server: %w", err)
 	}
-	s := &Server{Addr: pc.LocalAddr().String(), questions: map[question]int{}}
-	handler := dns.HandlerFunc(s.serve)
-	s.servers = []*dns.Server{{PacketConn: pc, Handler: handler}, {Listener: ln, Handler: handler}}
-	for _, srv := range s.servers {
-		started := make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		errc := make(chan error, 1)
-		go func() { errc <- srv.ActivateAndServe() }()
-		select {
-		case <-started:
-		case err := <-errc:
-			s.Close()
-			return nil, fmt.Errorf("start the hostile DNS server: %w", err)
-		}
-	}
+	s.Addr, s.stop = addr, stop
 	return s, nil
 }
 
-// listenTwins listens on a UDP port of 127.0.0.1 and the same TCP port.
-func listenTwins() (net.PacketConn, net.Listener, error) {
-	var lastErr error
-	for range 50 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return nil, nil, err
-		}
-		ln, err := net.Listen("tcp", pc.LocalAddr().String())
-		if err != nil {
-			pc.Close()
-			lastErr = err
-			continue
-		}
-		return pc, ln, nil
-	}
-	return nil, nil, fmt.Errorf("no UDP port whose TCP twin is free: %w", lastErr)
-}
-
 // Close stops the server.
-func (s *Server) Close() {
-	for _, srv := range s.servers {
-		_ = srv.Shutdown()
-	}
-}
+func (s *Server) Close() { s.stop() }
 
 // Questions returns how many distinct questions (name, type) the server
 // was asked, and how many of them were PTR questions.

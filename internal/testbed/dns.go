@@ -79,7 +79,7 @@ type DNSServer struct {
 	// Addr is "127.0.0.1:port" for UDP and TCP.
 	Addr string
 
-	servers []*dns.Server
+	stop func() // shuts the UDP and TCP servers down
 
 	mu         sync.RWMutex
 	records    map[string]map[uint16][]dns.RR
@@ -188,17 +188,32 @@ func listenTwins() (net.PacketConn, net.Listener, error) {
 }
 
 func (s *DNSServer) listen() error {
-	pc, ln, err := listenTwins()
+	addr, stop, err := ServeDNS(dns.HandlerFunc(s.serve))
 	if err != nil {
 		return err
 	}
-	s.Addr = pc.LocalAddr().String()
-	handler := dns.HandlerFunc(s.serve)
-	s.servers = []*dns.Server{
+	s.Addr, s.stop = addr, stop
+	return nil
+}
+
+// ServeDNS serves handler on a UDP port of 127.0.0.1 and on the same TCP
+// port, as a resolver does, once both are listening: the address, and
+// stop, which shuts both down.
+func ServeDNS(handler dns.Handler) (addr string, stop func(), err error) {
+	pc, ln, err := listenTwins()
+	if err != nil {
+		return "", nil, err
+	}
+	servers := []*dns.Server{
 		{PacketConn: pc, Handler: handler},
 		{Listener: ln, Handler: handler},
 	}
-	for _, srv := range s.servers {
+	stop = func() {
+		for _, srv := range servers {
+			_ = srv.Shutdown()
+		}
+	}
+	for i, srv := range servers {
 		started := make(chan struct{})
 		srv.NotifyStartedFunc = func() { close(started) }
 		errc := make(chan error, 1)
@@ -206,17 +221,21 @@ func (s *DNSServer) listen() error {
 		select {
 		case <-started:
 		case err := <-errc:
-			s.Close()
-			return fmt.Errorf("start DNS server: %w", err)
+			for _, running := range servers[:i] {
+				_ = running.Shutdown()
+			}
+			pc.Close()
+			ln.Close()
+			return "", nil, fmt.Errorf("start DNS server: %w", err)
 		}
 	}
-	return nil
+	return pc.LocalAddr().String(), stop, nil
 }
 
 // Close stops the server.
 func (s *DNSServer) Close() {
-	for _, srv := range s.servers {
-		_ = srv.Shutdown()
+	if s.stop != nil {
+		s.stop()
 	}
 }
 

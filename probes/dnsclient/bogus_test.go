@@ -168,16 +168,27 @@ func TestServFailWithAnotherCause(t *testing.T) {
 }
 
 // With one resolver bogus-failing and another answering, the first
-// SERVFAIL decides: the CD answer comes from the server that refused.
+// SERVFAIL decides: the CD answer comes from the server that refused, and
+// the other one is not asked.
 func TestBogusVerdictIsTheServers(t *testing.T) {
-	srv := startBogus(t, dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeSignatureExpired})
-	r := newClient(t, srv.Addr).NewResolver()
+	refusing := startBogus(t, dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeSignatureExpired})
+	answering := testbed.StartDNS(t, zone, bogusZone)
+	r := newClient(t, refusing.Addr, answering.Addr).NewResolver()
 	ans, err := r.Lookup(context.Background(), "mx1.bogus.test", dns.TypeA)
 	if err != nil || ans.Bogus == nil || ans.Bogus.Errors[0].Purpose() != "Signature Expired" {
 		t.Fatalf("%v, %+v", err, ans)
 	}
+	if ans.Bogus.Server != refusing.Addr || ans.Server != refusing.Addr {
+		t.Errorf("bogus from %s, answer from %s: want both from the refusing %s", ans.Bogus.Server, ans.Server, refusing.Addr)
+	}
 	if got := ans.Addrs(); len(got) != 1 || got[0].String() != "192.0.2.40" {
 		t.Errorf("addresses %v", got)
+	}
+	if q := refusing.Queries(); len(q) != 2 || q[0].CD || !q[1].CD {
+		t.Errorf("the refusing server saw %v, want the question, then with CD", q)
+	}
+	if q := answering.Queries(); len(q) != 0 {
+		t.Errorf("the other server was asked %v: the refusing server's verdict stands", q)
 	}
 }
 

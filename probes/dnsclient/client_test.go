@@ -123,6 +123,21 @@ func TestLookupFollowsCNAMEs(t *testing.T) {
 				t.Errorf("%d queries, want %d", q, wantQueries)
 			}
 
+			// The end of the chain has no TXT record: a resolver that
+			// followed the chain says so (NODATA with the zone's SOA) in
+			// the one answer; the chain's end is not asked again.
+			before := r.Stats().Queries
+			nodata, err := r.Lookup(context.Background(), "alias.example.test", dns.TypeTXT)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !nodata.Empty() || nodata.NXDomain() || nodata.Owner() != "mx1.example.test." || nodata.TTL != 60 {
+				t.Errorf("NODATA at the end of the chain: %+v, want no records at mx1.example.test., TTL 60", nodata)
+			}
+			if q := r.Stats().Queries - before; q != wantQueries {
+				t.Errorf("NODATA at the end of the chain: %d queries, want %d", q, wantQueries)
+			}
+
 			_, err = r.Lookup(context.Background(), "loop1.example.test", dns.TypeA)
 			if err == nil || !strings.Contains(err.Error(), "CNAME loop") {
 				t.Errorf("loop: err = %v, want a CNAME loop error", err)

@@ -297,8 +297,11 @@ func (r *Resolver) lookup(ctx context.Context, fqdn string, qtype uint16) (*Answ
 			}
 		}
 		// A resolver that stops at an alias (or an authoritative server
-		// answering for one zone) leaves the rest of the chain to us.
-		if len(ans.Records) > 0 || msg.Rcode != dns.RcodeSuccess || current == asked {
+		// answering for one zone) leaves the rest of the chain to us. One
+		// that followed it to a name without the type asked said so with
+		// the SOA of that name's zone (a NODATA answer, RFC 2308 §2.2):
+		// asking that name again would only repeat it.
+		if len(ans.Records) > 0 || msg.Rcode != dns.RcodeSuccess || current == asked || soaOf(msg) != nil {
 			if len(ans.Records) == 0 {
 				ttl.see(negativeTTL(msg))
 			}
@@ -339,12 +342,21 @@ func cnameTTL(msg *dns.Msg, owner string) uint32 {
 // the SOA record's TTL and its MINIMUM field (RFC 2308 §5); 0 without an
 // SOA in the authority section.
 func negativeTTL(msg *dns.Msg) uint32 {
-	for _, rr := range msg.Ns {
-		if soa, ok := rr.(*dns.SOA); ok {
-			return min(soa.Hdr.Ttl, soa.Minttl)
-		}
+	if soa := soaOf(msg); soa != nil {
+		return min(soa.Hdr.Ttl, soa.Minttl)
 	}
 	return 0
+}
+
+// soaOf is the SOA record of the authority section, which a negative
+// answer carries (RFC 2308 §3), or nil.
+func soaOf(msg *dns.Msg) *dns.SOA {
+	for _, rr := range msg.Ns {
+		if soa, ok := rr.(*dns.SOA); ok {
+			return soa
+		}
+	}
+	return nil
 }
 
 func cnameOf(msg *dns.Msg, owner string) (string, bool) {

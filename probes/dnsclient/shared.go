@@ -229,23 +229,28 @@ func (c *Client) CacheStats() CacheStats {
 }
 
 // cacheableTTL is how long an answer may be kept: the smallest TTL of its
-// answer records, or for an answer without records the negative-caching
-// TTL of RFC 2308 §5. Answers with a zero TTL, and rcodes other than
-// NOERROR and NXDOMAIN, are not kept.
+// answer records and, for a negative answer (one with the zone's SOA in
+// its authority section, RFC 2308 §5), of its negative-caching TTL. An
+// alias whose target does not exist or lacks the type asked answers with
+// its CNAME records and the SOA: the negative TTL bounds it too, or the
+// answer would outlive it by as much as the alias's TTL is longer. An
+// NXDOMAIN without an SOA (RFC 2308 §5: not to be cached), answers with a
+// zero TTL, and rcodes other than NOERROR and NXDOMAIN are not kept.
 func cacheableTTL(msg *dns.Msg) (uint32, bool) {
 	if msg.Truncated || (msg.Rcode != dns.RcodeSuccess && msg.Rcode != dns.RcodeNameError) {
 		return 0, false
 	}
-	var ttl uint32
-	if len(msg.Answer) > 0 {
-		ttl = msg.Answer[0].Header().Ttl
-		for _, rr := range msg.Answer[1:] {
-			ttl = min(ttl, rr.Header().Ttl)
-		}
-	} else {
-		ttl = negativeTTL(msg)
+	var ttl minTTL
+	for _, rr := range msg.Answer {
+		ttl.see(rr.Header().Ttl)
 	}
-	return ttl, ttl > 0
+	switch soa := soaOf(msg); {
+	case soa != nil:
+		ttl.see(min(soa.Hdr.Ttl, soa.Minttl))
+	case msg.Rcode == dns.RcodeNameError:
+		return 0, false
+	}
+	return ttl.value(), ttl.value() > 0
 }
 
 // cached returns the answer kept across requests for q, if any, and the

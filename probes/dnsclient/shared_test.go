@@ -170,3 +170,45 @@ func TestSharedCacheConcurrentRequests(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestSharedCacheKeepsANegativeAnswerAfterAnAliasForItsNegativeTTL: an
+// alias whose target does not exist (NXDOMAIN) or lacks the type asked
+// (NODATA) answers with the CNAME records and the zone's SOA. The answer
+// is negative: it may be kept for the SOA's negative TTL (RFC 2308 §5, 60
+// seconds here), not for the alias's TTL (300), or a record published
+// meanwhile stays unseen for minutes. Without an SOA, an NXDOMAIN is not
+// kept at all.
+func TestSharedCacheKeepsANegativeAnswerAfterAnAliasForItsNegativeTTL(t *testing.T) {
+	srv := testbed.StartDNS(t, zone, `
+$ORIGIN nosoa.test.
+alias 300 IN CNAME gone
+`)
+	if err := srv.Add("dangling.example.test. 300 IN CNAME gone.example.test."); err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{t: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)}
+	c := newCachingClient(t, clock, time.Hour, 0, srv.Addr)
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+	}{{"dangling.example.test", dns.TypeA}, {"alias.example.test", dns.TypeTXT}} {
+		ans, st := lookup(t, c, q.name, q.qtype)
+		if !ans.Empty() || len(ans.CNAMEs) == 0 || ans.TTL != 60 || st.Queries != 1 {
+			t.Fatalf("%s %s: %+v (%+v), want a negative answer after an alias, TTL 60, asked once", q.name, dns.TypeToString[q.qtype], ans, st)
+		}
+		clock.advance(59 * time.Second)
+		if _, st := lookup(t, c, q.name, q.qtype); st.SharedHits != 1 || st.Queries != 0 {
+			t.Errorf("%s %s within its negative TTL: %+v, want kept", q.name, dns.TypeToString[q.qtype], st)
+		}
+		clock.advance(time.Second)
+		if _, st := lookup(t, c, q.name, q.qtype); st.SharedHits != 0 || st.Queries != 1 {
+			t.Errorf("%s %s at the end of its negative TTL (60s; the alias's is 300s): %+v, want asked again", q.name, dns.TypeToString[q.qtype], st)
+		}
+	}
+	for i := range 2 {
+		ans, st := lookup(t, c, "alias.nosoa.test", dns.TypeA)
+		if !ans.NXDomain() || st.SharedHits != 0 || st.Queries != 1 {
+			t.Errorf("NXDOMAIN after an alias without an SOA, request %d: %+v (%+v), want asked every time", i, ans, st)
+		}
+	}
+}

@@ -152,3 +152,91 @@ func TestClosedClientKeepsNoSockets(t *testing.T) {
 		t.Errorf("a closed client reused its socket (port %d)", a)
 	}
 }
+
+// tcpCounter is a DNS server that truncates every UDP answer and answers
+// over TCP after a delay, counting the TCP questions it holds at once.
+type tcpCounter struct {
+	addr           string
+	mu             sync.Mutex
+	inFlight, most int
+	tcpQuestions   int
+}
+
+func startTCPCounter(t *testing.T, delay time.Duration) *tcpCounter {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	if err != nil {
+		pc.Close()
+		t.Skipf("the TCP twin of a free UDP port is taken: %v", err)
+	}
+	tc := &tcpCounter{addr: pc.LocalAddr().String()}
+	handler := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(req)
+		if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
+			m.Truncated = true
+			w.WriteMsg(m)
+			return
+		}
+		tc.mu.Lock()
+		tc.tcpQuestions++
+		tc.inFlight++
+		tc.most = max(tc.most, tc.inFlight)
+		tc.mu.Unlock()
+		time.Sleep(delay)
+		tc.mu.Lock()
+		tc.inFlight--
+		tc.mu.Unlock()
+		rr, _ := dns.NewRR(req.Question[0].Name + " 60 IN A 192.0.2.1")
+		m.Answer = []dns.RR{rr}
+		w.WriteMsg(m)
+	})
+	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: handler}, {Listener: ln, Handler: handler}} {
+		started := make(chan struct{})
+		srv.NotifyStartedFunc = func() { close(started) }
+		go srv.ActivateAndServe()
+		<-started
+		t.Cleanup(func() { srv.Shutdown() })
+	}
+	return tc
+}
+
+// Answers over TCP (up to 64 KB each, ten times that decoded) are read
+// MaxTCPInFlight at a time, however many questions are on the wire at
+// once over UDP.
+func TestTCPAnswersAreReadAFewAtATime(t *testing.T) {
+	srv := startTCPCounter(t, 30*time.Millisecond)
+	c, err := dnsclient.New(dnsclient.Config{Servers: []string{srv.addr}, Timeout: 5 * time.Second, Attempts: 1,
+		MaxInFlight: 64, MaxTCPInFlight: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := c.NewResolver()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			ans, err := r.Lookup(context.Background(), fmt.Sprintf("t%d.example.test", i), dns.TypeA)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if got := ans.Addrs(); len(got) != 1 || got[0].String() != "192.0.2.1" {
+				t.Errorf("t%d: %v", i, got)
+			}
+		})
+	}
+	wg.Wait()
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.tcpQuestions != 8 {
+		t.Errorf("%d questions over TCP, want the 8 truncated over UDP", srv.tcpQuestions)
+	}
+	if srv.most > 2 {
+		t.Errorf("%d answers read over TCP at once, more than MaxTCPInFlight 2", srv.most)
+	}
+}

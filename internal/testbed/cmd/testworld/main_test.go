@@ -13,7 +13,6 @@ import (
 
 	"github.com/deliverability-exporter/deliverability_exporter/collector"
 	"github.com/deliverability-exporter/deliverability_exporter/config"
-	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/web"
 )
@@ -154,7 +153,7 @@ func TestTestWorld(t *testing.T) {
 	if r := run(mail, "example.test"); !r.Success() {
 		t.Errorf("example.test with module mail: %s", r.Verdict())
 	}
-	if !strings.Contains(out.String(), "starttls.test") || !strings.Contains(out.String(), testbed.ExampleModule("x", "y")[:0]+"Ready") {
+	if !strings.Contains(out.String(), "starttls.test") || !strings.Contains(out.String(), "Ready") {
 		t.Errorf("the command's output does not say what it serves:\n%s", out.String())
 	}
 }
