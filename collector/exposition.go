@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/prometheus/common/expfmt"
@@ -32,21 +32,12 @@ var ExpositionContentType = string(expfmt.NewFormat(expfmt.TypeTextPlain))
 // or whose label values are not UTF-8, is left out, and the error says so,
 // as Registry's does.
 func (r *Report) WriteExposition(w io.Writer) error {
-	type sample struct {
-		values []string // the label values in the order of their sorted names
-		given  []string // the label values as recorded, for errors
-		value  float64
-	}
-	type family struct {
-		spec    *probes.MetricSpec
-		order   []int // label indexes, by name
-		samples []sample
-	}
-	families := map[string]*family{}
+	samples := r.samples()
 	var dropped []string
-	for _, s := range r.samples() {
-		f, ok := families[s.Spec.Name]
-		if ok && f.spec != s.Spec {
+	specs := make(map[string]*probes.MetricSpec, 48)
+	kept := samples[:0]
+	for _, s := range samples {
+		if spec, ok := specs[s.Spec.Name]; ok && spec != s.Spec {
 			dropped = append(dropped, s.Spec.Name+" (declared twice)")
 			continue
 		}
@@ -62,73 +53,60 @@ func (r *Report) WriteExposition(w io.Writer) error {
 			dropped = append(dropped, fmt.Sprintf("%s%q (label value not UTF-8)", s.Spec.Name, s.LabelValues))
 			continue
 		}
-		if !ok {
-			f = &family{spec: s.Spec, order: labelOrder(s.Spec.Labels)}
-			families[s.Spec.Name] = f
-		}
-		values := s.LabelValues
-		if !sort.IntsAreSorted(f.order) {
-			values = make([]string, len(f.order))
-			for i, j := range f.order {
-				values[i] = s.LabelValues[j]
-			}
-		}
-		f.samples = append(f.samples, sample{values: values, given: s.LabelValues, value: s.Value})
+		specs[s.Spec.Name] = s.Spec
+		kept = append(kept, s)
 	}
+	// Stable, so of samples with the same labels the first recorded comes
+	// first and is the one kept, as Registry keeps it.
+	sort.SliceStable(kept, func(i, j int) bool { return compareSamples(kept[i], kept[j]) < 0 })
 
-	names := make([]string, 0, len(families))
-	for n := range families {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	bw, buffered := w.(*bytes.Buffer)
-	var out *bufio.Writer
-	if !buffered {
+	var out expositionWriter
+	if b, ok := w.(*bytes.Buffer); ok {
+		out = b
+	} else {
 		out = bufio.NewWriterSize(w, 4096)
 	}
-	write := func(s string) {
-		if buffered {
-			bw.WriteString(s)
-		} else {
-			out.WriteString(s)
+	var scratch [32]byte
+	for i, s := range kept {
+		spec := s.Spec
+		if i == 0 || kept[i-1].Spec.Name != spec.Name {
+			out.WriteString("# HELP ")
+			out.WriteString(spec.Name)
+			out.WriteByte(' ')
+			writeEscaped(out, helpEscaper, `\`+"\n", spec.Help)
+			out.WriteString("\n# TYPE ")
+			out.WriteString(spec.Name)
+			out.WriteString(" gauge\n")
+		} else if compareSamples(kept[i-1], s) == 0 {
+			dropped = append(dropped, fmt.Sprintf("%s%v", spec.Name, s.LabelValues))
+			continue
 		}
-	}
-	for _, n := range names {
-		f := families[n]
-		// Stable, so of samples with the same labels the first recorded
-		// comes first and is the one kept, as Registry keeps it.
-		sort.SliceStable(f.samples, func(i, j int) bool {
-			a, b := f.samples[i].values, f.samples[j].values
-			for k := range a {
-				if a[k] != b[k] {
-					return a[k] < b[k]
-				}
+		out.WriteString(spec.Name)
+		order := labelOrder(spec)
+		for k := range s.LabelValues {
+			if k == 0 {
+				out.WriteByte('{')
+			} else {
+				out.WriteByte(',')
 			}
-			return false
-		})
-		write("# HELP " + n + " " + escapeHelp(f.spec.Help) + "\n# TYPE " + n + " gauge\n")
-		for i, s := range f.samples {
-			if i > 0 && slices.Equal(s.values, f.samples[i-1].values) {
-				dropped = append(dropped, fmt.Sprintf("%s%v", n, s.given))
-				continue
+			j := k
+			if order != nil {
+				j = order[k]
 			}
-			write(n)
-			for k, v := range s.values {
-				if k == 0 {
-					write("{")
-				} else {
-					write(",")
-				}
-				write(f.spec.Labels[f.order[k]] + `="` + escapeLabel(v) + `"`)
-			}
-			if len(s.values) > 0 {
-				write("}")
-			}
-			write(" " + formatValue(s.value) + "\n")
+			out.WriteString(spec.Labels[j])
+			out.WriteString(`="`)
+			writeEscaped(out, labelEscaper, `\"`+"\n", s.LabelValues[j])
+			out.WriteByte('"')
 		}
+		if len(s.LabelValues) > 0 {
+			out.WriteByte('}')
+		}
+		out.WriteByte(' ')
+		out.Write(appendValue(scratch[:0], s.Value))
+		out.WriteByte('\n')
 	}
-	if !buffered {
-		if err := out.Flush(); err != nil {
+	if bw, ok := out.(*bufio.Writer); ok {
+		if err := bw.Flush(); err != nil {
 			return err
 		}
 	}
@@ -139,14 +117,56 @@ func (r *Report) WriteExposition(w io.Writer) error {
 	return nil
 }
 
-// labelOrder returns the indexes of labels sorted by name: the order the
-// text format writes them in, and samples sort by.
-func labelOrder(names []string) []int {
-	idx := make([]int, len(names))
+// expositionWriter is what WriteExposition writes to: a bytes.Buffer or a
+// bufio.Writer, whose errors only Flush reports.
+type expositionWriter interface {
+	io.Writer
+	io.StringWriter
+	io.ByteWriter
+}
+
+// compareSamples orders samples as the text format writes them: by family
+// name, then by their label values with the labels sorted by name.
+func compareSamples(a, b probes.Measurement) int {
+	if c := strings.Compare(a.Spec.Name, b.Spec.Name); c != 0 || a.Spec != b.Spec {
+		return c
+	}
+	order := labelOrder(a.Spec)
+	for k := range a.LabelValues {
+		j := k
+		if order != nil {
+			j = order[k]
+		}
+		if c := strings.Compare(a.LabelValues[j], b.LabelValues[j]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// labelOrders keeps labelOrder's answer per metric: the specs are few and
+// live as long as the process.
+var labelOrders sync.Map // *probes.MetricSpec → []int
+
+// labelOrder returns the indexes of spec's labels sorted by name, the order
+// the text format writes them in and samples sort by; nil when the labels
+// are declared in that order.
+func labelOrder(spec *probes.MetricSpec) []int {
+	if len(spec.Labels) < 2 {
+		return nil
+	}
+	if o, ok := labelOrders.Load(spec); ok {
+		return o.([]int)
+	}
+	idx := make([]int, len(spec.Labels))
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.Slice(idx, func(a, b int) bool { return names[idx[a]] < names[idx[b]] })
+	sort.Slice(idx, func(a, b int) bool { return spec.Labels[idx[a]] < spec.Labels[idx[b]] })
+	if sort.IntsAreSorted(idx) {
+		idx = nil
+	}
+	labelOrders.Store(spec, idx)
 	return idx
 }
 
@@ -155,25 +175,34 @@ var (
 	labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
 )
 
-func escapeHelp(s string) string { return helpEscaper.Replace(s) }
+// writeEscaped writes s escaped by e, which replaces the bytes in special;
+// most text has none of them and is written as it is.
+func writeEscaped(out expositionWriter, e *strings.Replacer, special, s string) {
+	if strings.ContainsAny(s, special) {
+		_, _ = e.WriteString(out, s)
+		return
+	}
+	out.WriteString(s)
+}
 
-func escapeLabel(s string) string { return labelEscaper.Replace(s) }
-
-// formatValue writes a float as the text format does.
-func formatValue(v float64) string {
+// appendValue appends a float as the text format writes it.
+func appendValue(dst []byte, v float64) []byte {
 	switch {
 	case v == 1:
-		return "1"
+		return append(dst, '1')
 	case v == 0:
-		return "0"
+		return append(dst, '0')
 	case v == -1:
-		return "-1"
+		return append(dst, "-1"...)
 	case math.IsNaN(v):
-		return "NaN"
+		return append(dst, "NaN"...)
 	case math.IsInf(v, +1):
-		return "+Inf"
+		return append(dst, "+Inf"...)
 	case math.IsInf(v, -1):
-		return "-Inf"
+		return append(dst, "-Inf"...)
 	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
+	return strconv.AppendFloat(dst, v, 'g', -1, 64)
 }
+
+// formatValue formats a float as the text format writes it.
+func formatValue(v float64) string { return string(appendValue(nil, v)) }

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -59,5 +60,14 @@ func TestWriteExpositionIsTheRegistrysText(t *testing.T) {
 	}
 	if want := registryText(t, r); got.String() != want {
 		t.Errorf("exposition differs from the registry's:\n--- got\n%s\n--- want\n%s", got.String(), want)
+	}
+	// Any other writer is written through a buffer of its own, to the
+	// same bytes.
+	var through bytes.Buffer
+	if err := r.WriteExposition(struct{ io.Writer }{&through}); err == nil {
+		t.Error("no error through a plain io.Writer")
+	}
+	if through.String() != got.String() {
+		t.Errorf("through a plain io.Writer:\n%s\nwant\n%s", through.String(), got.String())
 	}
 }

@@ -63,7 +63,7 @@ var FrameMetricSpecs = []*probes.MetricSpec{
 func (r *Report) samples() []probes.Measurement {
 	out := r.frameSamples()
 	for _, p := range r.Probes {
-		out = append(out, p.Result.Measurements()...)
+		out = p.Result.AppendMeasurements(out)
 	}
 	return out
 }
@@ -72,7 +72,7 @@ func (r *Report) samples() []probes.Measurement {
 // measured: the request's, and per probe its duration, age, error and
 // checks.
 func (r *Report) frameSamples() []probes.Measurement {
-	var out []probes.Measurement
+	out := make([]probes.Measurement, 0, 128) // room for the frame and a few probes' samples
 	add := func(spec *probes.MetricSpec, v float64, labels ...string) {
 		out = append(out, probes.Measurement{Spec: spec, Value: v, LabelValues: labels})
 	}

@@ -338,6 +338,14 @@ func (r *Result) Measurements() []Measurement {
 	return append([]Measurement(nil), r.measurements...)
 }
 
+// AppendMeasurements appends the samples to dst in the order they were
+// recorded: what Measurements returns, without a copy of its own.
+func (r *Result) AppendMeasurements(dst []Measurement) []Measurement {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append(dst, r.measurements...)
+}
+
 // Errors returns why the probe could not finish, if it could not.
 func (r *Result) Errors() []string {
 	r.mu.Lock()
