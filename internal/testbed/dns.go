@@ -52,7 +52,8 @@ const (
 
 	// Hostile behaviours, for the tests that the client survives them.
 
-	// Garbage answers with bytes that are not a DNS message.
+	// Garbage answers with bytes that are not a DNS message after the
+	// question's ID, so a client takes them for the answer.
 	Garbage
 	// WrongID answers with another message ID (a spoofing attempt or a
 	// late answer to an earlier query).
@@ -64,6 +65,10 @@ const (
 	// Oversized sends the whole answer over UDP however large, ignoring
 	// the client's advertised buffer size.
 	Oversized
+	// NoiseFirst sends a datagram that is not a DNS message, with another
+	// ID, before the answer (an off-path forger's attempt to end the
+	// exchange).
+	NoiseFirst
 )
 
 // DNSServer is an authoritative-data server that answers recursive queries on
@@ -481,10 +486,12 @@ func (s *DNSServer) serve(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	switch behaviour {
 	case Garbage:
-		_, _ = w.Write([]byte("\x00\x01this is not a DNS message\xff\xfe"))
+		_, _ = w.Write(append([]byte{byte(req.Id >> 8), byte(req.Id)}, "\x00\x01this is not a DNS message\xff\xfe"...))
 		return
 	case WrongID:
 		resp.Id = req.Id + 1
+	case NoiseFirst:
+		_, _ = w.Write(append([]byte{byte((req.Id + 1) >> 8), byte(req.Id + 1)}, "\x00\x01not a DNS message\xff"...))
 	case WrongQuestion:
 		resp.Question[0].Name = "elsewhere.invalid."
 	case WrongType:

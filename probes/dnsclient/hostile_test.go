@@ -29,11 +29,15 @@ func TestHostileAnswers(t *testing.T) {
 		"wrongid.example.test":   testbed.WrongID,
 		"wrongq.example.test":    testbed.WrongQuestion,
 		"wrongtype.example.test": testbed.WrongType,
+		"noise.example.test":     testbed.NoiseFirst,
 		"many.big.test":          testbed.TruncateUDP,
 	} {
 		srv.SetBehaviour(name, b)
 	}
 	srv.SetBehaviour("huge.big.test", testbed.Oversized)
+	if err := srv.Add("noise.example.test. 300 IN A 192.0.2.7"); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 300; i++ {
 		if err := srv.Add(fmt.Sprintf("huge.big.test. 300 IN A 10.9.%d.%d", i/256, i%256)); err != nil {
 			t.Fatal(err)
@@ -49,6 +53,12 @@ func TestHostileAnswers(t *testing.T) {
 		{"garbage.example.test", dns.TypeA, "bad question name", nil},
 		{"wrongid.example.test", dns.TypeA, "no answer within", nil},
 		{"wrongq.example.test", dns.TypeA, "does not match the question", nil},
+		{"noise.example.test", dns.TypeA, "", func(a *dnsclient.Answer) error {
+			if len(a.Records) != 1 {
+				return fmt.Errorf("after the noise, %v; want the answer", a.Records)
+			}
+			return nil
+		}},
 		{"wrongtype.example.test", dns.TypeA, "", func(a *dnsclient.Answer) error {
 			if !a.Empty() {
 				return fmt.Errorf("records of the wrong type were returned: %v", a.Records)
