@@ -233,7 +233,7 @@ func (s *submitter) handshake(serverName string) error {
 	}
 	st := tc.ConnectionState()
 	s.out.TLSVersion, s.out.TLSCipher = st.Version, st.CipherSuite
-	s.transcript(fmt.Sprintf("-- TLS: %s, %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)))
+	s.transcript(fmt.Sprintf("-- TLS: %s, %s", tls.VersionName(st.Version), smtpsession.CipherSuiteName(st.CipherSuite)))
 	s.conn = tc
 	s.br = bufio.NewReader(tc)
 	return nil

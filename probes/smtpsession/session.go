@@ -236,7 +236,26 @@ func (t *TLSInfo) CipherName() string {
 	if t == nil || t.CipherSuite == 0 {
 		return ""
 	}
-	return tls.CipherSuiteName(t.CipherSuite)
+	return CipherSuiteName(t.CipherSuite)
+}
+
+// cipherSuiteNames are the names crypto/tls knows, by ID.
+var cipherSuiteNames = func() map[uint16]string {
+	m := map[uint16]string{}
+	for _, c := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		m[c.ID] = c.Name
+	}
+	return m
+}()
+
+// CipherSuiteName is tls.CipherSuiteName without its cost: that builds
+// the list of every suite on each call (a gigabyte an hour of a fleet's
+// garbage).
+func CipherSuiteName(id uint16) string {
+	if name, ok := cipherSuiteNames[id]; ok {
+		return name
+	}
+	return tls.CipherSuiteName(id)
 }
 
 // HELONames returns the distinct names servers gave in their EHLO or HELO
