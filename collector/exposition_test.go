@@ -53,6 +53,9 @@ func TestWriteExpositionIsTheRegistrysText(t *testing.T) {
 	r := &Report{Module: "mail", Start: time.Now(), Duration: 1234567 * time.Microsecond,
 		Probes: []ProbeRun{{Name: "test", Duration: 40 * time.Millisecond, Result: res}, {Name: "other", Result: probes.NewResult("other"), Age: 90 * time.Second}}}
 
+	if n, frame := r.frameCount(), r.appendFrameSamples(nil); n != len(frame) {
+		t.Errorf("frameCount %d, the frame has %d samples", n, len(frame))
+	}
 	var got bytes.Buffer
 	err := r.WriteExposition(&got)
 	if err == nil || !strings.Contains(err.Error(), "not UTF-8") || !strings.Contains(err.Error(), "mail_test_labelled[zone.example a]") {

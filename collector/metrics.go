@@ -59,20 +59,24 @@ var FrameMetricSpecs = []*probes.MetricSpec{
 	CheckSuccessSpec, ScoreSpec, DNSQueriesSpec, ResultAgeSpec,
 }
 
-// samples flattens a report into the samples of its metrics.
+// samples flattens a report into the samples of its metrics, in one
+// slice of the size they need.
 func (r *Report) samples() []probes.Measurement {
-	out := r.frameSamples()
+	n := r.frameCount()
+	for _, p := range r.Probes {
+		n += p.Result.MeasurementCount()
+	}
+	out := r.appendFrameSamples(make([]probes.Measurement, 0, n))
 	for _, p := range r.Probes {
 		out = p.Result.AppendMeasurements(out)
 	}
 	return out
 }
 
-// frameSamples are the samples every answer has, whatever the probes
-// measured: the request's, and per probe its duration, age, error and
-// checks.
-func (r *Report) frameSamples() []probes.Measurement {
-	out := make([]probes.Measurement, 0, 128) // room for the frame and a few probes' samples
+// appendFrameSamples appends the samples every answer has, whatever the
+// probes measured: the request's, and per probe its duration, age, error
+// and checks.
+func (r *Report) appendFrameSamples(out []probes.Measurement) []probes.Measurement {
 	add := func(spec *probes.MetricSpec, v float64, labels ...string) {
 		out = append(out, probes.Measurement{Spec: spec, Value: v, LabelValues: labels})
 	}
@@ -98,6 +102,23 @@ func (r *Report) frameSamples() []probes.Measurement {
 	return out
 }
 
+// frameCount is how many samples appendFrameSamples appends.
+func (r *Report) frameCount() int {
+	n := 3
+	if _, ok := r.Score(); ok {
+		n++
+	}
+	for _, p := range r.Probes {
+		n += 3
+		p.Result.EachCheck(func(c probes.Check) {
+			if c.Status == probes.StatusPass || c.Status == probes.StatusFail {
+				n++
+			}
+		})
+	}
+	return n
+}
+
 // limitSeries keeps the answer within maxSeries samples: the frame's
 // first (bounded by the probes and their declared checks), then each
 // probe's measurements in report order while there is room. A probe whose
@@ -107,9 +128,9 @@ func (r *Report) limitSeries(maxSeries int) {
 	if maxSeries <= 0 {
 		return
 	}
-	room := maxSeries - len(r.frameSamples())
+	room := maxSeries - r.frameCount()
 	for i, p := range r.Probes {
-		n := len(p.Result.Measurements())
+		n := p.Result.MeasurementCount()
 		if n <= room {
 			room -= n
 			continue

@@ -338,6 +338,13 @@ func (r *Result) Measurements() []Measurement {
 	return append([]Measurement(nil), r.measurements...)
 }
 
+// MeasurementCount is how many samples Measurements would return.
+func (r *Result) MeasurementCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.measurements)
+}
+
 // AppendMeasurements appends the samples to dst in the order they were
 // recorded: what Measurements returns, without a copy of its own.
 func (r *Result) AppendMeasurements(dst []Measurement) []Measurement {
