@@ -36,6 +36,10 @@ type Module struct {
 	providers      map[string]probes.Provider
 	recent         *recentResults
 	limits         config.Limits
+	// redact replaces the configuration's secrets (a blocklist's access
+	// key in its zone name) in what reports, metrics and logs show; nil
+	// when it has none.
+	redact *strings.Replacer
 }
 
 // compiledProbe is a probe with the facts its registration declares.
@@ -52,7 +56,7 @@ type compiledProbe struct {
 // the settings it was made with are the same, so a reload neither empties
 // the DNS cache nor lets more requests run than the limits allow.
 func compileModule(name string, cfg *config.Module, kept *probes.Kept, recent *recentResults) (*Module, error) {
-	m := &Module{name: name, Config: cfg, recent: recent, limits: cfg.Limits}
+	m := &Module{name: name, Config: cfg, recent: recent, limits: cfg.Limits, redact: secretsReplacer(cfg)}
 	dnsCfg := dnsclient.Config{
 		Servers:       append([]string(nil), cfg.Resolvers...),
 		Timeout:       cfg.DNSQueryTimeout,
@@ -277,4 +281,27 @@ func withObserved(ips []netip.Addr, ps []compiledProbe, target probes.Target) []
 		}
 	}
 	return ips
+}
+
+// secretsReplacer replaces each secret of the module's configuration by
+// probes.Redacted, or is nil when it has none.
+func secretsReplacer(cfg *config.Module) *strings.Replacer {
+	var pairs []string
+	for _, secret := range cfg.DNSBL.Secrets() {
+		pairs = append(pairs, secret, probes.Redacted)
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// Redact returns s with the module's secrets (a blocklist's access key)
+// replaced, for text the module's requests wrote that reports show: their
+// log lines.
+func (m *Module) Redact(s string) string {
+	if m.redact == nil {
+		return s
+	}
+	return m.redact.Replace(s)
 }

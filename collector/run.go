@@ -198,7 +198,7 @@ func (m *Module) Run(ctx context.Context, req *probes.Request, opts RunOptions) 
 	}
 	report.Duration = time.Since(start)
 	report.DNS = env.DNS.Stats()
-	report.Bogus = env.DNS.Bogus()
+	report.Bogus = m.redactBogus(env.DNS.Bogus())
 	report.limitSeries(m.limits.Series)
 	return report
 }
@@ -231,6 +231,7 @@ func (m *Module) leaveTurn() { <-m.running }
 func (m *Module) runOrReuse(ctx context.Context, p compiledProbe, req *probes.Request, env *probes.Env, logger log.Logger) ProbeRun {
 	if p.minInterval <= 0 || m.recent == nil {
 		res, took := runProbe(ctx, p, req, env, logger)
+		res.Redact(m.redact)
 		return ProbeRun{Name: p.Name(), Duration: took, Result: res, Age: res.Age()}
 	}
 	key := recentKey(m.name, p.Name(), req, p.params)
@@ -239,6 +240,7 @@ func (m *Module) runOrReuse(ctx context.Context, p compiledProbe, req *probes.Re
 		return ProbeRun{Name: p.Name(), Duration: e.duration, Result: e.result, Age: now.Sub(e.finished)}
 	}
 	res, took := runProbe(ctx, p, req, env, logger)
+	res.Redact(m.redact)
 	m.recent.put(key, res, took, env.Now())
 	return ProbeRun{Name: p.Name(), Duration: took, Result: res}
 }
@@ -267,4 +269,24 @@ func runProbe(ctx context.Context, p probes.Probe, req *probes.Request, env *pro
 	}
 	level.Debug(logger).Log("msg", "Probe finished", "probe", p.Name(), "duration_seconds", time.Since(start).Seconds(), "errors", len(res.Errors()))
 	return res, took
+}
+
+// redactBogus replaces the module's secrets in the names and texts of the
+// questions the resolver refused as bogus, in copies.
+func (m *Module) redactBogus(list []*dnsclient.Bogus) []*dnsclient.Bogus {
+	if m.redact == nil {
+		return list
+	}
+	out := make([]*dnsclient.Bogus, len(list))
+	for i, b := range list {
+		c := *b
+		c.Name = m.redact.Replace(b.Name)
+		c.Errors = make([]dnsclient.ExtendedError, len(b.Errors))
+		for j, e := range b.Errors {
+			e.Text = m.redact.Replace(e.Text)
+			c.Errors[j] = e
+		}
+		out[i] = &c
+	}
+	return out
 }

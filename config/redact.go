@@ -6,16 +6,13 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
 )
 
 // Redacted stands in for a secret in RedactedYAML.
-const Redacted = "<secret>"
-
-// keyedZoneSuffixes are blocklist services whose zone names carry the
-// account's access key in front: Spamhaus' Data Query Service
-// (KEY.zen.dq.spamhaus.net) and Abusix Mail Intelligence
-// (KEY.combined.mail.abusix.zone).
-var keyedZoneSuffixes = []string{".dq.spamhaus.net", ".mail.abusix.zone"}
+const Redacted = probes.Redacted
 
 // RedactedYAML is the configuration as it is in force (defaults filled in)
 // for people to read (/config), with secrets replaced by Redacted:
@@ -56,7 +53,7 @@ func redactNode(n *yaml.Node) {
 			case secretKey(key.Value) && value.Kind == yaml.ScalarNode && value.Value != "":
 				value.Value, value.Tag, value.Style = Redacted, "!!str", 0
 			case key.Value == "zone" && value.Kind == yaml.ScalarNode:
-				value.Value = redactZone(value.Value)
+				value.Value = dnsbl.RedactZone(value.Value)
 			}
 		}
 	}
@@ -74,43 +71,4 @@ func secretKey(name string) bool {
 		}
 	}
 	return strings.HasSuffix(name, "_key")
-}
-
-// redactZone replaces the access key in a blocklist zone name.
-func redactZone(zone string) string {
-	for _, suffix := range keyedZoneSuffixes {
-		if i := strings.Index(zone, suffix); i > 0 && strings.HasSuffix(zone, suffix) {
-			// KEY.zen.dq.spamhaus.net: the key is the first label; the
-			// list's own labels (zen) stay.
-			if _, rest, ok := strings.Cut(zone[:i], "."); ok {
-				return Redacted + "." + rest + suffix
-			}
-			return Redacted + suffix
-		}
-	}
-	labels := strings.Split(zone, ".")
-	for i, l := range labels {
-		if looksLikeKey(l) {
-			labels[i] = Redacted
-		}
-	}
-	return strings.Join(labels, ".")
-}
-
-// looksLikeKey reports whether a DNS label looks like an access key rather
-// than a word: long, with letters and digits mixed.
-func looksLikeKey(label string) bool {
-	if len(label) < 20 {
-		return false
-	}
-	var letters, digits bool
-	for _, r := range label {
-		switch {
-		case r >= '0' && r <= '9':
-			digits = true
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-			letters = true
-		}
-	}
-	return letters && digits
 }

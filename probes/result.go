@@ -514,6 +514,58 @@ type SelfPaced interface {
 	PacesItself() bool
 }
 
+// Redacted stands in for a secret in what the exporter shows: reports,
+// metrics, /config.
+const Redacted = "<secret>"
+
+// Redact replaces, in every text r holds (reasons, fixes, evidence, label
+// values, errors, notes, details, reuse), what rep replaces: the secrets
+// of a module's configuration (a blocklist's access key in its zone name),
+// which the probe used but no report, metric or history may show. It must
+// run before r is shared. Slices are copied where a value changes, never
+// written through, as the probe may hold them.
+func (r *Result) Redact(rep *strings.Replacer) {
+	if rep == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.checks {
+		c := &r.checks[i]
+		c.Reason, c.Remediation = rep.Replace(c.Reason), rep.Replace(c.Remediation)
+		c.Evidence = redactAll(rep, c.Evidence)
+	}
+	for i := range r.measurements {
+		r.measurements[i].LabelValues = redactAll(rep, r.measurements[i].LabelValues)
+	}
+	r.errors, r.notes = redactAll(rep, r.errors), redactAll(rep, r.notes)
+	for i := range r.details {
+		r.details[i].Title = rep.Replace(r.details[i].Title)
+		r.details[i].Lines = redactAll(rep, r.details[i].Lines)
+	}
+	for i := range r.reused {
+		r.reused[i].Fact, r.reused[i].HeldFor = rep.Replace(r.reused[i].Fact), rep.Replace(r.reused[i].HeldFor)
+	}
+}
+
+// redactAll returns list with rep applied to each string: list itself when
+// nothing changes, else a copy.
+func redactAll(rep *strings.Replacer, list []string) []string {
+	var out []string
+	for i, s := range list {
+		if t := rep.Replace(s); t != s {
+			if out == nil {
+				out = append([]string(nil), list...)
+			}
+			out[i] = t
+		}
+	}
+	if out == nil {
+		return list
+	}
+	return out
+}
+
 // Compact readies r to be kept for long, as min_interval keeps results:
 // every string it holds is interned (unique.Make), so the results of the
 // thousands of domains on one mail platform, whose evidence, reasons and

@@ -249,7 +249,7 @@ func (h *ProbeHandler) run(w http.ResponseWriter, r *http.Request, keepLogs bool
 	report = module.Run(ctx, req, opts)
 	h.account(moduleName, report)
 	level.Debug(logger).Log("msg", "Probe done", "success", report.Success(), "duration_seconds", report.Duration.Seconds())
-	return report, buf.String(), true
+	return report, module.Redact(buf.String()), true
 }
 
 func (h *ProbeHandler) reject(w http.ResponseWriter, reason, msg string) {

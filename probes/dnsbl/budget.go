@@ -146,7 +146,8 @@ type BudgetFigures struct {
 	Queries, CacheHits, OverBudget uint64
 }
 
-// Figures returns every list's counts, by zone.
+// Figures returns every list's counts, by zone, its access key redacted
+// (RedactZone): the figures are exported as metrics.
 func (b *Budgets) Figures(now time.Time) []BudgetFigures {
 	if b == nil {
 		return nil
@@ -156,7 +157,7 @@ func (b *Budgets) Figures(now time.Time) []BudgetFigures {
 	out := make([]BudgetFigures, 0, len(b.lists))
 	for zone, lb := range b.lists {
 		used, _ := lb.used(now)
-		out = append(out, BudgetFigures{Zone: zone, Budget: lb.limit, Last24h: used, Queries: lb.queries, CacheHits: lb.cacheHits, OverBudget: lb.overBudget})
+		out = append(out, BudgetFigures{Zone: RedactZone(zone), Budget: lb.limit, Last24h: used, Queries: lb.queries, CacheHits: lb.cacheHits, OverBudget: lb.overBudget})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Zone < out[j].Zone })
 	return out
