@@ -485,7 +485,7 @@ func TestProbe(t *testing.T) {
 				checks:  statuses(skip, "mtasts.record", fail),
 				reasons: map[string]string{"mtasts.record": "_mta-sts.nothing.test publishes no MTA-STS record"},
 				remediations: map[string]string{
-					"mtasts.record": `and have mta-sts.nothing.test serves https://mta-sts.nothing.test/.well-known/mta-sts.txt with status 200, Content-Type text/plain, no redirect, over HTTPS with a certificate for mta-sts.nothing.test from a public CA, this policy: "version: STSv1\nmode: testing\nmx: mx.nothing.test\nmax_age: 604800\n"`,
+					"mtasts.record": `and make sure mta-sts.nothing.test serves https://mta-sts.nothing.test/.well-known/mta-sts.txt with status 200, Content-Type text/plain, no redirect, over HTTPS with a certificate for mta-sts.nothing.test from a public CA, this policy: "version: STSv1\nmode: testing\nmx: mx.nothing.test\nmax_age: 604800\n"`,
 				},
 			},
 		},

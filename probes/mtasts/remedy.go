@@ -52,7 +52,7 @@ func (r *run) serveRemedy(pol *Policy) string {
 // starterRemedy is everything a domain without MTA-STS publishes: the
 // record and the policy.
 func (r *run) starterRemedy() string {
-	return fmt.Sprintf("publish %s and have %s %s", r.txtRemedy(freshID(r.now())), r.policyHost, r.serveRemedy(r.starterPolicy()))
+	return fmt.Sprintf("publish %s and make sure %s %s", r.txtRemedy(freshID(r.now())), r.policyHost, r.serveRemedy(r.starterPolicy()))
 }
 
 // policyEvidence renders a parsed policy, bounded.
