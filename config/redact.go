@@ -21,7 +21,8 @@ const Redacted = probes.Redacted
 //     (the labels in front of a keyed service, and any label that looks
 //     like a key: 20 or more characters mixing letters and digits);
 //   - the value of any key whose name says it is a secret (password,
-//     secret, token, or ending in _key), should a probe block gain one.
+//     secret, token, or ending in _key), should a probe block gain one;
+//     a key ending in _file (password_file) names a file, and shows it.
 //
 // Files are named, never read: ca_file shows its path. The web config
 // (--web.config.file: basic-auth users, TLS keys) is not part of this
@@ -65,6 +66,12 @@ func redactNode(n *yaml.Node) {
 // secretKey reports whether a config key's name says its value is secret.
 func secretKey(name string) bool {
 	name = strings.ToLower(name)
+	if strings.HasSuffix(name, "_file") {
+		// password_file names where the secret is, as ca_file does: the
+		// file is never read here, and its path is what an operator
+		// checks.
+		return false
+	}
 	for _, s := range []string{"password", "secret", "token"} {
 		if strings.Contains(name, s) {
 			return true

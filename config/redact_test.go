@@ -99,7 +99,7 @@ func TestRedactedYAML(t *testing.T) {
 // value under a name that says it is secret is never shown.
 func TestRedactSecretKeys(t *testing.T) {
 	var n yaml.Node
-	src := "smtp:\n  auth_password: hunter2\n  api_token: t0k\n  access_key: AKIA1\n  client_secret: s\n  min_rsa_bits: 2048\n  empty_password: \"\"\n"
+	src := "smtp:\n  auth_password: hunter2\n  api_token: t0k\n  access_key: AKIA1\n  client_secret: s\n  min_rsa_bits: 2048\n  empty_password: \"\"\n  password_file: /etc/exporter/relay.pass\n"
 	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestRedactSecretKeys(t *testing.T) {
 			t.Errorf("%q shown:\n%s", secret, out)
 		}
 	}
-	if !strings.Contains(string(out), "min_rsa_bits: 2048") || strings.Count(string(out), Redacted) != 4 {
+	if !strings.Contains(string(out), "min_rsa_bits: 2048") || !strings.Contains(string(out), "password_file: /etc/exporter/relay.pass") || strings.Count(string(out), Redacted) != 4 {
 		t.Errorf("redacted too much or too little:\n%s", out)
 	}
 }
