@@ -52,6 +52,7 @@ func Compile(cfg *config.Config, kept *probes.Kept) (*Modules, error) {
 	// The bounds on connections to each mail server are the process's,
 	// whatever the modules: in force once the whole config compiled.
 	smtpsession.SharedPoliteness(kept).Configure(cfg.SMTPPoliteness)
+	dnsbl.SharedBudgets(kept).Retain(blocklistBudgets(cfg))
 	return ms, nil
 }
 
@@ -340,4 +341,24 @@ func (e *Engine) Reload() error {
 	}
 	level.Info(e.logger).Log("msg", "Loaded config", "file", source, "modules", fmt.Sprint(ms.Names()))
 	return nil
+}
+
+// blocklistBudgets are the blocklist zones of cfg's modules with their
+// daily_query_budget (0: none); of two modules asking one zone, the smaller
+// positive budget.
+func blocklistBudgets(cfg *config.Config) map[string]int {
+	out := map[string]int{}
+	for _, m := range cfg.Modules {
+		if m == nil || m.DNSBL == nil {
+			continue
+		}
+		for _, l := range m.DNSBL.Lists {
+			old, seen := out[l.Zone]
+			switch {
+			case !seen, old == 0, l.DailyQueryBudget > 0 && l.DailyQueryBudget < old:
+				out[l.Zone] = l.DailyQueryBudget
+			}
+		}
+	}
+	return out
 }

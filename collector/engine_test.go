@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/deliverability-exporter/deliverability_exporter/config"
 	"github.com/deliverability-exporter/deliverability_exporter/internal/testbed"
 	"github.com/deliverability-exporter/deliverability_exporter/probes"
+	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/smtpsession"
 )
 
@@ -301,5 +303,44 @@ func TestTargetsFileLinesProbeWouldRefuse(t *testing.T) {
 		if err := compile(tc.fleet); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want an error containing %q", tc.fleet, err, tc.want)
 		}
+	}
+}
+
+// TestBlocklistBudgetFiguresFollowTheConfig: the budget figures name the
+// lists of the configuration in force with its budgets: a list a reload
+// removed leaves them, a changed budget shows, and a configuration that
+// failed to compile changes nothing.
+func TestBlocklistBudgetFiguresFollowTheConfig(t *testing.T) {
+	kept := probes.NewKept()
+	budgets := dnsbl.SharedBudgets(kept)
+	shown := func() map[string]int {
+		out := map[string]int{}
+		for _, f := range budgets.Figures(time.Now()) {
+			out[f.Zone] = f.Budget
+		}
+		return out
+	}
+	list := func(zone string, budget int) string {
+		return fmt.Sprintf("        - {zone: %s, kind: ip, daily_query_budget: %d}\n", zone, budget)
+	}
+	compileYAMLKept(t, "modules:\n  a:\n    dnsbl:\n      lists:\n"+list("one.bl.test", 100)+list("two.bl.test", 200)+
+		"  b:\n    dnsbl:\n      lists:\n"+list("one.bl.test", 50), kept)
+	if got, want := shown(), map[string]int{"one.bl.test": 50, "two.bl.test": 200}; !maps.Equal(got, want) {
+		t.Errorf("figures %v, want %v", got, want)
+	}
+	bad, err := config.Parse([]byte("modules:\n  a:\n    dnsbl:\n      lists:\n" + list("one.bl.test", 7) + list("three.bl.test", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.Modules["a"].CAFile = filepath.Join(t.TempDir(), "gone.pem")
+	if _, err := Compile(bad, kept); err == nil {
+		t.Fatal("a config with a missing ca_file compiled")
+	}
+	if got, want := shown(), map[string]int{"one.bl.test": 50, "two.bl.test": 200}; !maps.Equal(got, want) {
+		t.Errorf("after a config that failed: figures %v, want %v", got, want)
+	}
+	compileYAMLKept(t, "modules:\n  a:\n    dnsbl:\n      lists:\n"+list("one.bl.test", 70), kept)
+	if got, want := shown(), map[string]int{"one.bl.test": 70}; !maps.Equal(got, want) {
+		t.Errorf("after a reload without two.bl.test: figures %v, want %v", got, want)
 	}
 }

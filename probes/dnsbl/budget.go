@@ -25,6 +25,10 @@ import (
 type Budgets struct {
 	mu    sync.Mutex
 	lists map[string]*listBudget
+	// inForce are the lists of the configuration in force and their
+	// budgets (Retain); nil until a configuration is in force, when the
+	// figures show every list counted.
+	inForce map[string]int
 }
 
 // listBudget is one list's count.
@@ -72,6 +76,24 @@ func (b *Budgets) list(zone string) *listBudget {
 		b.lists[zone] = lb
 	}
 	return lb
+}
+
+// Retain makes the figures those of the lists of the configuration in
+// force, with the budgets it gives them (a zone two modules give different
+// budgets shows the smaller): a list a reload removed leaves the metrics,
+// and a budget a configuration that failed to load would have set is not
+// shown. Counts are kept whatever the configuration: a list removed and
+// added back within the day still counts what it was sent.
+func (b *Budgets) Retain(budgets map[string]int) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.inForce = make(map[string]int, len(budgets))
+	for zone, budget := range budgets {
+		b.inForce[zone] = budget
+	}
 }
 
 // Configure records the budget a module gives the zone, for the metrics.
@@ -156,8 +178,15 @@ func (b *Budgets) Figures(now time.Time) []BudgetFigures {
 	defer b.mu.Unlock()
 	out := make([]BudgetFigures, 0, len(b.lists))
 	for zone, lb := range b.lists {
+		limit := lb.limit
+		if b.inForce != nil {
+			var ok bool
+			if limit, ok = b.inForce[zone]; !ok {
+				continue
+			}
+		}
 		used, _ := lb.used(now)
-		out = append(out, BudgetFigures{Zone: RedactZone(zone), Budget: lb.limit, Last24h: used, Queries: lb.queries, CacheHits: lb.cacheHits, OverBudget: lb.overBudget})
+		out = append(out, BudgetFigures{Zone: RedactZone(zone), Budget: limit, Last24h: used, Queries: lb.queries, CacheHits: lb.cacheHits, OverBudget: lb.overBudget})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Zone < out[j].Zone })
 	return out
