@@ -34,6 +34,7 @@ var probeBlocks = []struct{ key, yaml string }{
           codes: {127.0.0.2: SBL, 127.0.0.4: XBL, 127.0.0.10: PBL, 127.0.0.11: PBL}
           severities: {127.0.0.10: warning, 127.0.0.11: warning}
           error_codes: {127.255.255.254: query via public/open resolver}
+          daily_query_budget: 100000
         - zone: dbl.bl.test
           name: Test DBL
           kind: domain
