@@ -84,7 +84,8 @@ func canonicalParams(v url.Values, names []string) string {
 	return b.String()
 }
 
-// get returns the stored result if it finished within maxAge of now.
+// get returns the stored result unless the run that made it is due again
+// at now (probes.Due: it started maxAge ago, or nearly).
 func (r *recentResults) get(key string, maxAge time.Duration, now time.Time) (*recentEntry, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -93,7 +94,7 @@ func (r *recentResults) get(key string, maxAge time.Duration, now time.Time) (*r
 		return nil, false
 	}
 	e := el.Value.(*recentEntry)
-	if now.Sub(e.finished) >= maxAge {
+	if probes.Due(e.finished.Add(-e.duration), now, maxAge) {
 		return nil, false
 	}
 	return e, true

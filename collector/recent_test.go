@@ -68,3 +68,27 @@ func sameString(a, b string) bool {
 }
 
 func unsafeData(s string) *byte { return unsafe.StringData(s) }
+
+// TestRecentResultIsDueAtTheNextScrape: with Prometheus scraping as often
+// as the min_interval, every scrape runs the probe. The scrape after a
+// run comes an interval after the run started, a little early or late,
+// and the result finished later than that by the run's duration: served
+// again, it would make every other scrape a repeat.
+func TestRecentResultIsDueAtTheNextScrape(t *testing.T) {
+	const interval = 5 * time.Minute
+	started := time.Date(2026, 12, 3, 6, 0, 0, 0, time.UTC)
+	took := 3 * time.Second
+	r := newRecentResults(10, 1<<20)
+	r.put("k", fleetResult("a.example"), took, started.Add(took))
+
+	for _, after := range []time.Duration{time.Minute, 4 * time.Minute} {
+		if _, ok := r.get("k", interval, started.Add(after)); !ok {
+			t.Errorf("a scrape %v after the run started ran the probe again within its min_interval of %v", after, interval)
+		}
+	}
+	for _, after := range []time.Duration{interval - 50*time.Millisecond, interval, interval + 50*time.Millisecond} {
+		if _, ok := r.get("k", interval, started.Add(after)); ok {
+			t.Errorf("the scrape %v after the run started was served the result of the scrape before", after)
+		}
+	}
+}

@@ -548,6 +548,16 @@ func TestPacing(t *testing.T) {
 		probetest.M("mail_delivery_in_flight", 0),
 		probetest.M("mail_delivery_last_sent_timestamp_seconds", sent),
 	}, nil)
+
+	// The scrape an interval after that message went out, a little early
+	// as scrapes come, sends the next: a job scraped every min_interval
+	// sends at every scrape, not every other one.
+	w.offset.Add(int64(4*time.Minute - 100*time.Millisecond))
+	res = w.run(p, env)
+	next, _ := probetest.FindMeasurement(res, "mail_delivery_last_sent_timestamp_seconds")
+	if next <= sent {
+		t.Errorf("the scrape an interval after the last message (100 ms early) sent nothing: last sent %v, before %v", next, sent)
+	}
 }
 
 // TestReceiverOff: without the built-in receiver the probe cannot tell.

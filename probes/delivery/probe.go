@@ -242,7 +242,7 @@ func (p *Probe) Run(ctx context.Context, req *probes.Request, env *probes.Env) *
 	st.mu.Lock()
 	now := env.Clock()
 	due := st.inflight == nil && !st.sending &&
-		(st.lastSent.IsZero() || now.Sub(st.lastSent) >= p.minInterval)
+		(st.lastSent.IsZero() || probes.Due(st.lastSent, now, p.minInterval))
 	if due {
 		st.sending, st.lastSent = true, now
 	}

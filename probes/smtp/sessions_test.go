@@ -359,6 +359,53 @@ func TestConcurrentDomainsOnOneServerShareOneConversation(t *testing.T) {
 	}
 }
 
+// TestEachScrapeOfAnIntervalTalksOnce: with Prometheus scraping every
+// min_interval, a domain's next scrape comes an interval after its
+// conversation began, a little early or late. It holds a new conversation
+// then instead of reading the one it held itself (which would make every
+// other scrape a repeat of the one before), while another domain on the
+// server reads the kept conversation all interval long.
+func TestEachScrapeOfAnIntervalTalksOnce(t *testing.T) {
+	w := newWorld(t, []string{"127.0.0.4"}, func(ip string) testbed.SMTPBehaviour { return good(t, "mx.one.test") })
+	server := w.servers["127.0.0.4"]
+	kept := probes.NewKept()
+	smtpsession.SharedPoliteness(kept).Configure(smtpsession.PolitenessConfig{})
+	cfg := w.cfg()
+	cfg.Session.RcptChecks = nil
+	start := time.Now()
+	var offset time.Duration
+	at := func(d time.Duration) *probes.Env {
+		offset = d
+		env := w.newEnv()
+		env.Now = func() time.Time { return start.Add(offset) }
+		return env
+	}
+	const interval = 5 * time.Minute // hostedSessions' min_interval
+
+	steps := []struct {
+		target string
+		at     time.Duration
+		conns  int
+	}{
+		{"hosted-a.test", 0, 1},
+		{"hosted-b.test", 2 * time.Minute, 1},
+		{"hosted-a.test", 4 * time.Minute, 1}, // scraped more often than the interval: read again
+		{"hosted-b.test", interval - 100*time.Millisecond, 1},
+		{"hosted-a.test", interval - 50*time.Millisecond, 2}, // its own next scrape, a little early
+		{"hosted-b.test", interval + time.Minute, 2},
+		{"hosted-a.test", 2*interval + 20*time.Millisecond, 3}, // a little late
+	}
+	for _, st := range steps {
+		s := w.hostedSessions(t, kept, cfg, st.target, at(st.at))[0]
+		if !s.Handshaked() {
+			t.Fatalf("%s at %v: no handshake: %v", st.target, st.at, s.Err)
+		}
+		if n := server.Connections(); n != st.conns {
+			t.Errorf("%s at %v: %d connections in all, want %d", st.target, st.at, n, st.conns)
+		}
+	}
+}
+
 // countingDialer counts the connections open at once through it (a
 // connection ends when the probe closes it, before its turn is given
 // back), and keeps the peak.

@@ -49,12 +49,12 @@ type SessionMemory struct {
 }
 
 // heldSession is one conversation as it was held: for which target, when
-// it finished, and the roots its chain was judged against.
+// it started and finished, and the roots its chain was judged against.
 type heldSession struct {
-	session  *Session
-	target   string
-	finished time.Time
-	roots    *x509.CertPool
+	session           *Session
+	target            string
+	started, finished time.Time
+	roots             *x509.CertPool
 	// size is what it takes in the memory (sessionSize and its key).
 	size int64
 }
@@ -118,8 +118,13 @@ func (m *SessionMemory) Len() int {
 }
 
 // get returns the conversation kept under key if it finished less than
-// maxAge before now.
-func (m *SessionMemory) get(key string, now time.Time, maxAge time.Duration) (*heldSession, bool) {
+// maxAge before now, unless it was held for target itself and is due
+// again with the target's own run (probes.Due): a target scraped as often
+// as the interval would otherwise read its own conversation of the scrape
+// before at every other scrape. Conversations held for other targets are
+// kept the full interval, so a server hosting many domains still sees one
+// conversation an interval.
+func (m *SessionMemory) get(key, target string, now time.Time, maxAge time.Duration) (*heldSession, bool) {
 	if m == nil {
 		return nil, false
 	}
@@ -133,6 +138,9 @@ func (m *SessionMemory) get(key string, now time.Time, maxAge time.Duration) (*h
 		if now.Sub(e.finished) >= m.retain {
 			m.removeLocked(key, e)
 		}
+		return nil, false
+	}
+	if e.target == target && probes.Due(e.started, now, maxAge) {
 		return nil, false
 	}
 	return e, true
@@ -189,18 +197,19 @@ var errCutShort = errors.New("the conversation was cut short by its holder's dea
 // ended while this caller waited for another's conversation.
 func (m *SessionMemory) session(ctx context.Context, key, target string, now func() time.Time, maxAge time.Duration,
 	roots *x509.CertPool, talk func() *Session) (h *heldSession, fresh bool) {
-	if h, ok := m.get(key, now(), maxAge); ok {
+	if h, ok := m.get(key, target, now(), maxAge); ok {
 		m.served.Add(1)
 		return h, false
 	}
 	ran := false
 	h, _, _ = m.talking.Do(ctx, key, func() (*heldSession, error) {
-		if h, ok := m.get(key, now(), maxAge); ok {
+		if h, ok := m.get(key, target, now(), maxAge); ok {
 			return h, nil // kept while this asker came
 		}
 		ran = true
+		started := now()
 		s := talk()
-		h := &heldSession{session: s, target: target, finished: now(), roots: roots}
+		h := &heldSession{session: s, target: target, started: started, finished: now(), roots: roots}
 		m.held.Add(1)
 		if s.Aborted || s.NotProbed != nil || flight.ContextOver(ctx) {
 			// Not kept; and when the holder's deadline cut it short, a

@@ -24,20 +24,34 @@ func TestSessionMemoryServesWithinItsAgeAndStaysBounded(t *testing.T) {
 	const interval = 5 * time.Minute
 	h := &heldSession{session: &Session{MX: "mx.example.test"}, target: "a.example", finished: now}
 	m.put("a", h, interval)
-	if got, ok := m.get("a", now.Add(4*time.Minute), interval); !ok || got != h {
+	if got, ok := m.get("a", "reader.example", now.Add(4*time.Minute), interval); !ok || got != h {
 		t.Error("a conversation 4 minutes old was not served under a 5-minute interval")
 	}
-	if _, ok := m.get("a", now.Add(4*time.Minute), 2*time.Minute); ok {
+	if _, ok := m.get("a", "reader.example", now.Add(4*time.Minute), 2*time.Minute); ok {
 		t.Error("a conversation 4 minutes old was served to a module with a 2-minute interval")
 	}
-	if _, ok := m.get("a", now.Add(4*time.Minute), interval); !ok {
+	if _, ok := m.get("a", "reader.example", now.Add(4*time.Minute), interval); !ok {
 		t.Error("a shorter interval's miss dropped a conversation a longer one still serves")
 	}
-	if _, ok := m.get("a", now.Add(5*time.Minute), interval); ok {
+	if _, ok := m.get("a", "reader.example", now.Add(5*time.Minute), interval); ok {
 		t.Error("a conversation as old as the interval was served")
 	}
+	// The target it was held for reads it until its own next run is due
+	// (probes.Due): Prometheus scraping that target as often as the
+	// interval runs it at every scrape, not every other one.
+	own := &heldSession{session: &Session{MX: "mx.example.test"}, target: "own.example", started: now, finished: now.Add(2 * time.Second)}
+	m.put("own", own, interval)
+	if _, ok := m.get("own", "own.example", now.Add(4*time.Minute), interval); !ok {
+		t.Error("a target's own conversation 4 minutes old was not served to it under a 5-minute interval")
+	}
+	if _, ok := m.get("own", "own.example", now.Add(interval-100*time.Millisecond), interval); ok {
+		t.Error("the target's next scrape, an interval after its conversation began, read that conversation again")
+	}
+	if _, ok := m.get("own", "other.example", now.Add(interval-100*time.Millisecond), interval); !ok {
+		t.Error("another target on the server did not read the conversation within the interval")
+	}
 	m.put("never", &heldSession{session: &Session{NotProbed: errors.New("not probed: deadline")}, finished: now}, interval)
-	if _, ok := m.get("never", now, interval); ok {
+	if _, ok := m.get("never", "reader.example", now, interval); ok {
 		t.Error("a conversation that never happened was kept")
 	}
 	for i := range 100 {
@@ -46,12 +60,12 @@ func TestSessionMemoryServesWithinItsAgeAndStaysBounded(t *testing.T) {
 			t.Fatalf("%d conversations kept, more than the bound %d", n, m.maxEntries)
 		}
 	}
-	if _, ok := m.get("99", now, interval); !ok {
+	if _, ok := m.get("99", "reader.example", now, interval); !ok {
 		t.Error("the conversation kept last is gone")
 	}
 	var none *SessionMemory
 	none.put("x", h, interval) // a config without a memory
-	if _, ok := none.get("x", now, interval); ok {
+	if _, ok := none.get("x", "reader.example", now, interval); ok {
 		t.Error("a nil memory served a conversation")
 	}
 }
@@ -85,7 +99,7 @@ func TestSessionMemoryBoundedInBytes(t *testing.T) {
 	if n := m.Len(); n > 10 || n == 0 {
 		t.Errorf("%d conversations kept within a bound of 10 of their size", n)
 	}
-	if _, ok := m.get("mx99.hostile.test|192.0.2.1:25", now, interval); !ok {
+	if _, ok := m.get("mx99.hostile.test|192.0.2.1:25", "reader.example", now, interval); !ok {
 		t.Error("the conversation kept last is gone")
 	}
 
@@ -101,7 +115,7 @@ func TestSessionMemoryBoundedInBytes(t *testing.T) {
 		t.Errorf("Bytes() = %d, the entries add up to %d", b, sum)
 	}
 	for i := range 100 {
-		m.get(fmt.Sprintf("mx%d.hostile.test|192.0.2.1:25", i), now.Add(interval), interval)
+		m.get(fmt.Sprintf("mx%d.hostile.test|192.0.2.1:25", i), "reader.example", now.Add(interval), interval)
 	}
 	if n, b := m.Len(), m.Bytes(); n != 0 || b != 0 {
 		t.Errorf("after every conversation expired: %d kept, %d bytes", n, b)
@@ -110,7 +124,7 @@ func TestSessionMemoryBoundedInBytes(t *testing.T) {
 	// One larger than the whole bound is not kept.
 	m.maxBytes = size / 2
 	m.put("huge", &heldSession{session: big(), finished: now}, interval)
-	if _, ok := m.get("huge", now, interval); ok || m.Bytes() != 0 {
+	if _, ok := m.get("huge", "reader.example", now, interval); ok || m.Bytes() != 0 {
 		t.Errorf("a conversation larger than the bound was kept (%d bytes)", m.Bytes())
 	}
 }
