@@ -48,6 +48,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/deliverability-exporter/deliverability_exporter/bench/benchkit"
+	"github.com/deliverability-exporter/deliverability_exporter/probes"
 	"github.com/deliverability-exporter/deliverability_exporter/probes/dnsbl"
 )
 
@@ -279,12 +280,21 @@ type intervalResult struct {
 type runResult struct {
 	intervals []*intervalResult
 	peakRSS   int64
-	budgets   map[string]float64
-	last24h   map[string]float64
-	kept      map[string]float64 // the exporter's memories at the end
+	// shortestGap is the shortest time between two SMTP connections to
+	// one MX address over the run; closer counts the addresses with two
+	// closer than the interval less the slack a domain's own run is due
+	// early (probes.DueSlack).
+	shortestGap time.Duration
+	closer      int
+	budgets     map[string]float64
+	last24h     map[string]float64
+	kept        map[string]float64 // the exporter's memories at the end
 }
 
 func (r *runResult) ok() bool {
+	if r.closer > 0 {
+		return false
+	}
 	for _, iv := range r.intervals {
 		if iv.failed.Load() > 0 {
 			return false
@@ -383,6 +393,7 @@ func drive(ctx context.Context, o options, w *world, exp *benchkit.Exporter, tar
 		"deliverability_exporter_smtp_conversations_reused_total"} {
 		res.kept[name] = sumMetric(exp, name)
 	}
+	res.shortestGap, res.closer = w.smtpGaps(o.interval - probes.DueSlack(o.interval))
 	res.budgets = metricByLabel(exp, "deliverability_exporter_dnsbl_query_budget")
 	res.last24h = metricByLabel(exp, "deliverability_exporter_dnsbl_queries_last_24h")
 	return res, nil
@@ -565,6 +576,11 @@ func report(out io.Writer, o options, w *world, machine, quiet string, r *runRes
 		row("MTA-STS policy fetches", func(iv *intervalResult) string { return fmt.Sprint(iv.httpsConns) }),
 	}
 	fmt.Fprint(out, benchkit.Table(header, rows))
+	if r.shortestGap > 0 {
+		fmt.Fprintf(out, "\nBetween two SMTP connections to one MX address: at least **%s** over the run (%d addresses with two closer than %s, the interval less the tenth a domain's own run is due early). "+
+			"A connection counts in the interval the world accepted it in: the conversation of a request sent at the very end of one interval may begin in the next, beside that domain's next conversation.\n",
+			r.shortestGap.Round(100*time.Millisecond), r.closer, o.interval-probes.DueSlack(o.interval))
+	}
 	fmt.Fprintf(out, "\nPeak RSS of the exporter (VmHWM) over the run: **%s**. At the end it kept %.0f results for min_interval (%s as counted) "+
 		"and %.0f SMTP conversations; it held %.0f conversations in all and served %.0f from them.\n\n",
 		benchkit.MiB(r.peakRSS), r.kept["deliverability_exporter_min_interval_results"], benchkit.MiB(int64(r.kept["deliverability_exporter_min_interval_results_bytes"])),

@@ -89,7 +89,7 @@ type world struct {
 	// Counters.
 	questions          atomic.Int64
 	blocklistQuestions sync.Map // zone -> *atomic.Int64
-	smtpConns          sync.Map // netip.Addr -> *atomic.Int64
+	smtpConns          sync.Map // netip.Addr -> *addressConns
 	smtpTotal          atomic.Int64
 	httpsConns         atomic.Int64
 }
@@ -616,8 +616,8 @@ func (w *world) serveSMTP(c net.Conn) {
 	local, _ := netip.AddrFromSlice(c.LocalAddr().(*net.TCPAddr).IP)
 	local = local.Unmap()
 	w.smtpTotal.Add(1)
-	v, _ := w.smtpConns.LoadOrStore(local, new(atomic.Int64))
-	v.(*atomic.Int64).Add(1)
+	v, _ := w.smtpConns.LoadOrStore(local, new(addressConns))
+	v.(*addressConns).accepted(time.Now())
 	host, ok := w.hostName(local)
 	if !ok {
 		return
@@ -733,17 +733,61 @@ func (w *world) servePolicy(c net.Conn) {
 	_, _ = fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
 }
 
+// addressConns is what one MX address saw of the exporter: connections
+// since the last count, and the shortest time between two.
+type addressConns struct {
+	n      atomic.Int64
+	mu     sync.Mutex
+	last   time.Time
+	minGap time.Duration // 0: fewer than two connections
+}
+
+func (a *addressConns) accepted(at time.Time) {
+	a.n.Add(1)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.last.IsZero() {
+		if gap := at.Sub(a.last); a.minGap == 0 || gap < a.minGap {
+			a.minGap = gap
+		}
+	}
+	a.last = at
+}
+
 // smtpPerAddress returns, per MX address, the connections it accepted
 // since the last call, and resets them.
 func (w *world) smtpPerAddress() map[netip.Addr]int64 {
 	out := map[netip.Addr]int64{}
 	w.smtpConns.Range(func(k, v any) bool {
-		if n := v.(*atomic.Int64).Swap(0); n > 0 {
+		if n := v.(*addressConns).n.Swap(0); n > 0 {
 			out[k.(netip.Addr)] = n
 		}
 		return true
 	})
 	return out
+}
+
+// smtpGaps returns the shortest time between two connections to one MX
+// address over the run (0 when none had two), and how many addresses had
+// two closer than within.
+func (w *world) smtpGaps(within time.Duration) (shortest time.Duration, closer int) {
+	w.smtpConns.Range(func(_, v any) bool {
+		a := v.(*addressConns)
+		a.mu.Lock()
+		gap := a.minGap
+		a.mu.Unlock()
+		if gap == 0 {
+			return true
+		}
+		if shortest == 0 || gap < shortest {
+			shortest = gap
+		}
+		if gap < within {
+			closer++
+		}
+		return true
+	})
+	return shortest, closer
 }
 
 // blocklistCounts returns the questions per list since the last call, and
