@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -47,6 +49,8 @@ type flags struct {
 	timeoutOffset time.Duration
 	historyLimit  int
 	maxInFlight   int
+	autoMemLimit  bool
+	memLimitRatio float64
 	maxConns      int
 	idleTimeout   time.Duration
 	lifecycle     bool
@@ -81,6 +85,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*flags, int, bool) {
 		fmt.Fprintf(stderr, "%s: --history.limit, --probe.max-in-flight and --web.max-connections must not be negative\n", programName)
 		return nil, 2, true
 	}
+	if f.command == "serve" && (math.IsNaN(f.memLimitRatio) || f.memLimitRatio <= 0 || f.memLimitRatio > 1) {
+		fmt.Fprintf(stderr, "%s: --auto-gomemlimit.ratio must be in (0, 1], not %v\n", programName, f.memLimitRatio)
+		return nil, 2, true
+	}
 	if f.command == "serve" && f.idleTimeout <= 0 { // check has no such flag
 		fmt.Fprintf(stderr, "%s: --web.idle-timeout must be positive\n", programName)
 		return nil, 2, true
@@ -111,6 +119,10 @@ func newApp(f *flags, stdout, stderr io.Writer) *kingpin.Application {
 		Default("1024").IntVar(&f.maxConns)
 	serve.Flag("web.idle-timeout", "How long a kept-alive HTTP connection may sit idle between requests before the exporter closes it.").
 		Default("90s").DurationVar(&f.idleTimeout)
+	serve.Flag("auto-gomemlimit", "Limit the Go runtime's memory (GOMEMLIMIT) to a share of the cgroup's (a container's) memory limit, so the collector works harder before the container is killed; a GOMEMLIMIT in the environment wins.").
+		Default("true").BoolVar(&f.autoMemLimit)
+	serve.Flag("auto-gomemlimit.ratio", "The share of the cgroup's memory limit --auto-gomemlimit gives the Go runtime, in (0, 1].").
+		Default("0.9").Float64Var(&f.memLimitRatio)
 	serve.Flag("web.enable-lifecycle", "Enable POST /-/reload (at most one reload every 5s). SIGHUP always reloads.").
 		Default("false").BoolVar(&f.lifecycle)
 	app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").
@@ -163,6 +175,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 func serve(f *flags, logger, baseLogger log.Logger) int {
 	level.Info(logger).Log("msg", "Starting "+programName, "version", version.Info())
 	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
+	if f.autoMemLimit {
+		setMemoryLimit(f.memLimitRatio, memlimit.FromCgroup, logger)
+	}
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(
