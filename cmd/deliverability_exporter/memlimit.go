@@ -21,7 +21,7 @@ func setMemoryLimit(ratio float64, provider memlimit.Provider, logger log.Logger
 	before := debug.SetMemoryLimit(-1)
 	limit, err := memlimit.Set(memlimit.WithRatio(ratio), memlimit.WithProvider(provider))
 	switch {
-	case err != nil && errors.Is(err, memlimit.ErrCgroupsNotSupported):
+	case errors.Is(err, memlimit.ErrCgroupsNotSupported), errors.Is(err, memlimit.ErrNoCgroup):
 		level.Debug(logger).Log("msg", "No cgroup to read a memory limit from; the Go memory limit is left as it is", "err", err)
 	case err != nil:
 		level.Warn(logger).Log("msg", "Cannot read the cgroup's memory limit; the Go memory limit is left as it is", "err", err)
